@@ -1,0 +1,32 @@
+from django.contrib import admin
+
+from .models import AuditEvent, OutboxEvent
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "action", "actor", "object_type", "object_id", "ip_address", "request_id")
+    list_filter = ("action", "object_type")
+    search_fields = ("action", "object_id", "request_id", "actor__email")
+    list_select_related = ("actor",)
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(OutboxEvent)
+class OutboxEventAdmin(admin.ModelAdmin):
+    list_display = ("id", "event_type", "priority", "aggregate_type", "aggregate_id", "created_at", "published_at")
+    list_filter = ("event_type", "priority", ("published_at", admin.EmptyFieldListFilter))
+    search_fields = ("event_id", "aggregate_id", "event_type")
+    readonly_fields = [field.name for field in OutboxEvent._meta.fields]
+
+    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+        return False

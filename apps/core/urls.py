@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.service_info, name="service-info"),
+    path("health/", views.health_view, name="health"),
+    path("health/live/", views.live_view, name="health-live"),
+    path("health/ready/", views.ready_view, name="health-ready"),
+    path("metrics", views.metrics_view, name="metrics"),
+]

@@ -1,0 +1,137 @@
+import ipaddress
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from django_guid import get_guid
+from django_prometheus.exports import ExportToDjangoView
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from . import health
+
+_check = inline_serializer(
+    "HealthCheck",
+    {
+        "status": serializers.ChoiceField(choices=["ok", "down"]),
+        "latency_ms": serializers.FloatField(),
+        "backend": serializers.CharField(required=False),
+        "error": serializers.CharField(required=False),
+    },
+)
+_health = inline_serializer(
+    "Health",
+    {
+        "status": serializers.ChoiceField(choices=["ok", "degraded", "down"]),
+        "version": serializers.CharField(),
+        "checks": inline_serializer("HealthChecks", {"database": _check, "cache": _check, "broker": _check}),
+    },
+)
+
+
+def _public(view):  # type: ignore[no-untyped-def]
+    """A platform endpoint: no authentication, no throttling, never cached by a proxy."""
+    view = permission_classes([AllowAny])(view)
+    view = authentication_classes([])(view)
+    view = throttle_classes([])(view)
+    return view
+
+
+@extend_schema(
+    tags=["service"],
+    responses=inline_serializer(
+        "ServiceInfo",
+        {
+            "name": serializers.CharField(),
+            "version": serializers.CharField(),
+            "docs": serializers.CharField(),
+            "health": serializers.CharField(),
+        },
+    ),
+)
+@api_view(["GET"])
+@_public
+def service_info(request: Request) -> Response:
+    """What this service is and where its docs and health check live."""
+    return Response(
+        {"name": settings.SERVICE_NAME, "version": settings.SERVICE_VERSION, "docs": "/api/docs/", "health": "/health/"}
+    )
+
+
+@extend_schema(tags=["service"], responses={200: _health, 503: _health})
+@api_view(["GET"])
+@_public
+def health_view(request: Request) -> Response:
+    """Database, cache and broker checks. 503 only when the database is down; a cache or broker outage is `degraded`."""
+    overall, checks = health.service_health()
+    body = {"status": overall, "version": settings.SERVICE_VERSION, "checks": checks}
+    return Response(body, status=503 if overall == health.DOWN else 200, headers={"Cache-Control": "no-store"})
+
+
+@extend_schema(tags=["service"], responses=inline_serializer("Live", {"status": serializers.CharField()}))
+@api_view(["GET"])
+@_public
+def live_view(request: Request) -> Response:
+    """200 while the process serves. Touches no dependency."""
+    return Response({"status": "ok"})
+
+
+@extend_schema(
+    tags=["service"],
+    responses={
+        200: inline_serializer("Ready", {"status": serializers.CharField()}),
+        503: inline_serializer("NotReady", {"status": serializers.CharField(), "reason": serializers.CharField()}),
+    },
+)
+@api_view(["GET"])
+@_public
+def ready_view(request: Request) -> Response:
+    """200 when the database answers and every migration is applied, else 503."""
+    database = health.check_database()
+    if database["status"] != health.OK:
+        return Response({"status": "not ready", "reason": "database unreachable"}, status=503)
+    try:
+        applied = health.migrations_applied()
+    except Exception:
+        applied = False
+    if not applied:
+        return Response({"status": "not ready", "reason": "migrations pending"}, status=503)
+    return Response({"status": "ok"})
+
+
+def _allowed_for_metrics(request: HttpRequest) -> bool:
+    try:
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(net, strict=False) for net in settings.METRICS_ALLOWED_NETWORKS)
+
+
+@never_cache
+@require_GET
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """Prometheus text format, for scrapers on the networks in METRICS_ALLOWED_NETWORKS."""
+    if not _allowed_for_metrics(request):
+        return JsonResponse({"detail": "Metrics are not served to this network."}, status=403)
+    return ExportToDjangoView(request)
+
+
+def json_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse({"detail": "Not found."}, status=404)
+
+
+def json_server_error(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"detail": "Internal server error.", "request_id": get_guid()}, status=500)
+
+
+def json_bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse({"detail": "Bad request."}, status=400)
+
+
+def json_permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse({"detail": "You do not have permission to perform this action."}, status=403)

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class MessagingConfig(AppConfig):
+    # `messages` is django.contrib.messages' label, which the admin needs.
+    name = "apps.messages"
+    label = "messaging"
+    verbose_name = "Messages"

@@ -1,0 +1,84 @@
+import uuid
+from typing import Any, ClassVar
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+def normalize_email(email: str) -> str:
+    """The stored form of an email: trimmed and lowercased, so uniqueness is case-insensitive."""
+    return (email or "").strip().lower()
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username: str | None) -> "User":
+        return self.get(email=normalize_email(username or ""))
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> "User":
+        if not email:
+            raise ValueError("An email is required")
+        user = self.model(email=normalize_email(email), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> "User":
+        extra.setdefault("is_superuser", True)
+        extra.setdefault("is_verified", True)
+        extra["role"] = User.Role.ADMIN
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    class Role(models.TextChoices):
+        USER = "user", "User"
+        ADMIN = "admin", "Admin"
+
+    email = models.EmailField(max_length=254, unique=True)
+    full_name = models.CharField(max_length=150, blank=True)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.USER)
+    account_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    is_verified = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False, editable=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects: ClassVar[UserManager] = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="users_email_ci_unique"),
+            models.CheckConstraint(condition=models.Q(role__in=["user", "admin"]), name="users_role_valid"),
+        ]
+        indexes = [models.Index(fields=["role"], name="users_role_idx")]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == self.Role.ADMIN
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = normalize_email(self.email)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A superuser is an admin, and staff status (the Django admin) follows the role.
+        self.email = normalize_email(self.email)
+        if self.is_superuser:
+            self.role = self.Role.ADMIN
+        self.is_staff = self.role == self.Role.ADMIN
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and ("role" in update_fields or "is_superuser" in update_fields):
+            kwargs["update_fields"] = {*update_fields, "role", "is_staff"}
+        super().save(*args, **kwargs)

@@ -1,0 +1,19 @@
+"""The test suite: fast hashing, in-memory email, no debug toolbar of any kind."""
+
+from .base import *  # noqa: F403
+from .base import REST_FRAMEWORK
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+SMS_BACKEND = "apps.messages.backends.locmem.LocmemBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Tests that exercise throttling set their own small rates; the rest must not trip over the defaults.
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_RATES": {"anon": "100000/min", "user": "100000/min", "login": "100000/min"},
+}
+MESSAGE_RETRY_BACKOFF_SECONDS = 0

@@ -1,0 +1,29 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+api_v1 = [
+    path("", include("apps.users.urls")),
+    path("", include("apps.products.urls")),
+    path("", include("apps.messages.urls")),
+]
+
+urlpatterns = [
+    path("", include("apps.core.urls")),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/v1/", include(api_v1)),
+]
+
+if settings.DEBUG and not settings.AWS_STORAGE_BUCKET_NAME:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+handler400 = "apps.core.views.json_bad_request"
+handler403 = "apps.core.views.json_permission_denied"
+handler404 = "apps.core.views.json_not_found"
+handler500 = "apps.core.views.json_server_error"

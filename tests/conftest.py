@@ -1,0 +1,108 @@
+"""Shared fixtures: API clients, users of each role, and the gate for tests that need a real server."""
+
+import os
+import socket
+from collections.abc import Callable
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from tests.users.factories import UserFactory
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+# marker -> (setting that must point at the real server, URL scheme prefixes that count as "real")
+SERVER_MARKERS = {
+    "postgres": (lambda: os.environ.get("DATABASE_URL", ""), ("postgres", "postgresql", "pgsql")),
+    "redis": (lambda: os.environ.get("REDIS_URL", ""), ("redis",)),
+    "broker": (lambda: os.environ.get("CELERY_BROKER_URL", ""), ("amqp", "pyamqp", "redis")),
+}
+
+
+def server_answers(url: str, timeout: float = 1.0) -> bool:
+    parsed = urlparse(url)
+    default_port = {"postgres": 5432, "postgresql": 5432, "redis": 6379, "amqp": 5672, "pyamqp": 5672}
+    port = parsed.port or default_port.get(parsed.scheme, 0)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Server-marked tests run when their server is configured: skipped when it is not (the embedded run);
+    when it is configured but does not answer, skipped on a laptop and failed in CI."""
+    for marker, (read_url, schemes) in SERVER_MARKERS.items():
+        if item.get_closest_marker(marker) is None:
+            continue
+        url = read_url()
+        if not url.startswith(schemes):
+            pytest.skip(f"needs a real {marker} server: set its URL (embedded run)")
+        if not server_answers(url):
+            message = f"{marker} server at {url} does not answer"
+            if IN_CI:
+                pytest.fail(message, pytrace=False)
+            pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache() -> None:
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def user(db):  # type: ignore[no-untyped-def]
+    return UserFactory()
+
+
+@pytest.fixture
+def other_user(db):  # type: ignore[no-untyped-def]
+    return UserFactory()
+
+
+@pytest.fixture
+def admin_user(db):  # type: ignore[no-untyped-def]
+    return UserFactory(role="admin")
+
+
+@pytest.fixture
+def auth_client() -> Callable[..., APIClient]:
+    """`auth_client(user)`: an API client that sends a real access JWT for `user`."""
+
+    def make(user) -> APIClient:  # type: ignore[no-untyped-def]
+        client = APIClient()
+        token = RefreshToken.for_user(user).access_token
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def user_client(auth_client, user) -> APIClient:  # type: ignore[no-untyped-def]
+    return auth_client(user)
+
+
+@pytest.fixture
+def admin_client(auth_client, admin_user) -> APIClient:  # type: ignore[no-untyped-def]
+    return auth_client(admin_user)
+
+
+@pytest.fixture
+def base_dir():  # type: ignore[no-untyped-def]
+    return settings.BASE_DIR

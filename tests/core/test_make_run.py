@@ -1,0 +1,36 @@
+"""`make run` from a fresh copy of the project serves /health/live/ (the virtualenv is shared to save the install)."""
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from tests.helpers.processes import free_port, project_env, stop, wait_for_http
+
+pytestmark = pytest.mark.slow
+
+COPY_IGNORE = shutil.ignore_patterns(".venv", ".git", "db.sqlite3*", "logs", "media", "__pycache__", ".pytest_cache")
+
+
+def test_make_run_serves_from_a_fresh_copy(base_dir, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    copy = tmp_path / "project"
+    shutil.copytree(base_dir, copy, ignore=COPY_IGNORE)
+    port = free_port()
+    venv = base_dir / ".venv"
+    assert (venv / "bin" / "python").exists(), "make test creates .venv before the suite runs"
+    process = subprocess.Popen(
+        ["make", "run", f"PORT={port}", f"VENV={venv}"],
+        cwd=copy,
+        env=project_env(DEBUG="false"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        assert wait_for_http(f"http://127.0.0.1:{port}/health/live/", timeout=120, process=process) == 200
+        assert wait_for_http(f"http://127.0.0.1:{port}/health/", timeout=10) == 200
+        assert (copy / "db.sqlite3").exists()
+    finally:
+        stop(process)
+    assert not os.path.exists(copy / ".venv")

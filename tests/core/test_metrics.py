@@ -1,0 +1,29 @@
+from prometheus_client.parser import text_string_to_metric_families
+
+from apps.core import metrics
+
+
+def test_metrics_parse_and_carry_request_and_domain_figures(api_client, db) -> None:  # type: ignore[no-untyped-def]
+    api_client.get("/health/live/")
+    metrics.products_cache_hits_total.inc()
+
+    response = api_client.get("/metrics", REMOTE_ADDR="127.0.0.1")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    families = {family.name: family for family in text_string_to_metric_families(response.content.decode())}
+    for name in ("messages_created", "messages_delivered", "messages_failed", "products_cache_hits",
+                 "products_cache_misses"):  # fmt: skip
+        assert name in families, name
+    assert "django_http_requests_latency_seconds_by_view_method" in families
+    assert "django_http_responses_total_by_status_view_method" in families
+    hits = [s.value for s in families["products_cache_hits"].samples if s.name == "products_cache_hits_total"]
+    assert hits
+    assert hits[0] >= 1
+
+
+def test_metrics_refused_outside_allowed_networks(api_client, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.METRICS_ALLOWED_NETWORKS = ["10.1.0.0/16"]
+    response = api_client.get("/metrics", REMOTE_ADDR="203.0.113.9")
+    assert response.status_code == 403
+    assert response.json() == {"detail": "Metrics are not served to this network."}

@@ -1,0 +1,80 @@
+"""The deployment files: no Docker engine runs here, so check that they parse and agree with the Makefile."""
+
+import re
+import shlex
+
+import yaml
+
+
+def _makefile_recipe(base_dir, target: str) -> str:  # type: ignore[no-untyped-def]
+    text = (base_dir / "Makefile").read_text()
+    match = re.search(rf"^{target}:.*\n((?:\t.*\n)+)", text, re.MULTILINE)
+    assert match, f"no `{target}` target"
+    return match.group(1)
+
+
+def test_compose_runs_every_service_health_checked(base_dir) -> None:  # type: ignore[no-untyped-def]
+    compose = yaml.safe_load((base_dir / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert set(services) == {"web", "worker", "beat", "postgres", "redis", "rabbitmq"}
+    for name, service in services.items():
+        assert "healthcheck" in service, name
+    assert {"postgres-data", "redis-data", "rabbitmq-data"} <= set(compose["volumes"])
+    web_env = services["web"]["environment"]
+    assert web_env["DATABASE_URL"].startswith("postgres://")
+    assert web_env["REDIS_URL"].startswith("redis://")
+    assert web_env["CELERY_BROKER_URL"].startswith("amqp://")
+
+
+def test_compose_worker_consumes_the_queues_that_make_worker_does(base_dir) -> None:  # type: ignore[no-untyped-def]
+    from django.conf import settings
+
+    compose = yaml.safe_load((base_dir / "docker-compose.yml").read_text())
+    worker_command = compose["services"]["worker"]["command"]
+    compose_queues = worker_command[worker_command.index("-Q") + 1]
+    make_queues = re.search(r"-Q (\S+)", _makefile_recipe(base_dir, "worker")).group(1)
+    declared = ",".join(queue.name for queue in settings.CELERY_TASK_QUEUES)
+    assert compose_queues == make_queues == declared
+
+
+def test_image_command_matches_compose_web(base_dir) -> None:  # type: ignore[no-untyped-def]
+    dockerfile = (base_dir / "Dockerfile").read_text()
+    cmd = re.search(r"^CMD (\[.*\])$", dockerfile, re.MULTILINE).group(1)
+    image_command = " ".join(yaml.safe_load(cmd))
+    compose = yaml.safe_load((base_dir / "docker-compose.yml").read_text())
+    web_command = compose["services"]["web"]["command"][-1]
+    assert web_command.endswith(image_command)
+    assert "config/gunicorn.py" in image_command
+    assert (base_dir / "config" / "gunicorn.py").is_file()
+
+
+def test_dockerfile_is_multi_stage_slim_non_root_with_healthcheck(base_dir) -> None:  # type: ignore[no-untyped-def]
+    dockerfile = (base_dir / "Dockerfile").read_text()
+    assert len(re.findall(r"^FROM python:3\.11-slim", dockerfile, re.MULTILINE)) == 2
+    assert re.search(r"^USER app$", dockerfile, re.MULTILINE)
+    assert "/health/live/" in dockerfile.split("HEALTHCHECK", 1)[1]
+    assert "collectstatic" in dockerfile
+    assert "requirements/production.txt" in dockerfile
+
+
+def test_make_run_serves_on_host_and_port(base_dir) -> None:  # type: ignore[no-untyped-def]
+    recipe = _makefile_recipe(base_dir, "run")
+    assert "runserver $(HOST):$(PORT)" in recipe
+    makefile = (base_dir / "Makefile").read_text()
+    assert re.search(r"^HOST \?= 127\.0\.0\.1$", makefile, re.MULTILINE)
+    assert re.search(r"^PORT \?= 8000$", makefile, re.MULTILINE)
+
+
+def test_ci_runs_make_test_on_embedded_and_real_servers(base_dir) -> None:  # type: ignore[no-untyped-def]
+    script = (base_dir / ".ci" / "run").read_text()
+    assert script.count("make test") >= 2
+    for variable in ("DATABASE_URL=", "REDIS_URL=", "CELERY_BROKER_URL="):
+        assert variable in script
+    assert shlex.split("export CI=true")[1] in script
+
+
+def test_readme_names_the_two_setup_commands(base_dir) -> None:  # type: ignore[no-untyped-def]
+    readme = (base_dir / "README.md").read_text()
+    assert "make run" in readme
+    assert "make test" in readme
+    assert "docker compose" in readme
