@@ -106,3 +106,54 @@ def admin_client(auth_client, admin_user) -> APIClient:  # type: ignore[no-untyp
 @pytest.fixture
 def base_dir():  # type: ignore[no-untyped-def]
     return settings.BASE_DIR
+
+
+@pytest.fixture
+def real_broker():  # type: ignore[no-untyped-def]
+    """Send tasks to the configured broker instead of running them in-process, for this test only."""
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    yield app
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, real_broker):  # type: ignore[no-untyped-def]
+    """A real Celery worker (2 processes, every queue) on the configured broker and this test's database.
+
+    Use with the `broker` and `postgres` markers: the worker is another process, so it needs a database server
+    it can share with the test (the rows are committed: `transactional_db`).
+    """
+    import subprocess
+    import sys
+
+    from django.db import connection
+
+    from tests.helpers.processes import BASE_DIR, project_env, stop
+
+    database = connection.settings_dict
+    database_url = (
+        f"postgres://{database['USER']}:{database['PASSWORD'] or ''}@{database['HOST'] or '127.0.0.1'}:"
+        f"{database['PORT'] or 5432}/{database['NAME']}"
+    )
+    env = project_env(
+        DJANGO_SETTINGS_MODULE="config.settings.test",
+        DATABASE_URL=database_url,
+        REDIS_URL=os.environ.get("REDIS_URL", ""),
+        CELERY_BROKER_URL=os.environ["CELERY_BROKER_URL"],
+        CELERY_TASK_ALWAYS_EAGER="false",
+    )
+    real_broker.control.purge()
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "critical,default,low", "-c", "2",
+         "--loglevel=WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],  # fmt: skip
+        cwd=BASE_DIR,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        yield process
+    finally:
+        stop(process)

@@ -51,12 +51,12 @@ def check_cache() -> dict[str, Any]:
 
 def check_broker() -> dict[str, Any]:
     def probe() -> dict[str, Any]:
-        if settings.CELERY_TASK_ALWAYS_EAGER:
+        if settings.CELERY_BROKER_URL.startswith("memory://"):
             return {"backend": "in-process"}
         timeout = settings.CELERY_BROKER_CONNECTION_TIMEOUT
         with Connection(settings.CELERY_BROKER_URL, connect_timeout=timeout) as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=timeout)
-        return {"backend": conn.transport_cls if isinstance(conn.transport_cls, str) else "broker"}
+        return {"backend": conn.transport.driver_name}
 
     return _timed(probe)
 

@@ -261,7 +261,13 @@ CELERY_TASK_ROUTES = {
     "apps.users.tasks.*": {"queue": "low"},
     "apps.core.tasks.*": {"queue": "default"},
 }
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    # The outbox sweeper: publishes whatever the on-commit trigger could not (broker down, worker crash).
+    "relay-outbox": {"task": "apps.core.tasks.relay_outbox_task", "schedule": 5.0},
+    "prune-outbox": {"task": "apps.core.tasks.prune_outbox_task", "schedule": 60.0 * 60 * 6},
+    # Messages accepted while the broker was down stay `queued`; this re-enqueues them once it is back.
+    "requeue-stale-messages": {"task": "apps.messages.tasks.requeue_stale_messages_task", "schedule": 30.0},
+}
 
 # --- Email ----------------------------------------------------------------------------------------------------
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

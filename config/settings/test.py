@@ -1,7 +1,7 @@
 """The test suite: fast hashing, in-memory email, no debug toolbar of any kind."""
 
 from .base import *  # noqa: F403
-from .base import REST_FRAMEWORK
+from .base import REST_FRAMEWORK, env
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -17,3 +17,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"anon": "100000/min", "user": "100000/min", "login": "100000/min"},
 }
 MESSAGE_RETRY_BACKOFF_SECONDS = 0
+# Tasks run in-process in tests even when a broker is configured, so a test reads the email or sees the message
+# sent right after the request. Tests that need the real broker or a real worker switch this off (see conftest),
+# and a worker started by a test gets CELERY_TASK_ALWAYS_EAGER=false.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
