@@ -146,9 +146,23 @@ def celery_worker_process(transactional_db, real_broker):  # type: ignore[no-unt
         CELERY_TASK_ALWAYS_EAGER="false",
     )
     real_broker.control.purge()
-    process = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "critical,default,low", "-c", "2",
-         "--loglevel=WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],  # fmt: skip
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-Q",
+            "critical,default,low",
+            "-c",
+            "2",
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
         cwd=BASE_DIR,
         env=env,
         start_new_session=True,
