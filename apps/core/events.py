@@ -6,7 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
-from kombu import Exchange
+from kombu import Connection, Exchange
 
 from .models import OutboxEvent
 
@@ -63,8 +63,6 @@ def relay_pending_events(*, batch_size: int = RELAY_BATCH_SIZE) -> int:
     One relay runs at a time (an advisory lock on PostgreSQL; SQLite has a single writer anyway), so events of
     one aggregate are never published out of order by two relays racing.
     """
-    from config.celery import app
-
     published = 0
     with transaction.atomic():
         if connection.vendor == "postgresql" and not _try_relay_lock():
@@ -74,7 +72,7 @@ def relay_pending_events(*, batch_size: int = RELAY_BATCH_SIZE) -> int:
             return 0
         exchange = events_exchange()
         try:
-            with app.connection_for_write() as conn:
+            with broker_connection() as conn:
                 producer = conn.Producer(serializer="json")
                 for event in pending:
                     producer.publish(
@@ -85,7 +83,6 @@ def relay_pending_events(*, batch_size: int = RELAY_BATCH_SIZE) -> int:
                         priority=AMQP_PRIORITY[Priority(event.priority)],
                         delivery_mode=2,
                         message_id=event.event_id,
-                        content_type="application/json",
                         retry=False,
                     )
                     event.published_at = timezone.now()
@@ -96,6 +93,15 @@ def relay_pending_events(*, batch_size: int = RELAY_BATCH_SIZE) -> int:
             OutboxEvent.objects.filter(pk__in=remaining).update(last_error=str(exc)[:500])
             logger.warning("Outbox relay stopped after %d events: %s", published, exc)
     return published
+
+
+def broker_connection() -> Connection:
+    """A connection to the configured broker that fails fast when it is down (the sweeper retries later)."""
+    return Connection(
+        settings.CELERY_BROKER_URL,
+        connect_timeout=settings.CELERY_BROKER_CONNECTION_TIMEOUT,
+        transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+    )
 
 
 def _try_relay_lock() -> bool:
