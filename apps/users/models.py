@@ -68,6 +68,14 @@ class User(AbstractBaseUser, PermissionsMixin):
     def is_admin(self) -> bool:
         return self.role == self.Role.ADMIN
 
+    # The role is the one switch for admin rights, in the API and in /admin/ alike: an active admin holds every
+    # model permission, as a superuser does, so granting the role needs no separate group or permission setup.
+    def has_perm(self, perm: str, obj: Any = None) -> bool:
+        return (self.is_active and self.is_admin) or super().has_perm(perm, obj)
+
+    def has_module_perms(self, app_label: str) -> bool:
+        return (self.is_active and self.is_admin) or super().has_module_perms(app_label)
+
     def clean(self) -> None:
         super().clean()
         self.email = normalize_email(self.email)

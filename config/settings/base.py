@@ -128,7 +128,10 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("email", "full_name")},
+    },
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
@@ -182,6 +185,9 @@ REST_FRAMEWORK = {
         "login": env("THROTTLE_RATE_LOGIN", default="10/min"),
     },
     "EXCEPTION_HANDLER": "apps.core.exceptions.api_exception_handler",
+    # How many proxies in front of us may set X-Forwarded-For; 0 trusts only the socket's address, so a client
+    # cannot pick its own throttle identity.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "COERCE_DECIMAL_TO_STRING": True,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -284,6 +290,7 @@ SMS_GATEWAY_TOKEN = env("SMS_GATEWAY_TOKEN", default="")
 SMS_GATEWAY_TIMEOUT = env.float("SMS_GATEWAY_TIMEOUT", default=5.0)
 MESSAGE_MAX_RETRIES = env.int("MESSAGE_MAX_RETRIES", default=5)
 MESSAGE_RETRY_BACKOFF_SECONDS = env.float("MESSAGE_RETRY_BACKOFF_SECONDS", default=2.0)
+MESSAGE_REQUEUE_AFTER_SECONDS = env.int("MESSAGE_REQUEUE_AFTER_SECONDS", default=60)
 PRODUCTS_CACHE_TTL = env.int("PRODUCTS_CACHE_TTL", default=300)
 DEFAULT_CURRENCY = env("DEFAULT_CURRENCY", default="USD")
 EVENTS_BACKEND = env("EVENTS_BACKEND", default="amqp")

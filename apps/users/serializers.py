@@ -1,0 +1,117 @@
+"""Shapes of the users API. Input serializers validate only; every write happens in services.py."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from apps.core.models import AuditEvent
+
+from .models import User, normalize_email
+from .validators import password_problems
+
+USER_FIELDS = ("id", "email", "full_name", "role", "account_id", "is_verified", "date_joined")
+
+
+PASSWORD_MAX_LENGTH = 4096  # bounds the hashing work one request can ask for
+
+
+def password_field() -> serializers.CharField:
+    # Spaces are part of a password: never trim them.
+    return serializers.CharField(
+        write_only=True, trim_whitespace=False, max_length=PASSWORD_MAX_LENGTH, style={"input_type": "password"}
+    )
+
+
+class UserSerializer(serializers.ModelSerializer):
+    """A user, as every endpoint answers it. Read-only: writes use the input serializers below."""
+
+    class Meta:
+        model = User
+        fields = USER_FIELDS
+        read_only_fields = USER_FIELDS
+
+
+class UserProfileSerializer(serializers.ModelSerializer):
+    """What a user may change about themselves: only `full_name`."""
+
+    class Meta:
+        model = User
+        fields = USER_FIELDS
+        read_only_fields = tuple(field for field in USER_FIELDS if field != "full_name")
+
+
+class UserAdminUpdateSerializer(serializers.ModelSerializer):
+    """What an admin may change about any user."""
+
+    class Meta:
+        model = User
+        fields = ("full_name", "role", "is_active")
+
+
+class RegisterSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    password = password_field()
+    full_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+
+    def validate_email(self, value: str) -> str:
+        email = normalize_email(value)
+        if User.objects.filter(email__iexact=email).exists():
+            raise serializers.ValidationError("A user with this email already exists.", code="unique")
+        return email
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # An unsaved user lets the similarity validator compare the password with the email and name.
+        candidate = User(email=attrs["email"], full_name=attrs.get("full_name", ""))
+        if problems := password_problems(attrs["password"], candidate):
+            raise serializers.ValidationError({"password": problems})
+        return attrs
+
+
+class LoginSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    password = password_field()
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField(read_only=True)
+    refresh = serializers.CharField(read_only=True)
+
+
+class RefreshInputSerializer(serializers.Serializer):
+    refresh = serializers.CharField()
+
+
+class UidTokenSerializer(serializers.Serializer):
+    uid = serializers.CharField(max_length=64)
+    token = serializers.CharField(max_length=128)
+
+
+class PasswordResetConfirmSerializer(UidTokenSerializer):
+    new_password = password_field()
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    old_password = password_field()
+    new_password = password_field()
+
+
+class PasswordResetSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class UserActivitySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditEvent
+        fields = ("action", "object_type", "object_id", "created_at", "ip_address")
+        read_only_fields = fields
+
+
+class AuthErrorSerializer(serializers.Serializer):
+    """The body of a 401, 403, 404 or 429 answer."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField(required=False)
+
+
+class AcceptedSerializer(serializers.Serializer):
+    detail = serializers.CharField()

@@ -1,0 +1,60 @@
+"""Throttles for the endpoints that guess at credentials: login and password reset.
+
+Both count attempts with the `login` rate (`THROTTLE_RATE_LOGIN`), one counter per normalised email and one per
+client address, and run in DRF's `initial()`, so a throttled request never reaches the password hasher. Each
+endpoint keeps its own counters (its view's `throttle_bucket`), so being locked out of login does not also lock
+a user out of the password reset they now need.
+"""
+
+import hashlib
+from collections.abc import Mapping
+
+from rest_framework.request import Request
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+
+from apps.core.context import request_client_ip
+
+from .models import normalize_email
+
+
+class LoginRateThrottle(SimpleRateThrottle):
+    scope = "login"
+    kind = ""
+
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
+        ident = self.get_attempt_ident(request)
+        if not ident:
+            return None
+        bucket = getattr(view, "throttle_bucket", type(view).__name__.lower())
+        return self.cache_format % {"scope": f"{self.scope}_{bucket}_{self.kind}", "ident": ident}
+
+    def get_attempt_ident(self, request: Request) -> str | None:
+        raise NotImplementedError
+
+
+class LoginEmailRateThrottle(LoginRateThrottle):
+    """Attempts for one email, whatever its case or surrounding spaces, from any address."""
+
+    kind = "email"
+
+    def get_attempt_ident(self, request: Request) -> str | None:
+        data = request.data
+        email = data.get("email") if isinstance(data, Mapping) else None
+        if not isinstance(email, str) or not normalize_email(email):
+            return None  # nothing to count against: the serializer answers 400 for it
+        # Hashed: the key stays short and cache-safe, and no address is stored in the cache in clear.
+        return hashlib.sha256(normalize_email(email).encode()).hexdigest()
+
+
+class LoginAddressRateThrottle(LoginRateThrottle):
+    """Attempts from one client address, for any email.
+
+    The address is REMOTE_ADDR, the one the audit trail records: unlike DRF's `get_ident`, it does not trust a
+    client-supplied X-Forwarded-For, which would let an attacker pick a fresh address for every guess.
+    """
+
+    kind = "address"
+
+    def get_attempt_ident(self, request: Request) -> str | None:
+        return request_client_ip(request)

@@ -1,0 +1,236 @@
+"""Verification and password-reset links: what the emails carry and how their tokens may be used."""
+
+from datetime import datetime, timedelta
+
+import pytest
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
+from django.core import mail
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
+
+from apps.core.models import AuditEvent
+from apps.users.tasks import send_password_reset_email_task, send_verification_email_task
+from apps.users.tokens import email_verification_token, encode_uid, password_reset_token
+
+from .conftest import emails_to, link_params
+from .email_backends import FlakyEmailBackend
+from .factories import DEFAULT_PASSWORD, UserFactory
+
+VERIFY = "/api/v1/auth/verify-email/"
+RESET = "/api/v1/auth/password/reset/"
+CONFIRM = "/api/v1/auth/password/reset/confirm/"
+NEW_PASSWORD = "freshly-minted-secret-64"
+pytestmark = pytest.mark.django_db
+
+BAD_LINK = {"token": ["The link is invalid or has expired."]}
+ACCEPTED = {"detail": "If an account has this email, a password reset link has been sent to it."}
+
+
+@pytest.fixture
+def unverified(db):  # type: ignore[no-untyped-def]
+    return UserFactory(is_verified=False, full_name="Alan Turing")
+
+
+def verification_params(user) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {"uid": encode_uid(user), "token": email_verification_token.make_token(user)}
+
+
+def reset_params(user) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {"uid": encode_uid(user), "token": password_reset_token.make_token(user)}
+
+
+# --- Verification ---------------------------------------------------------------------------------------------
+
+
+def test_the_verification_email_links_to_the_front_end(unverified, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.FRONTEND_URL = "https://app.example.com/"
+    send_verification_email_task.delay(unverified.pk)
+
+    [message] = mail.outbox
+    assert message.to == [unverified.email]
+    assert message.subject == "Confirm your email address"
+    assert message.from_email == settings.DEFAULT_FROM_EMAIL
+    params = link_params(message)
+    assert f"https://app.example.com/verify-email?uid={params['uid']}&token={params['token']}" in message.body
+    assert params["uid"] == encode_uid(unverified)
+    assert email_verification_token.check_token(unverified, params["token"])
+
+
+def test_verify_email_marks_the_user_verified_and_audits_it(api_client, unverified) -> None:  # type: ignore[no-untyped-def]
+    response = api_client.post(VERIFY, verification_params(unverified))
+
+    assert response.status_code == 204
+    unverified.refresh_from_db()
+    assert unverified.is_verified is True
+    assert AuditEvent.objects.filter(actor=unverified, action="user.verified").exists()
+
+
+def test_verification_email_is_not_sent_to_a_verified_user(db) -> None:  # type: ignore[no-untyped-def]
+    verified = UserFactory(is_verified=True)
+    assert send_verification_email_task.delay(verified.pk).get() is False
+    assert send_verification_email_task.delay(987654).get() is False
+    assert mail.outbox == []
+
+
+@pytest.mark.parametrize(
+    ("change", "errors"),
+    [
+        ({"uid": "!!!"}, {"uid": ["Invalid value."]}),
+        ({"uid": "YWJj"}, {"uid": ["Invalid value."]}),  # "abc"
+        ({"uid": "OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OQ"}, {"uid": ["Invalid value."]}),  # a number past bigint
+        ({"uid": "OTk5OTk5"}, BAD_LINK),  # 999999: no such user
+        ({"token": "abc-123"}, BAD_LINK),
+        ({"token": ""}, {"token": ["This field may not be blank."]}),
+        ({"token": None}, {"token": ["This field may not be null."]}),
+        ({"uid": 5}, {"uid": ["Invalid value."]}),
+    ],
+)
+def test_verify_email_with_a_bad_link_is_400(api_client, unverified, change, errors) -> None:  # type: ignore[no-untyped-def]
+    response = api_client.post(VERIFY, {**verification_params(unverified), **change})
+    assert response.status_code == 400
+    assert response.json() == errors
+    unverified.refresh_from_db()
+    assert unverified.is_verified is False
+
+
+def test_verify_email_with_no_body_names_both_fields(db, api_client) -> None:  # type: ignore[no-untyped-def]
+    response = api_client.post(VERIFY, {})
+    assert response.status_code == 400
+    assert response.json() == {"uid": ["This field is required."], "token": ["This field is required."]}
+
+
+def test_a_token_for_another_user_or_purpose_does_not_verify(api_client, unverified) -> None:  # type: ignore[no-untyped-def]
+    other = UserFactory(is_verified=False)
+    with_others_token = {"uid": encode_uid(unverified), "token": email_verification_token.make_token(other)}
+    assert api_client.post(VERIFY, with_others_token).json() == BAD_LINK
+    # A password-reset token (another salt) is no verification token.
+    assert api_client.post(VERIFY, reset_params(unverified)).json() == BAD_LINK
+    unverified.refresh_from_db()
+    assert unverified.is_verified is False
+
+
+def test_an_inactive_user_cannot_verify(api_client) -> None:  # type: ignore[no-untyped-def]
+    inactive = UserFactory(is_verified=False, is_active=False)
+    assert api_client.post(VERIFY, verification_params(inactive)).json() == BAD_LINK
+
+
+def test_a_verification_token_expires(api_client, unverified, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    params = verification_params(unverified)
+    later = datetime.now() + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT + 5)  # noqa: DTZ005 (Django's own)
+    monkeypatch.setattr(PasswordResetTokenGenerator, "_now", lambda self: later)
+    assert api_client.post(VERIFY, params).json() == BAD_LINK
+
+
+# --- Password reset -------------------------------------------------------------------------------------------
+
+
+def test_password_reset_emails_a_link_to_an_active_user(api_client, user, run_on_commit) -> None:  # type: ignore[no-untyped-def]
+    response = run_on_commit(api_client.post, RESET, {"email": user.email})
+
+    assert response.status_code == 202
+    assert response.json() == ACCEPTED
+    [message] = emails_to(user.email, "Reset your password")
+    assert "/reset-password?uid=" in message.body
+    assert "24 hours" in message.body
+    assert password_reset_token.check_token(user, link_params(message)["token"])
+
+
+@pytest.mark.parametrize("email", ["nobody@example.com", "INACTIVE"])
+def test_password_reset_answers_the_same_for_an_unknown_or_inactive_email(api_client, run_on_commit, email) -> None:  # type: ignore[no-untyped-def]
+    inactive = UserFactory(is_active=False)
+    email = inactive.email if email == "INACTIVE" else email
+    response = run_on_commit(api_client.post, RESET, {"email": email})
+    assert response.status_code == 202
+    assert response.json() == ACCEPTED
+    assert mail.outbox == []
+
+
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [
+        ({}, {"email": ["This field is required."]}),
+        ({"email": "no"}, {"email": ["Enter a valid email address."]}),
+    ],
+)
+def test_password_reset_bad_input_is_400(db, api_client, body, errors) -> None:  # type: ignore[no-untyped-def]
+    response = api_client.post(RESET, body)
+    assert response.status_code == 400
+    assert response.json() == errors
+
+
+def test_reset_confirm_sets_the_password_once_and_signs_out_everywhere(api_client, user, login) -> None:  # type: ignore[no-untyped-def]
+    tokens = login(user.email)
+    params = reset_params(user)
+
+    response = api_client.post(CONFIRM, {**params, "new_password": NEW_PASSWORD})
+
+    assert response.status_code == 204
+    assert response.content == b""
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
+    assert BlacklistedToken.objects.filter(token__user=user).count() == 1
+    assert api_client.post("/api/v1/auth/refresh/", {"refresh": tokens["refresh"]}).status_code == 401
+    audit = AuditEvent.objects.get(action="auth.password_reset")
+    assert (audit.actor, audit.changes) == (user, {"revoked_refresh_tokens": 1})
+    # The token was bound to the old password: it is spent.
+    again = api_client.post(CONFIRM, {**params, "new_password": "and-another-one-12"})
+    assert again.status_code == 400
+    assert again.json() == BAD_LINK
+
+
+@pytest.mark.parametrize(
+    ("new_password", "errors"),
+    [
+        ("short", ["This password is too short. It must contain at least 8 characters."]),
+        ("password123", ["This password is too common."]),
+        ("", ["This field may not be blank."]),
+    ],
+)
+def test_reset_confirm_with_a_rejected_password_is_400_and_keeps_the_token(  # type: ignore[no-untyped-def]
+    api_client, user, new_password, errors
+) -> None:
+    params = reset_params(user)
+    response = api_client.post(CONFIRM, {**params, "new_password": new_password})
+    assert response.status_code == 400
+    assert response.json() == {"new_password": errors}
+    user.refresh_from_db()
+    assert user.check_password(DEFAULT_PASSWORD)
+    assert api_client.post(CONFIRM, {**params, "new_password": NEW_PASSWORD}).status_code == 204
+
+
+def test_reset_confirm_with_a_verification_token_is_400(api_client, user) -> None:  # type: ignore[no-untyped-def]
+    body = {**verification_params(user), "new_password": NEW_PASSWORD}
+    response = api_client.post(CONFIRM, body)
+    assert response.status_code == 400
+    assert response.json() == BAD_LINK
+
+
+def test_reset_confirm_with_no_body_names_every_field(db, api_client) -> None:  # type: ignore[no-untyped-def]
+    response = api_client.post(CONFIRM, {})
+    assert response.status_code == 400
+    assert response.json() == {
+        "uid": ["This field is required."],
+        "token": ["This field is required."],
+        "new_password": ["This field is required."],
+    }
+
+
+def test_a_reset_email_that_fails_to_send_is_retried(user, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.EMAIL_BACKEND = "tests.users.email_backends.FlakyEmailBackend"
+    FlakyEmailBackend.failures_left, FlakyEmailBackend.attempts = 2, 0
+
+    send_password_reset_email_task.delay(user.pk)
+
+    assert FlakyEmailBackend.attempts == 3
+    assert len(emails_to(user.email, "Reset your password")) == 1
+
+
+def test_email_tasks_give_up_after_five_retries(user, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.EMAIL_BACKEND = "tests.users.email_backends.FlakyEmailBackend"
+    FlakyEmailBackend.failures_left, FlakyEmailBackend.attempts = 100, 0
+
+    result = send_password_reset_email_task.delay(user.pk)
+
+    assert FlakyEmailBackend.attempts == 6  # the first try and five retries
+    assert result.failed()
+    assert mail.outbox == []
+    assert send_password_reset_email_task.max_retries == send_verification_email_task.max_retries == 5

@@ -1,0 +1,133 @@
+"""Login and password-reset attempts: counted per email and per client address, before any password check."""
+
+import pytest
+from rest_framework.throttling import SimpleRateThrottle
+
+from apps.users.models import User
+from apps.users.throttles import LoginRateThrottle
+
+from .factories import DEFAULT_PASSWORD
+
+LOGIN = "/api/v1/auth/login/"
+RESET = "/api/v1/auth/password/reset/"
+
+
+@pytest.fixture
+def check_password_calls(monkeypatch) -> list[str]:  # type: ignore[no-untyped-def]
+    """Every password the user model is asked to check (a spy that still checks)."""
+    calls: list[str] = []
+    original = User.check_password
+
+    def spy(self: User, raw_password: str) -> bool:
+        calls.append(raw_password)
+        return original(self, raw_password)
+
+    monkeypatch.setattr(User, "check_password", spy)
+    return calls
+
+
+@pytest.fixture
+def clock(monkeypatch) -> list[float]:  # type: ignore[no-untyped-def]
+    now = [1_000_000.0]
+    monkeypatch.setattr(LoginRateThrottle, "timer", lambda self: now[0])
+    return now
+
+
+def assert_throttled(response) -> None:  # type: ignore[no-untyped-def]
+    assert response.status_code == 429
+    retry_after = int(response["Retry-After"])
+    assert 0 < retry_after <= 60
+    assert response.json() == {"detail": f"Request was throttled. Expected available in {retry_after} seconds."}
+
+
+def test_login_attempts_for_one_email_are_throttled_before_the_password_is_checked(  # type: ignore[no-untyped-def]
+    api_client, user, login_rate, check_password_calls
+) -> None:
+    login_rate("3/min")
+    for attempt in range(3):  # from three addresses, so only the per-email counter can trip
+        response = api_client.post(
+            LOGIN, {"email": user.email, "password": f"guess-{attempt}"}, REMOTE_ADDR=f"10.0.0.{attempt}"
+        )
+        assert response.status_code == 401
+    assert len(check_password_calls) == 3
+
+    # The right password, in another case of the email, from a fourth address: still throttled, never checked.
+    response = api_client.post(
+        LOGIN, {"email": user.email.upper(), "password": DEFAULT_PASSWORD}, REMOTE_ADDR="10.0.0.99"
+    )
+
+    assert_throttled(response)
+    assert len(check_password_calls) == 3
+
+
+def test_login_attempts_from_one_address_are_throttled(api_client, user, login_rate, check_password_calls) -> None:  # type: ignore[no-untyped-def]
+    login_rate("3/min")
+    for attempt in range(3):
+        response = api_client.post(LOGIN, {"email": f"guess{attempt}@example.com", "password": "x"})
+        assert response.status_code == 401
+
+    assert_throttled(api_client.post(LOGIN, {"email": user.email, "password": DEFAULT_PASSWORD}))
+    assert check_password_calls == []  # the three guesses were for unknown emails
+    # Another address may still sign in as this user.
+    ok = api_client.post(LOGIN, {"email": user.email, "password": DEFAULT_PASSWORD}, REMOTE_ADDR="10.9.9.9")
+    assert ok.status_code == 200
+
+
+def test_a_forwarded_for_header_does_not_buy_a_fresh_address(api_client, user, login_rate) -> None:  # type: ignore[no-untyped-def]
+    login_rate("2/min")
+    for attempt in range(2):
+        api_client.post(
+            LOGIN, {"email": f"g{attempt}@example.com", "password": "x"}, HTTP_X_FORWARDED_FOR=f"1.2.3.{attempt}"
+        )
+    response = api_client.post(
+        LOGIN, {"email": user.email, "password": DEFAULT_PASSWORD}, HTTP_X_FORWARDED_FOR="5.6.7.8"
+    )
+    assert_throttled(response)
+
+
+def test_the_login_counter_forgets_after_its_period(api_client, user, login_rate, clock) -> None:  # type: ignore[no-untyped-def]
+    login_rate("2/min")
+    for _ in range(2):
+        api_client.post(LOGIN, {"email": user.email, "password": "wrong"})
+    assert api_client.post(LOGIN, {"email": user.email, "password": DEFAULT_PASSWORD}).status_code == 429
+
+    clock[0] += 61
+
+    assert api_client.post(LOGIN, {"email": user.email, "password": DEFAULT_PASSWORD}).status_code == 200
+
+
+def test_password_reset_requests_are_throttled_per_email_and_address(api_client, user, login_rate) -> None:  # type: ignore[no-untyped-def]
+    login_rate("2/min")
+    for attempt in range(2):
+        assert api_client.post(RESET, {"email": user.email}, REMOTE_ADDR=f"10.0.1.{attempt}").status_code == 202
+    assert_throttled(api_client.post(RESET, {"email": f" {user.email.upper()}"}, REMOTE_ADDR="10.0.1.50"))
+    # One address asking for many emails.
+    for attempt in range(2):
+        assert api_client.post(RESET, {"email": f"o{attempt}@example.com"}, REMOTE_ADDR="10.0.2.1").status_code == 202
+    assert_throttled(api_client.post(RESET, {"email": "o9@example.com"}, REMOTE_ADDR="10.0.2.1"))
+
+
+def test_password_reset_and_login_keep_separate_counters(api_client, user, login_rate) -> None:  # type: ignore[no-untyped-def]
+    login_rate("2/min")
+    for _ in range(2):
+        api_client.post(LOGIN, {"email": user.email, "password": "wrong"})
+    assert api_client.post(LOGIN, {"email": user.email, "password": DEFAULT_PASSWORD}).status_code == 429
+    # Locked out of sign-in is exactly when the reset is needed.
+    assert api_client.post(RESET, {"email": user.email}).status_code == 202
+
+
+def test_the_global_anonymous_rate_still_applies(api_client, user, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    rates = {**SimpleRateThrottle.THROTTLE_RATES, "anon": "2/min", "login": "1000/min"}
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", rates)
+    for attempt in range(2):
+        api_client.post(LOGIN, {"email": f"g{attempt}@example.com", "password": "x"})
+    response = api_client.post(LOGIN, {"email": user.email, "password": DEFAULT_PASSWORD})
+    assert response.status_code == 429
+    assert "Retry-After" in response
+
+
+def test_the_default_login_rate_comes_from_settings() -> None:
+    from django.conf import settings
+
+    assert LoginRateThrottle.scope == "login"
+    assert settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["login"] == LoginRateThrottle.THROTTLE_RATES["login"]
