@@ -1,1 +1,88 @@
-from django.db import models  # noqa: F401
+import copy
+
+from django.db import models
+from django.utils import timezone
+
+from apps.core.keygen import KEY_LENGTH, new_key
+
+from .phone import E164_MAX_LENGTH
+
+BODY_MAX_LENGTH = 1600
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
+
+
+class Message(models.Model):
+    """An SMS-like text accepted for an account and delivered in the background.
+
+    `status` only moves forward (`queued` → `sent` or `failed`); the services enforce it under a row lock. The
+    one way back is a staff retry of a failed message (admin action), which is audited.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        SENT = "sent"
+        FAILED = "failed"
+
+    message_id = models.CharField(max_length=KEY_LENGTH, unique=True, default=new_key, editable=False)
+    # Indexed through the composite indexes below, each of which starts with it.
+    account_id = models.UUIDField()
+    sender_number = models.CharField(max_length=E164_MAX_LENGTH)
+    receiver_number = models.CharField(max_length=E164_MAX_LENGTH)
+    body = models.CharField(max_length=BODY_MAX_LENGTH)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    provider_message_id = models.CharField(max_length=128, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # When the next delivery attempt is due; the stale-message sweeper re-enqueues queued rows long past it.
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["account_id", "-created_at", "-id"], name="msg_account_created_idx"),
+            models.Index(fields=["account_id", "sender_number", "-created_at", "-id"], name="msg_account_sender_idx"),
+            models.Index(
+                fields=["account_id", "receiver_number", "-created_at", "-id"], name="msg_account_receiver_idx"
+            ),
+            # The admin's list of every account, newest first.
+            models.Index(fields=["-created_at", "-id"], name="msg_created_idx"),
+            # Small: only undelivered rows, for the stale-message sweeper.
+            models.Index(fields=["next_attempt_at"], name="msg_queued_due_idx", condition=models.Q(status="queued")),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["queued", "sent", "failed"]), name="msg_status_valid"
+            ),
+            models.CheckConstraint(condition=~models.Q(body=""), name="msg_body_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.message_id
+
+    def as_created(self) -> "Message":
+        """An unsaved copy as it was when accepted: what the first create answer showed (idempotent replays)."""
+        snapshot = copy.copy(self)
+        snapshot.status = self.Status.QUEUED
+        snapshot.attempts = 0
+        snapshot.sent_at = None
+        snapshot.provider_message_id = ""
+        snapshot.last_error = ""
+        return snapshot
+
+
+class IdempotencyKey(models.Model):
+    """A create request's `Idempotency-Key`, per caller account, with a fingerprint of the body it came with."""
+
+    account_id = models.UUIDField()
+    key = models.CharField(max_length=IDEMPOTENCY_KEY_MAX_LENGTH)
+    request_fingerprint = models.CharField(max_length=64)
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account_id", "key"], name="msg_idempotency_key_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}:{self.key}"

@@ -1,3 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from .views import AccountMessageListView, MessageViewSet
+
+router = SimpleRouter()
+router.register("messages", MessageViewSet, basename="message")
+
+urlpatterns = [
+    path("accounts/<str:account_id>/messages/", AccountMessageListView.as_view(), name="account-messages"),
+    *router.urls,
+]

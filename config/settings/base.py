@@ -150,10 +150,37 @@ MEDIA_URL = "/media/"
 MEDIA_ROOT = env("MEDIA_ROOT", default="") or str(BASE_DIR / "media")
 AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME", default="")
 AWS_S3_ENDPOINT_URL = env("AWS_S3_ENDPOINT_URL", default="") or None
+# Credentials and region: the standard AWS variables; unset keys leave boto3 its default chain (instance role, …).
+AWS_ACCESS_KEY_ID = env("AWS_ACCESS_KEY_ID", default="") or None
+AWS_SECRET_ACCESS_KEY = env("AWS_SECRET_ACCESS_KEY", default="") or None
+AWS_SESSION_TOKEN = env("AWS_SESSION_TOKEN", default="") or None
+AWS_REGION_NAME = env("AWS_DEFAULT_REGION", default="us-east-1")
+AWS_S3_REGION_NAME = env("AWS_S3_REGION_NAME", default=AWS_REGION_NAME)
+# The bucket stays private: image URLs are pre-signed and live longer than a cached product read
+# (PRODUCTS_CACHE_TTL). A public bucket or a CDN sets AWS_QUERYSTRING_AUTH=false (and AWS_S3_CUSTOM_DOMAIN).
+AWS_QUERYSTRING_AUTH = env.bool("AWS_QUERYSTRING_AUTH", default=True)
+AWS_QUERYSTRING_EXPIRE = env.int("AWS_QUERYSTRING_EXPIRE", default=60 * 60 * 6)
+AWS_S3_CUSTOM_DOMAIN = env("AWS_S3_CUSTOM_DOMAIN", default="") or None
+AWS_S3_ADDRESSING_STYLE = env("AWS_S3_ADDRESSING_STYLE", default="") or None
+AWS_S3_FILE_OVERWRITE = False
+# Every call to AWS (S3 uploads in a request, SNS publishes in the relay) gives up after these many seconds.
+AWS_CONNECT_TIMEOUT = env.float("AWS_CONNECT_TIMEOUT", default=3.0)
+AWS_READ_TIMEOUT = env.float("AWS_READ_TIMEOUT", default=10.0)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+if AWS_STORAGE_BUCKET_NAME:
+    # django-storages reads the AWS_* settings above (bucket, endpoint, region, credentials, URL signing).
+    from botocore.config import Config as _BotoConfig
+
+    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage"}
+    AWS_S3_CLIENT_CONFIG = _BotoConfig(
+        connect_timeout=AWS_CONNECT_TIMEOUT,
+        read_timeout=AWS_READ_TIMEOUT,
+        retries={"mode": "standard", "max_attempts": 3},
+        s3={"addressing_style": AWS_S3_ADDRESSING_STYLE},
+    )
 
 # --- REST framework -------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -296,7 +323,11 @@ DEFAULT_CURRENCY = env("DEFAULT_CURRENCY", default="USD")
 EVENTS_BACKEND = env("EVENTS_BACKEND", default="amqp")
 EVENTS_EXCHANGE = env("EVENTS_EXCHANGE", default="domain-events")
 AWS_SNS_TOPIC_ARN = env("AWS_SNS_TOPIC_ARN", default="")
+AWS_SNS_ENDPOINT_URL = env("AWS_SNS_ENDPOINT_URL", default="") or None
 OIDC_PROVIDERS = env.json("OIDC_PROVIDERS", default=[])
+# Seconds a provider's discovery document and keys are kept in the cache, and that one call to a provider may take.
+OIDC_DISCOVERY_CACHE_SECONDS = env.int("OIDC_DISCOVERY_CACHE_SECONDS", default=60 * 60)
+OIDC_HTTP_TIMEOUT = env.float("OIDC_HTTP_TIMEOUT", default=5.0)
 
 # --- Logging --------------------------------------------------------------------------------------------------
 LOG_DIR = Path(env("LOG_DIR", default=str(BASE_DIR / "logs")))

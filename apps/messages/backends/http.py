@@ -1,0 +1,86 @@
+"""Posts each message as JSON to an HTTP SMS gateway (`SMS_GATEWAY_URL`) with a bearer token and a timeout.
+
+The stdlib's urllib rather than an HTTP client library: one POST with a timeout needs nothing more, and the
+project does not depend on `requests`.
+"""
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from apps.messages.models import Message
+
+from .base import BaseSmsBackend, SmsDeliveryError, SmsRejectedError
+
+MAX_ANSWER_BYTES = 64 * 1024
+# Client errors that a later attempt may get past; every other 4xx is the gateway refusing the message for good.
+RETRYABLE_CLIENT_ERRORS = {408, 409, 425, 429}
+
+
+class HttpGatewayBackend(BaseSmsBackend):
+    """POST `{"from", "to", "body", "reference"}`; the gateway answers 2xx with JSON carrying `id`.
+
+    `reference` and the `Idempotency-Key` header are the message_id, so a gateway that deduplicates can drop the
+    resend of an attempt whose answer was lost.
+    """
+
+    def __init__(
+        self, *, url: str | None = None, token: str | None = None, timeout: float | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.url = url if url is not None else settings.SMS_GATEWAY_URL
+        self.token = token if token is not None else settings.SMS_GATEWAY_TOKEN
+        self.timeout = timeout if timeout is not None else settings.SMS_GATEWAY_TIMEOUT
+        if urllib.parse.urlsplit(self.url).scheme not in {"http", "https"}:
+            raise ImproperlyConfigured("SMS_GATEWAY_URL must be an http:// or https:// URL")
+
+    def send(self, message: Message) -> str:
+        payload = {
+            "from": message.sender_number,
+            "to": message.receiver_number,
+            "body": message.body,
+            "reference": message.message_id,
+        }
+        request = urllib.request.Request(  # noqa: S310 (the scheme is checked in __init__)
+            self.url,
+            data=json.dumps(payload).encode(),
+            method="POST",
+            headers=self._headers(message),
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                raw = response.read(MAX_ANSWER_BYTES)
+        except urllib.error.HTTPError as exc:
+            error = SmsDeliveryError
+            if 400 <= exc.code < 500 and exc.code not in RETRYABLE_CLIENT_ERRORS:
+                error = SmsRejectedError
+            raise error(f"The SMS gateway answered {exc.code} {exc.reason}") from exc
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            raise SmsDeliveryError(f"The SMS gateway did not answer: {exc}") from exc
+        return self._provider_id(raw)
+
+    def _headers(self, message: Message) -> dict[str, str]:
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "Idempotency-Key": message.message_id,
+        }
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        return headers
+
+    @staticmethod
+    def _provider_id(raw: bytes) -> str:
+        try:
+            answer = json.loads(raw)
+        except ValueError as exc:
+            raise SmsDeliveryError("The SMS gateway answered something other than JSON") from exc
+        provider_id = answer.get("id") if isinstance(answer, dict) else None
+        if provider_id in (None, ""):
+            raise SmsDeliveryError("The SMS gateway's answer carries no id")
+        return str(provider_id)[:128]

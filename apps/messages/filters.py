@@ -1,0 +1,87 @@
+"""Query parameters of the message list and search, parsed and validated with django-filter."""
+
+from collections.abc import Callable
+from typing import Any
+
+import django_filters
+from django import forms
+from django.db.models import QuerySet
+
+from .models import Message
+from .phone import InvalidPhoneNumber, normalize_phone
+
+MAX_LIST_VALUES = 100
+
+
+def _query_phone(item: str) -> str:
+    # In a query string an unencoded '+' arrives as a space (form encoding); a number that starts with a space
+    # and then a digit is taken to have had its '+' decoded away.
+    if item.startswith(" ") and item.lstrip()[:1].isdigit():
+        item = "+" + item.lstrip()
+    try:
+        return normalize_phone(item)
+    except InvalidPhoneNumber as exc:
+        raise forms.ValidationError(f"'{item.strip()}': {exc}", code="invalid_phone") from exc
+
+
+def _plain(item: str) -> str:
+    return item.strip()
+
+
+class CommaSeparatedField(forms.CharField):
+    """A comma-separated list of at most MAX_LIST_VALUES values, each cleaned by `item_cleaner`; empty items are
+    dropped, and a list with none left counts as absent."""
+
+    def __init__(self, *args: Any, item_cleaner: Callable[[str], str] = _plain, **kwargs: Any) -> None:
+        kwargs.setdefault("strip", False)
+        super().__init__(*args, **kwargs)
+        self.item_cleaner = item_cleaner
+
+    def clean(self, value: Any) -> list[str]:
+        raw = super().clean(value) or ""
+        items = [item for item in raw.split(",") if item.strip()]
+        if len(items) > MAX_LIST_VALUES:
+            raise forms.ValidationError(
+                f"Give at most {MAX_LIST_VALUES} comma-separated values; {len(items)} were given.", code="max_values"
+            )
+        return list(dict.fromkeys(self.item_cleaner(item) for item in items))
+
+
+class InListFilter(django_filters.Filter):
+    """Matches any of a comma-separated list of values."""
+
+    field_class = CommaSeparatedField
+
+    def filter(self, qs: QuerySet, value: list[str]) -> QuerySet:
+        if not value:
+            return qs
+        return qs.filter(**{f"{self.field_name}__in": value})
+
+
+class MessageListFilter(django_filters.FilterSet):
+    """`?account_id=` on the message list (it narrows within what the caller may read)."""
+
+    account_id = django_filters.UUIDFilter(
+        field_name="account_id",
+        help_text="Only this account's messages: for an admin, any account; for anyone else, another account's id "
+        "gives an empty page.",
+    )
+
+    class Meta:
+        model = Message
+        fields: list[str] = []
+
+
+class MessageSearchFilter(django_filters.FilterSet):
+    """Every given parameter must match (AND); list parameters match any of their values (OR)."""
+
+    message_id = InListFilter(field_name="message_id")
+    sender_number = InListFilter(field_name="sender_number", item_cleaner=_query_phone)
+    receiver_number = InListFilter(field_name="receiver_number", item_cleaner=_query_phone)
+    status = django_filters.ChoiceFilter(field_name="status", choices=Message.Status.choices)
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Message
+        fields: list[str] = []

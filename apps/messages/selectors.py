@@ -1,0 +1,50 @@
+"""Reads of messages. Every one starts from `message_list_for_account`, the one scoped way in to message rows."""
+
+from collections.abc import Mapping
+from typing import Any
+from uuid import UUID
+
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+
+from apps.core.permissions import is_admin
+
+from .models import Message
+
+NEWEST_FIRST = ("-created_at", "-id")
+
+
+def message_list_for_account(*, user: Any, account_id: UUID | None = None) -> QuerySet[Message]:
+    """The messages `user` may read, newest first: their own account's, or every account's for an admin;
+    narrowed to `account_id` when given. Another account's rows are absent, so a lookup through here is a 404."""
+    queryset = Message.objects.all()
+    if not is_admin(user):
+        queryset = queryset.filter(account_id=user.account_id)
+    if account_id is not None:
+        queryset = queryset.filter(account_id=account_id)
+    return queryset.order_by(*NEWEST_FIRST)
+
+
+def account_is_visible(*, user: Any, account_id: UUID) -> bool:
+    """Whether `user` may know of `account_id` at all (their own, or any for an admin)."""
+    return is_admin(user) or account_id == user.account_id
+
+
+def message_search(*, user: Any, params: Mapping[str, Any]) -> QuerySet[Message]:
+    """The caller's messages matching every given search parameter (see `filters.MessageSearchFilter`).
+
+    Raises ValidationError naming each parameter that does not parse.
+    """
+    from .filters import MessageSearchFilter
+
+    filterset = MessageSearchFilter(data=params, queryset=message_list_for_account(user=user))
+    if not filterset.is_valid():
+        raise ValidationError(filterset.form.errors.as_data())
+    return filterset.qs
+
+
+def account_exists(*, account_id: UUID) -> bool:
+    """Whether some user holds `account_id`."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(account_id=account_id).exists()

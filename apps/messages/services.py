@@ -1,0 +1,267 @@
+"""Every write to messages: accept (idempotently), deliver, fail, retry and requeue.
+
+The API, the admin and the Celery tasks all come through here; the tasks only add retries and backoff.
+"""
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from apps.core import audit, metrics
+from apps.core.events import Priority, publish_event
+from apps.core.exceptions import Conflict
+from apps.core.queueing import enqueue_on_commit
+
+from .backends import SmsDeliveryError, get_sms_backend
+from .models import IdempotencyKey, Message
+from .tasks import deliver_message_task
+
+logger = logging.getLogger(__name__)
+
+LAST_ERROR_MAX_LENGTH = 1000
+REQUEUE_BATCH_SIZE = 500
+
+
+class IdempotencyConflict(Conflict):
+    code = "idempotency_conflict"
+    default_detail = "This Idempotency-Key was already used with a different request body."
+
+
+@dataclass(frozen=True)
+class MessageCreateResult:
+    message: Message
+    replayed: bool
+
+
+def request_fingerprint(*, account_id: UUID, sender_number: str, receiver_number: str, body: str) -> str:
+    """sha256 of the canonical (normalised, key-sorted) request, for comparing idempotent retries."""
+    canonical = json.dumps(
+        {
+            "account_id": str(account_id),
+            "sender_number": sender_number,
+            "receiver_number": receiver_number,
+            "body": body,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def message_create(
+    *,
+    actor: Any,
+    account_id: UUID,
+    sender_number: str,
+    receiver_number: str,
+    body: str,
+    idempotency_key: str | None = None,
+) -> MessageCreateResult:
+    """Accept a message as `queued` and enqueue its delivery once committed.
+
+    Numbers must already be normalised (see `phone.normalize_phone`). With an `idempotency_key` (scoped to the
+    actor's account), a retry of the same request writes nothing and answers the first message as it was
+    accepted; the same key with another request raises IdempotencyConflict.
+    """
+    fields = {
+        "account_id": account_id,
+        "sender_number": sender_number,
+        "receiver_number": receiver_number,
+        "body": body,
+    }
+    if not idempotency_key:
+        return MessageCreateResult(message=_message_insert(actor=actor, fields=fields), replayed=False)
+
+    key = IdempotencyKey(
+        account_id=actor.account_id, key=idempotency_key, request_fingerprint=request_fingerprint(**fields)
+    )
+    replay = _idempotent_replay(key)
+    if replay is not None:
+        return MessageCreateResult(message=replay, replayed=True)
+    try:
+        message = _message_insert(actor=actor, fields=fields, idempotency_key=key)
+    except IntegrityError:
+        # A concurrent request with the same key committed first (the unique constraint made this one wait for
+        # it, then refused): everything here was rolled back, so answer from the winner's row.
+        replay = _idempotent_replay(key)
+        if replay is None:
+            raise
+        return MessageCreateResult(message=replay, replayed=True)
+    return MessageCreateResult(message=message, replayed=False)
+
+
+def _idempotent_replay(key: IdempotencyKey) -> Message | None:
+    try:
+        stored = IdempotencyKey.objects.select_related("message").get(account_id=key.account_id, key=key.key)
+    except IdempotencyKey.DoesNotExist:
+        return None
+    if stored.request_fingerprint != key.request_fingerprint:
+        raise IdempotencyConflict()
+    return stored.message.as_created()
+
+
+@transaction.atomic(durable=True)
+def _message_insert(*, actor: Any, fields: dict[str, Any], idempotency_key: IdempotencyKey | None = None) -> Message:
+    message = Message.objects.create(**fields)
+    if idempotency_key is not None:
+        idempotency_key.message = message
+        idempotency_key.save(force_insert=True)
+    audit.record(actor=actor, action="message.created", target=message, object_id=message.message_id)
+    publish_event(
+        "message.created",
+        {
+            "message_id": message.message_id,
+            "account_id": str(message.account_id),
+            "sender_number": message.sender_number,
+            "receiver_number": message.receiver_number,
+            "status": message.status,
+            "created_at": message.created_at.isoformat(),
+        },
+        priority=Priority.MEDIUM,
+        aggregate_type="message",
+        aggregate_id=message.message_id,
+    )
+    enqueue_on_commit(deliver_message_task, message.pk)
+    transaction.on_commit(metrics.messages_created_total.inc)
+    return message
+
+
+def message_deliver(*, message_pk: int, retry_in: float = 0.0) -> Message | None:
+    """Send a queued message through the SMS backend, at most once.
+
+    The row stays locked while the backend sends, so a second run of the same delivery waits and then finds the
+    message no longer queued. Returns the sent message, or None when there is nothing to send. A refused send is
+    recorded (attempts, last_error, next attempt due in `retry_in` seconds) and then re-raised as
+    SmsDeliveryError for the caller to retry.
+    """
+    backend = get_sms_backend()
+    error: SmsDeliveryError | None = None
+    with transaction.atomic(durable=True):
+        message = _lock_queued(message_pk)
+        if message is None:
+            return None
+        try:
+            provider_message_id = backend.send(message)
+        except SmsDeliveryError as exc:
+            error = exc
+            _record_failed_attempt(message, error=exc, retry_in=retry_in)
+        else:
+            _mark_sent(message, provider_message_id=provider_message_id)
+    if error is not None:
+        raise error
+    return message
+
+
+def _lock_queued(message_pk: int) -> Message | None:
+    try:
+        return Message.objects.select_for_update().get(pk=message_pk, status=Message.Status.QUEUED)
+    except Message.DoesNotExist:
+        return None
+
+
+def _record_failed_attempt(message: Message, *, error: Exception, retry_in: float) -> None:
+    message.attempts += 1
+    message.last_error = str(error)[:LAST_ERROR_MAX_LENGTH]
+    message.next_attempt_at = timezone.now() + timedelta(seconds=retry_in)
+    message.save(update_fields=["attempts", "last_error", "next_attempt_at"])
+    logger.warning("Delivery of message %s failed (attempt %d): %s", message.message_id, message.attempts, error)
+
+
+def _mark_sent(message: Message, *, provider_message_id: str) -> None:
+    message.status = Message.Status.SENT
+    message.sent_at = timezone.now()
+    message.provider_message_id = provider_message_id
+    message.attempts += 1
+    message.save(update_fields=["status", "sent_at", "provider_message_id", "attempts"])
+    publish_event(
+        "message.sent",
+        {
+            "message_id": message.message_id,
+            "account_id": str(message.account_id),
+            "provider_message_id": provider_message_id,
+            "attempts": message.attempts,
+            "sent_at": message.sent_at.isoformat(),
+        },
+        priority=Priority.HIGH,
+        aggregate_type="message",
+        aggregate_id=message.message_id,
+    )
+    transaction.on_commit(metrics.messages_delivered_total.inc)
+
+
+@transaction.atomic(durable=True)
+def message_fail(*, message_pk: int, error: str) -> Message | None:
+    """Mark a still-queued message `failed` for good (retries spent, or refused outright); None if it was not queued."""
+    message = _lock_queued(message_pk)
+    if message is None:
+        return None
+    message.status = Message.Status.FAILED
+    message.last_error = error[:LAST_ERROR_MAX_LENGTH]
+    message.save(update_fields=["status", "last_error"])
+    publish_event(
+        "message.failed",
+        {
+            "message_id": message.message_id,
+            "account_id": str(message.account_id),
+            "attempts": message.attempts,
+            "last_error": message.last_error,
+        },
+        priority=Priority.CRITICAL,
+        aggregate_type="message",
+        aggregate_id=message.message_id,
+    )
+    transaction.on_commit(metrics.messages_failed_total.inc)
+    return message
+
+
+@transaction.atomic(durable=True)
+def message_retry_failed(*, messages: QuerySet[Message], by: Any) -> int:
+    """Put failed messages back to `queued` and enqueue their delivery (a staff action, audited). Returns how many."""
+    now = timezone.now()
+    retried = list(messages.select_for_update().filter(status=Message.Status.FAILED).order_by("pk"))
+    for message in retried:
+        message.status = Message.Status.QUEUED
+        message.next_attempt_at = now
+        message.save(update_fields=["status", "next_attempt_at"])
+        audit.record(
+            actor=by,
+            action="message.retried",
+            target=message,
+            object_id=message.message_id,
+            changes={"status": [Message.Status.FAILED, Message.Status.QUEUED]},
+        )
+        enqueue_on_commit(deliver_message_task, message.pk)
+    return len(retried)
+
+
+@transaction.atomic(durable=True)
+def message_requeue_stale(*, overdue_by: timedelta, batch_size: int = REQUEUE_BATCH_SIZE) -> int:
+    """Enqueue delivery again for queued messages whose next attempt is `overdue_by` late (their task was lost,
+    typically because the broker was down when they were accepted). Returns how many were enqueued.
+
+    A duplicate task is harmless: delivery locks the row and sends only a message that is still queued.
+    """
+    now = timezone.now()
+    due = list(
+        Message.objects.select_for_update(skip_locked=True)
+        .filter(status=Message.Status.QUEUED, next_attempt_at__lt=now - overdue_by)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:batch_size]
+    )
+    if not due:
+        return 0
+    # Not due again until another full period passes, so a slow queue is not flooded with duplicates.
+    Message.objects.filter(pk__in=due).update(next_attempt_at=now)
+    for message_pk in due:
+        enqueue_on_commit(deliver_message_task, message_pk)
+    logger.info("Re-enqueued %d stale queued messages", len(due))
+    return len(due)

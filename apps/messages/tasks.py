@@ -1,0 +1,57 @@
+"""Background delivery of messages. The rules live in services.py; these tasks add retries and backoff."""
+
+import logging
+import random
+from datetime import timedelta
+from typing import Any
+
+from billiard.einfo import ExceptionInfo
+from celery import Task, shared_task
+from django.conf import settings
+
+from .backends import SmsDeliveryError, SmsRejectedError
+
+logger = logging.getLogger(__name__)
+
+MAX_RETRY_COUNTDOWN_SECONDS = 15 * 60
+
+
+def retry_countdown(retries: int) -> float:
+    """Exponential backoff from MESSAGE_RETRY_BACKOFF_SECONDS, with up to one base period of jitter."""
+    base = float(settings.MESSAGE_RETRY_BACKOFF_SECONDS)
+    jitter = random.uniform(0, base)  # noqa: S311 (spreads retries; not a secret)
+    return min(base * 2**retries + jitter, MAX_RETRY_COUNTDOWN_SECONDS)
+
+
+class DeliverMessageTask(Task):
+    def on_failure(
+        self, exc: Exception, task_id: str, args: tuple[Any, ...], kwargs: dict[str, Any], einfo: ExceptionInfo
+    ) -> None:
+        """The last attempt failed (or the gateway refused the message for good): record the final failure."""
+        from .services import message_fail
+
+        message_pk = args[0] if args else kwargs["message_pk"]
+        message_fail(message_pk=message_pk, error=str(exc) or exc.__class__.__name__)
+
+
+@shared_task(bind=True, base=DeliverMessageTask, acks_late=True, ignore_result=True, max_retries=None)
+def deliver_message_task(self: Task, message_pk: int) -> None:
+    """Send one message; on a refused send retry with backoff, and once MESSAGE_MAX_RETRIES are spent (or the
+    gateway refuses it for good) `on_failure` marks it failed."""
+    from .services import message_deliver
+
+    countdown = retry_countdown(self.request.retries)
+    try:
+        message_deliver(message_pk=message_pk, retry_in=countdown)
+    except SmsRejectedError:
+        raise
+    except SmsDeliveryError as exc:
+        raise self.retry(exc=exc, countdown=countdown, max_retries=settings.MESSAGE_MAX_RETRIES) from exc
+
+
+@shared_task(ignore_result=True)
+def requeue_stale_messages_task() -> int:
+    """Beat sweeper: re-enqueue queued messages whose delivery task was lost (e.g. the broker was down)."""
+    from .services import message_requeue_stale
+
+    return message_requeue_stale(overdue_by=timedelta(seconds=settings.MESSAGE_REQUEUE_AFTER_SECONDS))

@@ -1,0 +1,236 @@
+from typing import Any
+from uuid import UUID
+
+from django.db.models import QuerySet
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import generics, mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.core.keygen import KEY_LENGTH
+from apps.core.permissions import is_admin
+
+from .filters import MAX_LIST_VALUES, MessageListFilter
+from .models import IDEMPOTENCY_KEY_MAX_LENGTH, Message
+from .pagination import MessagePagination
+from .selectors import account_exists, account_is_visible, message_list_for_account, message_search
+from .serializers import MessageCreateSerializer, MessageSerializer
+from .services import message_create
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+_error = inline_serializer("MessagesErrorDetail", {"detail": serializers.CharField()})
+_conflict = inline_serializer(
+    "MessagesIdempotencyConflict", {"detail": serializers.CharField(), "code": serializers.CharField()}
+)
+_validation_error = OpenApiResponse(
+    OpenApiTypes.OBJECT, description="Validation error: each field (or parameter) name maps to a list of messages."
+)
+_not_found = OpenApiResponse(_error, description="No such message, or another account's.")
+
+
+def _list_parameter(name: str, what: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        name,
+        OpenApiTypes.STR,
+        OpenApiParameter.QUERY,
+        description=f"{what}; a comma-separated list (at most {MAX_LIST_VALUES} values) matches any of them.",
+    )
+
+
+SEARCH_PARAMETERS = [
+    _list_parameter("message_id", "Message id"),
+    _list_parameter(
+        "sender_number",
+        "Sender number, normalised like a create body's (E.164; spaces, dashes, dots and brackets ignored)",
+    ),
+    _list_parameter("receiver_number", "Receiver number, normalised like `sender_number`"),
+    OpenApiParameter("status", OpenApiTypes.STR, OpenApiParameter.QUERY, enum=Message.Status.values),
+    OpenApiParameter(
+        "created_after",
+        OpenApiTypes.DATETIME,
+        OpenApiParameter.QUERY,
+        description="ISO 8601; messages created at or after this instant.",
+    ),
+    OpenApiParameter(
+        "created_before",
+        OpenApiTypes.DATETIME,
+        OpenApiParameter.QUERY,
+        description="ISO 8601; messages created strictly before this instant.",
+    ),
+]
+
+
+def _idempotency_key(request: Request) -> str | None:
+    key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+    if not key:
+        return None
+    if len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
+        raise ValidationError(
+            {IDEMPOTENCY_HEADER: [f"Ensure this header has no more than {IDEMPOTENCY_KEY_MAX_LENGTH} characters."]}
+        )
+    return key
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List messages",
+        responses={200: MessageSerializer(many=True), 400: _validation_error},
+    ),
+    retrieve=extend_schema(summary="Get a message", responses={200: MessageSerializer, 404: _not_found}),
+)
+class MessageViewSet(
+    mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """SMS-like messages, accepted at once and delivered in the background.
+
+    A caller sees only their own account's messages (an admin sees every account's); another account's message is
+    a 404 on every path. Lists are newest first.
+    """
+
+    serializer_class = MessageSerializer
+    pagination_class = MessagePagination
+    filterset_class = MessageListFilter
+    lookup_field = "message_id"
+    lookup_value_regex = f"[0-9a-z]{{{KEY_LENGTH}}}"
+
+    def get_queryset(self) -> QuerySet[Message]:
+        if getattr(self, "swagger_fake_view", False):
+            return Message.objects.none()
+        return message_list_for_account(user=self.request.user)
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer]:
+        if self.action == "create":
+            return MessageCreateSerializer
+        return MessageSerializer
+
+    @extend_schema(
+        summary="Send a message",
+        request=MessageCreateSerializer,
+        parameters=[
+            OpenApiParameter(
+                IDEMPOTENCY_HEADER,
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                description=(
+                    f"At most {IDEMPOTENCY_KEY_MAX_LENGTH} characters, kept per caller. A retry with the same key and "
+                    "body answers the first answer again (201, same message_id, as first accepted) and creates "
+                    "nothing; the same key with another body is a 409."
+                ),
+            ),
+            OpenApiParameter(
+                REPLAYED_HEADER,
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                response=[201],
+                description="`true` when the answer is the replay of an earlier request with the same Idempotency-Key.",
+            ),
+            OpenApiParameter(
+                "Location", OpenApiTypes.URI, OpenApiParameter.HEADER, response=[201], description="The message."
+            ),
+        ],
+        responses={
+            201: MessageSerializer,
+            400: _validation_error,
+            403: OpenApiResponse(_error, description="A non-admin named another account's `account_id`."),
+            409: OpenApiResponse(_conflict, description="The Idempotency-Key was used with another body."),
+        },
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Accept a message for delivery: 201 with `status` `queued`; it is sent in the background.
+
+        Numbers are E.164 (`+` and 8 to 15 digits; spaces, dashes, dots and brackets are stripped first); `body` is
+        1 to 1600 characters. `account_id` defaults to the caller's; naming another account is for admins only.
+        `message_id`, `status` and other fields in the body are ignored.
+        """
+        idempotency_key = _idempotency_key(request)
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        result = message_create(
+            actor=request.user,
+            account_id=self._target_account(data.get("account_id")),
+            sender_number=data["sender_number"],
+            receiver_number=data["receiver_number"],
+            body=data["body"],
+            idempotency_key=idempotency_key,
+        )
+        headers = {"Location": reverse("message-detail", kwargs={"message_id": result.message.message_id})}
+        if result.replayed:
+            headers[REPLAYED_HEADER] = "true"
+        return Response(MessageSerializer(result.message).data, status=status.HTTP_201_CREATED, headers=headers)
+
+    def _target_account(self, requested: UUID | None) -> UUID:
+        user = self.request.user
+        if requested is None or requested == user.account_id:
+            return user.account_id
+        if not is_admin(user):
+            raise PermissionDenied("Only an admin may send messages for another account.")
+        if not account_exists(account_id=requested):
+            raise ValidationError({"account_id": ["No account has this id."]})
+        return requested
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The caller's messages, newest first. An admin sees every account's and may narrow them with
+        `?account_id=`."""
+        return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """One message by its `message_id`; 404 when it does not exist or belongs to another account."""
+        return super().retrieve(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Search messages",
+        parameters=SEARCH_PARAMETERS,
+        responses={200: MessageSerializer(many=True), 400: _validation_error},
+    )
+    @action(detail=False, methods=["get"], filter_backends=[])
+    def search(self, request: Request) -> Response:
+        """The caller's messages (an admin: every account's) matching every given parameter, newest first.
+
+        `message_id`, `sender_number` and `receiver_number` each take a comma-separated list and match any of its
+        values. A number that does not normalise or a malformed date is a 400 naming the parameter. With no
+        parameter at all, this lists the caller's messages.
+        """
+        page = self.paginate_queryset(message_search(user=request.user, params=request.query_params))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+@extend_schema(
+    tags=["messages"],
+    summary="List an account's messages",
+    parameters=[OpenApiParameter("account_id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
+    responses={200: MessageSerializer(many=True), 404: OpenApiResponse(_error, description="Another account's.")},
+)
+class AccountMessageListView(generics.ListAPIView):
+    """One account's messages, newest first: the caller's own, or any account's for an admin (an account with no
+    messages is an empty page). Another account, or an id that is not a UUID, is a 404."""
+
+    serializer_class = MessageSerializer
+    pagination_class = MessagePagination
+    filter_backends: list[type] = []
+
+    def get_queryset(self) -> QuerySet[Message]:
+        if getattr(self, "swagger_fake_view", False):
+            return Message.objects.none()
+        return message_list_for_account(user=self.request.user, account_id=self._account_id())
+
+    def _account_id(self) -> UUID:
+        try:
+            account_id = UUID(self.kwargs["account_id"])
+        except ValueError:
+            raise NotFound() from None
+        if not account_is_visible(user=self.request.user, account_id=account_id):
+            raise NotFound()
+        return account_id

@@ -1,0 +1,15 @@
+import uuid
+
+import factory
+
+from apps.messages.models import Message
+
+
+class MessageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Message
+
+    account_id = factory.LazyFunction(uuid.uuid4)
+    sender_number = factory.Sequence(lambda n: f"+1555{n:07d}")
+    receiver_number = factory.Sequence(lambda n: f"+4420{n:07d}")
+    body = factory.Faker("sentence")

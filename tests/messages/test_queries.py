@@ -1,0 +1,60 @@
+"""Each list request costs a constant number of queries, whatever the page size; deep pages stay correct."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from .factories import MessageFactory
+from .helpers import MESSAGES_URL, SEARCH_URL, account_messages_url
+
+pytestmark = pytest.mark.django_db
+
+# The user behind the token, the count, the page.
+QUERIES_PER_LIST = 3
+
+
+@pytest.fixture
+def many(user):  # type: ignore[no-untyped-def]
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    return [
+        MessageFactory(
+            account_id=user.account_id, sender_number="+15550000001", created_at=start + timedelta(seconds=i)
+        )
+        for i in range(60)
+    ]
+
+
+@pytest.mark.parametrize("page_size", [5, 50])
+@pytest.mark.parametrize(
+    "url",
+    [MESSAGES_URL, f"{SEARCH_URL}?sender_number=%2B15550000001&status=queued", "ACCOUNT"],
+)
+def test_a_list_costs_the_same_queries_at_any_page_size(  # type: ignore[no-untyped-def]
+    user_client, user, many, django_assert_max_num_queries, url, page_size
+) -> None:
+    url = account_messages_url(user.account_id) if url == "ACCOUNT" else url
+    separator = "&" if "?" in url else "?"
+
+    with django_assert_max_num_queries(QUERIES_PER_LIST):
+        response = user_client.get(f"{url}{separator}page_size={page_size}")
+
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == page_size
+
+
+def test_pages_are_disjoint_and_cover_everything_newest_first(user_client, many) -> None:  # type: ignore[no-untyped-def]
+    seen = []
+    for number in range(1, 8):
+        seen += [
+            m["message_id"] for m in user_client.get(MESSAGES_URL, {"page": number, "page_size": 9}).json()["results"]
+        ]
+
+    assert seen == [m.message_id for m in reversed(many)]
+
+
+def test_page_size_is_capped_at_100(user_client, user) -> None:  # type: ignore[no-untyped-def]
+    MessageFactory.create_batch(101, account_id=user.account_id)
+
+    body = user_client.get(MESSAGES_URL, {"page_size": 500}).json()
+
+    assert (body["count"], len(body["results"])) == (101, 100)
