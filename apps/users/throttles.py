@@ -10,15 +10,15 @@ import hashlib
 from collections.abc import Mapping
 
 from rest_framework.request import Request
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from apps.core.context import request_client_ip
+from apps.core.throttling import FixedWindowRateThrottle
 
 from .models import normalize_email
 
 
-class LoginRateThrottle(SimpleRateThrottle):
+class LoginRateThrottle(FixedWindowRateThrottle):
     scope = "login"
     kind = ""
 

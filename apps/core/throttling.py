@@ -1,0 +1,53 @@
+"""Rate limits as fixed-window counters in the cache (Redis once configured, so every worker shares them).
+
+Written here because DRF's SimpleRateThrottle keeps the timestamp of every request in the window as one cached
+list and rewrites it on each request: O(rate) work per request and lost updates between processes. A counter
+bumped with the cache's atomic `incr` is one round trip and exact. When the cache is down the limit fails open
+(the request passes, the outage is logged by django-redis), so an outage never turns into 429s or 500s.
+"""
+
+from typing import TYPE_CHECKING
+
+from rest_framework import throttling
+
+if TYPE_CHECKING:  # rest_framework.views imports the throttle classes while it loads
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
+
+
+class FixedWindowRateThrottle(throttling.SimpleRateThrottle):
+    """At most `num_requests` per `duration`-second window; `Retry-After` is the time left in the window."""
+
+    def allow_request(self, request: "Request", view: "APIView") -> bool:
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        now = int(self.timer())
+        window_start = now - now % self.duration
+        self.wait_seconds = window_start + self.duration - now
+        count = self._bump(f"{self.key}:{window_start}")
+        return count is None or count <= self.num_requests
+
+    def _bump(self, key: str) -> int | None:
+        try:
+            return self.cache.incr(key)
+        except ValueError:  # first request of the window
+            if self.cache.add(key, 1, self.duration + 1):
+                return 1
+            try:
+                return self.cache.incr(key)
+            except ValueError:
+                return None
+
+    def wait(self) -> float | None:
+        return max(getattr(self, "wait_seconds", self.duration), 1)
+
+
+class AnonRateThrottle(FixedWindowRateThrottle, throttling.AnonRateThrottle):
+    """Anonymous requests, per client address (`THROTTLE_RATE_ANON`)."""
+
+
+class UserRateThrottle(FixedWindowRateThrottle, throttling.UserRateThrottle):
+    """Authenticated requests, per user (`THROTTLE_RATE_USER`)."""

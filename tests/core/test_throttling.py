@@ -1,0 +1,53 @@
+import pytest
+
+from apps.core.throttling import UserRateThrottle
+from tests.helpers.processes import closed_port
+
+
+@pytest.fixture
+def three_per_minute(monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(UserRateThrottle, "THROTTLE_RATES", {**UserRateThrottle.THROTTLE_RATES, "user": "3/min"})
+
+
+def test_user_rate_is_enforced_with_retry_after(user_client, three_per_minute) -> None:  # type: ignore[no-untyped-def]
+    statuses = [user_client.get("/api/v1/users/me/").status_code for _ in range(4)]
+
+    assert statuses == [200, 200, 200, 429]
+    response = user_client.get("/api/v1/users/me/")
+    assert response.status_code == 429
+    assert 1 <= int(response["Retry-After"]) <= 60
+    assert "throttled" in response.json()["detail"].lower()
+
+
+def test_each_user_has_their_own_counter(auth_client, user, other_user, three_per_minute) -> None:  # type: ignore[no-untyped-def]
+    first, second = auth_client(user), auth_client(other_user)
+    for _ in range(3):
+        assert first.get("/api/v1/users/me/").status_code == 200
+    assert first.get("/api/v1/users/me/").status_code == 429
+    assert second.get("/api/v1/users/me/").status_code == 200
+
+
+def test_cache_down_fails_open_instead_of_500(user_client, three_per_minute, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2, "IGNORE_EXCEPTIONS": True},
+        }
+    }
+    statuses = [user_client.get("/api/v1/users/me/").status_code for _ in range(5)]
+    assert statuses == [200] * 5
+
+
+@pytest.mark.redis
+def test_counter_is_shared_through_redis(user, auth_client, three_per_minute) -> None:  # type: ignore[no-untyped-def]
+    from django.core.cache import caches
+
+    for _ in range(3):
+        assert auth_client(user).get("/api/v1/users/me/").status_code == 200
+    # A second, independent connection (another web process) sees the same count.
+    other_process_cache = caches.create_connection("default")
+    keys = [key for key in other_process_cache.keys("throttle_user_*")]
+    assert keys
+    assert other_process_cache.get(keys[0]) == 3
+    assert auth_client(user).get("/api/v1/users/me/").status_code == 429
