@@ -1,0 +1,56 @@
+"""The product list's query parameters (API.md "Catalog"). An empty parameter counts as absent; a malformed one
+is a 400 naming it."""
+
+from django.db.models import Q, QuerySet, Subquery
+from django_filters import rest_framework as filters
+from django_filters.constants import EMPTY_VALUES
+
+from .models import Category, Product
+
+ORDERING_FIELDS = ("name", "price", "created_at")
+
+
+class StableOrderingFilter(filters.OrderingFilter):
+    """`ordering=price` etc., with the id as the last key in the same direction, so equal values keep a stable
+    page order (and one index serves both directions)."""
+
+    def filter(self, qs: QuerySet[Product], value: list[str]) -> QuerySet[Product]:
+        if value in EMPTY_VALUES:
+            return qs
+        ordering = [self.get_ordering_value(param) for param in value]
+        tiebreaker = "-id" if ordering[-1].startswith("-") else "id"
+        return qs.order_by(*ordering, tiebreaker)
+
+
+class ProductFilter(filters.FilterSet):
+    search = filters.CharFilter(
+        method="filter_search", help_text="Case-insensitive substring of the name, description or sku."
+    )
+    category = filters.CharFilter(method="filter_category", help_text="A category slug.")
+    min_price = filters.NumberFilter(field_name="price", lookup_expr="gte", help_text="Price at least this.")
+    max_price = filters.NumberFilter(field_name="price", lookup_expr="lte", help_text="Price at most this.")
+    # A choice, not django-filter's BooleanFilter: that one quietly ignores `maybe` instead of rejecting it.
+    is_available = filters.ChoiceFilter(
+        choices=[("true", "true"), ("false", "false")],
+        method="filter_is_available",
+        help_text="`true` or `false`.",
+    )
+    ordering = StableOrderingFilter(
+        fields=ORDERING_FIELDS, help_text="`name`, `price` or `created_at`, each also with `-`; default `-created_at`."
+    )
+
+    class Meta:
+        model = Product
+        fields: tuple[str, ...] = ()
+
+    def filter_search(self, queryset: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:
+        return queryset.filter(Q(name__icontains=value) | Q(description__icontains=value) | Q(sku__icontains=value))
+
+    def filter_category(self, queryset: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:
+        # `category_id = (SELECT id ... WHERE slug = ...)`, not a join on the slug: PostgreSQL then reads one range
+        # of the (category_id, created_at) index, already in page order, instead of sorting the join's rows.
+        category_id = Category.objects.filter(slug=value).values("id")[:1]
+        return queryset.filter(category_id=Subquery(category_id))
+
+    def filter_is_available(self, queryset: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:
+        return queryset.filter(is_available=value == "true")

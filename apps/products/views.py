@@ -1,0 +1,203 @@
+"""The catalog API (API.md "Catalog"): categories, products, prices, availability, price history and images."""
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.core.permissions import IsAdminOrReadOnly
+
+from . import selectors, services
+from .cache import cached_read
+from .filters import ProductFilter
+from .models import Category, Product
+from .serializers import (
+    CategorySerializer,
+    PriceChangeSerializer,
+    ProductAvailabilityInput,
+    ProductImageInput,
+    ProductPriceInput,
+    ProductSerializer,
+    product_read_data,
+)
+
+_ERROR = inline_serializer(name="CatalogError", fields={"detail": serializers.CharField()})
+BAD_REQUEST = OpenApiResponse(
+    {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+    description="Validation error: each field (or filter) at fault, with its messages.",
+)
+UNAUTHENTICATED = OpenApiResponse(_ERROR, description="No or invalid credentials.")
+FORBIDDEN = OpenApiResponse(_ERROR, description="Only an admin may do this.")
+NOT_FOUND = OpenApiResponse(_ERROR, description="No such product, or it was deleted.")
+READ_ERRORS = {401: UNAUTHENTICATED}
+WRITE_ERRORS = {400: BAD_REQUEST, 401: UNAUTHENTICATED, 403: FORBIDDEN}
+FILTER_PARAMETERS = tuple(ProductFilter.base_filters)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List categories", responses={200: CategorySerializer(many=True), **READ_ERRORS}),
+    create=extend_schema(
+        summary="Create a category",
+        request=CategorySerializer,
+        responses={201: CategorySerializer, **WRITE_ERRORS},
+    ),
+)
+class CategoryViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """Product categories, ordered by slug. Any signed-in user reads them; only an admin creates one (a taken
+    slug is a 400)."""
+
+    serializer_class = CategorySerializer
+    permission_classes = [IsAdminOrReadOnly]
+    filter_backends: list[type] = []
+
+    def get_queryset(self) -> QuerySet[Category]:
+        return selectors.category_list()
+
+    def perform_create(self, serializer: CategorySerializer) -> None:
+        serializer.instance = services.category_create(**serializer.validated_data, by=self.request.user)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List products",
+        responses={200: ProductSerializer(many=True), 400: BAD_REQUEST, **READ_ERRORS},
+    ),
+    retrieve=extend_schema(summary="Get a product", responses={200: ProductSerializer, 404: NOT_FOUND, **READ_ERRORS}),
+    create=extend_schema(summary="Create a product", responses={201: ProductSerializer, **WRITE_ERRORS}),
+    partial_update=extend_schema(
+        summary="Change a product", responses={200: ProductSerializer, 404: NOT_FOUND, **WRITE_ERRORS}
+    ),
+    destroy=extend_schema(
+        summary="Delete a product",
+        responses={204: None, 401: UNAUTHENTICATED, 403: FORBIDDEN, 404: NOT_FOUND},
+    ),
+)
+class ProductViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """The product catalog. Any signed-in user reads it; only an admin writes.
+
+    Lists are paginated and filtered by `search`, `category`, `min_price`, `max_price`, `is_available` and
+    `ordering`. List and detail reads are served from a cache that every write makes stale at once. Deleting a
+    product is a soft delete: it disappears from every read, its row and price history stay.
+    """
+
+    serializer_class = ProductSerializer
+    permission_classes = [IsAdminOrReadOnly]
+    filterset_class = ProductFilter
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self) -> QuerySet[Product]:
+        return selectors.product_list()
+
+    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        # The list's filters must not turn a product detail (or its sub-resources) into a 404 or a 400. And a
+        # list without filter parameters (empty ones count as absent) skips building the FilterSet, which
+        # costs as much as the rest of an uncached page: it would filter nothing anyway.
+        if self.action != "list" or not any(self.request.query_params.get(name) for name in FILTER_PARAMETERS):
+            return queryset
+        return super().filter_queryset(queryset)
+
+    @cached_read(detail=False)
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Page of live products, newest first unless `ordering` says otherwise."""
+        rows = selectors.product_rows(self.filter_queryset(self.get_queryset()))
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(product_read_data(page, request=request))
+
+    @cached_read(detail=True)
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """One live product; 404 when missing or deleted."""
+        row = selectors.product_rows(self.get_queryset()).filter(pk=kwargs[self.lookup_field]).first()
+        if row is None:
+            raise NotFound()
+        return Response(product_read_data([row], request=request)[0])
+
+    def perform_create(self, serializer: ProductSerializer) -> None:
+        """Create a product (admin). `is_available` defaults to true, `currency` to the service default."""
+        serializer.instance = services.product_create(**serializer.validated_data, by=self.request.user)
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Change any writable product fields (admin). A new price is recorded in the price history."""
+        product = self.get_object()
+        serializer = self.get_serializer(product, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        product = services.product_update(product=product, data=serializer.validated_data, by=request.user)
+        return Response(self.get_serializer(product).data)
+
+    def perform_destroy(self, instance: Product) -> None:
+        services.product_soft_delete(product=instance, by=self.request.user)
+
+    @extend_schema(
+        summary="Change a product's price",
+        request=ProductPriceInput,
+        responses={200: ProductSerializer, 404: NOT_FOUND, **WRITE_ERRORS},
+    )
+    @action(detail=True, methods=["patch"], serializer_class=ProductPriceInput)
+    def price(self, request: Request, pk: str | None = None) -> Response:
+        """Set the price (admin). The change (old and new price, who, when) goes into the price history and the
+        audit log."""
+        data = self._valid_data(request)
+        product = services.product_change_price(product=self.get_object(), new_price=data["price"], by=request.user)
+        return self._product_response(product)
+
+    @extend_schema(
+        summary="Make a product available or unavailable",
+        request=ProductAvailabilityInput,
+        responses={200: ProductSerializer, 404: NOT_FOUND, **WRITE_ERRORS},
+    )
+    @action(detail=True, methods=["patch"], serializer_class=ProductAvailabilityInput)
+    def availability(self, request: Request, pk: str | None = None) -> Response:
+        """Set `is_available` (admin); the body's `is_available` is required and must be a boolean."""
+        data = self._valid_data(request)
+        product = services.product_set_availability(
+            product=self.get_object(), is_available=data["is_available"], by=request.user
+        )
+        return self._product_response(product)
+
+    @extend_schema(
+        summary="A product's price history",
+        responses={200: PriceChangeSerializer(many=True), 404: NOT_FOUND, **READ_ERRORS},
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="price-history",
+        serializer_class=PriceChangeSerializer,
+        filter_backends=[],
+    )
+    def price_history(self, request: Request, pk: str | None = None) -> Response:
+        """Page of the product's price changes, newest first; 404 for a missing or deleted product."""
+        changes = selectors.product_price_history(product=self.get_object())
+        page = self.paginate_queryset(changes)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Upload a product's image",
+        request={"multipart/form-data": ProductImageInput},
+        responses={200: ProductSerializer, 404: NOT_FOUND, **WRITE_ERRORS},
+    )
+    @action(detail=True, methods=["put"], serializer_class=ProductImageInput)
+    def image(self, request: Request, pk: str | None = None) -> Response:
+        """Upload the product image (admin): multipart field `image`, a PNG, JPEG or WebP of at most 5 MB. The
+        answer's `image_url` is its absolute URL. Anything else is a 400."""
+        data = self._valid_data(request)
+        product = services.product_set_image(product=self.get_object(), image=data["image"], by=request.user)
+        return self._product_response(product)
+
+    def _valid_data(self, request: Request) -> dict[str, Any]:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def _product_response(self, product: Product) -> Response:
+        return Response(ProductSerializer(product, context=self.get_serializer_context()).data)

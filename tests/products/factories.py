@@ -1,0 +1,36 @@
+from decimal import Decimal
+
+import factory
+
+from apps.products.models import Category, PriceChange, Product
+
+
+class CategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Category
+
+    slug = factory.Sequence(lambda n: f"category-{n}")
+    name = factory.Sequence(lambda n: f"Category {n}")
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    sku = factory.Sequence(lambda n: f"SKU-{n:06d}")
+    name = factory.Sequence(lambda n: f"Product {n}")
+    description = factory.Faker("sentence")
+    category = factory.SubFactory(CategoryFactory)
+    price = Decimal("19.99")
+    currency = "USD"
+    stock = 10
+    is_available = True
+
+
+class PriceChangeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PriceChange
+
+    product = factory.SubFactory(ProductFactory)
+    old_price = Decimal("10.00")
+    new_price = Decimal("12.00")

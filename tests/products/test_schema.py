@@ -1,0 +1,55 @@
+"""The OpenAPI document describes the catalog as API.md does."""
+
+import pytest
+from drf_spectacular.generators import SchemaGenerator
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict:  # type: ignore[type-arg]
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def test_catalog_paths_and_methods(schema) -> None:  # type: ignore[no-untyped-def]
+    paths = schema["paths"]
+    methods = {
+        path: set(operations) for path, operations in paths.items() if "/products" in path or "/categories" in path
+    }
+    assert methods == {
+        "/api/v1/categories/": {"get", "post"},
+        "/api/v1/products/": {"get", "post"},
+        "/api/v1/products/{id}/": {"get", "patch", "delete"},  # no PUT
+        "/api/v1/products/{id}/price/": {"patch"},
+        "/api/v1/products/{id}/availability/": {"patch"},
+        "/api/v1/products/{id}/price-history/": {"get"},
+        "/api/v1/products/{id}/image/": {"put"},
+    }
+
+
+def test_list_filters_are_documented(schema) -> None:  # type: ignore[no-untyped-def]
+    parameters = {p["name"]: p for p in schema["paths"]["/api/v1/products/"]["get"]["parameters"]}
+    assert {"search", "category", "min_price", "max_price", "is_available", "ordering", "page", "page_size"} <= set(
+        parameters
+    )
+    assert parameters["is_available"]["schema"]["enum"] == ["false", "true"]
+    assert set(parameters["ordering"]["schema"]["items"]["enum"]) == {
+        "name", "-name", "price", "-price", "created_at", "-created_at",
+    }  # fmt: skip
+
+
+def test_answers_and_bodies(schema) -> None:  # type: ignore[no-untyped-def]
+    paths = schema["paths"]
+    product = schema["components"]["schemas"]["Product"]["properties"]
+    assert list(product) == [
+        "id", "sku", "name", "description", "category", "price", "currency", "stock", "is_available", "image_url",
+        "created_at", "updated_at",
+    ]  # fmt: skip
+    assert product["price"]["type"] == "string"
+    request_price = schema["components"]["schemas"]["ProductRequest"]["properties"]["price"]
+    assert {option["type"] for option in request_price["oneOf"]} == {"string", "number"}
+    image = paths["/api/v1/products/{id}/image/"]["put"]
+    assert list(image["requestBody"]["content"]) == ["multipart/form-data"]
+    assert set(image["responses"]) == {"200", "400", "401", "403", "404"}
+    delete = paths["/api/v1/products/{id}/"]["delete"]["responses"]
+    assert set(delete) == {"204", "401", "403", "404"}
+    history = paths["/api/v1/products/{id}/price-history/"]["get"]["responses"]["200"]
+    assert history["content"]["application/json"]["schema"]["$ref"].endswith("PaginatedPriceChangeList")
