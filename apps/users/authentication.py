@@ -1,0 +1,79 @@
+"""JWT authentication that finds the token's user in the cache instead of the database on most requests.
+
+Every authenticated request needs its user (role, account, active flag). The row's public fields are cached for
+a minute; every save or delete of the user drops the entry at once and again at commit, so a deactivation or a
+role change applies from the next request, as with a database read. The password hash is never cached: it stays
+a deferred field that Django loads from the database if a request needs it (a password change). With the cache
+down every request simply reads the database.
+"""
+
+from typing import Any
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.tokens import Token
+
+from .models import User
+
+USER_CACHE_SECONDS = 60
+CACHED_FIELDS = (
+    "id",
+    "email",
+    "full_name",
+    "role",
+    "account_id",
+    "is_verified",
+    "is_active",
+    "is_staff",
+    "is_superuser",
+    "date_joined",
+    "last_login",
+)
+
+
+def user_cache_key(user_id: Any) -> str:
+    return f"auth:user:{user_id}"
+
+
+class CachedUserJWTAuthentication(JWTAuthentication):
+    """simplejwt's JWTAuthentication, with the user read through a short-lived cache."""
+
+    def get_user(self, validated_token: Token) -> User:
+        try:
+            user_id = validated_token[api_settings.USER_ID_CLAIM]
+        except KeyError as exc:
+            raise InvalidToken(_("Token contained no recognizable user identification")) from exc
+        key = user_cache_key(user_id)
+        values = cache.get(key)
+        if values is None:
+            user = super().get_user(validated_token)  # the database; refuses missing and inactive users
+            cache.set(key, {field: getattr(user, field) for field in CACHED_FIELDS}, USER_CACHE_SECONDS)
+            return user
+        # from_db takes the values in the model's field order; the fields left out (the password) stay deferred.
+        names = [f.attname for f in User._meta.concrete_fields if f.attname in values]
+        user = User.from_db("default", names, [values[name] for name in names])
+        if not user.is_active:
+            raise AuthenticationFailed(_("User is inactive"), code="user_inactive")
+        return user
+
+
+@receiver(post_save, sender=User, dispatch_uid="users.forget_cached_user_on_save")
+@receiver(post_delete, sender=User, dispatch_uid="users.forget_cached_user_on_delete")
+def forget_cached_user(sender: type[User], instance: User, **_: Any) -> None:
+    key = user_cache_key(instance.pk)
+    cache.delete(key)
+    # Again after the commit: a request that read the old row before it committed may have cached it meanwhile.
+    transaction.on_commit(lambda: cache.delete(key))
+
+
+class CachedUserJWTScheme(SimpleJWTScheme):
+    """The OpenAPI security scheme: the same bearer JWT as simplejwt's own."""
+
+    target_class = CachedUserJWTAuthentication
