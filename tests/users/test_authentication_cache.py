@@ -1,0 +1,53 @@
+"""The token's user comes from a short-lived cache, yet every change to the user applies on the next request."""
+
+from django.core.cache import cache
+
+from apps.users.authentication import user_cache_key
+
+ME = "/api/v1/users/me/"
+
+
+def test_second_request_reads_no_user_row(user_client, user, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+    assert user_client.get(ME).status_code == 200
+    with django_assert_num_queries(0):
+        assert user_client.get(ME).json()["email"] == user.email
+
+
+def test_password_hash_is_never_cached(user_client, user) -> None:  # type: ignore[no-untyped-def]
+    user_client.get(ME)
+    cached = cache.get(user_cache_key(user.pk))
+    assert cached["email"] == user.email
+    assert "password" not in cached
+
+
+def test_deactivation_applies_at_once_with_a_warm_cache(user_client, admin_client, user) -> None:  # type: ignore[no-untyped-def]
+    assert user_client.get(ME).status_code == 200  # cached now
+
+    assert admin_client.delete(f"/api/v1/users/{user.pk}/").status_code == 204
+
+    response = user_client.get(ME)
+    assert response.status_code == 401
+    assert "WWW-Authenticate" in response
+
+
+def test_role_change_applies_at_once_with_a_warm_cache(user_client, admin_client, user) -> None:  # type: ignore[no-untyped-def]
+    assert user_client.get("/api/v1/users/").status_code == 403
+
+    assert admin_client.patch(f"/api/v1/users/{user.pk}/", {"role": "admin"}, format="json").status_code == 200
+
+    assert user_client.get("/api/v1/users/").status_code == 200
+    assert user_client.get(ME).json()["role"] == "admin"
+
+
+def test_password_change_works_with_a_cached_user(user_client, user) -> None:  # type: ignore[no-untyped-def]
+    from tests.users.factories import DEFAULT_PASSWORD
+
+    user_client.get(ME)
+    response = user_client.post(
+        "/api/v1/auth/password/change/",
+        {"old_password": DEFAULT_PASSWORD, "new_password": "a-brand-new-passphrase-91"},
+        format="json",
+    )
+    assert response.status_code == 204
+    user.refresh_from_db()
+    assert user.check_password("a-brand-new-passphrase-91")
