@@ -27,7 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.soak import run_soak
+
 BASE_DIR = Path(__file__).resolve().parent.parent
+DEMO_PASSWORD = "demo-password-change-me"  # noqa: S105 - seed_demo's demo accounts
 RESULTS_DIR = Path(os.environ.get("BENCH_RESULTS_DIR", BASE_DIR / "bench" / "results"))
 PYTHON = sys.executable
 
@@ -170,6 +173,16 @@ def django_script(env: dict[str, str], code: str, timeout: float = 600) -> Any:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def message_statuses(database: str, message_ids: list[str]) -> dict[str, str]:
+    import psycopg
+
+    with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{database}") as conn:
+        rows = conn.execute(
+            "SELECT message_id, status FROM messaging_message WHERE message_id = ANY(%s)", [message_ids]
+        ).fetchall()
+    return dict(rows)
+
+
 def ensure_database(name: str) -> None:
     import psycopg
 
@@ -238,8 +251,15 @@ def parse_wrk(output: str) -> dict[str, float]:
     }
 
 
-def lua_script(workdir: Path, name: str, method: str, headers: dict[str, str], body: str | None) -> Path:
+def lua_script(workdir: Path, name: str, method: str, headers: dict[str, str], body: str | None, path: str) -> Path:
     lines = [f'wrk.method = "{method}"']
+    if "{random}" in path:
+        # A different query string on every request, so each one misses the response cache.
+        head, tail = path.split("{random}", 1)
+        lines.append(
+            f"request = function() return wrk.format(nil, {json.dumps(head)} .. math.random(1, 99999) .. "
+            f"{json.dumps(tail)}) end"
+        )
     for key, value in headers.items():
         lines.append(f'wrk.headers["{key}"] = "{value}"')
     if body is not None:
@@ -282,7 +302,8 @@ from django.db.models import Count
 heavy = (Message.objects.values("account_id").annotate(n=Count("id")).order_by("-n").first())
 owner = User.objects.get(account_id=heavy["account_id"])
 sender = Message.objects.filter(account_id=owner.account_id).values_list("sender_number", flat=True).first()
-product = Product.objects.order_by("-created_at").values_list("id", flat=True).first()
+product_ids = list(Product.objects.order_by("-created_at").values_list("id", flat=True)[:50])
+product = product_ids[0]
 bench_user, _ = User.objects.get_or_create(email="bench-login@example.com", defaults={"full_name": "Bench"})
 bench_user.set_password("bench-password-not-this-one")
 bench_user.save()
@@ -306,6 +327,7 @@ print(json.dumps({
     "account_messages": heavy["n"],
     "sender": sender,
     "product_id": product,
+    "product_ids": product_ids,
     "queries": queries,
 }))
 """
@@ -344,6 +366,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=8.0, help="wrk duration per case and round")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--database", default=None)
+    parser.add_argument("--soak-seconds", type=float, default=60.0)
     args = parser.parse_args()
 
     sizes = QUICK_SIZES if args.quick else FULL_SIZES
@@ -377,28 +400,10 @@ def main() -> int:
     )
     prepared = django_script(env, PREPARE)
 
-    processes = [
-        start([PYTHON, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi"], env, workdir / "gunicorn.log"),
-        start(
-            [
-                PYTHON,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "-Q",
-                "critical,default,low",
-                "-c",
-                "2",
-                "--loglevel=WARNING",
-                "--without-gossip",
-                "--without-mingle",
-            ],
-            env,
-            workdir / "worker.log",
-        ),
-    ]
+    gunicorn = [PYTHON, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi"]
+    worker = [PYTHON, "-m", "celery", "-A", "config", "worker", "-Q", "critical,default,low", "-c", "2",
+              "--loglevel=WARNING", "--without-gossip", "--without-mingle"]  # fmt: skip
+    processes = [start(gunicorn, env, workdir / "gunicorn.log"), start(worker, env, workdir / "worker.log")]
     try:
         wait_http(f"{base_url}/health/live/")
         results = run_cases(
@@ -407,11 +412,30 @@ def main() -> int:
         delivery_count = 300 if args.quick else 3000
         log(f"delivery: {delivery_count} messages through the worker")
         delivery = django_script(env, DELIVERY.format(count=delivery_count, timeout=120 if args.quick else 300))
+        # The soak signs in for real: a web process whose login limit is out of the way.
+        stop(processes[0])
+        soak_env = {**env, "THROTTLE_RATE_LOGIN": "100000000/min"}
+        processes[0] = start(gunicorn, soak_env, workdir / "gunicorn-soak.log")
+        wait_http(f"{base_url}/health/live/")
+        soak_seconds, soak_clients = (5.0, 4) if args.quick else (args.soak_seconds, 16)
+        log(f"soak: {soak_seconds:.0f} s, {soak_clients} clients")
+        soak = run_soak(
+            base_url,
+            accounts=[(f"demo-user-{n}@example.com", DEMO_PASSWORD) for n in range(soak_clients)],
+            product_ids=prepared["product_ids"],
+            seconds=soak_seconds,
+            clients=soak_clients,
+            web_pid=processes[0].pid,
+            worker_pid=processes[1].pid,
+            message_status=lambda ids: message_statuses(database, ids),
+        )
     finally:
         for process in processes:
             stop(process)
 
     report = build_report(results, prepared, delivery, sizes, args, rounds, seconds)
+    report["soak"] = soak
+    report["checks"]["soak"] = soak["passed"]
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     stem = "quick" if args.quick else "latest"
     (RESULTS_DIR / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -476,16 +500,20 @@ def run_cases(
     for _name, path, method, headers, body, *_ in cases:
         for _ in range(3):
             request = urllib.request.Request(  # noqa: S310 - our own server on 127.0.0.1
-                base_url + path, method=method, headers=headers, data=body.encode() if body else None
+                base_url + path.replace("{random}", "1"),
+                method=method,
+                headers=headers,
+                data=body.encode() if body else None,
             )
             with contextlib.suppress(Exception):  # 429 on the throttled login is expected
                 urllib.request.urlopen(request, timeout=10).read()  # noqa: S310
     for round_number in range(1, rounds + 1):
         log(f"round {round_number}/{rounds}")
         for name, path, method, headers, body, conns, expect_ok in cases:
-            script = lua_script(workdir, name, method, headers, body)
+            script = lua_script(workdir, name, method, headers, body, path)
             threads = 1 if conns == 1 else 2
-            figures = run_wrk(wrk, base_url + path, script, seconds=seconds, connections=conns, threads=threads)
+            url = base_url + path.replace("{random}", "1")
+            figures = run_wrk(wrk, url, script, seconds=seconds, connections=conns, threads=threads)
             result = results[name]
             result.rps.append(figures["rps"])
             result.p50_ms.append(figures["p50_ms"])
@@ -562,6 +590,12 @@ def render_markdown(report: dict[str, Any]) -> str:
         "",
         f"Delivery: {delivery['sent']}/{delivery['messages']} messages sent in {delivery['seconds']} s "
         f"= {delivery['per_second']} messages/s (target ≥ 300).",
+        "",
+        "Soak: {requests} requests from {clients} clients in {seconds:.0f} s, statuses {statuses}, "
+        "{server_errors} server errors, {messages_created} messages created and {messages_not_sent} not sent; "
+        "memory growth after warm-up: web {web_memory_growth:.1%}, worker {worker_memory_growth:.1%}.".format(
+            **report["soak"]
+        ),
         "",
         "Queries per request (page_size 5 / 100): "
         + ", ".join(f"`{path}` {q['page_size_5']}/{q['page_size_100']}" for path, q in report["queries"].items()),
