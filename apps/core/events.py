@@ -1,9 +1,15 @@
 """The transactional outbox: domain events are rows written with the change, then relayed to the broker."""
 
+import json
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 from kombu import Connection, Exchange
@@ -26,9 +32,6 @@ def publish_event(
     aggregate_id: str = "",
 ) -> OutboxEvent:
     """Write an event in the caller's transaction; it is relayed after the commit, and never if rolled back."""
-    from .queueing import enqueue_on_commit
-    from .tasks import relay_outbox_task
-
     event = OutboxEvent.objects.create(
         event_type=event_type,
         payload=payload,
@@ -36,8 +39,26 @@ def publish_event(
         aggregate_type=aggregate_type,
         aggregate_id=str(aggregate_id),
     )
-    enqueue_on_commit(relay_outbox_task)
+    transaction.on_commit(trigger_relay)
     return event
+
+
+RELAY_TRIGGER_KEY = "outbox:relay-triggered"
+RELAY_TRIGGER_WINDOW_SECONDS = 1
+
+
+def trigger_relay() -> None:
+    """Ask for a relay run soon. One run drains every pending event, so under load at most one trigger per
+    window is sent (a task per event would double the workers' load); what a window skips, the next trigger or
+    the beat sweeper (every few seconds) publishes. In-process (eager) mode always relays at once."""
+    from .queueing import enqueue
+    from .tasks import relay_outbox_task
+
+    # add() is False only when a trigger is already pending; a Redis outage (None) still triggers.
+    eager = relay_outbox_task.app.conf.task_always_eager
+    if not eager and cache.add(RELAY_TRIGGER_KEY, 1, timeout=RELAY_TRIGGER_WINDOW_SECONDS) is False:
+        return
+    enqueue(relay_outbox_task)
 
 
 def event_envelope(event: OutboxEvent) -> dict[str, Any]:
@@ -61,7 +82,9 @@ def relay_pending_events(*, batch_size: int = RELAY_BATCH_SIZE) -> int:
     """Publish pending events in id order (so per aggregate too); returns how many were published.
 
     One relay runs at a time (an advisory lock on PostgreSQL; SQLite has a single writer anyway), so events of
-    one aggregate are never published out of order by two relays racing.
+    one aggregate are never published out of order by two relays racing. Where they go is `EVENTS_BACKEND`: the
+    broker's topic exchange (`amqp`) or an SNS topic (`sns`); either way an event is marked published only once
+    its publisher accepted it.
     """
     published = 0
     with transaction.atomic():
@@ -70,29 +93,104 @@ def relay_pending_events(*, batch_size: int = RELAY_BATCH_SIZE) -> int:
         pending = list(OutboxEvent.objects.filter(published_at__isnull=True).order_by("id")[:batch_size])
         if not pending:
             return 0
-        exchange = events_exchange()
         try:
-            with broker_connection() as conn:
-                producer = conn.Producer(serializer="json")
+            with event_publisher() as publish:
                 for event in pending:
-                    producer.publish(
-                        event_envelope(event),
-                        exchange=exchange,
-                        routing_key=event.event_type,
-                        declare=[exchange],
-                        priority=AMQP_PRIORITY[Priority(event.priority)],
-                        delivery_mode=2,
-                        message_id=event.event_id,
-                        retry=False,
-                    )
+                    publish(event)
                     event.published_at = timezone.now()
                     event.save(update_fields=["published_at"])
                     published += 1
-        except Exception as exc:  # broker down: keep the rest pending, count the attempt, let the sweeper retry
+        except Exception as exc:  # publisher down: keep the rest pending, count the attempt, let the sweeper retry
             remaining = [event.pk for event in pending[published:]]
             OutboxEvent.objects.filter(pk__in=remaining).update(last_error=str(exc)[:500])
             logger.warning("Outbox relay stopped after %d events: %s", published, exc)
     return published
+
+
+Publish = Callable[[OutboxEvent], None]
+
+
+def event_publisher() -> AbstractContextManager[Publish]:
+    """The publisher that `EVENTS_BACKEND` names: a context that yields `publish(event)`, raising on failure."""
+    try:
+        return PUBLISHERS[settings.EVENTS_BACKEND]()
+    except KeyError:
+        raise ImproperlyConfigured(
+            f"EVENTS_BACKEND must be one of {sorted(PUBLISHERS)}, not {settings.EVENTS_BACKEND!r}"
+        ) from None
+
+
+@contextmanager
+def amqp_publisher() -> Iterator[Publish]:
+    """To the broker's durable topic exchange, routed by event type, with the AMQP priority of the event's."""
+    exchange = events_exchange()
+    with broker_connection() as conn:
+        producer = conn.Producer(serializer="json")
+
+        def publish(event: OutboxEvent) -> None:
+            producer.publish(
+                event_envelope(event),
+                exchange=exchange,
+                routing_key=event.event_type,
+                declare=[exchange],
+                priority=AMQP_PRIORITY[Priority(event.priority)],
+                delivery_mode=2,
+                message_id=event.event_id,
+                retry=False,
+            )
+
+        yield publish
+
+
+@contextmanager
+def sns_publisher() -> Iterator[Publish]:
+    """To the SNS topic `AWS_SNS_TOPIC_ARN`: the envelope as the message, the priority and type as message
+    attributes (what subscription filter policies match on). On a FIFO topic each aggregate is one message group,
+    so its events stay in order, and the event id deduplicates a retried publish."""
+    topic_arn = settings.AWS_SNS_TOPIC_ARN
+    if not topic_arn:
+        raise ImproperlyConfigured("EVENTS_BACKEND=sns needs AWS_SNS_TOPIC_ARN")
+    client = sns_client()
+    fifo = topic_arn.endswith(".fifo")
+
+    def publish(event: OutboxEvent) -> None:
+        message: dict[str, Any] = {
+            "TopicArn": topic_arn,
+            "Message": json.dumps(event_envelope(event), cls=DjangoJSONEncoder),
+            "MessageAttributes": {
+                "priority": {"DataType": "String", "StringValue": event.priority},
+                "event_type": {"DataType": "String", "StringValue": event.event_type},
+            },
+        }
+        if fifo:
+            message["MessageGroupId"] = f"{event.aggregate_type}:{event.aggregate_id}"
+            message["MessageDeduplicationId"] = event.event_id
+        client.publish(**message)
+
+    yield publish
+
+
+def sns_client() -> Any:
+    """A boto3 SNS client that fails fast (one attempt, short timeouts): the relay's sweeper is the retry."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "sns",
+        endpoint_url=settings.AWS_SNS_ENDPOINT_URL,
+        region_name=settings.AWS_REGION_NAME,
+        aws_access_key_id=settings.AWS_ACCESS_KEY_ID,
+        aws_secret_access_key=settings.AWS_SECRET_ACCESS_KEY,
+        aws_session_token=settings.AWS_SESSION_TOKEN,
+        config=Config(
+            connect_timeout=settings.AWS_CONNECT_TIMEOUT,
+            read_timeout=settings.AWS_READ_TIMEOUT,
+            retries={"mode": "standard", "total_max_attempts": 1},
+        ),
+    )
+
+
+PUBLISHERS: dict[str, Callable[[], AbstractContextManager[Publish]]] = {"amqp": amqp_publisher, "sns": sns_publisher}
 
 
 def broker_connection() -> Connection:

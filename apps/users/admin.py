@@ -11,11 +11,14 @@ from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from apps.core import audit
 
 from . import services
-from .models import User
+from .models import OidcIdentity, User
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -57,10 +60,10 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ("role", "is_verified", "is_active")
     search_fields = ("email", "full_name")
     # Superusers are made with `createsuperuser`; the admin role alone already grants every admin right.
-    readonly_fields = ("account_id", "date_joined", "last_login", "is_staff", "is_superuser")
+    readonly_fields = ("account_id", "date_joined", "last_login", "is_staff", "is_superuser", "oidc_identities")
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        ("Profile", {"fields": ("full_name", "account_id")}),
+        ("Profile", {"fields": ("full_name", "account_id", "oidc_identities")}),
         ("Access", {"fields": ("role", "is_active", "is_verified", "is_staff", "is_superuser")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
@@ -69,6 +72,26 @@ class UserAdmin(DjangoUserAdmin):
     )
     filter_horizontal = ()
     actions = ("deactivate_users",)
+
+    # Shown as a read-only field rather than an inline: an inline would add a formset to every change form.
+    @admin.display(description="OpenID Connect identities")
+    def oidc_identities(self, obj: User) -> str:
+        identities = list(obj.oidc_identities.order_by("provider", "id")) if obj.pk else []
+        if not identities:
+            return "—"
+        return format_html_join(
+            mark_safe("<br>"),
+            '<a href="{}">{}: {}</a> ({})',
+            (
+                (
+                    reverse("admin:users_oidcidentity_change", args=[identity.pk]),
+                    identity.provider,
+                    identity.subject,
+                    identity.email,
+                )
+                for identity in identities
+            ),
+        )
 
     def get_form(self, request: HttpRequest, obj: User | None = None, change: bool = False, **kwargs: Any) -> Any:
         form = super().get_form(request, obj, change=change, **kwargs)
@@ -107,3 +130,25 @@ class UserAdmin(DjangoUserAdmin):
         if queryset.filter(pk=request.user.pk).exists():
             self.message_user(request, "You cannot deactivate your own account.", messages.WARNING)
         self.message_user(request, f"{done} user(s) deactivated.", messages.SUCCESS)
+
+
+@admin.register(OidcIdentity)
+class OidcIdentityAdmin(admin.ModelAdmin):
+    """Who signed in through which OpenID Connect provider. Read-only: identities are linked by signing in, and a
+    link is evidence in the audit trail."""
+
+    list_display = ("provider", "subject", "user", "email", "created_at")
+    list_filter = ("provider",)
+    search_fields = ("subject", "email", "user__email")
+    list_select_related = ("user",)
+    readonly_fields = ("provider", "subject", "user", "email", "created_at")
+    ordering = ("-created_at",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: OidcIdentity | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: OidcIdentity | None = None) -> bool:
+        return False

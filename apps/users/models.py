@@ -90,3 +90,22 @@ class User(AbstractBaseUser, PermissionsMixin):
         if update_fields is not None and ("role" in update_fields or "is_superuser" in update_fields):
             kwargs["update_fields"] = {*update_fields, "role", "is_staff"}
         super().save(*args, **kwargs)
+
+
+class OidcIdentity(models.Model):
+    """A user's account at an OpenID Connect provider: its `sub` there is how that provider's sign-ins find them."""
+
+    provider = models.CharField(max_length=64, help_text="The provider's id in OIDC_PROVIDERS.")
+    subject = models.CharField(max_length=255, help_text="The provider's `sub` claim: stable, never reassigned.")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="oidc_identities")
+    email = models.EmailField(max_length=254, blank=True, help_text="The email the provider last gave.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "OpenID Connect identity"
+        verbose_name_plural = "OpenID Connect identities"
+        constraints = [models.UniqueConstraint(fields=["provider", "subject"], name="users_oidc_provider_subject")]
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.subject}"

@@ -115,3 +115,34 @@ class AuthErrorSerializer(serializers.Serializer):
 
 class AcceptedSerializer(serializers.Serializer):
     detail = serializers.CharField()
+
+
+class OidcProviderSerializer(serializers.Serializer):
+    """An OpenID Connect provider a client can send its users to."""
+
+    id = serializers.CharField(help_text="The `{provider}` of `POST /api/v1/auth/oidc/{provider}/`.")
+    name = serializers.CharField(help_text="What to call it on a sign-in button.")
+    authorization_endpoint = serializers.URLField(
+        help_text="Where to send the browser, from the provider's discovery document."
+    )
+    client_id = serializers.CharField(help_text="The `client_id` of the authorization request.")
+    scopes = serializers.ListField(
+        child=serializers.CharField(), help_text="The `scope` of the authorization request, space-joined."
+    )
+
+
+class OidcSignInSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=2048, help_text="The authorization code the provider redirected with.")
+    redirect_uri = serializers.CharField(
+        max_length=2048, help_text="The `redirect_uri` of the authorization request, exactly as sent."
+    )
+    # RFC 7636, 4.1: 43 to 128 characters.
+    code_verifier = serializers.CharField(
+        min_length=43, max_length=128, help_text="The PKCE verifier whose S256 challenge the request carried."
+    )
+    nonce = serializers.CharField(
+        max_length=512,
+        required=False,
+        allow_blank=True,
+        help_text="The `nonce` of the authorization request, if it had one; the ID token must carry the same.",
+    )

@@ -15,6 +15,8 @@ urlpatterns = [
     path("auth/password/change/", views.PasswordChangeView.as_view(), name="auth-password-change"),
     path("auth/password/reset/", views.PasswordResetView.as_view(), name="auth-password-reset"),
     path("auth/password/reset/confirm/", views.PasswordResetConfirmView.as_view(), name="auth-password-reset-confirm"),
+    path("auth/oidc/providers/", views.OidcProviderListView.as_view(), name="auth-oidc-providers"),
+    path("auth/oidc/<str:provider>/", views.OidcSignInView.as_view(), name="auth-oidc-sign-in"),
     # Before the router, whose `users/{id}/` would otherwise be tried for "me" (its ids are digits only anyway).
     path("users/me/", views.MeView.as_view(), name="user-me"),
     path("users/me/activity/", views.MyActivityView.as_view(), name="user-me-activity"),

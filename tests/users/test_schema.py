@@ -22,8 +22,10 @@ def paths() -> dict:  # type: ignore[type-arg]
         ("/api/v1/auth/password/reset/confirm/", "post", {"204", "400", "429"}),
         ("/api/v1/users/me/", "get", {"200", "401", "429"}),
         ("/api/v1/users/me/", "patch", {"200", "400", "401", "429"}),
-        ("/api/v1/users/me/activity/", "get", {"200", "401", "429"}),
-        ("/api/v1/users/", "get", {"200", "401", "403", "429"}),
+        ("/api/v1/users/me/activity/", "get", {"200", "401", "404", "429"}),  # 404: a page past the end
+        ("/api/v1/auth/oidc/providers/", "get", {"200", "429"}),
+        ("/api/v1/auth/oidc/{provider}/", "post", {"200", "400", "401", "404", "409", "429", "502"}),
+        ("/api/v1/users/", "get", {"200", "400", "401", "403", "404", "429"}),  # 400: a bad filter
         ("/api/v1/users/{id}/", "get", {"200", "401", "403", "404", "429"}),
         ("/api/v1/users/{id}/", "patch", {"200", "400", "401", "403", "404", "429"}),
         ("/api/v1/users/{id}/", "delete", {"204", "400", "401", "403", "404", "429"}),
@@ -49,5 +51,5 @@ def test_the_user_list_documents_search_and_role(paths) -> None:  # type: ignore
 
 
 def test_throttled_answers_document_retry_after(paths) -> None:  # type: ignore[no-untyped-def]
-    for path in ("/api/v1/auth/login/", "/api/v1/auth/password/reset/"):
+    for path in ("/api/v1/auth/login/", "/api/v1/auth/password/reset/", "/api/v1/auth/oidc/{provider}/"):
         assert "Retry-After" in paths[path]["post"]["responses"]["429"]["headers"]

@@ -1,0 +1,87 @@
+"""The project's OpenAPI generator: drf-spectacular's AutoSchema, plus the error answers every view can give.
+
+A view documents its own answers with `extend_schema`; the answers that come from the shared machinery (401 from
+authentication, 403 from an admin-only permission, 404 from a detail lookup or a page past the end, 400 from a body
+or a filter, 429 from a throttle) are added here from the view's own classes, so no operation can forget one and
+the schema matches what `apps.core.exceptions.api_exception_handler` answers.
+"""
+
+from typing import Any
+
+from drf_spectacular import openapi
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import SAFE_METHODS, AllowAny, IsAuthenticated
+
+from .permissions import IsAdminOrReadOnly
+
+ERROR = inline_serializer(
+    "Error",
+    {
+        "detail": serializers.CharField(),
+        "code": serializers.CharField(required=False, help_text="A stable machine-readable code, when there is one."),
+    },
+)
+# DRF's validation shape: field (or `non_field_errors`, or a query parameter) → list of messages; a body that does
+# not parse is `{"detail": "..."}`.
+VALIDATION_ERROR = {
+    "type": "object",
+    "description": "Field name → list of messages; `non_field_errors` or `detail` where no field is to blame.",
+    "additionalProperties": {"oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}]},
+}
+WWW_AUTHENTICATE = {
+    "WWW-Authenticate": {"schema": {"type": "string"}, "description": 'How to authenticate: `Bearer realm="api"`.'}
+}
+RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait before trying again."}}
+
+# Permission classes that never refuse a signed-in user.
+_OPEN_TO_USERS = (AllowAny, IsAuthenticated)
+
+
+class AutoSchema(openapi.AutoSchema):
+    def _get_response_bodies(self, direction: openapi.Direction = "response") -> dict[str, Any]:
+        responses = super()._get_response_bodies(direction)
+        for code, (body, description, headers) in self._shared_error_answers().items():
+            if code not in responses:
+                responses[code] = self._get_response_for_code(
+                    OpenApiResponse(body, description), code, direction=direction
+                )
+            # DRF sends these headers with every 401 and 429, whoever documented the answer itself.
+            for name, header in headers.items():
+                responses[code].setdefault("headers", {}).setdefault(name, header)
+        return responses
+
+    def _shared_error_answers(self) -> dict[str, tuple[Any, str, dict[str, Any]]]:
+        answers: dict[str, tuple[Any, str, dict[str, Any]]] = {}
+        if self._takes_input():
+            answers["400"] = (VALIDATION_ERROR, "Invalid input.", {})
+        if self._needs_authentication():
+            answers["401"] = (ERROR, "No valid credentials.", WWW_AUTHENTICATE)
+        if self._may_refuse_a_user():
+            answers["403"] = (ERROR, "Signed in, but not allowed to do this.", {})
+        if "{" in self.path or self._is_paginated_list():
+            answers["404"] = (ERROR, "No such object, or a page past the end.", {})
+        if self.view.get_throttles():
+            answers["429"] = (ERROR, "Too many requests.", RETRY_AFTER)
+        return answers
+
+    def _takes_input(self) -> bool:
+        has_body = self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None
+        # Pagination parameters never give a 400 (a bad page is a 404, a bad page_size the default); filters do.
+        return has_body or bool(self._get_filter_parameters())
+
+    def _needs_authentication(self) -> bool:
+        permissions = self.view.get_permissions()
+        return bool(self.view.get_authenticators()) and not all(isinstance(p, AllowAny) for p in permissions)
+
+    def _may_refuse_a_user(self) -> bool:
+        for permission in self.view.get_permissions():
+            if isinstance(permission, _OPEN_TO_USERS):
+                continue
+            if isinstance(permission, IsAdminOrReadOnly) and self.method in SAFE_METHODS:
+                continue
+            return True
+        return False
+
+    def _is_paginated_list(self) -> bool:
+        return self.method == "GET" and self._is_list_view() and self._get_paginator() is not None

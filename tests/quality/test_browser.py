@@ -1,0 +1,164 @@
+"""The admin, the browsable API and the API docs in a real browser (Debian's Chromium through Playwright).
+
+The service runs in its own process with DEBUG off and its Content-Security-Policy on, as a deployment would, so
+these tests also prove that the admin's and the docs' assets are served by the service itself and that nothing on
+those pages is blocked by the policy or fetched from outside 127.0.0.1. Screenshots: test-artifacts/browser/.
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from playwright.sync_api import expect, sync_playwright
+
+from tests.quality.browser_helpers import (
+    ADMIN_EMAIL,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PASSWORD,
+    TIMEOUT_MS,
+    USER_EMAIL,
+    PageWatch,
+    Service,
+    require_chromium,
+    running_service,
+    screenshot,
+    sign_in_to_admin,
+    watch_context,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+Session = tuple[Any, PageWatch]  # a page in a fresh browser profile, and what it requested
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    require_chromium()
+    with running_service(tmp_path_factory.mktemp("browser-service")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser(service: Service) -> Iterator[Any]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, timeout=TIMEOUT_MS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def session(browser: Any, service: Service) -> Iterator[Session]:
+    """A fresh browser profile (no cookies) with one page, and what that page requests."""
+    context = browser.new_context(base_url=service.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    context.set_default_navigation_timeout(TIMEOUT_MS)
+    watch = watch_context(context, service.host)
+    try:
+        yield context.new_page(), watch
+    finally:
+        context.close()
+
+
+def assert_served_locally(watch: PageWatch) -> None:
+    """Nothing left 127.0.0.1, every asset loaded, and the Content-Security-Policy blocked nothing the page needs."""
+    assert watch.requests, "the page made no requests at all"
+    assert watch.foreign_requests() == []
+    assert watch.failed_subresources() == {}
+    assert watch.unexpected_csp_violations() == []
+
+
+def test_admin_adds_a_product_that_the_browsable_api_then_shows(session: Session, service: Service) -> None:
+    page, watch = session
+    sign_in_to_admin(page, service.url, email=ADMIN_EMAIL, password=PASSWORD)
+    assert page.url == f"{service.url}/admin/"
+    # The admin's own stylesheet came from the service (DEBUG off: WhiteNoise serves it).
+    assert page.evaluate("getComputedStyle(document.querySelector('#header')).display") == "flex"
+    screenshot(page, "admin-index")
+
+    page.goto("/admin/products/category/add/")
+    page.fill("#id_name", "Browser Gadgets")
+    page.press("#id_name", "Tab")
+    # The admin's own script (prepopulated fields) runs under the Content-Security-Policy.
+    expect(page.locator("#id_slug")).to_have_value("browser-gadgets")
+    page.click("input[name=_save]")
+    page.locator(".messagelist .success").wait_for()
+    assert "/admin/products/category/" in page.url
+
+    page.goto("/admin/products/product/add/")
+    page.fill("#id_sku", "BRW-0001")
+    page.fill("#id_name", "Headless Lamp")
+    page.fill("#id_description", "Added through the admin form in Chromium.")
+    page.select_option("#id_category", label="Browser Gadgets")
+    page.fill("#id_price", "19.99")
+    page.fill("#id_stock", "7")
+    screenshot(page, "admin-product-form")
+    page.click("input[name=_save]")
+    page.locator(".messagelist .success").wait_for()
+    assert page.locator("#result_list").get_by_text("BRW-0001").count() == 1
+    screenshot(page, "admin-product-list")
+
+    page.goto("/api/v1/products/")
+    page.locator(".response-info").get_by_text('"sku": "BRW-0001"').wait_for()
+    body = page.locator(".response-info").inner_text()
+    assert '"name": "Headless Lamp"' in body
+    assert '"category": "browser-gadgets"' in body
+    assert '"price": "19.99"' in body
+    assert page.get_by_text(ADMIN_EMAIL).count() >= 1  # the browsable API knows the session's user
+    screenshot(page, "browsable-api-products")
+    assert_served_locally(watch)
+
+
+def test_admin_refuses_a_plain_user(session: Session, service: Service) -> None:
+    page, watch = session
+    # The same credentials are good: the API signs this user in, so the refusal below is about the role.
+    login = page.request.post(
+        f"{service.url}/api/v1/auth/login/", data={"email": USER_EMAIL, "password": PASSWORD}, timeout=TIMEOUT_MS
+    )
+    assert login.status == 200, login.text()
+
+    sign_in_to_admin(page, service.url, email=USER_EMAIL, password=PASSWORD)
+    assert page.url.startswith(f"{service.url}/admin/login/")
+    assert "staff account" in page.locator(".errornote").inner_text()
+    screenshot(page, "admin-refuses-user")
+
+    page.goto("/admin/products/product/")
+    assert page.url.startswith(f"{service.url}/admin/login/")
+    assert page.locator("#id_username").is_visible()
+    assert_served_locally(watch)
+
+
+@pytest.mark.parametrize(
+    ("path", "operation", "name"),
+    [
+        ("/api/docs/", ".opblock-summary-path[data-path='/api/v1/products/']", "swagger-ui"),
+        ("/api/redoc/", 'text="/api/v1/products/"', "redoc"),  # the operation's path, exactly
+    ],
+)
+def test_docs_render_the_operations_from_the_service_alone(
+    session: Session, path: str, operation: str, name: str
+) -> None:
+    page, watch = session
+    response = page.goto(path)
+    assert response is not None
+    assert response.status == 200
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    try:
+        page.locator(operation).first.wait_for(state="visible")
+    except PlaywrightTimeoutError:
+        pytest.fail(
+            f"{path} did not render its operations. Outside requests: {watch.foreign_requests()}; failed: "
+            f"{watch.failed_subresources()}; blocked by the CSP: {watch.unexpected_csp_violations()}"
+        )
+    page.wait_for_load_state("networkidle")
+    screenshot(page, name, full_page=False)  # the docs pages are tens of screens long
+    if name == "swagger-ui":
+        # On 127.0.0.1 Swagger UI never shows its online validator badge; on a real host it would fetch it from
+        # validator.swagger.io (with the schema's URL) unless the setting turns it off.
+        assert page.evaluate("ui.getConfigs().validatorUrl") is None
+    assert_served_locally(watch)
