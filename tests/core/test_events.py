@@ -112,3 +112,39 @@ def test_exchange_is_a_durable_topic() -> None:
     assert isinstance(exchange, Exchange)
     assert exchange.type == "topic"
     assert exchange.durable
+
+
+@pytest.mark.django_db
+def test_prune_deletes_only_old_published_events() -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.core.tasks import prune_outbox_task
+
+    old = publish_event("test.old", {})
+    recent = publish_event("test.recent", {})
+    pending = publish_event("test.pending", {})
+    OutboxEvent.objects.filter(pk=old.pk).update(published_at=timezone.now() - timedelta(days=8))
+    OutboxEvent.objects.filter(pk=recent.pk).update(published_at=timezone.now() - timedelta(days=1))
+
+    assert prune_outbox_task.apply().get() == 1
+
+    assert set(OutboxEvent.objects.values_list("pk", flat=True)) >= {recent.pk, pending.pk}
+    assert not OutboxEvent.objects.filter(pk=old.pk).exists()
+
+
+@pytest.mark.django_db
+def test_triggers_within_a_window_send_one_relay_task(real_broker, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from django.core.cache import cache
+
+    from apps.core.events import RELAY_TRIGGER_KEY, trigger_relay
+
+    app = real_broker
+    sent = []
+    # A spy at the broker boundary: what is under test is how many relay tasks the triggers send.
+    monkeypatch.setattr(app, "send_task", lambda *args, **kwargs: sent.append(args))
+    cache.delete(RELAY_TRIGGER_KEY)
+    for _ in range(5):
+        trigger_relay()
+    assert len(sent) == 1
