@@ -5,12 +5,9 @@ several workers on PostgreSQL.
 """
 
 import itertools
-import json
 import os
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -18,25 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.http import json_call as call
 from tests.helpers.processes import BASE_DIR, free_port, project_env, stop, wait_for_http
 
 CLIENTS = 16
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "concurrency-admin-password-1"
-
-
-def call(base: str, method: str, path: str, body: dict | None = None, token: str | None = None) -> tuple[int, dict]:
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(  # noqa: S310 - our own server on 127.0.0.1
-        base + path, method=method, headers=headers, data=json.dumps(body).encode() if body is not None else None
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
 
 
 def _prepare(env: dict[str, str]) -> None:

@@ -3,12 +3,9 @@
 Nothing shared is stopped: "down" is a closed port that the service is pointed at; "back" is the real server.
 """
 
-import json
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from datetime import timedelta
 
 import pytest
@@ -17,6 +14,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from apps.core.events import relay_pending_events
 from apps.core.models import OutboxEvent
 from apps.messages.models import Message
+from tests.helpers.http import json_call
 from tests.helpers.processes import BASE_DIR, closed_port, free_port, project_env, stop, wait_for_http
 from tests.users.factories import DEFAULT_PASSWORD, UserFactory
 
@@ -24,19 +22,9 @@ DELIVERY_TIMEOUT_SECONDS = 60
 
 
 def _http(method: str, url: str, body: dict | None = None, token: str | None = None) -> tuple[int, dict, float]:
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(  # noqa: S310 - our own server on 127.0.0.1
-        url, method=method, headers=headers, data=json.dumps(body).encode() if body is not None else None
-    )
     started = time.monotonic()
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            status, raw = response.status, response.read()
-    except urllib.error.HTTPError as error:
-        status, raw = error.code, error.read()
-    return status, json.loads(raw or b"{}"), time.monotonic() - started
+    status, answer = json_call(url, method, "", body, token, timeout=10)
+    return status, answer, time.monotonic() - started
 
 
 def _database_url() -> str:
