@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import statistics
 import threading
 import time
 import urllib.error
@@ -126,7 +127,11 @@ def run_soak(
             time.sleep(1)
 
     def growth(samples: list[int]) -> float:
-        return (max(samples[-3:]) - samples[0]) / samples[0] if len(samples) >= 4 else 0.0
+        # Medians of the first and last three samples: one sample caught mid-respawn is not a leak.
+        if len(samples) < 6:
+            return 0.0
+        first, last = statistics.median(samples[:3]), statistics.median(samples[-3:])
+        return (last - first) / first
 
     server_errors = sum(count for status, count in statuses.items() if status >= 500)
     report = {

@@ -148,11 +148,14 @@ class Command(BaseCommand):
         if connection.vendor == "postgresql":
             columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
             table = connection.ops.quote_name(Message._meta.db_table)
-            with transaction.atomic(), connection.cursor() as cursor:
-                with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                    for row in rows():
-                        copy.write_row(row)
-                cursor.execute(f"ANALYZE {table}")
+            copy_sql = f"COPY {table} ({columns}) FROM STDIN"
+            with transaction.atomic(), connection.cursor() as cursor, cursor.cursor.copy(copy_sql) as copy:
+                for row in rows():
+                    copy.write_row(row)
+            # Statistics for the planner and a visibility map for index-only counts, right away rather than
+            # whenever autovacuum comes by (VACUUM cannot run inside a transaction).
+            with connection.cursor() as cursor:
+                cursor.execute(f"VACUUM ANALYZE {table}")
         else:
             batch: list[Message] = []
             for row in rows():

@@ -1,0 +1,43 @@
+"""seed_demo fills every app with demo data of the sizes asked, and `--reuse` leaves existing data alone."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from apps.messages.models import Message
+from apps.products.models import Category, Product
+
+SIZES = {"categories": 3, "products": 30, "users": 4, "messages": 90, "heavy_accounts": 1, "heavy_messages": 50}
+
+
+@pytest.mark.django_db(transaction=True)  # PostgreSQL's VACUUM after the COPY cannot run inside a transaction
+def test_seed_demo_makes_the_sizes_asked_and_reuses_them() -> None:
+    call_command("seed_demo", **SIZES)
+
+    assert Category.objects.count() == 3
+    assert Product.objects.count() == 30
+    assert get_user_model().objects.filter(email__startswith="demo-user-").count() == 4
+    assert get_user_model().objects.get(email="admin@example.com").role == "admin"
+    assert Message.objects.count() == 90
+    from django.db.models import Count
+
+    per_account = Message.objects.values("account_id").order_by().annotate(n=Count("id"))
+    assert sorted(row["n"] for row in per_account)[-1] == 50  # the heavy account
+    assert len(per_account) >= 2
+    assert len({m.message_id for m in Message.objects.all()}) == 90
+
+    call_command("seed_demo", **SIZES, reuse=True)
+
+    assert Product.objects.count() == 30
+    assert Message.objects.count() == 90
+
+
+@pytest.mark.django_db(transaction=True)
+def test_demo_users_can_sign_in(api_client) -> None:  # type: ignore[no-untyped-def]
+    from apps.core.management.commands.seed_demo import DEMO_PASSWORD
+
+    call_command("seed_demo", **SIZES)
+
+    response = api_client.post("/api/v1/auth/login/", {"email": "demo-user-0@example.com", "password": DEMO_PASSWORD})
+    assert response.status_code == 200
+    assert set(response.json()) == {"access", "refresh"}
