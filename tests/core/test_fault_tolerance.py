@@ -164,3 +164,53 @@ def test_redis_outage_breaks_no_endpoint(api_client, auth_client, settings) -> N
         "degraded",
         "down",
     )
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_redis_down_then_back_on_the_same_port(user_client, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Down: a private Redis port with nothing on it. Back: a private redis-server started on that port."""
+    import shutil
+
+    from django.core.cache import cache
+
+    port = closed_port()
+    settings.REDIS_URL = f"redis://127.0.0.1:{port}/0"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": settings.REDIS_URL,
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.25, "SOCKET_TIMEOUT": 0.25, "IGNORE_EXCEPTIONS": True},
+        }
+    }
+    assert user_client.get("/api/v1/users/me/").status_code == 200
+    assert user_client.get("/health/").json()["checks"]["cache"]["status"] == "down"
+
+    server = subprocess.Popen(
+        [
+            shutil.which("redis-server") or "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not cache.set("probe", 1):
+            time.sleep(0.1)
+        assert cache.get("probe") == 1, "the cache is used again once Redis is back"
+        body = user_client.get("/health/").json()
+        assert (body["status"], body["checks"]["cache"]["status"]) == ("ok", "ok")
+        assert user_client.get("/api/v1/users/me/").status_code == 200
+    finally:
+        stop(server)
