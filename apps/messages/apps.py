@@ -6,3 +6,6 @@ class MessagingConfig(AppConfig):
     name = "apps.messages"
     label = "messaging"
     verbose_name = "Messages"
+
+    def ready(self) -> None:
+        from . import counts  # noqa: F401 - connects the signals that keep cached counts fresh

@@ -1,4 +1,5 @@
 import copy
+from typing import Any
 
 from django.db import models
 from django.utils import timezone
@@ -9,6 +10,16 @@ from .phone import E164_MAX_LENGTH
 
 BODY_MAX_LENGTH = 1600
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
+
+
+class MessageQuerySet(models.QuerySet):
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list["Message"]:
+        """bulk_create sends no post_save, so it makes the accounts' cached counts stale itself."""
+        from .counts import forget_account_counts
+
+        created = super().bulk_create(objs, *args, **kwargs)
+        forget_account_counts({message.account_id for message in created})
+        return created
 
 
 class Message(models.Model):
@@ -37,6 +48,8 @@ class Message(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     # When the next delivery attempt is due; the stale-message sweeper re-enqueues queued rows long past it.
     next_attempt_at = models.DateTimeField(default=timezone.now)
+
+    objects = MessageQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -1,16 +1,37 @@
-"""The project's page-number pagination, with pages fetched by a deferred join so deep pages stay cheap."""
+"""The project's page-number pagination for messages: pages fetched by a deferred join, as plain rows, with the
+account's count from the cache."""
 
+from functools import cached_property
 from typing import Any
+from uuid import UUID
 
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
+from rest_framework.request import Request
 
 from apps.core.pagination import PageNumberPagination
+
+from .counts import cached_count, count_question
+from .serializers import MESSAGE_COLUMNS
 
 
 class DeferredJoinPaginator(Paginator):
     """Picks the page's primary keys first (a scan of the ordering index only, cheap even at a deep offset), then
-    loads just those rows: page 1000 costs about what page 1 does instead of reading 20,000 rows to skip them."""
+    loads just those rows as `MESSAGE_COLUMNS` dicts: page 1000 costs about what page 1 does instead of reading
+    20,000 rows to skip them. With `count_account` (the one account the rows belong to) the count is cached."""
+
+    def __init__(
+        self, object_list: Any, per_page: int, *, count_account: UUID | None = None, count_question: str = ""
+    ) -> None:
+        super().__init__(object_list, per_page)
+        self.count_account = count_account
+        self.count_question = count_question
+
+    @cached_property
+    def count(self) -> int:
+        if self.count_account is None or not isinstance(self.object_list, QuerySet):
+            return super().count
+        return cached_count(self.object_list, account_id=self.count_account, question=self.count_question)
 
     def page(self, number: Any) -> Page:
         number = self.validate_number(number)
@@ -26,8 +47,25 @@ class DeferredJoinPaginator(Paginator):
             return queryset[bottom:top]
         ordering = queryset.query.order_by or queryset.model._meta.ordering
         page_keys = queryset.values("pk")[bottom:top]
-        return queryset.model._default_manager.filter(pk__in=page_keys).order_by(*ordering)
+        rows = queryset.model._default_manager.filter(pk__in=page_keys).order_by(*ordering)
+        return rows.values(*MESSAGE_COLUMNS)
 
 
 class MessagePagination(PageNumberPagination):
-    django_paginator_class = DeferredJoinPaginator
+    """Pages of message rows. The view's `count_account()` names the account whose cached count applies (None:
+    count afresh, e.g. an admin's read across accounts, or a filter on `status`)."""
+
+    count_account: UUID | None = None
+    count_question = ""
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any] | None:
+        count_account = getattr(view, "count_account", None)
+        self.count_account = count_account() if count_account is not None else None
+        self.count_question = count_question(request.path, request.query_params)
+        return super().paginate_queryset(queryset, request, view)
+
+    def django_paginator_class(self, object_list: Any, per_page: int) -> DeferredJoinPaginator:
+        # DRF builds its paginator with `self.django_paginator_class(queryset, page_size)`.
+        return DeferredJoinPaginator(
+            object_list, per_page, count_account=self.count_account, count_question=self.count_question
+        )

@@ -24,7 +24,7 @@ from .filters import MAX_LIST_VALUES, MessageListFilter
 from .models import IDEMPOTENCY_KEY_MAX_LENGTH, Message
 from .pagination import MessagePagination
 from .selectors import account_exists, account_is_visible, message_list_for_account, message_search
-from .serializers import MessageCreateSerializer, MessageSerializer
+from .serializers import MessageCreateSerializer, MessageSerializer, message_data, message_read_data
 from .services import message_create
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -169,7 +169,7 @@ class MessageViewSet(
         headers = {"Location": reverse("message-detail", kwargs={"message_id": result.message.message_id})}
         if result.replayed:
             headers[REPLAYED_HEADER] = "true"
-        return Response(MessageSerializer(result.message).data, status=status.HTTP_201_CREATED, headers=headers)
+        return Response(message_data(result.message), status=status.HTTP_201_CREATED, headers=headers)
 
     def _target_account(self, requested: UUID | None) -> UUID:
         user = self.request.user
@@ -181,14 +181,22 @@ class MessageViewSet(
             raise ValidationError({"account_id": ["No account has this id."]})
         return requested
 
+    def count_account(self) -> UUID | None:
+        """Whose cached message count a list or search page may use: the caller's own account, unless the caller
+        is an admin (reads across accounts) or filters on `status` (which deliveries change)."""
+        if is_admin(self.request.user) or self.request.query_params.get("status"):
+            return None
+        return self.request.user.account_id
+
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """The caller's messages, newest first. An admin sees every account's and may narrow them with
         `?account_id=`."""
-        return super().list(request, *args, **kwargs)
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(message_read_data(page))
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """One message by its `message_id`; 404 when it does not exist or belongs to another account."""
-        return super().retrieve(request, *args, **kwargs)
+        return Response(message_data(self.get_object()))
 
     @extend_schema(
         summary="Search messages",
@@ -204,7 +212,7 @@ class MessageViewSet(
         parameter at all, this lists the caller's messages.
         """
         page = self.paginate_queryset(message_search(user=request.user, params=request.query_params))
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return self.get_paginated_response(message_read_data(page))
 
 
 @extend_schema(
@@ -225,6 +233,13 @@ class AccountMessageListView(generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return Message.objects.none()
         return message_list_for_account(user=self.request.user, account_id=self._account_id())
+
+    def count_account(self) -> UUID:
+        return self._account_id()
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(message_read_data(page))
 
     def _account_id(self) -> UUID:
         try:

@@ -1,7 +1,6 @@
 """Shapes of the catalog API (API.md "Catalog"): validation only, no side effects."""
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -10,6 +9,8 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 from rest_framework.request import Request
 from rest_framework.validators import UniqueValidator
+
+from apps.core.formats import utc_iso
 
 from .models import Category, PriceChange, Product
 
@@ -109,16 +110,11 @@ def product_read_data(rows: Iterable[dict[str, Any]], *, request: Request | None
             "stock": row["stock"],
             "is_available": row["is_available"],
             "image_url": build_url(image_storage.url(row["image"])) if row["image"] else None,
-            "created_at": _utc_iso(row["created_at"]),
-            "updated_at": _utc_iso(row["updated_at"]),
+            "created_at": utc_iso(row["created_at"]),
+            "updated_at": utc_iso(row["updated_at"]),
         }
         for row in rows
     ]
-
-
-def _utc_iso(value: datetime) -> str:
-    # DRF's DateTimeField output under TIME_ZONE="UTC": ISO 8601, "+00:00" written as "Z".
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class ProductPriceInput(serializers.Serializer):

@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.core.keygen import new_key
+from apps.messages.counts import forget_account_counts
 from apps.messages.models import Message
 from apps.products.models import Category, Product
 
@@ -164,6 +165,8 @@ class Command(BaseCommand):
                     Message.objects.bulk_create(batch)
                     batch = []
             Message.objects.bulk_create(batch)
+        # COPY bypasses the model layer, which otherwise makes the cached counts of these accounts stale.
+        forget_account_counts({user.account_id for user, _ in plan})
 
 
 def _invalidate_catalog() -> None:

@@ -1,0 +1,71 @@
+"""Counts of one account's messages, cached until that account gains or loses a message.
+
+A page of a large account's messages is cheap (an index range), its `count` is not: counting 100,000 index
+entries costs more than the rest of the request together. Counts are kept per account under a version
+(apps.core.versioned_cache) that every insert or delete of one of the account's messages replaces once it
+commits, so a list read after a create always counts the new message. A status change does not replace it
+(deliveries are frequent and change no count but a `status` filter's), so a count filtered by `status` is never
+cached. The entry key is the read's path and its query string without the page parameters, normalised: two reads
+share a count only when they ask the very same question.
+"""
+
+import hashlib
+from typing import Any
+from uuid import UUID
+
+from django.db.models import QuerySet
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+from django.http import QueryDict
+from django.utils.http import urlencode
+
+from apps.core.versioned_cache import VersionedCache
+
+from .models import Message
+
+COUNT_CACHE_SECONDS = 10 * 60
+PAGE_PARAMETERS = frozenset({"page", "page_size"})
+account_counts = VersionedCache("messages:counts")
+
+
+def count_question(path: str, query_params: QueryDict) -> str:
+    """What a list read counts: its path and its non-empty parameters but the page ones, in a fixed order."""
+    params = sorted(
+        (name, value)
+        for name, values in query_params.lists()
+        if name not in PAGE_PARAMETERS
+        for value in values
+        if value
+    )
+    return f"{path}?{urlencode(params)}"
+
+
+def cached_count(queryset: QuerySet[Any], *, account_id: UUID, question: str) -> int:
+    """`queryset.count()` for a queryset that reads only `account_id`'s messages and answers `question` (see
+    `count_question`), from the cache when it can."""
+    digest = hashlib.blake2b(question.encode(), digest_size=16).hexdigest()
+    entry_key = account_counts.entry_key(f"{account_id}:{digest}")
+    version, count = account_counts.lookup(entry_key, scope=str(account_id))
+    if count is not None:
+        return count
+    count = queryset.count()
+    if version is not None:
+        account_counts.store(entry_key, version, count, timeout=COUNT_CACHE_SECONDS)
+    return count
+
+
+def forget_account_counts(account_ids: set[UUID]) -> None:
+    """Make the cached counts of these accounts stale once the current transaction commits."""
+    for account_id in account_ids:
+        account_counts.invalidate(scope=str(account_id))
+
+
+@receiver(post_save, sender=Message, dispatch_uid="messages.forget_counts_on_create")
+def _forget_counts_on_create(sender: type[Message], instance: Message, created: bool, **_: Any) -> None:
+    if created:
+        forget_account_counts({instance.account_id})
+
+
+@receiver(post_delete, sender=Message, dispatch_uid="messages.forget_counts_on_delete")
+def _forget_counts_on_delete(sender: type[Message], instance: Message, **_: Any) -> None:
+    forget_account_counts({instance.account_id})

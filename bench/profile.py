@@ -1,0 +1,168 @@
+"""Profile one benchmark case in-process: `python -m bench.profile catalog_cached [--requests N] [--html out.html]`.
+
+Requests go straight into Django's WSGI handler (no socket, no gunicorn) with the bench's production settings and
+servers, so the profile shows only the service's own time. Run `make bench` once first: it seeds the database
+this reads. `--cprofile` prints cProfile's top functions instead of pyinstrument's tree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.run import service_env
+
+CASES = ("health_live", "catalog_cached", "catalog_uncached", "product_detail", "message_create", "message_search",
+         "account_page_1", "account_page_1000", "login_throttled", "delivery")  # fmt: skip
+
+
+def _environ(method: str, path: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+    path_info, _, query = path.partition("?")
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path_info,
+        "QUERY_STRING": query,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": "127.0.0.1",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.version": (1, 0),
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "CONTENT_LENGTH": str(len(body)),
+    }
+    for name, value in headers.items():
+        key = name.upper().replace("-", "_")
+        environ[key if key == "CONTENT_TYPE" else f"HTTP_{key}"] = value
+    return environ
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("case", choices=CASES)
+    parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--database", default="drm_bench")
+    parser.add_argument("--cprofile", action="store_true")
+    parser.add_argument("--html", default=None)
+    parser.add_argument("--plain", action="store_true", help="time the requests without a profiler")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="drm-profile-"))
+    env = service_env(args.database, workdir, 8000)
+    env.pop("GUNICORN_BIND")
+    os.environ.update(env)
+    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"
+
+    import django
+
+    django.setup()
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.db.models import Count
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    from apps.messages.models import Message
+    from apps.products.models import Product
+    from apps.users.models import User
+
+    heavy = Message.objects.values("account_id").annotate(n=Count("id")).order_by("-n").first()
+    owner = User.objects.get(account_id=heavy["account_id"])
+    token = str(RefreshToken.for_user(owner).access_token)
+    auth = {"Authorization": f"Bearer {token}"}
+    sender = Message.objects.filter(account_id=owner.account_id).values_list("sender_number", flat=True).first()
+    product_id = Product.objects.order_by("-created_at").values_list("id", flat=True).first()
+    message_body = json.dumps({"sender_number": "+15551230001", "receiver_number": "+15551230002", "body": "bench"})
+    login_body = json.dumps({"email": "bench-login@example.com", "password": "wrong-password-for-the-bench"})
+    requests = {
+        "health_live": ("GET", "/health/live/", {}, b""),
+        "catalog_cached": ("GET", "/api/v1/products/?page=1", auth, b""),
+        "catalog_uncached": ("GET", "/api/v1/products/?min_price={n}&ordering=-price", auth, b""),
+        "product_detail": ("GET", f"/api/v1/products/{product_id}/", auth, b""),
+        "message_create": ("POST", "/api/v1/messages/", {**auth, "Content-Type": "application/json"},
+                           message_body.encode()),
+        "message_search": ("GET", f"/api/v1/messages/search/?sender_number={sender.replace('+', '%2B')}", auth, b""),
+        "account_page_1": ("GET", f"/api/v1/accounts/{owner.account_id}/messages/?page=1", auth, b""),
+        "account_page_1000": ("GET", f"/api/v1/accounts/{owner.account_id}/messages/?page=1000", auth, b""),
+        "login_throttled": ("POST", "/api/v1/auth/login/", {"Content-Type": "application/json"},
+                            login_body.encode()),
+    }  # fmt: skip
+
+    if args.case == "delivery":
+        run = _delivery_runner(owner)
+    else:
+        handler = WSGIHandler()
+        method, path, headers, body = requests[args.case]
+
+        def run(n: int) -> None:
+            statuses: list[str] = []
+            handler(_environ(method, path.replace("{n}", str(n)), headers, body), lambda s, h: statuses.append(s))
+            if n == 0:
+                print(f"first answer: {statuses[0]}")
+
+    for n in range(min(50, args.requests)):  # warm caches, connections and imports
+        run(n)
+    started = time.perf_counter()
+    if args.plain:
+        for n in range(args.requests):
+            run(n + 100_000)
+        elapsed = time.perf_counter() - started
+    elif args.cprofile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for n in range(args.requests):
+            run(n + 100_000)
+        profiler.disable()
+        elapsed = time.perf_counter() - started
+        pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(
+            int(os.environ.get("TOP", "45"))
+        )
+    else:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.0002)
+        profiler.start()
+        for n in range(args.requests):
+            run(n + 100_000)
+        profiler.stop()
+        elapsed = time.perf_counter() - started
+        print(profiler.output_text(unicode=True, color=False, show_all=False))
+        if args.html:
+            Path(args.html).write_text(profiler.output_html())
+    print(f"{args.case}: {args.requests} in {elapsed:.2f} s = {1000 * elapsed / args.requests:.2f} ms each")
+    return 0
+
+
+def _delivery_runner(owner: Any) -> Any:
+    from apps.messages.models import Message
+    from apps.messages.services import message_deliver
+
+    pks: list[int] = []
+
+    def run(n: int) -> None:
+        if not pks:
+            created = Message.objects.bulk_create(
+                [Message(account_id=owner.account_id, sender_number="+15550000001", receiver_number="+15550000002",
+                         body=f"profile {i}") for i in range(200)]
+            )  # fmt: skip
+            pks.extend(m.pk for m in created)
+        message_deliver(message_pk=pks.pop())
+
+    return run
+
+
+if __name__ == "__main__":
+    sys.exit(main())
