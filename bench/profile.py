@@ -87,7 +87,7 @@ def main() -> int:
     requests = {
         "health_live": ("GET", "/health/live/", {}, b""),
         "catalog_cached": ("GET", "/api/v1/products/?page=1", auth, b""),
-        "catalog_uncached": ("GET", "/api/v1/products/?min_price={n}&ordering=-price", auth, b""),
+        "catalog_uncached": ("GET", "/api/v1/products/?min_price=1&max_price={n}&ordering=-price&is_available=true", auth, b""),
         "product_detail": ("GET", f"/api/v1/products/{product_id}/", auth, b""),
         "message_create": ("POST", "/api/v1/messages/", {**auth, "Content-Type": "application/json"},
                            message_body.encode()),
@@ -104,9 +104,12 @@ def main() -> int:
         handler = WSGIHandler()
         method, path, headers, body = requests[args.case]
 
+        fresh = int(time.time() * 1000)  # "{n}" differs in every request of every run: an uncached read stays one
+
         def run(n: int) -> None:
             statuses: list[str] = []
-            handler(_environ(method, path.replace("{n}", str(n)), headers, body), lambda s, h: statuses.append(s))
+            url = path.replace("{n}", str(fresh % 100_000 * 100 + n))
+            handler(_environ(method, url, headers, body), lambda s, h: statuses.append(s))
             if n == 0:
                 print(f"first answer: {statuses[0]}")
 

@@ -7,6 +7,9 @@ a deferred field that Django loads from the database if a request needs it (a pa
 down every request simply reads the database.
 """
 
+import time
+from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 from django.core.cache import cache
@@ -38,12 +41,31 @@ CACHED_FIELDS = (
 )
 
 
+VERIFIED_TOKENS_PER_PROCESS = 4096
+
+
 def user_cache_key(user_id: Any) -> str:
     return f"auth:user:{user_id}"
 
 
+@lru_cache(maxsize=VERIFIED_TOKENS_PER_PROCESS)
+def _verified_token(raw_token: bytes) -> Token:
+    # Verifying an access token (signature, claims) gives the same answer every time until it expires, and
+    # simplejwt cannot revoke an access token: a client's next requests skip the work. Only successes are kept.
+    return JWTAuthentication().get_validated_token(raw_token)
+
+
 class CachedUserJWTAuthentication(JWTAuthentication):
-    """simplejwt's JWTAuthentication, with the user read through a short-lived cache."""
+    """simplejwt's JWTAuthentication, with the token's verification remembered in the process until it expires and
+    the user read through a short-lived cache."""
+
+    def get_validated_token(self, raw_token: bytes) -> Token:
+        token = _verified_token(raw_token)
+        leeway = api_settings.LEEWAY
+        leeway_seconds = leeway.total_seconds() if isinstance(leeway, timedelta) else float(leeway)
+        if token["exp"] + leeway_seconds <= time.time():
+            return super().get_validated_token(raw_token)  # expired since it was verified: refused as simplejwt does
+        return token
 
     def get_user(self, validated_token: Token) -> User:
         try:
