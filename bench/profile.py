@@ -87,7 +87,8 @@ def main() -> int:
     requests = {
         "health_live": ("GET", "/health/live/", {}, b""),
         "catalog_cached": ("GET", "/api/v1/products/?page=1", auth, b""),
-        "catalog_uncached": ("GET", "/api/v1/products/?min_price=1&max_price={n}&ordering=-price&is_available=true", auth, b""),
+        "catalog_uncached": ("GET", "/api/v1/products/?min_price=1&max_price={n}&ordering=-price&is_available=true",
+                             auth, b""),
         "product_detail": ("GET", f"/api/v1/products/{product_id}/", auth, b""),
         "message_create": ("POST", "/api/v1/messages/", {**auth, "Content-Type": "application/json"},
                            message_body.encode()),

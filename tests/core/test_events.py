@@ -47,6 +47,17 @@ def test_relay_publishes_in_id_order_and_marks_published() -> None:
 
 
 @pytest.mark.django_db
+def test_one_relay_run_drains_batch_after_batch_and_then_stops() -> None:
+    for n in range(7):
+        publish_event("test.batched", {"n": n})
+
+    assert relay_pending_events(batch_size=2, max_batches=3) == 6  # bounded: the next run publishes the rest
+    assert OutboxEvent.objects.filter(event_type="test.batched", published_at__isnull=True).count() == 1
+    assert relay_pending_events(batch_size=2) == 1
+    assert not OutboxEvent.objects.filter(event_type="test.batched", published_at__isnull=True).exists()
+
+
+@pytest.mark.django_db
 def test_broker_down_keeps_events_pending_until_it_is_back(settings) -> None:
     event = publish_event("test.outage", {"n": 3})
     real_url = settings.CELERY_BROKER_URL
@@ -138,10 +149,12 @@ def test_prune_deletes_only_old_published_events() -> None:
 def test_triggers_within_a_window_send_one_relay_task(real_broker, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from django.core.cache import cache
 
+    from apps.core import events
     from apps.core.events import RELAY_TRIGGER_KEY, trigger_relay
 
     app = real_broker
     sent = []
+    monkeypatch.setattr(events, "_last_trigger_at", -float("inf"))
     # A spy at the broker boundary: what is under test is how many relay tasks the triggers send.
     monkeypatch.setattr(app, "send_task", lambda *args, **kwargs: sent.append(args))
     cache.delete(RELAY_TRIGGER_KEY)

@@ -1,6 +1,10 @@
 """The token's user comes from a short-lived cache, yet every change to the user applies on the next request."""
 
+import time
+from datetime import timedelta
+
 from django.core.cache import cache
+from rest_framework_simplejwt.tokens import AccessToken
 
 from apps.users.authentication import user_cache_key
 
@@ -51,3 +55,27 @@ def test_password_change_works_with_a_cached_user(user_client, user) -> None:  #
     assert response.status_code == 204
     user.refresh_from_db()
     assert user.check_password("a-brand-new-passphrase-91")
+
+
+def test_a_remembered_token_is_refused_once_it_expires(api_client, user) -> None:  # type: ignore[no-untyped-def]
+    token = AccessToken.for_user(user)
+    token.set_exp(lifetime=timedelta(seconds=2))
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert api_client.get(ME).status_code == 200  # verified, and remembered by this process
+
+    time.sleep(2.1)
+
+    response = api_client.get(ME)
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_not_valid"
+
+
+def test_a_tampered_token_is_refused_after_the_genuine_one_was_remembered(api_client, user) -> None:  # type: ignore[no-untyped-def]
+    token = str(AccessToken.for_user(user))
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert api_client.get(ME).status_code == 200
+
+    header, payload, signature = token.split(".")
+    forged = f"{header}.{payload}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}"
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {forged}")
+    assert api_client.get(ME).status_code == 401
