@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from apps.messages.filters import MAX_LIST_VALUES
+from apps.messages.models import Message
+from apps.messages.pagination import DEFERRED_JOIN_FROM_OFFSET
 
 from .factories import MessageFactory
 from .helpers import MESSAGES_URL, SEARCH_URL, account_messages_url, detail_url, message_json, page
@@ -348,3 +350,20 @@ def test_search_lists_take_at_most_100_values(user_client, mine, parameter) -> N
 
 def test_search_needs_authentication(api_client) -> None:  # type: ignore[no-untyped-def]
     assert api_client.get(SEARCH_URL).status_code == 401
+
+
+def test_pages_either_side_of_the_deferred_join_continue_each_other(user_client, user) -> None:  # type: ignore[no-untyped-def]
+    Message.objects.bulk_create(MessageFactory.build_batch(DEFERRED_JOIN_FROM_OFFSET + 30, account_id=user.account_id))
+    newest_first = list(
+        Message.objects.filter(account_id=user.account_id)
+        .order_by("-created_at", "-id")
+        .values_list("message_id", flat=True)
+    )
+    first_deferred_page = DEFERRED_JOIN_FROM_OFFSET // 20 + 1
+    seen = []
+    for number in (first_deferred_page - 1, first_deferred_page, first_deferred_page + 1):
+        body = user_client.get(MESSAGES_URL, {"page": number, "page_size": 20}).json()
+        assert body["count"] == len(newest_first)
+        seen += [row["message_id"] for row in body["results"]]
+    start = (first_deferred_page - 2) * 20
+    assert seen == newest_first[start : start + 60]
