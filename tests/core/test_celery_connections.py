@@ -13,6 +13,12 @@ from config.celery import app, close_old_connections
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
+def _fresh_connection() -> object:
+    connection.close()  # whatever an earlier test left open (or broken)
+    connection.ensure_connection()
+    return connection.connection
+
+
 def _task_boundary(fixup: DjangoWorkerFixup) -> None:
     """What a worker process runs between two tasks (a task's request outside a task is not eager)."""
     task = app.tasks["apps.messages.tasks.deliver_message_task"]
@@ -23,8 +29,7 @@ def _task_boundary(fixup: DjangoWorkerFixup) -> None:
 
 def test_the_connection_outlives_a_task() -> None:
     fixup = DjangoWorkerFixup(app)
-    connection.ensure_connection()
-    opened = connection.connection
+    opened = _fresh_connection()
 
     for _ in range(3):
         _task_boundary(fixup)
@@ -37,7 +42,7 @@ def test_the_connection_outlives_a_task() -> None:
 
 def test_a_connection_past_conn_max_age_is_closed_at_the_task_boundary() -> None:
     fixup = DjangoWorkerFixup(app)
-    connection.ensure_connection()
+    _fresh_connection()
     connection.close_at = time.monotonic() - 1
 
     _task_boundary(fixup)
@@ -46,8 +51,7 @@ def test_a_connection_past_conn_max_age_is_closed_at_the_task_boundary() -> None
 
 
 def test_an_eager_task_leaves_the_callers_connection_alone() -> None:
-    connection.ensure_connection()
-    opened = connection.connection
+    opened = _fresh_connection()
     connection.close_at = time.monotonic() - 1
 
     task = app.tasks["apps.messages.tasks.deliver_message_task"]
