@@ -14,14 +14,14 @@ from apps.core.pagination import PageNumberPagination
 from .counts import cached_count, count_question
 from .serializers import MESSAGE_COLUMNS
 
-
 DEFERRED_JOIN_FROM_OFFSET = 1000
 
 
 class DeferredJoinPaginator(Paginator):
     """Past the first pages, picks the page's primary keys first (a scan of the ordering index only, cheap even at a
     deep offset), then loads just those rows: page 1000 costs about what page 1 does instead of reading 20,000 rows
-    to skip them. Rows are `MESSAGE_COLUMNS` dicts. With `count_account` (the one account the rows belong to) the count is cached."""
+    to skip them. Rows are `MESSAGE_COLUMNS` dicts. With `count_account` (the one account the rows belong to) the
+    count is cached."""
 
     def __init__(
         self, object_list: Any, per_page: int, *, count_account: UUID | None = None, count_question: str = ""
