@@ -1,4 +1,4 @@
-"""Counts of one account's messages, cached until that account gains or loses a message.
+"""Counts of one account's messages (and where its deep pages start), cached until it gains or loses a message.
 
 A page of a large account's messages is cheap (an index range), its `count` is not: counting 100,000 index
 entries costs more than the rest of the request together. Counts are kept per account under a version
@@ -7,9 +7,14 @@ commits, so a list read after a create always counts the new message. A status c
 (deliveries are frequent and change no count but a `status` filter's), so a count filtered by `status` is never
 cached. The entry key is the read's path and its query string without the page parameters, normalised: two reads
 share a count only when they ask the very same question.
+
+The same version keeps where a deep page starts (the ordering key of its first row): a page of newest-first rows
+is then found by seeking the index to that key, not by skipping the rows before it. Inserts and deletes move every
+page's start, and they replace the version; nothing else changes the order (`created_at` and the id are fixed).
 """
 
 import hashlib
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -40,11 +45,15 @@ def count_question(path: str, query_params: QueryDict) -> str:
     return f"{path}?{urlencode(params)}"
 
 
+def _entry_key(account_id: UUID, question: str) -> str:
+    digest = hashlib.blake2b(question.encode(), digest_size=16).hexdigest()
+    return account_counts.entry_key(f"{account_id}:{digest}")
+
+
 def cached_count(queryset: QuerySet[Any], *, account_id: UUID, question: str) -> int:
     """`queryset.count()` for a queryset that reads only `account_id`'s messages and answers `question` (see
     `count_question`), from the cache when it can."""
-    digest = hashlib.blake2b(question.encode(), digest_size=16).hexdigest()
-    entry_key = account_counts.entry_key(f"{account_id}:{digest}")
+    entry_key = _entry_key(account_id, question)
     version, count = account_counts.lookup(entry_key, scope=str(account_id))
     if count is not None:
         return count
@@ -52,6 +61,19 @@ def cached_count(queryset: QuerySet[Any], *, account_id: UUID, question: str) ->
     if version is not None:
         account_counts.store(entry_key, version, count, timeout=COUNT_CACHE_SECONDS)
     return count
+
+
+PageStart = tuple[datetime, int]  # (created_at, id) of a page's first row
+
+
+def cached_page_start(*, account_id: UUID, question: str, offset: int) -> tuple[str | None, PageStart | None]:
+    """The version to remember a page start under (None: do not) and the start of the page at `offset`, if known."""
+    return account_counts.lookup(_entry_key(account_id, f"{question}#offset={offset}"), scope=str(account_id))
+
+
+def remember_page_start(*, account_id: UUID, question: str, offset: int, version: str, start: PageStart) -> None:
+    entry_key = _entry_key(account_id, f"{question}#offset={offset}")
+    account_counts.store(entry_key, version, start, timeout=COUNT_CACHE_SECONDS)
 
 
 def forget_account_counts(account_ids: set[UUID]) -> None:

@@ -6,12 +6,13 @@ from typing import Any
 from uuid import UUID
 
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from rest_framework.request import Request
 
 from apps.core.pagination import PageNumberPagination
 
-from .counts import cached_count, count_question
+from .counts import cached_count, cached_page_start, count_question, remember_page_start
+from .selectors import NEWEST_FIRST
 from .serializers import MESSAGE_COLUMNS
 
 DEFERRED_JOIN_FROM_OFFSET = 1000
@@ -21,7 +22,7 @@ class DeferredJoinPaginator(Paginator):
     """Past the first pages, picks the page's primary keys first (a scan of the ordering index only, cheap even at a
     deep offset), then loads just those rows: page 1000 costs about what page 1 does instead of reading 20,000 rows
     to skip them. Rows are `MESSAGE_COLUMNS` dicts. With `count_account` (the one account the rows belong to) the
-    count is cached."""
+    count is cached, and so is where each deep page starts: a page read again seeks straight to it."""
 
     def __init__(
         self, object_list: Any, per_page: int, *, count_account: UUID | None = None, count_question: str = ""
@@ -51,10 +52,25 @@ class DeferredJoinPaginator(Paginator):
         if bottom < DEFERRED_JOIN_FROM_OFFSET:
             # Near the start the plain query is cheaper: one level to plan and compile, and little to skip.
             return queryset.values(*MESSAGE_COLUMNS)[bottom:top]
+        if self.count_account is None or tuple(queryset.query.order_by) != NEWEST_FIRST:
+            return self._deferred_join(queryset, bottom, top)
+        where = {"account_id": self.count_account, "question": self.count_question, "offset": bottom}
+        version, start = cached_page_start(**where)
+        if start is not None:
+            created_at, pk = start
+            # `created_at <= start` on its own lets the index seek; the OR breaks ties by id.
+            at_or_after = Q(created_at__lte=created_at) & (Q(created_at__lt=created_at) | Q(pk__lte=pk))
+            return queryset.filter(at_or_after).values(*MESSAGE_COLUMNS)[: top - bottom]
+        rows = list(self._deferred_join(queryset, bottom, top, "pk"))
+        if rows and version is not None:
+            remember_page_start(**where, version=version, start=(rows[0]["created_at"], rows[0]["pk"]))
+        return rows
+
+    def _deferred_join(self, queryset: QuerySet[Any], bottom: int, top: int, *extra: str) -> QuerySet[Any]:
         ordering = queryset.query.order_by or queryset.model._meta.ordering
         page_keys = queryset.values("pk")[bottom:top]
         rows = queryset.model._default_manager.filter(pk__in=page_keys).order_by(*ordering)
-        return rows.values(*MESSAGE_COLUMNS)
+        return rows.values(*extra, *MESSAGE_COLUMNS)
 
 
 class MessagePagination(PageNumberPagination):

@@ -4,6 +4,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from apps.messages.filters import MAX_LIST_VALUES
 from apps.messages.models import Message
@@ -352,18 +354,34 @@ def test_search_needs_authentication(api_client) -> None:  # type: ignore[no-unt
     assert api_client.get(SEARCH_URL).status_code == 401
 
 
-def test_pages_either_side_of_the_deferred_join_continue_each_other(user_client, user) -> None:  # type: ignore[no-untyped-def]
+def test_pages_either_side_of_the_deferred_join_continue_each_other(  # type: ignore[no-untyped-def]
+    user_client, user, django_capture_on_commit_callbacks
+) -> None:
     Message.objects.bulk_create(MessageFactory.build_batch(DEFERRED_JOIN_FROM_OFFSET + 30, account_id=user.account_id))
-    newest_first = list(
-        Message.objects.filter(account_id=user.account_id)
-        .order_by("-created_at", "-id")
-        .values_list("message_id", flat=True)
-    )
     first_deferred_page = DEFERRED_JOIN_FROM_OFFSET // 20 + 1
-    seen = []
-    for number in (first_deferred_page - 1, first_deferred_page, first_deferred_page + 1):
-        body = user_client.get(MESSAGES_URL, {"page": number, "page_size": 20}).json()
-        assert body["count"] == len(newest_first)
-        seen += [row["message_id"] for row in body["results"]]
+    pages = (first_deferred_page - 1, first_deferred_page, first_deferred_page + 1)
+
+    def newest_first() -> list[str]:
+        mine = Message.objects.filter(account_id=user.account_id).order_by("-created_at", "-id")
+        return list(mine.values_list("message_id", flat=True))
+
+    def read_pages() -> list[str]:
+        seen = []
+        for number in pages:
+            body = user_client.get(MESSAGES_URL, {"page": number, "page_size": 20}).json()
+            assert body["count"] == len(newest_first())
+            seen += [row["message_id"] for row in body["results"]]
+        return seen
+
     start = (first_deferred_page - 2) * 20
-    assert seen == newest_first[start : start + 60]
+    assert read_pages() == newest_first()[start : start + 60]  # deep pages by deferred join; their starts kept
+    with CaptureQueriesContext(connection) as captured:
+        seen = read_pages()  # the same pages by seeking to the kept starts: no deferred join, no count
+    assert seen == newest_first()[start : start + 60]
+    page_queries = [q["sql"] for q in captured.captured_queries if '"messaging_message"."body"' in q["sql"]]
+    assert page_queries
+    assert not [sql for sql in page_queries if "IN (SELECT" in sql.upper()]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        MessageFactory(account_id=user.account_id)  # the newest: every page starts one message later
+    assert read_pages() == newest_first()[start : start + 60]
