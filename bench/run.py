@@ -336,14 +336,18 @@ print(json.dumps({
 """
 
 DELIVERY = """
+import random
 import time
 from apps.messages.models import Message
 from apps.messages.tasks import deliver_message_task
 from apps.users.models import User
 count = {count}
 owner = User.objects.order_by("id").first()
+# A sender of this run's own: the progress check is then one cheap indexed count, not a query over every id, which
+# took the worker's CPU while it was being measured.
+sender = f"+1556{{random.randint(1_000_000, 9_999_999)}}"
 messages = Message.objects.bulk_create(
-    [Message(account_id=owner.account_id, sender_number="+15550000001", receiver_number="+15550000002",
+    [Message(account_id=owner.account_id, sender_number=sender, receiver_number="+15550000002",
              body=f"delivery bench {{n}}") for n in range(count)]
 )
 ids = [m.pk for m in messages]
@@ -352,10 +356,10 @@ for pk in ids:
     deliver_message_task.delay(pk)
 deadline = started + {timeout}
 while time.perf_counter() < deadline:
-    sent = Message.objects.filter(pk__in=ids, status="sent").count()
+    sent = Message.objects.filter(account_id=owner.account_id, sender_number=sender, status="sent").count()
     if sent == count:
         break
-    time.sleep(0.05)
+    time.sleep(0.1)
 elapsed = time.perf_counter() - started
 print(json.dumps({{"messages": count, "sent": sent, "seconds": round(elapsed, 3),
                   "per_second": round(sent / elapsed, 1)}}))
