@@ -413,8 +413,10 @@ def main() -> int:
     prepared = django_script(env, PREPARE)
 
     gunicorn = [PYTHON, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi"]
+    # A node name of its own: another worker on this broker (another checkout) must not make this one fail to start.
     worker = [PYTHON, "-m", "celery", "-A", "config", "worker", "-Q", "critical,default,low", "-c", "2",
-              "--loglevel=WARNING", "--without-gossip", "--without-mingle"]  # fmt: skip
+              "-n", f"bench-{os.getpid()}@%h", "--loglevel=WARNING", "--without-gossip",
+              "--without-mingle"]  # fmt: skip
     processes = [start(gunicorn, env, workdir / "gunicorn.log"), start(worker, env, workdir / "worker.log")]
     try:
         wait_http(f"{base_url}/health/live/")

@@ -37,3 +37,16 @@ def test_quick_benchmark_measures_every_case(tmp_path) -> None:  # type: ignore[
     assert report["checks"]["queries_constant"], report["queries"]
     assert all(q["status"] == 200 for q in report["queries"].values()), report["queries"]
     assert (tmp_path / "quick.md").read_text().startswith("# Benchmark")
+
+    # The profiler reads the same seeded database; it must keep working too.
+    profiled = subprocess.run(
+        [sys.executable, "-m", "bench.profile", "catalog_cached", "--requests", "20", "--database", "drm_bench_quick"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert profiled.returncode == 0, profiled.stdout[-3000:] + profiled.stderr[-3000:]
+    assert "first answer: 200 OK" in profiled.stdout
+    assert "catalog_cached: 20 in" in profiled.stdout
