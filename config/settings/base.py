@@ -308,7 +308,10 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=60)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Each worker process holds up to 4 unacknowledged tasks, so it never waits for the broker between two short tasks
+# (1 left the processes idle between deliveries: about 7 % slower, measured with the bench's delivery case). With
+# late acks a task a dead worker held goes back to the queue.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 4
 # Celery's Django fixup closes the database connection before and after every task unless this is set, and then a
 # task spends more time connecting than working. It is set, and config/celery.py closes a connection at task
 # boundaries only when Django would between requests (CONN_MAX_AGE passed, or it failed its health check).
