@@ -9,21 +9,21 @@ import pytest
 from tests.helpers.processes import BASE_DIR, project_env
 
 
+def _run_module(*args: str, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", *args], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.broker
 @pytest.mark.slow
 def test_quick_benchmark_measures_every_case(tmp_path) -> None:  # type: ignore[no-untyped-def]
     env = project_env(BENCH_RESULTS_DIR=str(tmp_path))
-    result = subprocess.run(
-        [sys.executable, "-m", "bench.run", "--quick"],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    _run_module("bench.run", "--quick", env=env, timeout=900)
 
     report = json.loads((tmp_path / "quick.json").read_text())
     cases = {case["case"]: case for case in report["cases"]}
@@ -39,14 +39,8 @@ def test_quick_benchmark_measures_every_case(tmp_path) -> None:  # type: ignore[
     assert (tmp_path / "quick.md").read_text().startswith("# Benchmark")
 
     # The profiler reads the same seeded database; it must keep working too.
-    profiled = subprocess.run(
-        [sys.executable, "-m", "bench.profile", "catalog_cached", "--requests", "20", "--database", "drm_bench_quick"],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    profiled = _run_module(
+        "bench.profile", "catalog_cached", "--requests", "20", "--database", "drm_bench_quick", env=env, timeout=300
     )
-    assert profiled.returncode == 0, profiled.stdout[-3000:] + profiled.stderr[-3000:]
     assert "first answer: 200 OK" in profiled.stdout
     assert "catalog_cached: 20 in" in profiled.stdout

@@ -163,6 +163,8 @@ class Command(BaseCommand):
             # whenever autovacuum comes by (VACUUM cannot run inside a transaction).
             with connection.cursor() as cursor:
                 cursor.execute(f"VACUUM ANALYZE {table}")
+            # COPY bypasses the model layer (bulk_create below makes the counts stale itself).
+            forget_account_counts({user.account_id for user, _ in plan})
         else:
             batch: list[Message] = []
             for row in rows():
@@ -171,8 +173,6 @@ class Command(BaseCommand):
                     Message.objects.bulk_create(batch)
                     batch = []
             Message.objects.bulk_create(batch)
-        # COPY bypasses the model layer, which otherwise makes the cached counts of these accounts stale.
-        forget_account_counts({user.account_id for user, _ in plan})
 
 
 def _invalidate_catalog() -> None:
