@@ -17,7 +17,7 @@ from django.utils.safestring import mark_safe
 
 from apps.core import audit
 
-from . import services
+from .admin_users import services
 from .models import OidcIdentity, User
 
 

@@ -1,4 +1,4 @@
-"""Shapes of the users API. Input serializers validate only; every write happens in services.py."""
+"""Shapes of the users API. Input serializers validate only; every write happens in a service."""
 
 from typing import Any
 

@@ -233,7 +233,7 @@ def test_a_superuser_stays_an_admin(admin_client) -> None:  # type: ignore[no-un
 
 def test_a_failure_midway_writes_nothing(admin_client, other_user, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """The role, its audit row and its event are one transaction: if the event cannot be written, none stays."""
-    from apps.users import services
+    from apps.users.admin_users import services
 
     def broken_outbox(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("outbox table is gone")

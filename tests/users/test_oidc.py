@@ -515,7 +515,7 @@ def test_linked_identities_show_in_the_admin(acme, signed_in, admin_user) -> Non
 def test_a_malformed_provider_setting_is_refused(settings, providers) -> None:  # type: ignore[no-untyped-def]
     from django.core.exceptions import ImproperlyConfigured
 
-    from apps.users.oidc import configured_providers
+    from apps.users.oidc.client import configured_providers
 
     settings.OIDC_PROVIDERS = providers
     with pytest.raises(ImproperlyConfigured):
@@ -523,7 +523,7 @@ def test_a_malformed_provider_setting_is_refused(settings, providers) -> None:  
 
 
 def test_scopes_default_and_always_include_openid(settings) -> None:  # type: ignore[no-untyped-def]
-    from apps.users.oidc import configured_providers
+    from apps.users.oidc.client import configured_providers
 
     settings.OIDC_PROVIDERS = [
         {"id": "a", "issuer": "https://a.example.com", "client_id": "x"},

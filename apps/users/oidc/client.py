@@ -27,7 +27,7 @@ from rest_framework import status
 
 from apps.core.exceptions import ApplicationError
 
-from .models import normalize_email
+from ..models import normalize_email
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,168 @@
+"""The caller's own account: sign-up, the email links, password change and reset, profile and activity."""
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import status
+from rest_framework.generics import GenericAPIView, ListAPIView
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.core.models import AuditEvent
+
+from .. import selectors
+from ..api import (
+    NO_CONTENT,
+    RETRY_AFTER,
+    THROTTLED,
+    UNAUTHENTICATED,
+    VALIDATION_ERROR,
+    CredentialThrottledMixin,
+    PublicAuthView,
+    UsersAPIMixin,
+)
+from ..serializers import (
+    AcceptedSerializer,
+    PasswordChangeSerializer,
+    PasswordResetConfirmSerializer,
+    PasswordResetSerializer,
+    RegisterSerializer,
+    UidTokenSerializer,
+    UserActivitySerializer,
+    UserProfileSerializer,
+    UserSerializer,
+)
+from . import services
+
+
+class RegisterView(PublicAuthView):
+    """Create an account.
+
+    The new user has the `user` role and is not verified yet; a verification email with a one-time link is sent
+    in the background. Fields a client may not set (`role`, `is_verified`, `account_id`, …) are ignored.
+    """
+
+    serializer_class = RegisterSerializer
+
+    @extend_schema(
+        operation_id="auth_register",
+        responses={201: UserSerializer, 400: VALIDATION_ERROR, 429: THROTTLED},
+    )
+    def post(self, request: Request) -> Response:
+        user = services.user_register(**self.get_valid_data(request))
+        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class VerifyEmailView(PublicAuthView):
+    """Confirm an email address with the `uid` and `token` from the verification email's link.
+
+    The token works once: after the user is verified it is a 400, like a forged or expired one.
+    """
+
+    serializer_class = UidTokenSerializer
+
+    @extend_schema(
+        operation_id="auth_verify_email",
+        responses={204: NO_CONTENT, 400: VALIDATION_ERROR, 429: THROTTLED},
+    )
+    def post(self, request: Request) -> Response:
+        services.user_verify_email(**self.get_valid_data(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordChangeView(UsersAPIMixin, GenericAPIView):
+    """Change the caller's password. The old password must be right and the new one pass the password rules."""
+
+    serializer_class = PasswordChangeSerializer
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="auth_password_change",
+        responses={204: NO_CONTENT, 400: VALIDATION_ERROR, 401: UNAUTHENTICATED, 429: THROTTLED},
+    )
+    def post(self, request: Request) -> Response:
+        services.user_change_password(user=request.user, **self.get_valid_data(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordResetView(CredentialThrottledMixin, PublicAuthView):
+    """Ask for a password-reset email.
+
+    The answer is 202 whether or not an account has this email, so it tells nobody which emails are registered.
+    If an active account has it, an email with a one-time link goes out in the background. Attempts are counted
+    per email and per client address like sign-ins (429 with `Retry-After` past the limit).
+    """
+
+    serializer_class = PasswordResetSerializer
+    throttle_bucket = "password_reset"
+
+    @extend_schema(
+        operation_id="auth_password_reset",
+        parameters=[RETRY_AFTER],
+        responses={202: AcceptedSerializer, 400: VALIDATION_ERROR, 429: THROTTLED},
+    )
+    def post(self, request: Request) -> Response:
+        services.user_request_password_reset(**self.get_valid_data(request))
+        detail = "If an account has this email, a password reset link has been sent to it."
+        return Response({"detail": detail}, status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmView(PublicAuthView):
+    """Set a new password with the `uid` and `token` from the reset email's link.
+
+    The token works once (it is bound to the old password); the account's refresh tokens are revoked, so every
+    session must sign in again.
+    """
+
+    serializer_class = PasswordResetConfirmSerializer
+
+    @extend_schema(
+        operation_id="auth_password_reset_confirm",
+        responses={204: NO_CONTENT, 400: VALIDATION_ERROR, 429: THROTTLED},
+    )
+    def post(self, request: Request) -> Response:
+        services.user_reset_password(**self.get_valid_data(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(UsersAPIMixin, GenericAPIView):
+    """The caller's own account. Only `full_name` can be changed here; other fields in the body are ignored."""
+
+    serializer_class = UserProfileSerializer
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="users_me_retrieve", responses={200: UserSerializer, 401: UNAUTHENTICATED, 429: THROTTLED}
+    )
+    def get(self, request: Request) -> Response:
+        return Response(UserSerializer(request.user).data)
+
+    @extend_schema(
+        operation_id="users_me_partial_update",
+        request=UserProfileSerializer,
+        responses={200: UserSerializer, 400: VALIDATION_ERROR, 401: UNAUTHENTICATED, 429: THROTTLED},
+    )
+    def patch(self, request: Request) -> Response:
+        serializer = UserProfileSerializer(request.user, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        user = request.user
+        if "full_name" in serializer.validated_data:
+            user = services.user_update_profile(user=user, full_name=serializer.validated_data["full_name"])
+        return Response(UserSerializer(user).data)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="users_me_activity_list",
+        responses={200: UserActivitySerializer(many=True), 401: UNAUTHENTICATED, 429: THROTTLED},
+    )
+)
+class MyActivityView(ListAPIView):
+    """The caller's own audit trail, newest first: sign-ins, password changes, and every write they made."""
+
+    serializer_class = UserActivitySerializer
+    permission_classes = [IsAuthenticated]
+    filter_backends: list[type] = []
+
+    def get_queryset(self) -> QuerySet[AuditEvent]:
+        return selectors.user_activity(user=self.request.user)

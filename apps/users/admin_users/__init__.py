@@ -1,0 +1,1 @@
+"""Admins managing other users: role, activation and name changes, each audited."""

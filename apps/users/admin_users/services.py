@@ -1,0 +1,120 @@
+"""Every write an admin makes to another user, from the API and the Django admin alike.
+
+Plain `atomic`, not durable: the Django admin already wraps each change in its own transaction.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from apps.core import audit
+from apps.core.events import publish_event
+
+from ..accounts.services import set_full_name
+from ..auth.services import user_blacklist_refresh_tokens
+from ..models import User
+
+
+def user_update_errors(
+    *, user: User, by: User, role: str | None = None, is_active: bool | None = None
+) -> dict[str, list[str]]:
+    """What is wrong with an admin's change to `user`, by field (empty when nothing is).
+
+    An admin cannot take away their own role or access, so the service never loses its last admin by accident;
+    a superuser is always an admin. The Django admin's form asks this too, to show the errors on its fields.
+    """
+    errors: dict[str, list[str]] = {}
+    if role is not None and role != user.role:
+        if role not in User.Role.values:
+            errors["role"] = [f'"{role}" is not a valid choice.']
+        elif user.is_superuser:
+            errors["role"] = ["A superuser is always an admin."]
+        elif user.pk == by.pk:
+            errors["role"] = ["You cannot change your own role."]
+    if is_active is False and user.is_active and user.pk == by.pk:
+        errors["is_active"] = ["You cannot deactivate your own account."]
+    return errors
+
+
+@transaction.atomic
+def user_update(
+    *,
+    user: User,
+    by: User,
+    full_name: str | None = None,
+    role: str | None = None,
+    is_active: bool | None = None,
+) -> User:
+    """An admin's change to any user; None leaves a field as it is. Role and activation changes are audited and
+    published as events."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if errors := user_update_errors(user=user, by=by, role=role, is_active=is_active):
+        raise ValidationError(errors)
+    if role is not None and role != user.role:
+        _change_role(user=user, role=role, by=by)
+    if is_active is False and user.is_active:
+        _deactivate(user=user, by=by)
+    elif is_active is True and not user.is_active:
+        _reactivate(user=user, by=by)
+    if full_name is not None:
+        set_full_name(user=user, full_name=full_name, by=by)
+    return user
+
+
+@transaction.atomic
+def user_deactivate(*, user: User, by: User) -> User:
+    """Deactivate `user` (the API's DELETE): their tokens stop working at once. Running it twice is harmless."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.pk == by.pk:
+        raise ValidationError("You cannot deactivate your own account.")
+    if user.is_active:
+        _deactivate(user=user, by=by)
+    else:
+        user_blacklist_refresh_tokens(user=user)
+    return user
+
+
+def _change_role(*, user: User, role: str, by: User) -> None:
+    old_role = user.role
+    user.role = role
+    user.save(update_fields=["role"])
+    audit.record(actor=by, action="user.role_changed", target=user, changes={"role": [old_role, role]})
+    publish_event(
+        "user.role_changed",
+        {"user_id": user.pk, "account_id": str(user.account_id), "old_role": old_role, "new_role": role},
+        priority="high",
+        aggregate_type="user",
+        aggregate_id=str(user.pk),
+    )
+
+
+def _deactivate(*, user: User, by: User) -> None:
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    # Access tokens die with is_active (JWTAuthentication checks it on every request); refresh tokens are revoked.
+    revoked = user_blacklist_refresh_tokens(user=user)
+    audit.record(
+        actor=by,
+        action="user.deactivated",
+        target=user,
+        changes={"is_active": [True, False], "revoked_refresh_tokens": revoked},
+    )
+    publish_event(
+        "user.deactivated",
+        {"user_id": user.pk, "account_id": str(user.account_id)},
+        priority="high",
+        aggregate_type="user",
+        aggregate_id=str(user.pk),
+    )
+
+
+def _reactivate(*, user: User, by: User) -> None:
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    audit.record(actor=by, action="user.reactivated", target=user, changes={"is_active": [False, True]})
+    publish_event(
+        "user.reactivated",
+        {"user_id": user.pk, "account_id": str(user.account_id)},
+        priority="medium",
+        aggregate_type="user",
+        aggregate_id=str(user.pk),
+    )

@@ -1,0 +1,1 @@
+"""Signing in and out with a password: tokens, their rotation and their revocation."""

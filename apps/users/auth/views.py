@@ -1,0 +1,83 @@
+"""The sign-in, token refresh and sign-out endpoints."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from ..api import (
+    BAD_CREDENTIALS,
+    DEAD_REFRESH,
+    NO_CONTENT,
+    RETRY_AFTER,
+    THROTTLED,
+    UNAUTHENTICATED,
+    VALIDATION_ERROR,
+    WWW_AUTHENTICATE,
+    CredentialThrottledMixin,
+    PublicAuthView,
+    UsersAPIMixin,
+)
+from ..serializers import LoginSerializer, RefreshInputSerializer, TokenPairSerializer
+from . import services
+
+
+class LoginView(CredentialThrottledMixin, PublicAuthView):
+    """Sign in with email and password; answers an access token and a refresh token.
+
+    A wrong email, a wrong password and a deactivated account all get the same 401. Attempts are counted per
+    email and per client address (`THROTTLE_RATE_LOGIN`); past the limit the answer is 429 with `Retry-After`,
+    before the password is even looked at.
+    """
+
+    serializer_class = LoginSerializer
+    throttle_bucket = "login"
+
+    @extend_schema(
+        operation_id="auth_login",
+        parameters=[RETRY_AFTER, WWW_AUTHENTICATE],
+        responses={200: TokenPairSerializer, 400: VALIDATION_ERROR, 401: BAD_CREDENTIALS, 429: THROTTLED},
+    )
+    def post(self, request: Request) -> Response:
+        data = self.get_valid_data(request)
+        tokens = services.auth_login(email=data["email"], password=data["password"], request=request._request)
+        return Response(tokens)
+
+
+class RefreshView(PublicAuthView):
+    """Trade a refresh token for a new access token and a new refresh token.
+
+    The refresh token presented is blacklisted: using it again is a 401, as is an expired or forged one, or one
+    of a deactivated user.
+    """
+
+    serializer_class = RefreshInputSerializer
+
+    @extend_schema(
+        operation_id="auth_refresh",
+        parameters=[RETRY_AFTER, WWW_AUTHENTICATE],
+        responses={200: TokenPairSerializer, 400: VALIDATION_ERROR, 401: DEAD_REFRESH, 429: THROTTLED},
+    )
+    def post(self, request: Request) -> Response:
+        return Response(services.auth_refresh(refresh=self.get_valid_data(request)["refresh"]))
+
+
+class LogoutView(UsersAPIMixin, GenericAPIView):
+    """Sign out: the given refresh token (one of the caller's own) is blacklisted.
+
+    The access token in use stays valid until it expires (minutes); a refresh token that is not the caller's,
+    malformed, expired or already blacklisted is a 400 on `refresh`.
+    """
+
+    serializer_class = RefreshInputSerializer
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="auth_logout",
+        responses={204: NO_CONTENT, 400: VALIDATION_ERROR, 401: UNAUTHENTICATED, 429: THROTTLED},
+    )
+    def post(self, request: Request) -> Response:
+        services.auth_logout(user=request.user, refresh=self.get_valid_data(request)["refresh"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
