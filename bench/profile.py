@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.run import service_env
+from bench.servers import service_env
 
 CASES = ("health_live", "catalog_cached", "catalog_uncached", "product_detail", "message_create", "message_search",
          "account_page_1", "account_page_1000", "login_throttled", "delivery")  # fmt: skip
@@ -53,7 +53,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("case", choices=CASES)
     parser.add_argument("--requests", type=int, default=500)
-    parser.add_argument("--database", default="drm_bench")
+    parser.add_argument("--database", default=os.environ.get("BENCH_DATABASE", "drm_bench"))
     parser.add_argument("--cprofile", action="store_true")
     parser.add_argument("--html", default=None)
     parser.add_argument("--plain", action="store_true", help="time the requests without a profiler")

@@ -3,33 +3,16 @@ on 127.0.0.1. Passes with zero 5xx, every created message `sent`, and web and wo
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from bench.http import json_call
+
 MEMORY_GROWTH_LIMIT = 0.10
-
-
-def _call(base: str, method: str, path: str, body: dict | None = None, token: str | None = None) -> tuple[int, Any]:
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(  # noqa: S310 - our own server on 127.0.0.1
-        base + path, method=method, headers=headers, data=json.dumps(body).encode() if body is not None else None
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        return error.code, None
-    except OSError:
-        return 599, None  # no answer at all counts as a server error
 
 
 def process_tree_rss_kib(root_pids: list[int]) -> dict[int, int]:
@@ -83,23 +66,25 @@ def run_soak(
         token = None
         while time.monotonic() < deadline:
             if token is None or rng.random() < 0.01:
-                status, pair = _call(base, "POST", "/api/v1/auth/login/", {"email": email, "password": password})
+                status, pair = json_call(base, "POST", "/api/v1/auth/login/", {"email": email, "password": password})
                 token = pair["access"] if status == 200 and pair else token
             else:
                 roll = rng.random()
                 if roll < 0.4:
-                    status, _ = _call(base, "GET", f"/api/v1/products/?page={rng.randint(1, 5)}", token=token)
+                    status, _ = json_call(base, "GET", f"/api/v1/products/?page={rng.randint(1, 5)}", token=token)
                 elif roll < 0.55:
-                    status, _ = _call(base, "GET", f"/api/v1/products/{rng.choice(product_ids)}/", token=token)
+                    status, _ = json_call(base, "GET", f"/api/v1/products/{rng.choice(product_ids)}/", token=token)
                 elif roll < 0.8:
                     body = {"sender_number": "+15559990001", "receiver_number": f"+1555{rng.randint(1000000, 9999999)}",
                             "body": f"soak {n}"}  # fmt: skip
-                    status, answer = _call(base, "POST", "/api/v1/messages/", body, token)
+                    status, answer = json_call(base, "POST", "/api/v1/messages/", body, token)
                     if status == 201 and answer:
                         with lock:
                             created.append(answer["message_id"])
                 else:
-                    status, _ = _call(base, "GET", "/api/v1/messages/search/?sender_number=%2B15559990001", token=token)
+                    status, _ = json_call(
+                        base, "GET", "/api/v1/messages/search/?sender_number=%2B15559990001", token=token
+                    )
             with lock:
                 statuses[status] += 1
 

@@ -1,8 +1,10 @@
 """`make bench --quick` runs end to end, so the harness cannot rot: every case measured, results written."""
 
 import json
+import os
 import subprocess
 import sys
+from urllib.parse import urlparse
 
 import pytest
 
@@ -22,25 +24,40 @@ def _run_module(*args: str, env: dict[str, str], timeout: float) -> subprocess.C
 @pytest.mark.broker
 @pytest.mark.slow
 def test_quick_benchmark_measures_every_case(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    env = project_env(BENCH_RESULTS_DIR=str(tmp_path))
+    # The bench's database, Redis and broker follow this run's own, so two checkouts never share them.
+    database = f"{urlparse(os.environ['DATABASE_URL']).path.lstrip('/')}_bench"
+    env = project_env(
+        BENCH_RESULTS_DIR=str(tmp_path),
+        BENCH_DATABASE=database,
+        BENCH_REDIS_URL=os.environ["REDIS_URL"],
+        BENCH_BROKER_URL=os.environ["CELERY_BROKER_URL"],
+    )
     _run_module("bench.run", "--quick", env=env, timeout=900)
 
     report = json.loads((tmp_path / "quick.json").read_text())
     cases = {case["case"]: case for case in report["cases"]}
-    assert {"health_live", "catalog_cached", "catalog_uncached", "product_detail", "message_create",
-            "message_search", "login_throttled"} <= set(cases)  # fmt: skip
+    assert {"bare_django", "health_live", "stock_drf_cached", "stock_drf_uncached", "catalog_cached",
+            "catalog_uncached", "product_detail", "message_create", "message_search",
+            "login_throttled"} <= set(cases)  # fmt: skip
     for name, case in cases.items():
         assert case["rps"] > 0, name
         assert case["ratio"] is not None, name
-    assert cases["health_live"]["ratio"] == 1.0
-    assert report["delivery"]["sent"] == report["delivery"]["messages"]
+        assert case["ratio_health"] is not None, name
+    assert cases["bare_django"]["ratio"] == 1.0
+    assert cases["health_live"]["ratio_health"] == 1.0
+    delivery = report["delivery"]
+    assert delivery["sent"] == delivery["messages"]
+    assert delivery["gateway_posts"] >= delivery["messages"]
+    assert report["checks"]["delivery_sent_once"], delivery
     assert report["checks"]["queries_constant"], report["queries"]
     assert all(q["status"] == 200 for q in report["queries"].values()), report["queries"]
-    assert (tmp_path / "quick.md").read_text().startswith("# Benchmark")
+    markdown = (tmp_path / "quick.md").read_text()
+    assert markdown.startswith("# Benchmark")
+    assert "ratio to bare Django" in markdown
 
     # The profiler reads the same seeded database; it must keep working too.
     profiled = _run_module(
-        "bench.profile", "catalog_cached", "--requests", "20", "--database", "drm_bench_quick", env=env, timeout=300
+        "bench.profile", "catalog_cached", "--requests", "20", "--database", f"{database}_quick", env=env, timeout=300
     )
     assert "first answer: 200 OK" in profiled.stdout
     assert "catalog_cached: 20 in" in profiled.stdout

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.http import json_call as call
+from bench.http import json_call as call
 from tests.helpers.processes import BASE_DIR, free_port, project_env, stop, wait_for_http
 
 CLIENTS = 16

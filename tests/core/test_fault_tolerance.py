@@ -14,7 +14,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from apps.core.events import relay_pending_events
 from apps.core.models import OutboxEvent
 from apps.messages.models import Message
-from tests.helpers.http import json_call
+from bench.http import json_call
 from tests.helpers.processes import BASE_DIR, closed_port, free_port, project_env, stop, wait_for_http
 from tests.users.factories import DEFAULT_PASSWORD, UserFactory
 

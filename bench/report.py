@@ -1,0 +1,141 @@
+"""The bench's figures: each case's rounds, the checks against the targets, and the Markdown table."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+BARE = "bare_django"
+HEALTH = "health_live"
+# Ratio to the bare Django view of the same run.
+TARGETS = {
+    "health_live": 0.85,
+    "catalog_cached": 0.60,
+    "product_detail": 0.60,
+    "catalog_uncached": 0.20,
+    "message_search": 0.20,
+    "account_page_1": 0.20,
+    "message_create": 0.15,
+    "login_throttled": 0.50,
+}
+DELIVERY_TARGET_PER_SECOND = 300
+
+
+@dataclass
+class CaseResult:
+    name: str
+    path: str
+    rps: list[float] = field(default_factory=list)
+    p50_ms: list[float] = field(default_factory=list)
+    p99_ms: list[float] = field(default_factory=list)
+    requests: int = 0
+    unexpected: int = 0
+    socket_errors: int = 0
+
+    def median_rps(self) -> float:
+        return statistics.median(self.rps) if self.rps else 0.0
+
+    def summary(self, bare_rps: float, health_rps: float) -> dict[str, Any]:
+        rps = self.median_rps()
+        return {
+            "case": self.name,
+            "path": self.path,
+            "rps": round(rps, 1),
+            "p50_ms": round(statistics.median(self.p50_ms), 2) if self.p50_ms else None,
+            "p99_ms": round(statistics.median(self.p99_ms), 2) if self.p99_ms else None,
+            "requests": self.requests,
+            "errors": self.unexpected + self.socket_errors,
+            "ratio": round(rps / bare_rps, 3) if bare_rps else None,
+            "ratio_health": round(rps / health_rps, 3) if health_rps else None,
+            "target": TARGETS.get(self.name),
+        }
+
+
+def build_report(
+    results: dict[str, CaseResult],
+    prepared: dict[str, Any],
+    delivery: dict[str, Any] | None,
+    *,
+    quick: bool,
+    settings: dict[str, Any],
+) -> dict[str, Any]:
+    cases = [result.summary(results[BARE].median_rps(), results[HEALTH].median_rps()) for result in results.values()]
+    by_name = {case["case"]: case for case in cases}
+    checks = {name: (by_name[name]["ratio"] or 0) >= target for name, target in TARGETS.items() if name in by_name}
+    if "message_search_1conn" in by_name:
+        checks["message_search_p99_1conn_le_15ms"] = (by_name["message_search_1conn"]["p99_ms"] or 1e9) <= 15
+    if "account_page_1000" in by_name and by_name["account_page_1000"]["rps"]:
+        cost_ratio = by_name["account_page_1"]["rps"] / by_name["account_page_1000"]["rps"]
+        by_name["account_page_1000"]["cost_vs_page_1"] = round(cost_ratio, 2)
+        checks["deep_page_le_2x_page_1"] = cost_ratio <= 2
+    if delivery is not None:
+        checks["delivery_ge_300_per_s"] = (
+            delivery["per_second"] >= DELIVERY_TARGET_PER_SECOND and delivery["sent"] == delivery["messages"]
+        )
+        # Every message the gateway saw came once: one post per idempotency key (the fake gateway never fails).
+        checks["delivery_sent_once"] = delivery["gateway_posts"] == delivery["gateway_distinct_keys"]
+    checks["queries_constant"] = all(q["page_size_5"] == q["page_size_100"] for q in prepared["queries"].values())
+    return {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "quick": quick,
+        "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count()},
+        "versions": _versions(),
+        "settings": settings,
+        "cases": cases,
+        "delivery": delivery,
+        "queries": prepared["queries"],
+        "checks": checks,
+    }
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    names = ["django", "djangorestframework", "djangorestframework-simplejwt", "celery", "gunicorn", "psycopg"]
+    return {name: version(name) for name in names}
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    lines = [
+        f"# Benchmark {report['when']}{' (quick)' if report['quick'] else ''}",
+        "",
+        "| case | path | req/s | p50 ms | p99 ms | errors | ratio to bare Django | ratio to /health/live/ | target |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for case in report["cases"]:
+        target = f"≥ {case['target']}" if case["target"] else ""
+        lines.append(
+            f"| {case['case']} | `{case['path'][:60]}` | {case['rps']} | {case['p50_ms']} | {case['p99_ms']} | "
+            f"{case['errors']} | {case['ratio']} | {case['ratio_health']} | {target} |"
+        )
+    delivery = report["delivery"]
+    if delivery is not None:
+        lines += [
+            "",
+            f"Delivery through the `http` backend to a gateway answering in {delivery['gateway_delay_ms']} ms: "
+            f"{delivery['sent']}/{delivery['messages']} messages sent in {delivery['seconds']} s = "
+            f"{delivery['per_second']} messages/s (target ≥ {DELIVERY_TARGET_PER_SECOND}); the gateway took "
+            f"{delivery['gateway_posts']} posts with {delivery['gateway_distinct_keys']} distinct idempotency keys.",
+        ]
+    if "soak" in report:
+        lines += [
+            "",
+            "Soak: {requests} requests from {clients} clients in {seconds:.0f} s, statuses {statuses}, "
+            "{server_errors} server errors, {messages_created} messages created and {messages_not_sent} not sent; "
+            "memory growth after warm-up: web {web_memory_growth:.1%}, worker {worker_memory_growth:.1%}.".format(
+                **report["soak"]
+            ),
+        ]
+    lines += [
+        "",
+        "Queries per request (page_size 5 / 100): "
+        + ", ".join(f"`{path}` {q['page_size_5']}/{q['page_size_100']}" for path, q in report["queries"].items()),
+        "",
+        "Checks: " + ", ".join(f"{name} {'✓' if ok else '✗'}" for name, ok in report["checks"].items()),
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,192 @@
+"""The bench's processes: environments for the service and the baseline project, start/stop by pid, waits."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import IO, Any
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+SECRET_KEY = "bench-only-secret-bench-only-secret-bench-only-secret-0123456789"  # noqa: S105
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", flush=True)
+
+
+def port_answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if not found and os.geteuid() == 0 and shutil.which("apt-get"):
+        log("installing wrk from Debian's packages")
+        subprocess.run(["apt-get", "install", "-y", "wrk"], capture_output=True, check=False)  # noqa: S607
+        if not shutil.which("wrk"):
+            subprocess.run(["apt-get", "update"], capture_output=True, check=False)  # noqa: S607
+            subprocess.run(["apt-get", "install", "-y", "wrk"], capture_output=True, check=False)  # noqa: S607
+        found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("wrk is not installed and could not be installed (apt-get install wrk)")
+    return found
+
+
+def redis_url() -> str:
+    return os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
+
+
+def broker_url() -> str:
+    return os.environ.get("BENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
+
+
+def database_url(database: str) -> str:
+    return f"postgres://postgres@127.0.0.1:5432/{database}"
+
+
+def _clean_environ() -> dict[str, str]:
+    return {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "CELERY_"))}
+
+
+def service_env(database: str, workdir: Path, port: int) -> dict[str, str]:
+    env = _clean_environ()
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings.production",
+            "SECRET_KEY": SECRET_KEY,
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SECURE_SSL_REDIRECT": "false",
+            "DATABASE_URL": database_url(database),
+            "CONN_MAX_AGE": "600",
+            "REDIS_URL": redis_url(),
+            "CELERY_BROKER_URL": broker_url(),
+            "CACHE_KEY_PREFIX": f"bench-{database}",
+            "THROTTLE_RATE_ANON": "100000000/min",
+            "THROTTLE_RATE_USER": "100000000/min",
+            "THROTTLE_RATE_LOGIN": "5/min",
+            "JWT_ACCESS_MINUTES": "240",
+            "SMS_BACKEND": "apps.messages.backends.locmem.LocmemBackend",
+            "LOG_DIR": str(workdir / "logs"),
+            "LOG_LEVEL": "WARNING",
+            "PROMETHEUS_MULTIPROC_DIR": str(workdir / "prometheus"),
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "GUNICORN_WORKERS": os.environ.get("GUNICORN_WORKERS", "2"),
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
+    return env
+
+
+def baseline_env(database: str, port: int) -> dict[str, str]:
+    """The bare project of bench/baseline: the same database, Redis and gunicorn settings, none of the service's."""
+    env = _clean_environ()
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "bench.baseline.settings",
+            "SECRET_KEY": SECRET_KEY,
+            "DATABASE_URL": database_url(database),
+            "REDIS_URL": redis_url(),
+            "CACHE_KEY_PREFIX": f"bench-{database}",
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "GUNICORN_WORKERS": os.environ.get("GUNICORN_WORKERS", "2"),
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
+    return env
+
+
+def manage(env: dict[str, str], *args: str, timeout: float = 3600) -> str:
+    result = subprocess.run(  # noqa: S603
+        [PYTHON, "manage.py", *args], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
+    return result.stdout
+
+
+def run_module(env: dict[str, str], module: str, *args: str, timeout: float = 600) -> Any:
+    """Run `python -m module args` (a bench module that sets Django up itself); it prints one JSON line last."""
+    result = subprocess.run(  # noqa: S603
+        [PYTHON, "-m", module, *args], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"{module} failed:\n{result.stderr[-4000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def message_statuses(database: str, message_ids: list[str]) -> dict[str, str]:
+    import psycopg
+
+    with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{database}") as conn:
+        rows = conn.execute(
+            "SELECT message_id, status FROM messaging_message WHERE message_id = ANY(%s)", [message_ids]
+        ).fetchall()
+    return dict(rows)
+
+
+def ensure_database(name: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            log(f"creating database {name}")
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def start(args: list[str], env: dict[str, str], logfile: Path) -> subprocess.Popen[bytes]:
+    handle: IO[str] = logfile.open("w")
+    return subprocess.Popen(  # noqa: S603
+        args, cwd=BASE_DIR, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """End a process the bench started, and its group, by its id."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+def wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except Exception:
+            time.sleep(0.3)
+    raise SystemExit(f"{url} did not answer within {timeout}s")
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - our own server on 127.0.0.1
+        return json.loads(response.read())
