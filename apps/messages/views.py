@@ -17,6 +17,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.core.api import ValidatedInputMixin
 from apps.core.keygen import KEY_LENGTH
 from apps.core.permissions import is_admin
 
@@ -91,7 +92,11 @@ def _idempotency_key(request: Request) -> str | None:
     retrieve=extend_schema(summary="Get a message", responses={200: MessageSerializer, 404: _not_found}),
 )
 class MessageViewSet(
-    mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    ValidatedInputMixin,
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     """SMS-like messages, accepted at once and delivered in the background.
 
@@ -155,9 +160,7 @@ class MessageViewSet(
         `message_id`, `status` and other fields in the body are ignored.
         """
         idempotency_key = _idempotency_key(request)
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = self.get_valid_data(request)
         result = message_create(
             actor=request.user,
             account_id=self._target_account(data.get("account_id")),

@@ -10,6 +10,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.core.api import ValidatedInputMixin
 from apps.core.permissions import IsAdminOrReadOnly
 
 from . import selectors, services
@@ -78,6 +79,7 @@ class CategoryViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.G
     ),
 )
 class ProductViewSet(
+    ValidatedInputMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -129,9 +131,8 @@ class ProductViewSet(
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Change any writable product fields (admin). A new price is recorded in the price history."""
         product = self.get_object()
-        serializer = self.get_serializer(product, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        product = services.product_update(product=product, data=serializer.validated_data, by=request.user)
+        data = self.get_valid_data(request, instance=product, partial=True)
+        product = services.product_update(product=product, data=data, by=request.user)
         return Response(self.get_serializer(product).data)
 
     def perform_destroy(self, instance: Product) -> None:
@@ -146,7 +147,7 @@ class ProductViewSet(
     def price(self, request: Request, pk: str | None = None) -> Response:
         """Set the price (admin). The change (old and new price, who, when) goes into the price history and the
         audit log."""
-        data = self._valid_data(request)
+        data = self.get_valid_data(request)
         product = services.product_change_price(product=self.get_object(), new_price=data["price"], by=request.user)
         return self._product_response(product)
 
@@ -158,7 +159,7 @@ class ProductViewSet(
     @action(detail=True, methods=["patch"], serializer_class=ProductAvailabilityInput)
     def availability(self, request: Request, pk: str | None = None) -> Response:
         """Set `is_available` (admin); the body's `is_available` is required and must be a boolean."""
-        data = self._valid_data(request)
+        data = self.get_valid_data(request)
         product = services.product_set_availability(
             product=self.get_object(), is_available=data["is_available"], by=request.user
         )
@@ -190,14 +191,9 @@ class ProductViewSet(
     def image(self, request: Request, pk: str | None = None) -> Response:
         """Upload the product image (admin): multipart field `image`, a PNG, JPEG or WebP of at most 5 MB. The
         answer's `image_url` is its absolute URL. Anything else is a 400."""
-        data = self._valid_data(request)
+        data = self.get_valid_data(request)
         product = services.product_set_image(product=self.get_object(), image=data["image"], by=request.user)
         return self._product_response(product)
-
-    def _valid_data(self, request: Request) -> dict[str, Any]:
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
 
     def _product_response(self, product: Product) -> Response:
         return Response(ProductSerializer(product, context=self.get_serializer_context()).data)

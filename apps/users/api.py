@@ -1,19 +1,17 @@
 """What every users endpoint shares: validated input, 401s with `WWW-Authenticate`, the credential throttles and
 the documented error answers."""
 
-from typing import Any
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
+from apps.core.api import ValidatedInputMixin
 from apps.core.exceptions import ApplicationError
 
 from .serializers import AuthErrorSerializer
@@ -55,23 +53,18 @@ WWW_AUTHENTICATE = OpenApiParameter(
 )
 
 
-class UsersAPIMixin:
+class UsersAPIMixin(ValidatedInputMixin):
     """What every users endpoint shares: validated input, and 401s that carry `WWW-Authenticate`."""
-
-    def get_valid_data(self, request: Request) -> dict[str, Any]:
-        serializer = self.get_serializer(data=request.data)  # type: ignore[attr-defined]
-        serializer.is_valid(raise_exception=True)
-        return dict(serializer.validated_data)
 
     def handle_exception(self, exc: Exception) -> Response:
         # A domain 401 (bad credentials, a dead refresh token) goes through DRF's AuthenticationFailed, which adds
         # the WWW-Authenticate header that a 401 must carry.
         if isinstance(exc, ApplicationError) and exc.status_code == status.HTTP_401_UNAUTHORIZED:
             exc = AuthenticationFailed({"detail": exc.detail, "code": exc.code})
-        return super().handle_exception(exc)  # type: ignore[misc]
+        return super().handle_exception(exc)
 
 
-class PublicAuthView(UsersAPIMixin, GenericAPIView):
+class PublicAuthView(UsersAPIMixin):
     """Open endpoints. They authenticate nobody, so a stale token sent along cannot block a sign-in."""
 
     authentication_classes: list[type] = []

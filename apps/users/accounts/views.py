@@ -3,7 +3,7 @@
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
-from rest_framework.generics import GenericAPIView, ListAPIView
+from rest_framework.generics import ListAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -70,7 +70,7 @@ class VerifyEmailView(PublicAuthView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class PasswordChangeView(UsersAPIMixin, GenericAPIView):
+class PasswordChangeView(UsersAPIMixin):
     """Change the caller's password. The old password must be right and the new one pass the password rules."""
 
     serializer_class = PasswordChangeSerializer
@@ -125,7 +125,7 @@ class PasswordResetConfirmView(PublicAuthView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class MeView(UsersAPIMixin, GenericAPIView):
+class MeView(UsersAPIMixin):
     """The caller's own account. Only `full_name` can be changed here; other fields in the body are ignored."""
 
     serializer_class = UserProfileSerializer
@@ -143,11 +143,10 @@ class MeView(UsersAPIMixin, GenericAPIView):
         responses={200: UserSerializer, 400: VALIDATION_ERROR, 401: UNAUTHENTICATED, 429: THROTTLED},
     )
     def patch(self, request: Request) -> Response:
-        serializer = UserProfileSerializer(request.user, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
+        data = self.get_valid_data(request, instance=request.user, partial=True)
         user = request.user
-        if "full_name" in serializer.validated_data:
-            user = services.user_update_profile(user=user, full_name=serializer.validated_data["full_name"])
+        if "full_name" in data:
+            user = services.user_update_profile(user=user, full_name=data["full_name"])
         return Response(UserSerializer(user).data)
 
 

@@ -2,7 +2,6 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -64,7 +63,7 @@ class RefreshView(PublicAuthView):
         return Response(services.auth_refresh(refresh=self.get_valid_data(request)["refresh"]))
 
 
-class LogoutView(UsersAPIMixin, GenericAPIView):
+class LogoutView(UsersAPIMixin):
     """Sign out: the given refresh token (one of the caller's own) is blacklisted.
 
     The access token in use stays valid until it expires (minutes); a refresh token that is not the caller's,
