@@ -119,9 +119,21 @@ def real_broker():  # type: ignore[no-untyped-def]
     app.conf.task_always_eager = previous
 
 
+def database_url(port: int | None = None) -> str:
+    """The URL of the test database (optionally reached through another local port, e.g. a cuttable relay)."""
+    from django.db import connection
+
+    database = connection.settings_dict
+    return (
+        f"postgres://{database['USER']}:{database['PASSWORD'] or ''}@{database['HOST'] or '127.0.0.1'}:"
+        f"{port or database['PORT'] or 5432}/{database['NAME']}"
+    )
+
+
 @pytest.fixture
-def celery_worker_process(transactional_db, real_broker):  # type: ignore[no-untyped-def]
-    """A real Celery worker (2 processes, every queue) on the configured broker and this test's database.
+def start_celery_worker(transactional_db, real_broker):  # type: ignore[no-untyped-def]
+    """`start_celery_worker(database_port=None, **env)`: a real Celery worker (2 processes, every queue) on the
+    configured broker and this test's database; stopped at the end of the test.
 
     Use with the `broker` and `postgres` markers: the worker is another process, so it needs a database server
     it can share with the test (the rows are committed: `transactional_db`).
@@ -129,45 +141,50 @@ def celery_worker_process(transactional_db, real_broker):  # type: ignore[no-unt
     import subprocess
     import sys
 
-    from django.db import connection
-
     from tests.helpers.processes import BASE_DIR, project_env, stop
 
-    database = connection.settings_dict
-    database_url = (
-        f"postgres://{database['USER']}:{database['PASSWORD'] or ''}@{database['HOST'] or '127.0.0.1'}:"
-        f"{database['PORT'] or 5432}/{database['NAME']}"
-    )
-    env = project_env(
-        DJANGO_SETTINGS_MODULE="config.settings.test",
-        DATABASE_URL=database_url,
-        REDIS_URL=os.environ.get("REDIS_URL", ""),
-        CELERY_BROKER_URL=os.environ["CELERY_BROKER_URL"],
-        CELERY_TASK_ALWAYS_EAGER="false",
-    )
+    started: list[subprocess.Popen] = []
+
+    def start(database_port: int | None = None, **overrides: str) -> subprocess.Popen:
+        env = project_env(
+            DJANGO_SETTINGS_MODULE="config.settings.test",
+            DATABASE_URL=database_url(database_port),
+            REDIS_URL=os.environ.get("REDIS_URL", ""),
+            CELERY_BROKER_URL=os.environ["CELERY_BROKER_URL"],
+            CELERY_TASK_ALWAYS_EAGER="false",
+            **overrides,
+        )
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-c",
+                "2",
+                "--loglevel=WARNING",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            start_new_session=True,
+        )
+        started.append(process)
+        return process
+
     real_broker.control.purge()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-Q",
-            "critical,default,low",
-            "-c",
-            "2",
-            "--loglevel=WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=BASE_DIR,
-        env=env,
-        start_new_session=True,
-    )
     try:
-        yield process
+        yield start
     finally:
-        stop(process)
+        for process in started:
+            stop(process)
+
+
+@pytest.fixture
+def celery_worker_process(start_celery_worker):  # type: ignore[no-untyped-def]
+    """A real Celery worker (2 processes, every queue) on the configured broker and this test's database."""
+    return start_celery_worker()

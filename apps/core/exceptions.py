@@ -12,6 +12,8 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler, set_rollback
 
+from .outages import DATABASE_ERRORS, database_unavailable, is_outage, mark_logged
+
 logger = logging.getLogger(__name__)
 
 
@@ -35,6 +37,8 @@ class Conflict(ApplicationError):
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DATABASE_ERRORS) and is_outage(exc):
+        return mark_logged(Response(**database_unavailable(exc, context["request"])))
     if isinstance(exc, ApplicationError):
         set_rollback()
         return Response({"detail": exc.detail, "code": exc.code, **exc.extra}, status=exc.status_code)

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from . import health
+from .outages import mark_logged
 
 _check = inline_serializer(
     "HealthCheck",
@@ -70,7 +71,9 @@ def health_view(request: Request) -> Response:
     """Database, cache and broker checks. 503 only when the database is down; a cache or broker outage is `degraded`."""
     overall, checks = health.service_health()
     body = {"status": overall, "version": settings.SERVICE_VERSION, "checks": checks}
-    return Response(body, status=503 if overall == health.DOWN else 200, headers={"Cache-Control": "no-store"})
+    response = Response(body, status=503 if overall == health.DOWN else 200, headers={"Cache-Control": "no-store"})
+    # Its body reports the outage; probes every few seconds must not each log an error.
+    return mark_logged(response)
 
 
 @extend_schema(tags=["service"], responses=inline_serializer("Live", {"status": serializers.CharField()}))
@@ -94,7 +97,7 @@ def ready_view(request: Request) -> Response:
     """200 when the database answers and every migration is applied, else 503."""
     database = health.check_database()
     if database["status"] != health.OK:
-        return Response({"status": "not ready", "reason": "database unreachable"}, status=503)
+        return mark_logged(Response({"status": "not ready", "reason": "database unreachable"}, status=503))
     try:
         applied = health.migrations_applied()
     except Exception:

@@ -9,6 +9,8 @@ from billiard.einfo import ExceptionInfo
 from celery import Task, shared_task
 from django.conf import settings
 
+from apps.core.outages import OUTAGE_ERRORS, is_outage, outage_countdown
+
 from .backends import SmsDeliveryError, SmsRejectedError
 
 logger = logging.getLogger(__name__)
@@ -27,7 +29,12 @@ class DeliverMessageTask(Task):
     def on_failure(
         self, exc: Exception, task_id: str, args: tuple[Any, ...], kwargs: dict[str, Any], einfo: ExceptionInfo
     ) -> None:
-        """The last attempt failed (or the gateway refused the message for good): record the final failure."""
+        """The last attempt failed (or the gateway refused the message for good): record the final failure.
+
+        A database or broker outage is never the message's failure: the message stays queued (the sweeper sends
+        it once its retry could not even be enqueued)."""
+        if is_outage(exc):
+            return
         from .services import message_fail
 
         message_pk = args[0] if args else kwargs["message_pk"]
@@ -35,18 +42,29 @@ class DeliverMessageTask(Task):
 
 
 @shared_task(bind=True, base=DeliverMessageTask, acks_late=True, ignore_result=True, max_retries=None)
-def deliver_message_task(self: Task, message_pk: int) -> None:
+def deliver_message_task(self: Task, message_pk: int, outages: int = 0) -> None:
     """Send one message; on a refused send retry with backoff, and once MESSAGE_MAX_RETRIES are spent (or the
-    gateway refuses it for good) `on_failure` marks it failed."""
+    gateway refuses it for good) `on_failure` marks it failed.
+
+    A database or broker error retries within seconds (`outage_countdown`), without limit and without spending
+    the gateway's retries: `outages` counts those retries apart from the gateway's."""
     from .services import message_deliver
 
-    countdown = retry_countdown(self.request.retries)
+    gateway_retries = self.request.retries - outages
+    countdown = retry_countdown(gateway_retries)
     try:
         message_deliver(message_pk=message_pk, retry_in=countdown)
     except SmsRejectedError:
         raise
     except SmsDeliveryError as exc:
-        raise self.retry(exc=exc, countdown=countdown, max_retries=settings.MESSAGE_MAX_RETRIES) from exc
+        raise self.retry(exc=exc, countdown=countdown, max_retries=settings.MESSAGE_MAX_RETRIES + outages) from exc
+    except OUTAGE_ERRORS as exc:
+        if not is_outage(exc) or self.request.is_eager:
+            raise  # eager: in-process, inside the caller's request; the sweeper retries it, not a loop here
+        logger.warning("Delivery of message pk=%s met an outage, retrying: %s", message_pk, exc)
+        raise self.retry(
+            exc=exc, countdown=outage_countdown(outages), args=(message_pk,), kwargs={"outages": outages + 1}
+        ) from exc
 
 
 @shared_task(ignore_result=True)
