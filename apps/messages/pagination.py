@@ -1,12 +1,14 @@
 """The project's page-number pagination for messages: pages fetched by a deferred join, as plain rows, with the
 account's count from the cache."""
 
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 from uuid import UUID
 
-from django.core.paginator import Page, Paginator
+from django.core.paginator import InvalidPage, Page, Paginator
 from django.db.models import Q, QuerySet
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 
 from apps.core.pagination import PageNumberPagination
@@ -18,24 +20,31 @@ from .serializers import MESSAGE_COLUMNS
 DEFERRED_JOIN_FROM_OFFSET = 1000
 
 
+@dataclass(frozen=True)
+class CountScope:
+    """The one account every row of a read belongs to, and the read's question (`counts.count_question`): the key
+    under which its count and the starts of its deep pages are cached."""
+
+    account_id: UUID
+    question: str
+
+
 class DeferredJoinPaginator(Paginator):
     """Past the first pages, picks the page's primary keys first (a scan of the ordering index only, cheap even at a
     deep offset), then loads just those rows: page 1000 costs about what page 1 does instead of reading 20,000 rows
-    to skip them. Rows are `MESSAGE_COLUMNS` dicts. With `count_account` (the one account the rows belong to) the
-    count is cached, and so is where each deep page starts: a page read again seeks straight to it."""
+    to skip them. Rows are `MESSAGE_COLUMNS` dicts. With a `count_scope` the count is cached, and so is where each
+    deep page starts: a page read again seeks straight to it."""
 
-    def __init__(
-        self, object_list: Any, per_page: int, *, count_account: UUID | None = None, count_question: str = ""
-    ) -> None:
+    def __init__(self, object_list: Any, per_page: int, *, count_scope: CountScope | None = None) -> None:
         super().__init__(object_list, per_page)
-        self.count_account = count_account
-        self.count_question = count_question
+        self.count_scope = count_scope
 
     @cached_property
     def count(self) -> int:
-        if self.count_account is None or not isinstance(self.object_list, QuerySet):
+        if self.count_scope is None or not isinstance(self.object_list, QuerySet):
             return super().count
-        return cached_count(self.object_list, account_id=self.count_account, question=self.count_question)
+        scope = self.count_scope
+        return cached_count(self.object_list, account_id=scope.account_id, question=scope.question)
 
     def page(self, number: Any) -> Page:
         number = self.validate_number(number)
@@ -43,7 +52,7 @@ class DeferredJoinPaginator(Paginator):
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
-        return self._get_page(self._rows(bottom, top), number, self)
+        return Page(self._rows(bottom, top), number, self)
 
     def _rows(self, bottom: int, top: int) -> Any:
         queryset = self.object_list
@@ -52,9 +61,10 @@ class DeferredJoinPaginator(Paginator):
         if bottom < DEFERRED_JOIN_FROM_OFFSET:
             # Near the start the plain query is cheaper: one level to plan and compile, and little to skip.
             return queryset.values(*MESSAGE_COLUMNS)[bottom:top]
-        if self.count_account is None or tuple(queryset.query.order_by) != NEWEST_FIRST:
+        scope = self.count_scope
+        if scope is None or tuple(queryset.query.order_by) != NEWEST_FIRST:
             return self._deferred_join(queryset, bottom, top)
-        where = {"account_id": self.count_account, "question": self.count_question, "offset": bottom}
+        where = {"account_id": scope.account_id, "question": scope.question, "offset": bottom}
         version, start = cached_page_start(**where)
         if start is not None:
             created_at, pk = start
@@ -74,20 +84,26 @@ class DeferredJoinPaginator(Paginator):
 
 
 class MessagePagination(PageNumberPagination):
-    """Pages of message rows. The view's `count_account()` names the account whose cached count applies (None:
-    count afresh, e.g. an admin's read across accounts, or a filter on `status`)."""
+    """Pages of message rows, counted afresh unless the view names the account they all belong to."""
 
-    count_account: UUID | None = None
-    count_question = ""
+    def paginate_queryset(
+        self, queryset: QuerySet[Any], request: Request, view: Any = None, *, count_account: UUID | None = None
+    ) -> list[dict[str, Any]]:
+        """One page of `queryset` as `MESSAGE_COLUMNS` rows (a 404 past the last page).
 
-    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any] | None:
-        count_account = getattr(view, "count_account", None)
-        self.count_account = count_account() if count_account is not None else None
-        self.count_question = count_question(request.path, request.query_params)
-        return super().paginate_queryset(queryset, request, view)
-
-    def django_paginator_class(self, object_list: Any, per_page: int) -> DeferredJoinPaginator:
-        # DRF builds its paginator with `self.django_paginator_class(queryset, page_size)`.
-        return DeferredJoinPaginator(
-            object_list, per_page, count_account=self.count_account, count_question=self.count_question
-        )
+        `count_account` is the one account every row belongs to, whose cached count and page starts this read may
+        use; None (DRF's own call, an admin's read across accounts, a `status` filter) counts afresh.
+        """
+        self.request = request
+        scope = None
+        if count_account is not None:
+            scope = CountScope(account_id=count_account, question=count_question(request.path, request.query_params))
+        paginator = DeferredJoinPaginator(queryset, self.get_page_size(request) or self.page_size, count_scope=scope)
+        page_number = self.get_page_number(request, paginator)
+        try:
+            self.page = paginator.page(page_number)
+        except InvalidPage as exc:
+            raise NotFound(self.invalid_page_message.format(page_number=page_number, message=str(exc))) from exc
+        if paginator.num_pages > 1 and self.template is not None:
+            self.display_page_controls = True
+        return list(self.page)

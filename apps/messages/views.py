@@ -84,6 +84,17 @@ def _idempotency_key(request: Request) -> str | None:
     return key
 
 
+class MessagePagesMixin(generics.GenericAPIView):
+    """Lists answer pages of plain message rows (`MessagePagination`), counted from the cache for one account."""
+
+    pagination_class = MessagePagination
+
+    def message_page(self, queryset: QuerySet[Message], *, count_account: UUID | None) -> Response:
+        pagination = MessagePagination()
+        rows = pagination.paginate_queryset(queryset, self.request, self, count_account=count_account)
+        return pagination.get_paginated_response(message_read_data(rows))
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="List messages",
@@ -93,6 +104,7 @@ def _idempotency_key(request: Request) -> str | None:
 )
 class MessageViewSet(
     ValidatedInputMixin,
+    MessagePagesMixin,
     mixins.CreateModelMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -105,7 +117,6 @@ class MessageViewSet(
     """
 
     serializer_class = MessageSerializer
-    pagination_class = MessagePagination
     filterset_class = MessageListFilter
     lookup_field = "message_id"
     lookup_value_regex = f"[0-9a-z]{{{KEY_LENGTH}}}"
@@ -184,7 +195,7 @@ class MessageViewSet(
             raise ValidationError({"account_id": ["No account has this id."]})
         return requested
 
-    def count_account(self) -> UUID | None:
+    def _count_account(self) -> UUID | None:
         """Whose cached message count a list or search page may use: the caller's own account, unless the caller
         is an admin (reads across accounts) or filters on `status` (which deliveries change)."""
         if is_admin(self.request.user) or self.request.query_params.get("status"):
@@ -194,8 +205,7 @@ class MessageViewSet(
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """The caller's messages, newest first. An admin sees every account's and may narrow them with
         `?account_id=`."""
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(message_read_data(page))
+        return self.message_page(self.filter_queryset(self.get_queryset()), count_account=self._count_account())
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """One message by its `message_id`; 404 when it does not exist or belongs to another account."""
@@ -214,8 +224,8 @@ class MessageViewSet(
         values. A number that does not normalise or a malformed date is a 400 naming the parameter. With no
         parameter at all, this lists the caller's messages.
         """
-        page = self.paginate_queryset(message_search(user=request.user, params=request.query_params))
-        return self.get_paginated_response(message_read_data(page))
+        queryset = message_search(user=request.user, params=request.query_params)
+        return self.message_page(queryset, count_account=self._count_account())
 
 
 @extend_schema(
@@ -224,12 +234,11 @@ class MessageViewSet(
     parameters=[OpenApiParameter("account_id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
     responses={200: MessageSerializer(many=True), 404: OpenApiResponse(_error, description="Another account's.")},
 )
-class AccountMessageListView(generics.ListAPIView):
+class AccountMessageListView(MessagePagesMixin, generics.ListAPIView):
     """One account's messages, newest first: the caller's own, or any account's for an admin (an account with no
     messages is an empty page). Another account, or an id that is not a UUID, is a 404."""
 
     serializer_class = MessageSerializer
-    pagination_class = MessagePagination
     filter_backends: list[type] = []
 
     def get_queryset(self) -> QuerySet[Message]:
@@ -237,12 +246,8 @@ class AccountMessageListView(generics.ListAPIView):
             return Message.objects.none()
         return message_list_for_account(user=self.request.user, account_id=self._account_id())
 
-    def count_account(self) -> UUID:
-        return self._account_id()
-
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(message_read_data(page))
+        return self.message_page(self.get_queryset(), count_account=self._account_id())
 
     def _account_id(self) -> UUID:
         try:
