@@ -1,4 +1,8 @@
-"""Domain errors and the one DRF exception handler that maps every error to API.md's JSON shapes."""
+"""Domain errors and the one DRF exception handler, built on DRF's own `exception_handler`.
+
+Every 4xx body has one shape (the `Error` component of the schema): `{"detail", "code"}` for a broken rule or a
+refused request, field name → list of messages for invalid input (`non_field_errors` where no field is to blame).
+"""
 
 import logging
 from typing import Any
@@ -24,7 +28,7 @@ class ApplicationError(Exception):
     code: str = "application_error"
     default_detail: str = "The request breaks a rule of the service."
 
-    def __init__(self, detail: str | None = None, *, extra: dict[str, Any] | None = None) -> None:
+    def __init__(self, detail: str | None = None, *, extra: dict[str, str] | None = None) -> None:
         self.detail = detail or self.default_detail
         self.extra = extra or {}
         super().__init__(self.detail)
@@ -36,19 +40,29 @@ class Conflict(ApplicationError):
     default_detail = "The request conflicts with the current state."
 
 
+class DomainAPIException(exceptions.APIException):
+    """An ApplicationError as DRF's handler expects it: its status, and `{"detail", "code", **extra}`."""
+
+    auth_header: str | None = None
+
+    def __init__(self, error: ApplicationError) -> None:
+        self.status_code = error.status_code
+        super().__init__({"detail": error.detail, "code": error.code, **error.extra})
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DATABASE_ERRORS) and is_outage(exc):
         return mark_logged(Response(**database_unavailable(exc, context["request"])))
     if isinstance(exc, ApplicationError):
-        set_rollback()
-        return Response({"detail": exc.detail, "code": exc.code, **exc.extra}, status=exc.status_code)
-    if isinstance(exc, DjangoValidationError):
+        exc = _from_application_error(exc, context)
+    elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
-    elif isinstance(exc, Http404):
-        exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
 
+    # DRF's handler sets WWW-Authenticate and Retry-After from the exception and marks the transaction for rollback.
     response = exception_handler(exc, context)
     if response is not None:
         return response
@@ -59,3 +73,12 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         {"detail": "Internal server error.", "request_id": get_guid()},
         status=status.HTTP_500_INTERNAL_SERVER_ERROR,
     )
+
+
+def _from_application_error(error: ApplicationError, context: dict[str, Any]) -> DomainAPIException:
+    exc = DomainAPIException(error)
+    view, request = context.get("view"), context.get("request")
+    if error.status_code == status.HTTP_401_UNAUTHORIZED and view is not None and request is not None:
+        # APIView.handle_exception only sets this for DRF's own authentication errors; a 401 must always carry it.
+        exc.auth_header = view.get_authenticate_header(request)
+    return exc

@@ -9,26 +9,39 @@ the schema matches what `apps.core.exceptions.api_exception_handler` answers.
 from typing import Any
 
 from drf_spectacular import openapi
-from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 from rest_framework.permissions import SAFE_METHODS, AllowAny, IsAuthenticated
 
 from .permissions import IsAdminOrReadOnly
 
-ERROR = inline_serializer(
-    "Error",
-    {
-        "detail": serializers.CharField(),
-        "code": serializers.CharField(required=False, help_text="A stable machine-readable code, when there is one."),
-    },
-)
-# DRF's validation shape: field (or `non_field_errors`, or a query parameter) → list of messages; a body that does
-# not parse is `{"detail": "..."}`.
-VALIDATION_ERROR = {
-    "type": "object",
-    "description": "Field name → list of messages; `non_field_errors` or `detail` where no field is to blame.",
-    "additionalProperties": {"oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}]},
-}
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every 4xx answer (`apps.core.exceptions.api_exception_handler` makes them all)."""
+
+    detail = serializers.CharField(required=False, help_text="What went wrong, when no field is to blame.")
+    code = serializers.CharField(required=False, help_text="A stable machine-readable code, when there is one.")
+    error = serializers.CharField(required=False, help_text="The provider's error (OpenID Connect sign-in only).")
+
+
+class ErrorSchema(OpenApiSerializerExtension):
+    """Adds DRF's validation shape to `Error`: any other key is a field (or `non_field_errors`, or a query
+    parameter) with its list of messages."""
+
+    target_class = ErrorSerializer
+
+    def map_serializer(self, auto_schema: openapi.AutoSchema, direction: openapi.Direction) -> dict[str, Any]:
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        schema["additionalProperties"] = {"type": "array", "items": {"type": "string"}}
+        schema["description"] = (
+            '`{"detail", "code"}` for a refused request or a broken rule; for invalid input, each field at '
+            "fault (or `non_field_errors`, or a query parameter) with its list of messages."
+        )
+        return schema
+
+
+ERROR = ErrorSerializer
 WWW_AUTHENTICATE = {
     "WWW-Authenticate": {"schema": {"type": "string"}, "description": 'How to authenticate: `Bearer realm="api"`.'}
 }
@@ -49,12 +62,20 @@ class AutoSchema(openapi.AutoSchema):
             # DRF sends these headers with every 401 and 429, whoever documented the answer itself.
             for name, header in headers.items():
                 responses[code].setdefault("headers", {}).setdefault(name, header)
+        for code, response in responses.items():
+            if code.startswith("4"):
+                # Whatever a view declared, every 4xx body is the one `Error` shape: the handler makes them all.
+                response["content"] = self._error_content(direction)
         return responses
+
+    def _error_content(self, direction: openapi.Direction) -> dict[str, Any]:
+        component = self.resolve_serializer(ErrorSerializer, direction)
+        return {"application/json": {"schema": component.ref}}
 
     def _shared_error_answers(self) -> dict[str, tuple[Any, str, dict[str, Any]]]:
         answers: dict[str, tuple[Any, str, dict[str, Any]]] = {}
         if self._takes_input():
-            answers["400"] = (VALIDATION_ERROR, "Invalid input.", {})
+            answers["400"] = (ERROR, "Invalid input.", {})
         if self._needs_authentication():
             answers["401"] = (ERROR, "No valid credentials.", WWW_AUTHENTICATE)
         if self._may_refuse_a_user():

@@ -9,7 +9,6 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
-    inline_serializer,
 )
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -20,6 +19,7 @@ from rest_framework.response import Response
 from apps.core.api import ValidatedInputMixin
 from apps.core.keygen import KEY_LENGTH
 from apps.core.permissions import is_admin
+from apps.core.schema import ERROR
 
 from .filters import MAX_LIST_VALUES, MessageListFilter
 from .models import IDEMPOTENCY_KEY_MAX_LENGTH, Message
@@ -31,14 +31,10 @@ from .services import message_create
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 
-_error = inline_serializer("MessagesErrorDetail", {"detail": serializers.CharField()})
-_conflict = inline_serializer(
-    "MessagesIdempotencyConflict", {"detail": serializers.CharField(), "code": serializers.CharField()}
-)
 _validation_error = OpenApiResponse(
-    OpenApiTypes.OBJECT, description="Validation error: each field (or parameter) name maps to a list of messages."
+    ERROR, description="Validation error: each field (or parameter) name maps to a list of messages."
 )
-_not_found = OpenApiResponse(_error, description="No such message, or another account's.")
+_not_found = OpenApiResponse(ERROR, description="No such message, or another account's.")
 
 
 def _list_parameter(name: str, what: str) -> OpenApiParameter:
@@ -159,8 +155,8 @@ class MessageViewSet(
         responses={
             201: MessageSerializer,
             400: _validation_error,
-            403: OpenApiResponse(_error, description="A non-admin named another account's `account_id`."),
-            409: OpenApiResponse(_conflict, description="The Idempotency-Key was used with another body."),
+            403: OpenApiResponse(ERROR, description="A non-admin named another account's `account_id`."),
+            409: OpenApiResponse(ERROR, description="The Idempotency-Key was used with another body."),
         },
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -232,7 +228,7 @@ class MessageViewSet(
     tags=["messages"],
     summary="List an account's messages",
     parameters=[OpenApiParameter("account_id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
-    responses={200: MessageSerializer(many=True), 404: OpenApiResponse(_error, description="Another account's.")},
+    responses={200: MessageSerializer(many=True), 404: OpenApiResponse(ERROR, description="Another account's.")},
 )
 class AccountMessageListView(MessagePagesMixin, generics.ListAPIView):
     """One account's messages, newest first: the caller's own, or any account's for an admin (an account with no

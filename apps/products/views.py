@@ -3,8 +3,8 @@
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
-from rest_framework import mixins, serializers, viewsets
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from apps.core.api import ValidatedInputMixin
 from apps.core.permissions import IsAdminOrReadOnly
+from apps.core.schema import ERROR
 
 from . import selectors, services
 from .cache import cached_read
@@ -27,14 +28,13 @@ from .serializers import (
     product_read_data,
 )
 
-_ERROR = inline_serializer(name="CatalogError", fields={"detail": serializers.CharField()})
 BAD_REQUEST = OpenApiResponse(
-    {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+    ERROR,
     description="Validation error: each field (or filter) at fault, with its messages.",
 )
-UNAUTHENTICATED = OpenApiResponse(_ERROR, description="No or invalid credentials.")
-FORBIDDEN = OpenApiResponse(_ERROR, description="Only an admin may do this.")
-NOT_FOUND = OpenApiResponse(_ERROR, description="No such product, or it was deleted.")
+UNAUTHENTICATED = OpenApiResponse(ERROR, description="No or invalid credentials.")
+FORBIDDEN = OpenApiResponse(ERROR, description="Only an admin may do this.")
+NOT_FOUND = OpenApiResponse(ERROR, description="No such product, or it was deleted.")
 READ_ERRORS = {401: UNAUTHENTICATED}
 WRITE_ERRORS = {400: BAD_REQUEST, 401: UNAUTHENTICATED, 403: FORBIDDEN}
 FILTER_PARAMETERS = tuple(ProductFilter.base_filters)

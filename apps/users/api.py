@@ -1,39 +1,29 @@
-"""What every users endpoint shares: validated input, 401s with `WWW-Authenticate`, the credential throttles and
-the documented error answers."""
+"""What every users endpoint shares: validated input, the `WWW-Authenticate` of the open endpoints, the credential
+throttles and the documented error answers (their body is always the `Error` component, apps/core/schema.py)."""
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
-from rest_framework import status
-from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
-from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from apps.core.api import ValidatedInputMixin
-from apps.core.exceptions import ApplicationError
+from apps.core.schema import ERROR
 
-from .serializers import AuthErrorSerializer
 from .throttles import LoginAddressRateThrottle, LoginEmailRateThrottle
 
-VALIDATION_ERROR = OpenApiResponse(
-    OpenApiTypes.OBJECT, description="Invalid input: an object of field name → list of messages."
-)
-UNAUTHENTICATED = OpenApiResponse(
-    AuthErrorSerializer, description="No valid access token (`WWW-Authenticate` says how)."
-)
-FORBIDDEN = OpenApiResponse(AuthErrorSerializer, description="Signed in, but not an admin.")
-NOT_FOUND = OpenApiResponse(AuthErrorSerializer, description="No user with this id.")
-THROTTLED = OpenApiResponse(
-    AuthErrorSerializer, description="Too many requests; `Retry-After` says how many seconds to wait."
-)
+VALIDATION_ERROR = OpenApiResponse(ERROR, description="Invalid input: an object of field name → list of messages.")
+UNAUTHENTICATED = OpenApiResponse(ERROR, description="No valid access token (`WWW-Authenticate` says how).")
+FORBIDDEN = OpenApiResponse(ERROR, description="Signed in, but not an admin.")
+NOT_FOUND = OpenApiResponse(ERROR, description="No user with this id.")
+THROTTLED = OpenApiResponse(ERROR, description="Too many requests; `Retry-After` says how many seconds to wait.")
 NO_CONTENT = OpenApiResponse(None, description="Done; no body.")
 BAD_CREDENTIALS = OpenApiResponse(
-    AuthErrorSerializer, description="Wrong email or password, or a deactivated account (one answer for all)."
+    ERROR, description="Wrong email or password, or a deactivated account (one answer for all)."
 )
 DEAD_REFRESH = OpenApiResponse(
-    AuthErrorSerializer,
+    ERROR,
     description="The refresh token is blacklisted (already used or signed out), expired or forged, "
     "or its user is deactivated.",
 )
@@ -54,14 +44,7 @@ WWW_AUTHENTICATE = OpenApiParameter(
 
 
 class UsersAPIMixin(ValidatedInputMixin):
-    """What every users endpoint shares: validated input, and 401s that carry `WWW-Authenticate`."""
-
-    def handle_exception(self, exc: Exception) -> Response:
-        # A domain 401 (bad credentials, a dead refresh token) goes through DRF's AuthenticationFailed, which adds
-        # the WWW-Authenticate header that a 401 must carry.
-        if isinstance(exc, ApplicationError) and exc.status_code == status.HTTP_401_UNAUTHORIZED:
-            exc = AuthenticationFailed({"detail": exc.detail, "code": exc.code})
-        return super().handle_exception(exc)
+    """What every users endpoint shares: validated input."""
 
 
 class PublicAuthView(UsersAPIMixin):

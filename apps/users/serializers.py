@@ -106,13 +106,6 @@ class UserActivitySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AuthErrorSerializer(serializers.Serializer):
-    """The body of a 401, 403, 404 or 429 answer."""
-
-    detail = serializers.CharField()
-    code = serializers.CharField(required=False)
-
-
 class AcceptedSerializer(serializers.Serializer):
     detail = serializers.CharField()
 

@@ -57,3 +57,19 @@ def test_admin_only_operations_document_their_403(operations, key) -> None:  # t
 @pytest.mark.parametrize("key", [("GET", "/api/v1/products/"), ("GET", "/api/v1/categories/"), ("GET", "/")])
 def test_reads_open_to_every_user_document_no_403(operations, key) -> None:  # type: ignore[no-untyped-def]
     assert "403" not in operations[key]["responses"]
+
+
+def test_every_4xx_answer_is_the_one_error_component(operations) -> None:  # type: ignore[no-untyped-def]
+    components = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
+    for key, operation in operations.items():
+        for code, response in operation["responses"].items():
+            if code.startswith("4"):
+                assert response["content"] == {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                }, (
+                    key,
+                    code,
+                )
+    error_like = {name for name in components if "error" in name.lower() or "conflict" in name.lower()}
+    assert error_like == {"Error"}
+    assert components["Error"]["additionalProperties"] == {"type": "array", "items": {"type": "string"}}

@@ -215,7 +215,7 @@ def test_an_admin_cannot_demote_or_deactivate_themselves(admin_user, admin_clien
     }
     response = admin_client.delete(detail(admin_user))
     assert response.status_code == 400
-    assert response.json() == {"non_field_errors": ["You cannot deactivate your own account."]}
+    assert response.json() == {"is_active": ["You cannot deactivate your own account."]}
     admin_user.refresh_from_db()
     assert (admin_user.role, admin_user.is_active, admin_user.full_name) == ("admin", True, admin_user.full_name)
     assert admin_user.full_name != "Still Me"

@@ -64,8 +64,9 @@ def user_update(
 def user_deactivate(*, user: User, by: User) -> User:
     """Deactivate `user` (the API's DELETE): their tokens stop working at once. Running it twice is harmless."""
     user = User.objects.select_for_update().get(pk=user.pk)
-    if user.pk == by.pk:
-        raise ValidationError("You cannot deactivate your own account.")
+    # The same rule, and so the same answer, as a PATCH of `is_active` to false.
+    if errors := user_update_errors(user=user, by=by, is_active=False):
+        raise ValidationError(errors)
     if user.is_active:
         _deactivate(user=user, by=by)
     else:

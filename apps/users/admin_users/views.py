@@ -90,6 +90,7 @@ class UserViewSet(UsersAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixi
 
     def destroy(self, request: Request, pk: str | None = None) -> Response:
         """Deactivate a user; the row stays. Their access tokens stop working at once and their refresh tokens
-        are blacklisted. Deactivating an inactive user again is a 204 too; deactivating yourself is a 400."""
+        are blacklisted. Deactivating an inactive user again is a 204 too; deactivating yourself is a 400 on
+        `is_active`, as a PATCH of `is_active` to false is."""
         services.user_deactivate(user=self.get_object(), by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -8,14 +8,16 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
+from apps.core.schema import ERROR
+
 from ..api import RETRY_AFTER, THROTTLED, WWW_AUTHENTICATE, PublicAuthView
-from ..serializers import AuthErrorSerializer, OidcProviderSerializer, OidcSignInSerializer, TokenPairSerializer
+from ..serializers import OidcProviderSerializer, OidcSignInSerializer, TokenPairSerializer
 from ..throttles import LoginAddressRateThrottle
 from . import client as oidc
 from . import services
 
 OIDC_FAILED = OpenApiResponse(
-    OpenApiTypes.OBJECT,
+    ERROR,
     description="Invalid input (field name → list of messages), or the sign-in failed: "
     '`{"detail", "code", "error"?}` with `code` one of `oidc_sign_in_failed` (a bad, used or forged code, a '
     "wrong `redirect_uri` or `code_verifier`, an ID token that does not verify: signature, issuer, audience, "
@@ -23,13 +25,11 @@ OIDC_FAILED = OpenApiResponse(
     "`oidc_email_unverified` (the email belongs to an existing account, and the provider does not say it is "
     "verified).",
 )
-OIDC_DEACTIVATED = OpenApiResponse(AuthErrorSerializer, description="The account is deactivated.")
-OIDC_UNKNOWN = OpenApiResponse(AuthErrorSerializer, description="No provider with this id is configured.")
-OIDC_RACE = OpenApiResponse(
-    AuthErrorSerializer, description="A concurrent first sign-in of the same account is in progress; try again."
-)
+OIDC_DEACTIVATED = OpenApiResponse(description="The account is deactivated.")
+OIDC_UNKNOWN = OpenApiResponse(description="No provider with this id is configured.")
+OIDC_RACE = OpenApiResponse(description="A concurrent first sign-in of the same account is in progress; try again.")
 OIDC_PROVIDER_DOWN = OpenApiResponse(
-    AuthErrorSerializer,
+    ERROR,
     description="The provider is unreachable, timed out, or answered something that is not OpenID Connect "
     "(`code`: `oidc_provider_unavailable`). Nothing was changed; try again later.",
 )
