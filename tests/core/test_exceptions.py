@@ -3,6 +3,7 @@ adds (apps/core/exceptions.py)."""
 
 import pytest
 
+from apps.core.exceptions import ApplicationError
 from tests.core.urls_for_errors import application_errors
 
 ERRORS = application_errors()
@@ -24,7 +25,7 @@ def test_every_application_error_is_its_declared_status(api_client, db, settings
     settings.ROOT_URLCONF = "tests.core.urls_for_errors"
     error = ERRORS[name]
     assert 400 <= error.status_code < 500 or error.status_code in UPSTREAM_STATUSES, name
-    assert error.code and error.code != "application_error", f"{name} needs a code of its own"
+    assert error.code != ApplicationError.code, f"{name} needs a code of its own"
 
     response = api_client.get(f"/api/v1/test-raise/{name}/")
 
