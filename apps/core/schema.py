@@ -23,6 +23,11 @@ class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField(required=False, help_text="What went wrong, when no field is to blame.")
     code = serializers.CharField(required=False, help_text="A stable machine-readable code, when there is one.")
     error = serializers.CharField(required=False, help_text="The provider's error (OpenID Connect sign-in only).")
+    messages = serializers.ListField(
+        child=serializers.DictField(child=serializers.CharField()),
+        required=False,
+        help_text="Why each kind of token was refused (a 401 for a bad access token only).",
+    )
 
 
 class ErrorSchema(OpenApiSerializerExtension):
