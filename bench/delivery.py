@@ -1,5 +1,6 @@
 """`python -m bench.delivery COUNT TIMEOUT` (with the bench's settings): COUNT new messages handed to the worker at
-once, timed until every one is `sent`. Prints one JSON object."""
+once, the way an accepted message is (`request_delivery`, batched per process), timed until every one is `sent`.
+Prints one JSON object."""
 
 import json
 import random
@@ -12,8 +13,8 @@ def main(count: int, timeout: float) -> dict[str, Any]:
     import django
 
     django.setup()
+    from apps.messages.dispatch import request_delivery
     from apps.messages.models import Message
-    from apps.messages.tasks import deliver_message_task
     from apps.users.models import User
 
     owner = User.objects.order_by("id").first()
@@ -27,7 +28,7 @@ def main(count: int, timeout: float) -> dict[str, Any]:
     )  # fmt: skip
     started = time.perf_counter()
     for message in messages:
-        deliver_message_task.delay(message.pk)
+        request_delivery(message.pk)
     sent = 0
     while time.perf_counter() < started + timeout:
         sent = Message.objects.filter(account_id=owner.account_id, sender_number=sender, status="sent").count()

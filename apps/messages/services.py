@@ -21,6 +21,7 @@ from apps.core.exceptions import Conflict
 from apps.core.queueing import enqueue_on_commit
 
 from .backends import SmsDeliveryError, get_sms_backend
+from .dispatch import request_delivery, send_concurrently
 from .models import IdempotencyKey, Message
 from .tasks import deliver_message_task
 
@@ -130,7 +131,7 @@ def _message_insert(*, actor: Any, fields: dict[str, Any], idempotency_key: Idem
         aggregate_type="message",
         aggregate_id=message.message_id,
     )
-    enqueue_on_commit(deliver_message_task, message.pk)
+    transaction.on_commit(lambda: request_delivery(message.pk))
     transaction.on_commit(metrics.messages_created_total.inc)
     return message
 
@@ -159,6 +160,28 @@ def message_deliver(*, message_pk: int, retry_in: float = 0.0) -> Message | None
     if error is not None:
         raise error
     return message
+
+
+def messages_deliver(*, message_pks: list[int], retry_in: float = 0.0) -> list[tuple[int, SmsDeliveryError]]:
+    """Send the still-queued messages among `message_pks` through the SMS backend concurrently, each once.
+
+    As `message_deliver`, every row stays locked while its send is in flight, and rows another delivery holds are
+    skipped (that one sends them). Returns the (pk, error) of each refused send, recorded as an attempt like
+    `message_deliver` records it, for the caller to retry or fail one by one.
+    """
+    backend = get_sms_backend()
+    failed: list[tuple[int, SmsDeliveryError]] = []
+    with transaction.atomic(durable=True):
+        messages = list(
+            Message.objects.select_for_update(skip_locked=True).filter(pk__in=message_pks, status=Message.Status.QUEUED)
+        )
+        for message, outcome in zip(messages, send_concurrently(backend, messages), strict=True):
+            if isinstance(outcome, SmsDeliveryError):
+                _record_failed_attempt(message, error=outcome, retry_in=retry_in)
+                failed.append((message.pk, outcome))
+            else:
+                _mark_sent(message, provider_message_id=outcome)
+    return failed
 
 
 def _lock_queued(message_pk: int) -> Message | None:

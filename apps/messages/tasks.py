@@ -73,3 +73,27 @@ def requeue_stale_messages_task() -> int:
     from .services import message_requeue_stale
 
     return message_requeue_stale(overdue_by=timedelta(seconds=settings.MESSAGE_REQUEUE_AFTER_SECONDS))
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def deliver_messages_task(message_pks: list[int]) -> None:
+    """Send a batch of newly accepted messages concurrently (see dispatch.py); a refused send goes on alone as a
+    `deliver_message_task` retry with backoff, a refusal for good marks its message failed at once. Should the
+    batch itself fail (the database, a crash), its messages go on alone, or, with a dead worker, the batch is
+    delivered again (late ack): rows already sent are skipped, the rest resent under the same idempotency key."""
+    from .services import message_fail, messages_deliver
+
+    countdown = retry_countdown(0)
+    try:
+        failed = messages_deliver(message_pks=message_pks, retry_in=countdown)
+    except Exception:
+        logger.warning("Batch delivery of %d messages failed; each goes on alone", len(message_pks), exc_info=True)
+        for message_pk in message_pks:
+            deliver_message_task.apply_async(args=(message_pk,))
+        return
+    for message_pk, error in failed:
+        if isinstance(error, SmsRejectedError) or settings.MESSAGE_MAX_RETRIES < 1:
+            message_fail(message_pk=message_pk, error=str(error) or error.__class__.__name__)
+        else:
+            # The batch was this message's first attempt: the task goes on from its first retry.
+            deliver_message_task.apply_async(args=(message_pk,), countdown=countdown, retries=1)

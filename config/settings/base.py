@@ -356,6 +356,8 @@ SMS_GATEWAY_URL = env("SMS_GATEWAY_URL", default="")
 SMS_GATEWAY_TOKEN = env("SMS_GATEWAY_TOKEN", default="")
 SMS_GATEWAY_TIMEOUT = env.float("SMS_GATEWAY_TIMEOUT", default=5.0)
 MESSAGE_MAX_RETRIES = env.int("MESSAGE_MAX_RETRIES", default=5)
+# Accepted messages go to the workers in batches of up to this many, each batch's sends in flight at once.
+MESSAGE_DELIVERY_BATCH_SIZE = env.int("MESSAGE_DELIVERY_BATCH_SIZE", default=100)
 MESSAGE_RETRY_BACKOFF_SECONDS = env.float("MESSAGE_RETRY_BACKOFF_SECONDS", default=2.0)
 MESSAGE_REQUEUE_AFTER_SECONDS = env.int("MESSAGE_REQUEUE_AFTER_SECONDS", default=60)
 PRODUCTS_CACHE_TTL = env.int("PRODUCTS_CACHE_TTL", default=300)

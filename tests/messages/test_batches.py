@@ -1,0 +1,129 @@
+"""Batched delivery: the messages a process accepted go to the worker together and are sent concurrently, each
+once per attempt, with the single-message path's retries, failures and idempotency key."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from apps.messages.backends import locmem
+from apps.messages.backends.failing import FailingBackend
+from apps.messages.dispatch import send_concurrently
+from apps.messages.models import Message
+from apps.messages.services import messages_deliver
+from apps.messages.tasks import deliver_messages_task
+
+from .backends import SlowLocmemBackend
+from .factories import MessageFactory
+
+FAILING = "apps.messages.backends.failing.FailingBackend"
+
+
+@pytest.mark.django_db
+def test_a_batch_sends_each_queued_message_once(user) -> None:  # type: ignore[no-untyped-def]
+    queued = MessageFactory.create_batch(3, account_id=user.account_id)
+    done = MessageFactory(account_id=user.account_id, status=Message.Status.SENT)
+
+    deliver_messages_task.delay([m.pk for m in [*queued, done]] + [987654321])
+
+    assert sorted(sms.message_id for sms in locmem.outbox) == sorted(m.message_id for m in queued)
+    rows = Message.objects.filter(pk__in=[m.pk for m in queued])
+    assert sorted(rows.values_list("status", "attempts")) == [("sent", 1)] * 3
+    done.refresh_from_db()
+    assert (done.status, done.attempts) == ("sent", 0)
+
+
+@pytest.mark.django_db
+def test_a_batch_run_twice_sends_once(user) -> None:  # type: ignore[no-untyped-def]
+    messages = MessageFactory.create_batch(2, account_id=user.account_id)
+
+    deliver_messages_task.delay([m.pk for m in messages])
+    deliver_messages_task.delay([m.pk for m in messages])  # a redelivered batch (late ack after a crash)
+
+    assert sorted(sms.message_id for sms in locmem.outbox) == sorted(m.message_id for m in messages)
+
+
+@pytest.mark.django_db
+def test_a_refused_send_in_a_batch_goes_on_alone_with_its_retries(user, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.SMS_BACKEND = FAILING
+    settings.MESSAGE_MAX_RETRIES = 3
+    message = MessageFactory(account_id=user.account_id)
+
+    deliver_messages_task.delay([message.pk])
+
+    message.refresh_from_db()
+    # The batch was the first attempt, then the same retries as a message sent alone.
+    assert (message.status, message.attempts) == ("failed", settings.MESSAGE_MAX_RETRIES + 1)
+    assert message.last_error == FailingBackend.error_message
+
+
+@pytest.mark.django_db
+def test_a_send_refused_for_good_in_a_batch_fails_at_once(user, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.SMS_BACKEND = "tests.messages.backends.RejectingBackend"
+    message = MessageFactory(account_id=user.account_id)
+    other = MessageFactory(account_id=user.account_id)
+
+    deliver_messages_task.delay([message.pk, other.pk])
+
+    rows = Message.objects.filter(pk__in=[message.pk, other.pk])
+    assert (
+        sorted(rows.values_list("status", "attempts", "last_error"))
+        == [("failed", 1, "The gateway answered 400 Bad Request")] * 2
+    )
+
+
+@pytest.mark.django_db
+def test_the_sends_of_a_batch_are_in_flight_together(user) -> None:  # type: ignore[no-untyped-def]
+    messages = MessageFactory.create_batch(4, account_id=user.account_id)
+    backend = SlowLocmemBackend()
+    in_flight: set[str] = set()
+    most = 0
+    lock = threading.Lock()
+    send = backend.send
+
+    def counting_send(message: Message) -> str:
+        nonlocal most
+        with lock:
+            in_flight.add(threading.current_thread().name)
+            most = max(most, len(in_flight))
+        try:
+            return send(message)
+        finally:
+            with lock:
+                in_flight.discard(threading.current_thread().name)
+
+    backend.send = counting_send  # type: ignore[method-assign]
+    outcomes = send_concurrently(backend, messages)
+
+    assert sorted(outcomes) == sorted(sms.provider_message_id for sms in locmem.outbox)
+    assert len(set(outcomes)) == 4
+    assert most == 4
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_skips_the_rows_another_delivery_holds(user) -> None:  # type: ignore[no-untyped-def]
+    held, free = MessageFactory.create_batch(2, account_id=user.account_id)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        from django.db import transaction
+
+        with transaction.atomic():
+            Message.objects.select_for_update().get(pk=held.pk)
+            locked.set()
+            release.wait(10)
+        connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert locked.wait(10)
+    try:
+        assert messages_deliver(message_pks=[held.pk, free.pk]) == []
+    finally:
+        release.set()
+        holder.join()
+
+    assert [sms.message_id for sms in locmem.outbox] == [free.message_id]
+    held.refresh_from_db()
+    assert (held.status, held.attempts) == ("queued", 0)
