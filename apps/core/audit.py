@@ -3,7 +3,7 @@
 import logging
 from typing import Any
 
-from django.db import models
+from django.db import models, transaction
 from django_guid import get_guid
 
 from .context import client_ip
@@ -21,7 +21,8 @@ def record(
     object_type: str = "",
     object_id: str = "",
 ) -> AuditEvent:
-    """Record one write, in the caller's transaction. `changes` maps a field to `[before, after]`."""
+    """Record one write, in the caller's transaction (its log line goes out when that commits). `changes` maps a
+    field to `[before, after]`."""
     if target is not None:
         object_type = object_type or target._meta.label_lower
         object_id = object_id or str(target.pk)
@@ -35,17 +36,16 @@ def record(
         request_id=get_guid() or "",
         ip_address=client_ip.get(),
     )
-    audit_logger.info(
-        action,
-        extra={
-            "actor_id": actor_id,
-            "action": action,
-            "object_type": object_type,
-            "object_id": object_id,
-            "changes": event.changes,
-            "ip_address": event.ip_address,
-        },
-    )
+    line = {
+        "actor_id": actor_id,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "changes": event.changes,
+        "ip_address": event.ip_address,
+    }
+    # With the row: a write that rolls back logs nothing.
+    transaction.on_commit(lambda: audit_logger.info(action, extra=line))
     return event
 
 

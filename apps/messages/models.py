@@ -96,6 +96,7 @@ class IdempotencyKey(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["account_id", "key"], name="msg_idempotency_key_unique")]
+        indexes = [models.Index(fields=["created_at"], name="msg_idempotency_created_idx")]
 
     def __str__(self) -> str:
         return f"{self.account_id}:{self.key}"

@@ -7,10 +7,11 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -29,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 LAST_ERROR_MAX_LENGTH = 1000
 REQUEUE_BATCH_SIZE = 500
+PRUNE_BATCH_SIZE = 5000
 
 
 class IdempotencyConflict(Conflict):
@@ -100,9 +102,27 @@ def message_create(
     return MessageCreateResult(message=message, replayed=False)
 
 
+def idempotency_key_cutoff() -> datetime:
+    """Keys created before this no longer count: a request with one of them is a new request."""
+    return timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+
+
+def idempotency_keys_prune(*, batch_size: int = PRUNE_BATCH_SIZE) -> int:
+    """Delete the keys past their retention window, a batch per statement. Returns how many."""
+    deleted = 0
+    while True:
+        batch = IdempotencyKey.objects.filter(created_at__lt=idempotency_key_cutoff()).values("pk")[:batch_size]
+        count, _ = IdempotencyKey.objects.filter(pk__in=batch).delete()
+        deleted += count
+        if count < batch_size:
+            return deleted
+
+
 def _idempotent_replay(key: IdempotencyKey) -> Message | None:
     try:
-        stored = IdempotencyKey.objects.select_related("message").get(account_id=key.account_id, key=key.key)
+        stored = IdempotencyKey.objects.select_related("message").get(
+            account_id=key.account_id, key=key.key, created_at__gte=idempotency_key_cutoff()
+        )
     except IdempotencyKey.DoesNotExist:
         return None
     if stored.request_fingerprint != key.request_fingerprint:
@@ -114,6 +134,10 @@ def _idempotent_replay(key: IdempotencyKey) -> Message | None:
 def _message_insert(*, actor: Any, fields: dict[str, Any], idempotency_key: IdempotencyKey | None = None) -> Message:
     message = Message.objects.create(**fields)
     if idempotency_key is not None:
+        # The same key past its window (not pruned yet) gives way to this request.
+        IdempotencyKey.objects.filter(
+            account_id=idempotency_key.account_id, key=idempotency_key.key, created_at__lt=idempotency_key_cutoff()
+        ).delete()
         idempotency_key.message = message
         idempotency_key.save(force_insert=True)
     audit.record(actor=actor, action="message.created", target=message, object_id=message.message_id)

@@ -97,3 +97,11 @@ def deliver_messages_task(message_pks: list[int]) -> None:
         else:
             # The batch was this message's first attempt: the task goes on from its first retry.
             deliver_message_task.apply_async(args=(message_pk,), countdown=countdown, retries=1)
+
+
+@shared_task(ignore_result=True)
+def prune_idempotency_keys_task() -> int:
+    """Beat: delete the idempotency keys older than IDEMPOTENCY_KEY_TTL_HOURS."""
+    from .services import idempotency_keys_prune
+
+    return idempotency_keys_prune()

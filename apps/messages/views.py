@@ -138,7 +138,8 @@ class MessageViewSet(
                 description=(
                     f"At most {IDEMPOTENCY_KEY_MAX_LENGTH} characters, kept per caller. A retry with the same key and "
                     "body answers the first answer again (201, same message_id, as first accepted) and creates "
-                    "nothing; the same key with another body is a 409."
+                    "nothing; the same key with another body is a 409. A key is kept for IDEMPOTENCY_KEY_TTL_HOURS "
+                    "(24 hours by default): a request after that with the same key creates a new message."
                 ),
             ),
             OpenApiParameter(

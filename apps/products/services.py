@@ -19,6 +19,7 @@ from django.utils import timezone
 from apps.core import audit
 from apps.core.events import Priority, publish_event
 from apps.core.exceptions import ApplicationError
+from apps.core.files import delete_on_rollback
 from apps.core.keygen import new_key
 
 from . import cache as catalog_cache
@@ -269,6 +270,7 @@ def _store_image(product: Product, image: File) -> str:
         raise ValidationError({"image": exc.messages}) from exc
     old_name = product.image.name or ""
     product.image.save(f"{new_key()}.{IMAGE_FORMATS[image_format]}", image, save=False)
+    delete_on_rollback(product.image.storage, product.image.name)
     product.save(update_fields=["image", "updated_at"])
     return old_name
 

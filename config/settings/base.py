@@ -341,6 +341,8 @@ CELERY_BEAT_SCHEDULE = {
     "prune-outbox": {"task": "apps.core.tasks.prune_outbox_task", "schedule": 60.0 * 60 * 6},
     # Messages accepted while the broker was down stay `queued`; this re-enqueues them once it is back.
     "requeue-stale-messages": {"task": "apps.messages.tasks.requeue_stale_messages_task", "schedule": 30.0},
+    # Idempotency keys older than IDEMPOTENCY_KEY_TTL_HOURS no longer count; this deletes them.
+    "prune-idempotency-keys": {"task": "apps.messages.tasks.prune_idempotency_keys_task", "schedule": 60.0 * 60},
 }
 
 # --- Email ----------------------------------------------------------------------------------------------------
@@ -360,6 +362,7 @@ MESSAGE_MAX_RETRIES = env.int("MESSAGE_MAX_RETRIES", default=5)
 MESSAGE_DELIVERY_BATCH_SIZE = env.int("MESSAGE_DELIVERY_BATCH_SIZE", default=100)
 MESSAGE_RETRY_BACKOFF_SECONDS = env.float("MESSAGE_RETRY_BACKOFF_SECONDS", default=2.0)
 MESSAGE_REQUEUE_AFTER_SECONDS = env.int("MESSAGE_REQUEUE_AFTER_SECONDS", default=60)
+IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 PRODUCTS_CACHE_TTL = env.int("PRODUCTS_CACHE_TTL", default=300)
 DEFAULT_CURRENCY = env("DEFAULT_CURRENCY", default="USD")
 EVENTS_BACKEND = env("EVENTS_BACKEND", default="amqp")
