@@ -14,6 +14,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -77,10 +78,12 @@ def main() -> int:
     from apps.users.models import User
 
     heavy = Message.objects.values("account_id").annotate(n=Count("id")).order_by("-n").first()
+    if heavy is None:
+        raise SystemExit("no messages to profile: run `manage.py seed_demo` first")
     owner = User.objects.get(account_id=heavy["account_id"])
     token = str(RefreshToken.for_user(owner).access_token)
     auth = {"Authorization": f"Bearer {token}"}
-    sender = Message.objects.filter(account_id=owner.account_id).values_list("sender_number", flat=True).first()
+    sender = Message.objects.filter(account_id=owner.account_id).values_list("sender_number", flat=True).first() or ""
     product_id = Product.objects.order_by("-created_at").values_list("id", flat=True).first()
     message_body = json.dumps({"sender_number": "+15551230001", "receiver_number": "+15551230002", "body": "bench"})
     login_body = json.dumps({"email": "bench-login@example.com", "password": "wrong-password-for-the-bench"})
@@ -110,7 +113,12 @@ def main() -> int:
         def run(n: int) -> None:
             statuses: list[str] = []
             url = path.replace("{n}", str(fresh % 100_000 * 100 + n))
-            handler(_environ(method, url, headers, body), lambda s, h: statuses.append(s))
+
+            def start_response(status: str, response_headers: Any, exc_info: Any = None) -> Callable[[bytes], object]:
+                statuses.append(status)
+                return lambda data: None
+
+            handler(_environ(method, url, headers, body), start_response)
             if n == 0:
                 print(f"first answer: {statuses[0]}")
 
@@ -137,15 +145,15 @@ def main() -> int:
     else:
         from pyinstrument import Profiler
 
-        profiler = Profiler(interval=0.0002)
-        profiler.start()
+        sampler = Profiler(interval=0.0002)
+        sampler.start()
         for n in range(args.requests):
             run(n + 100_000)
-        profiler.stop()
+        sampler.stop()
         elapsed = time.perf_counter() - started
-        print(profiler.output_text(unicode=True, color=False, show_all=False))
+        print(sampler.output_text(unicode=True, color=False, show_all=False))
         if args.html:
-            Path(args.html).write_text(profiler.output_html())
+            Path(args.html).write_text(sampler.output_html())
     print(f"{args.case}: {args.requests} in {elapsed:.2f} s = {1000 * elapsed / args.requests:.2f} ms each")
     return 0
 

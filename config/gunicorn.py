@@ -4,6 +4,7 @@ import gc
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
@@ -20,7 +21,7 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 preload_app = False
 
 
-def on_starting(server):  # type: ignore[no-untyped-def]
+def on_starting(server: Any) -> None:
     # prometheus_client's multiprocess mode keeps one file per worker here; start each run with an empty folder.
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if folder:
@@ -28,13 +29,13 @@ def on_starting(server):  # type: ignore[no-untyped-def]
         Path(folder).mkdir(parents=True, exist_ok=True)
 
 
-def post_worker_init(worker):  # type: ignore[no-untyped-def]
+def post_worker_init(worker: Any) -> None:
     # Everything loaded so far (Django, the URL conf, the apps) lives as long as the worker: moved out of the
     # collector's generations, it is no longer traversed by every full collection, which showed up as latency spikes.
     gc.freeze()
 
 
-def child_exit(server, worker):  # type: ignore[no-untyped-def]
+def child_exit(server: Any, worker: Any) -> None:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 

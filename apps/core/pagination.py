@@ -1,5 +1,11 @@
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ImproperlyConfigured
 from rest_framework import pagination
 from rest_framework.request import Request
+
+if TYPE_CHECKING:  # rest_framework.generics imports this module (DEFAULT_PAGINATION_CLASS)
+    from rest_framework.generics import GenericAPIView
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
@@ -10,3 +16,11 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
     def get_page_number(self, request: Request, paginator: object) -> str | int:
         return request.query_params.get(self.page_query_param) or 1
+
+
+def page_of(view: "GenericAPIView[Any]", rows: Any) -> list[Any]:
+    """The view's current page of `rows`. Every list here is paginated: a view without a paginator is a bug."""
+    page = view.paginate_queryset(rows)
+    if page is None:
+        raise ImproperlyConfigured(f"{type(view).__name__} lists without a pagination_class")
+    return page

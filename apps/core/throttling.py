@@ -18,6 +18,11 @@ if TYPE_CHECKING:  # rest_framework.views imports the throttle classes while it 
 class FixedWindowRateThrottle(throttling.SimpleRateThrottle):
     """At most `num_requests` per `duration`-second window; `Retry-After` is the time left in the window."""
 
+    # Set by SimpleRateThrottle.__init__ from the rate (its stubs do not declare them).
+    num_requests: int
+    duration: int
+    wait_seconds: int
+
     def allow_request(self, request: "Request", view: "APIView") -> bool:
         if self.rate is None:
             return True

@@ -1,4 +1,6 @@
 import ipaddress
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -15,6 +17,8 @@ from rest_framework.response import Response
 
 from . import health
 from .outages import mark_logged
+
+ViewFunction = TypeVar("ViewFunction", bound=Callable[..., Any])
 
 _check = inline_serializer(
     "HealthCheck",
@@ -35,7 +39,7 @@ _health = inline_serializer(
 )
 
 
-def _public(view):  # type: ignore[no-untyped-def]
+def _public(view: ViewFunction) -> ViewFunction:
     """A platform endpoint: no authentication, no throttling, never cached by a proxy."""
     view = permission_classes([AllowAny])(view)
     view = authentication_classes([])(view)

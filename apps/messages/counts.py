@@ -26,7 +26,7 @@ from django.utils.http import urlencode
 
 from apps.core.versioned_cache import VersionedCache
 
-from .models import Message
+from .models import Message, messages_bulk_created
 
 COUNT_CACHE_SECONDS = 10 * 60
 PAGE_PARAMETERS = frozenset({"page", "page_size"})
@@ -91,3 +91,8 @@ def _forget_counts_on_create(sender: type[Message], instance: Message, created: 
 @receiver(post_delete, sender=Message, dispatch_uid="messages.forget_counts_on_delete")
 def _forget_counts_on_delete(sender: type[Message], instance: Message, **_: Any) -> None:
     forget_account_counts({instance.account_id})
+
+
+@receiver(messages_bulk_created, sender=Message, dispatch_uid="messages.forget_counts_on_bulk_create")
+def _forget_counts_on_bulk_create(sender: type[Message], account_ids: set[UUID], **_: Any) -> None:
+    forget_account_counts(account_ids)

@@ -1,7 +1,8 @@
 import copy
-from typing import Any
+from collections.abc import Collection, Iterable
 
 from django.db import models
+from django.dispatch import Signal
 from django.utils import timezone
 
 from apps.core.keygen import KEY_LENGTH, new_key
@@ -12,13 +13,29 @@ BODY_MAX_LENGTH = 1600
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 
 
-class MessageQuerySet(models.QuerySet):
-    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list["Message"]:
-        """bulk_create sends no post_save, so it makes the accounts' cached counts stale itself."""
-        from .counts import forget_account_counts
+# Sent with `account_ids` after a bulk insert of messages, which sends no post_save (counts.py listens).
+messages_bulk_created = Signal()
 
-        created = super().bulk_create(objs, *args, **kwargs)
-        forget_account_counts({message.account_id for message in created})
+
+class MessageManager(models.Manager["Message"]):
+    def bulk_create(
+        self,
+        objs: Iterable["Message"],
+        batch_size: int | None = None,
+        ignore_conflicts: bool = False,
+        update_conflicts: bool = False,
+        update_fields: Collection[str] | None = None,
+        unique_fields: Collection[str] | None = None,
+    ) -> list["Message"]:
+        created: list[Message] = super().bulk_create(
+            objs,
+            batch_size=batch_size,
+            ignore_conflicts=ignore_conflicts,
+            update_conflicts=update_conflicts,
+            update_fields=update_fields,
+            unique_fields=unique_fields,
+        )
+        messages_bulk_created.send(sender=Message, account_ids={message.account_id for message in created})
         return created
 
 
@@ -49,7 +66,7 @@ class Message(models.Model):
     # When the next delivery attempt is due; the stale-message sweeper re-enqueues queued rows long past it.
     next_attempt_at = models.DateTimeField(default=timezone.now)
 
-    objects = MessageQuerySet.as_manager()
+    objects = MessageManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

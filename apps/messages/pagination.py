@@ -1,15 +1,18 @@
 """The project's page-number pagination for messages: pages fetched by a deferred join, as plain rows, with the
 account's count from the cache."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 from uuid import UUID
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.paginator import InvalidPage, Page, Paginator
 from django.db.models import Q, QuerySet
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from apps.core.pagination import PageNumberPagination
 
@@ -64,8 +67,7 @@ class DeferredJoinPaginator(Paginator):
         scope = self.count_scope
         if scope is None or tuple(queryset.query.order_by) != NEWEST_FIRST:
             return self._deferred_join(queryset, bottom, top)
-        where = {"account_id": scope.account_id, "question": scope.question, "offset": bottom}
-        version, start = cached_page_start(**where)
+        version, start = cached_page_start(account_id=scope.account_id, question=scope.question, offset=bottom)
         if start is not None:
             created_at, pk = start
             # `created_at <= start` on its own lets the index seek; the OR breaks ties by id.
@@ -73,7 +75,10 @@ class DeferredJoinPaginator(Paginator):
             return queryset.filter(at_or_after).values(*MESSAGE_COLUMNS)[: top - bottom]
         rows = list(self._deferred_join(queryset, bottom, top, "pk"))
         if rows and version is not None:
-            remember_page_start(**where, version=version, start=(rows[0]["created_at"], rows[0]["pk"]))
+            start = (rows[0]["created_at"], rows[0]["pk"])
+            remember_page_start(
+                account_id=scope.account_id, question=scope.question, offset=bottom, version=version, start=start
+            )
         return rows
 
     def _deferred_join(self, queryset: QuerySet[Any], bottom: int, top: int, *extra: str) -> QuerySet[Any]:
@@ -87,8 +92,13 @@ class MessagePagination(PageNumberPagination):
     """Pages of message rows, counted afresh unless the view names the account they all belong to."""
 
     def paginate_queryset(
-        self, queryset: QuerySet[Any], request: Request, view: Any = None, *, count_account: UUID | None = None
-    ) -> list[dict[str, Any]]:
+        self,
+        queryset: QuerySet[Any, Any] | Sequence[Any],
+        request: Request,
+        view: APIView | None = None,
+        *,
+        count_account: UUID | None = None,
+    ) -> list[Any]:
         """One page of `queryset` as `MESSAGE_COLUMNS` rows (a 404 past the last page).
 
         `count_account` is the one account every row belongs to, whose cached count and page starts this read may
@@ -98,7 +108,10 @@ class MessagePagination(PageNumberPagination):
         scope = None
         if count_account is not None:
             scope = CountScope(account_id=count_account, question=count_question(request.path, request.query_params))
-        paginator = DeferredJoinPaginator(queryset, self.get_page_size(request) or self.page_size, count_scope=scope)
+        page_size = self.get_page_size(request)
+        if page_size is None:
+            raise ImproperlyConfigured("Message pages need REST_FRAMEWORK['PAGE_SIZE'].")
+        paginator = DeferredJoinPaginator(queryset, page_size, count_scope=scope)
         page_number = self.get_page_number(request, paginator)
         try:
             self.page = paginator.page(page_number)

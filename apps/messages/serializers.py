@@ -27,11 +27,11 @@ PHONE_INPUT_PATTERN = rf"^{_SEPARATORS}\+({_SEPARATORS}[0-9]){{{MIN_DIGITS},{MAX
 class PhoneNumberField(serializers.CharField):
     """An E.164 number; spaces, dashes, dots and brackets are stripped before the check."""
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", PHONE_INPUT_MAX_LENGTH)
         super().__init__(**kwargs)
 
-    def to_internal_value(self, data: object) -> str:
+    def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
         try:
             return normalize_phone(value)

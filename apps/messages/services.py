@@ -75,7 +75,7 @@ def message_create(
     actor's account), a retry of the same request writes nothing and answers the first message as it was
     accepted; the same key with another request raises IdempotencyConflict.
     """
-    fields = {
+    fields: dict[str, Any] = {
         "account_id": account_id,
         "sender_number": sender_number,
         "receiver_number": receiver_number,

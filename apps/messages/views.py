@@ -20,6 +20,7 @@ from apps.core.api import ValidatedInputMixin
 from apps.core.keygen import KEY_LENGTH
 from apps.core.permissions import is_admin
 from apps.core.schema import ERROR
+from apps.users.request_user import request_user
 
 from .filters import MAX_LIST_VALUES, MessageListFilter
 from .models import IDEMPOTENCY_KEY_MAX_LENGTH, Message
@@ -120,7 +121,7 @@ class MessageViewSet(
     def get_queryset(self) -> QuerySet[Message]:
         if getattr(self, "swagger_fake_view", False):
             return Message.objects.none()
-        return message_list_for_account(user=self.request.user)
+        return message_list_for_account(user=request_user(self.request))
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer]:
         if self.action == "create":
@@ -170,7 +171,7 @@ class MessageViewSet(
         idempotency_key = _idempotency_key(request)
         data = self.get_valid_data(request)
         result = message_create(
-            actor=request.user,
+            actor=request_user(request),
             account_id=self._target_account(data.get("account_id")),
             sender_number=data["sender_number"],
             receiver_number=data["receiver_number"],
@@ -183,7 +184,7 @@ class MessageViewSet(
         return Response(message_data(result.message), status=status.HTTP_201_CREATED, headers=headers)
 
     def _target_account(self, requested: UUID | None) -> UUID:
-        user = self.request.user
+        user = request_user(self.request)
         if requested is None or requested == user.account_id:
             return user.account_id
         if not is_admin(user):
@@ -197,7 +198,7 @@ class MessageViewSet(
         is an admin (reads across accounts) or filters on `status` (which deliveries change)."""
         if is_admin(self.request.user) or self.request.query_params.get("status"):
             return None
-        return self.request.user.account_id
+        return request_user(self.request).account_id
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """The caller's messages, newest first. An admin sees every account's and may narrow them with
@@ -221,7 +222,7 @@ class MessageViewSet(
         values. A number that does not normalise or a malformed date is a 400 naming the parameter. With no
         parameter at all, this lists the caller's messages.
         """
-        queryset = message_search(user=request.user, params=request.query_params)
+        queryset = message_search(user=request_user(request), params=request.query_params)
         return self.message_page(queryset, count_account=self._count_account())
 
 
@@ -241,7 +242,7 @@ class AccountMessageListView(MessagePagesMixin, generics.ListAPIView):
     def get_queryset(self) -> QuerySet[Message]:
         if getattr(self, "swagger_fake_view", False):
             return Message.objects.none()
-        return message_list_for_account(user=self.request.user, account_id=self._account_id())
+        return message_list_for_account(user=request_user(self.request), account_id=self._account_id())
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.message_page(self.get_queryset(), count_account=self._account_id())
@@ -251,6 +252,6 @@ class AccountMessageListView(MessagePagesMixin, generics.ListAPIView):
             account_id = UUID(self.kwargs["account_id"])
         except ValueError:
             raise NotFound() from None
-        if not account_is_visible(user=self.request.user, account_id=account_id):
+        if not account_is_visible(user=request_user(self.request), account_id=account_id):
             raise NotFound()
         return account_id

@@ -12,6 +12,8 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
+from apps.users.request_user import request_user
+
 from . import services
 from .models import Category, PriceChange, Product
 from .validators import validate_product_image
@@ -34,16 +36,16 @@ class CategoryAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Category, form: forms.ModelForm, change: bool) -> None:
         if change:
             data = {field: form.cleaned_data[field] for field in form.changed_data}
-            services.category_update(category=obj, data=data, by=request.user)
+            services.category_update(category=obj, data=data, by=request_user(request))
         else:
-            _adopt(obj, services.category_create(slug=obj.slug, name=obj.name, by=request.user))
+            _adopt(obj, services.category_create(slug=obj.slug, name=obj.name, by=request_user(request)))
 
     def delete_model(self, request: HttpRequest, obj: Category) -> None:
-        services.category_delete(category=obj, by=request.user)
+        services.category_delete(category=obj, by=request_user(request))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Category]) -> None:
         for category in queryset:
-            services.category_delete(category=category, by=request.user)
+            services.category_delete(category=category, by=request_user(request))
 
 
 class PriceChangeInline(admin.TabularInline):
@@ -115,22 +117,24 @@ class ProductAdmin(admin.ModelAdmin):
         upload = image if isinstance(image, UploadedFile) else None
         if not change:
             fields = ("sku", "name", "description", "category", "price", "currency", "stock", "is_available")
-            product = services.product_create(**{field: data[field] for field in fields}, image=upload, by=request.user)
+            product = services.product_create(
+                **{field: data[field] for field in fields}, image=upload, by=request_user(request)
+            )
             _adopt(obj, product)
             return
         writable = (*services.PRODUCT_PLAIN_FIELDS, "is_available")
         changed = {field: data[field] for field in form.changed_data if field in writable}
         if changed:
-            _adopt(obj, services.product_update(product=obj, data=changed, by=request.user))
+            _adopt(obj, services.product_update(product=obj, data=changed, by=request_user(request)))
         if upload is not None:
-            _adopt(obj, services.product_set_image(product=obj, image=upload, by=request.user))
+            _adopt(obj, services.product_set_image(product=obj, image=upload, by=request_user(request)))
 
     def delete_model(self, request: HttpRequest, obj: Product) -> None:
-        services.product_soft_delete(product=obj, by=request.user)
+        services.product_soft_delete(product=obj, by=request_user(request))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
         for product in queryset:
-            services.product_soft_delete(product=product, by=request.user)
+            services.product_soft_delete(product=product, by=request_user(request))
 
     def get_deleted_objects(
         self, objs: Any, request: HttpRequest
@@ -157,11 +161,11 @@ class ProductAdmin(admin.ModelAdmin):
             self.message_user(request, "Enter a valid new price (greater than 0, two decimals).", messages.ERROR)
             return
         for product in queryset:
-            services.product_change_price(product=product, new_price=price, by=request.user)
+            services.product_change_price(product=product, new_price=price, by=request_user(request))
         self.message_user(request, f"Set the price of {len(queryset)} product(s) to {price}.", messages.SUCCESS)
 
     def _set_availability(self, request: HttpRequest, queryset: QuerySet[Product], *, is_available: bool) -> None:
         for product in queryset:
-            services.product_set_availability(product=product, is_available=is_available, by=request.user)
+            services.product_set_availability(product=product, is_available=is_available, by=request_user(request))
         state = "available" if is_available else "unavailable"
         self.message_user(request, f"Marked {len(queryset)} product(s) {state}.", messages.SUCCESS)

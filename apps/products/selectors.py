@@ -34,7 +34,7 @@ def product_list() -> QuerySet[Product]:
     return Product.objects.order_by(*DEFAULT_ORDERING)
 
 
-def product_rows(products: QuerySet[Product]) -> QuerySet[dict[str, Any]]:
+def product_rows(products: QuerySet[Product]) -> QuerySet[Product, dict[str, Any]]:
     """The columns a product answer shows, as plain rows (no query per row).
 
     Reads build their answer from these rows (`serializers.product_read_data`): skipping model instances and

@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.validators import UniqueValidator
 
 from apps.core.formats import utc_iso
+from apps.users.models import User
 
 from .models import Category, PriceChange, Product
 
@@ -132,7 +133,7 @@ class ProductImageInput(serializers.Serializer):
 class PriceChangeSerializer(serializers.ModelSerializer):
     old_price = PriceField(read_only=True)
     new_price = PriceField(read_only=True)
-    changed_by = serializers.SlugRelatedField(
+    changed_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
         slug_field="email", read_only=True, allow_null=True, help_text="The admin's email; null once deleted."
     )
 

@@ -4,15 +4,17 @@ from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.api import ValidatedInputMixin
+from apps.core.pagination import page_of
 from apps.core.permissions import IsAdminOrReadOnly
 from apps.core.schema import ERROR
+from apps.users.request_user import request_user
 
 from . import selectors, services
 from .cache import cached_read
@@ -59,8 +61,8 @@ class CategoryViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.G
     def get_queryset(self) -> QuerySet[Category]:
         return selectors.category_list()
 
-    def perform_create(self, serializer: CategorySerializer) -> None:
-        serializer.instance = services.category_create(**serializer.validated_data, by=self.request.user)
+    def perform_create(self, serializer: serializers.BaseSerializer[Category]) -> None:
+        serializer.instance = services.category_create(**serializer.validated_data, by=request_user(self.request))
 
 
 @extend_schema_view(
@@ -113,7 +115,7 @@ class ProductViewSet(
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Page of live products, newest first unless `ordering` says otherwise."""
         rows = selectors.product_rows(self.filter_queryset(self.get_queryset()))
-        page = self.paginate_queryset(rows)
+        page = page_of(self, rows)
         return self.get_paginated_response(product_read_data(page, request=request))
 
     @cached_read(detail=True)
@@ -124,19 +126,19 @@ class ProductViewSet(
             raise NotFound()
         return Response(product_read_data([row], request=request)[0])
 
-    def perform_create(self, serializer: ProductSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer[Product]) -> None:
         """Create a product (admin). `is_available` defaults to true, `currency` to the service default."""
-        serializer.instance = services.product_create(**serializer.validated_data, by=self.request.user)
+        serializer.instance = services.product_create(**serializer.validated_data, by=request_user(self.request))
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Change any writable product fields (admin). A new price is recorded in the price history."""
         product = self.get_object()
         data = self.get_valid_data(request, instance=product, partial=True)
-        product = services.product_update(product=product, data=data, by=request.user)
+        product = services.product_update(product=product, data=data, by=request_user(request))
         return Response(self.get_serializer(product).data)
 
     def perform_destroy(self, instance: Product) -> None:
-        services.product_soft_delete(product=instance, by=self.request.user)
+        services.product_soft_delete(product=instance, by=request_user(self.request))
 
     @extend_schema(
         summary="Change a product's price",
@@ -148,7 +150,9 @@ class ProductViewSet(
         """Set the price (admin). The change (old and new price, who, when) goes into the price history and the
         audit log."""
         data = self.get_valid_data(request)
-        product = services.product_change_price(product=self.get_object(), new_price=data["price"], by=request.user)
+        product = services.product_change_price(
+            product=self.get_object(), new_price=data["price"], by=request_user(request)
+        )
         return self._product_response(product)
 
     @extend_schema(
@@ -161,7 +165,7 @@ class ProductViewSet(
         """Set `is_available` (admin); the body's `is_available` is required and must be a boolean."""
         data = self.get_valid_data(request)
         product = services.product_set_availability(
-            product=self.get_object(), is_available=data["is_available"], by=request.user
+            product=self.get_object(), is_available=data["is_available"], by=request_user(request)
         )
         return self._product_response(product)
 
@@ -179,7 +183,7 @@ class ProductViewSet(
     def price_history(self, request: Request, pk: str | None = None) -> Response:
         """Page of the product's price changes, newest first; 404 for a missing or deleted product."""
         changes = selectors.product_price_history(product=self.get_object())
-        page = self.paginate_queryset(changes)
+        page = page_of(self, changes)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(
@@ -192,7 +196,7 @@ class ProductViewSet(
         """Upload the product image (admin): multipart field `image`, a PNG, JPEG or WebP of at most 5 MB. The
         answer's `image_url` is its absolute URL. Anything else is a 400."""
         data = self.get_valid_data(request)
-        product = services.product_set_image(product=self.get_object(), image=data["image"], by=request.user)
+        product = services.product_set_image(product=self.get_object(), image=data["image"], by=request_user(request))
         return self._product_response(product)
 
     def _product_response(self, product: Product) -> Response:

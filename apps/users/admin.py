@@ -19,13 +19,14 @@ from apps.core import audit
 
 from .admin_users import services
 from .models import OidcIdentity, User
+from .request_user import request_user
 
 
 class UserCreationForm(AdminUserCreationForm):
     class Meta(AdminUserCreationForm.Meta):
         model = User
         fields = ("email", "full_name")
-        field_classes: dict[str, type[forms.Field]] = {}
+        field_classes = {}
 
 
 class UserChangeForm(DjangoUserChangeForm):
@@ -34,10 +35,11 @@ class UserChangeForm(DjangoUserChangeForm):
     class Meta(DjangoUserChangeForm.Meta):
         model = User
         fields = "__all__"
-        field_classes: dict[str, type[forms.Field]] = {}
+        field_classes = {}
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if self.instance.pk and self.acting_user is not None:
             # The instance still holds the stored values here: the form applies its data after clean().
             errors = services.user_update_errors(
@@ -95,14 +97,14 @@ class UserAdmin(DjangoUserAdmin):
 
     def get_form(self, request: HttpRequest, obj: User | None = None, change: bool = False, **kwargs: Any) -> Any:
         form = super().get_form(request, obj, change=change, **kwargs)
-        if obj is not None:
-            form.acting_user = request.user  # a class made for this request by modelform_factory
+        if obj is not None and issubclass(form, UserChangeForm):
+            form.acting_user = request_user(request)  # a class made for this request by modelform_factory
         return form
 
     def save_model(self, request: HttpRequest, obj: User, form: forms.ModelForm, change: bool) -> None:
         if not change:
             super().save_model(request, obj, form, change)
-            audit.record(actor=request.user, action="user.created", target=obj)
+            audit.record(actor=request_user(request), action="user.created", target=obj)
             return
         role, is_active, full_name = obj.role, obj.is_active, obj.full_name
         stored = User.objects.get(pk=obj.pk)
@@ -111,10 +113,10 @@ class UserAdmin(DjangoUserAdmin):
         super().save_model(request, obj, form, change)
         updated = services.user_update(
             user=obj,
-            by=request.user,
+            by=request_user(request),
             role=role,
             is_active=is_active,
-            full_name=full_name,  # type: ignore[arg-type]
+            full_name=full_name,
         )
         obj.role, obj.is_active, obj.full_name = updated.role, updated.is_active, updated.full_name
 
@@ -124,10 +126,11 @@ class UserAdmin(DjangoUserAdmin):
     @admin.action(description="Deactivate selected users", permissions=["change"])
     def deactivate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         done = 0
-        for user in queryset.filter(is_active=True).exclude(pk=request.user.pk):
-            services.user_deactivate(user=user, by=request.user)  # type: ignore[arg-type]
+        acting = request_user(request)
+        for user in queryset.filter(is_active=True).exclude(pk=acting.pk):
+            services.user_deactivate(user=user, by=acting)
             done += 1
-        if queryset.filter(pk=request.user.pk).exists():
+        if queryset.filter(pk=acting.pk).exists():
             self.message_user(request, "You cannot deactivate your own account.", messages.WARNING)
         self.message_user(request, f"{done} user(s) deactivated.", messages.SUCCESS)
 

@@ -16,7 +16,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
@@ -67,7 +67,8 @@ class CachedUserJWTAuthentication(JWTAuthentication):
             return super().get_validated_token(raw_token)  # expired since it was verified: refused as simplejwt does
         return token
 
-    def get_user(self, validated_token: Token) -> User:
+    # simplejwt declares the return as its AuthUser TypeVar, which no override can match.
+    def get_user(self, validated_token: Token) -> User:  # type: ignore[override]
         try:
             user_id = validated_token[api_settings.USER_ID_CLAIM]
         except KeyError as exc:
@@ -76,6 +77,8 @@ class CachedUserJWTAuthentication(JWTAuthentication):
         values = cache.get(key)
         if values is None:
             user = super().get_user(validated_token)  # the database; refuses missing and inactive users
+            if not isinstance(user, User):  # AUTH_USER_MODEL is User: simplejwt's annotation is wider
+                raise InvalidToken(_("Token contained no recognizable user identification"))
             cache.set(key, {field: getattr(user, field) for field in CACHED_FIELDS}, USER_CACHE_SECONDS)
             return user
         # from_db takes the values in the model's field order; the fields left out (the password) stay deferred.
@@ -98,4 +101,4 @@ def forget_cached_user(sender: type[User], instance: User, **_: Any) -> None:
 class CachedUserJWTScheme(SimpleJWTScheme):
     """The OpenAPI security scheme: the same bearer JWT as simplejwt's own."""
 
-    target_class = CachedUserJWTAuthentication
+    target_class = "apps.users.authentication.CachedUserJWTAuthentication"

@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+EMAIL_MAX_LENGTH = 254  # RFC 5321 limits a forward path to 256 characters, the angle brackets included
+
 
 def normalize_email(email: str) -> str:
     """The stored form of an email: trimmed and lowercased, so uniqueness is case-insensitive."""
@@ -38,7 +40,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         USER = "user", "User"
         ADMIN = "admin", "Admin"
 
-    email = models.EmailField(max_length=254, unique=True)
+    email = models.EmailField(max_length=EMAIL_MAX_LENGTH, unique=True)
     full_name = models.CharField(max_length=150, blank=True)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.USER)
     account_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -98,7 +100,7 @@ class OidcIdentity(models.Model):
     provider = models.CharField(max_length=64, help_text="The provider's id in OIDC_PROVIDERS.")
     subject = models.CharField(max_length=255, help_text="The provider's `sub` claim: stable, never reassigned.")
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="oidc_identities")
-    email = models.EmailField(max_length=254, blank=True, help_text="The email the provider last gave.")
+    email = models.EmailField(max_length=EMAIL_MAX_LENGTH, blank=True, help_text="The email the provider last gave.")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

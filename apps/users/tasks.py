@@ -6,13 +6,14 @@ email carries a fresh token that the first password change invalidates.
 """
 
 import logging
+from typing import Any
 
 from celery import shared_task
 from django.core.mail import send_mail
 
 logger = logging.getLogger(__name__)
 
-EMAIL_RETRY = {
+EMAIL_RETRY: dict[str, Any] = {
     "autoretry_for": (Exception,),
     "retry_backoff": True,
     "retry_backoff_max": 600,

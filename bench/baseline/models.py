@@ -16,6 +16,9 @@ class Product(models.Model):
     updated_at = models.DateTimeField()
     deleted_at = models.DateTimeField(null=True)
 
+    # Declared, not implied: the type checker loads the service's settings, where this app is not installed.
+    objects: models.Manager["Product"] = models.Manager()
+
     class Meta:
         managed = False
         db_table = "products_product"

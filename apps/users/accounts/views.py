@@ -21,6 +21,7 @@ from ..api import (
     PublicAuthView,
     UsersAPIMixin,
 )
+from ..request_user import request_user
 from ..serializers import (
     AcceptedSerializer,
     PasswordChangeSerializer,
@@ -81,7 +82,7 @@ class PasswordChangeView(UsersAPIMixin):
         responses={204: NO_CONTENT, 400: VALIDATION_ERROR, 401: UNAUTHENTICATED, 429: THROTTLED},
     )
     def post(self, request: Request) -> Response:
-        services.user_change_password(user=request.user, **self.get_valid_data(request))
+        services.user_change_password(user=request_user(request), **self.get_valid_data(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -143,8 +144,8 @@ class MeView(UsersAPIMixin):
         responses={200: UserSerializer, 400: VALIDATION_ERROR, 401: UNAUTHENTICATED, 429: THROTTLED},
     )
     def patch(self, request: Request) -> Response:
-        data = self.get_valid_data(request, instance=request.user, partial=True)
-        user = request.user
+        user = request_user(request)
+        data = self.get_valid_data(request, instance=user, partial=True)
         if "full_name" in data:
             user = services.user_update_profile(user=user, full_name=data["full_name"])
         return Response(UserSerializer(user).data)
@@ -164,4 +165,4 @@ class MyActivityView(ListAPIView):
     filter_backends: list[type] = []
 
     def get_queryset(self) -> QuerySet[AuditEvent]:
-        return selectors.user_activity(user=self.request.user)
+        return selectors.user_activity(user=request_user(self.request))

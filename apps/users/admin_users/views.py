@@ -17,6 +17,7 @@ from .. import selectors
 from ..api import FORBIDDEN, NO_CONTENT, NOT_FOUND, THROTTLED, UNAUTHENTICATED, VALIDATION_ERROR, UsersAPIMixin
 from ..filters import UserFilter
 from ..models import User
+from ..request_user import request_user
 from ..serializers import UserAdminUpdateSerializer, UserSerializer
 from . import services
 
@@ -85,12 +86,12 @@ class UserViewSet(UsersAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixi
         role or deactivate themselves, and a superuser is always an admin (400 on `role` or `is_active`).
         """
         target = self.get_object()
-        user = services.user_update(user=target, by=request.user, **self.get_valid_data(request))
+        user = services.user_update(user=target, by=request_user(request), **self.get_valid_data(request))
         return Response(UserSerializer(user).data)
 
     def destroy(self, request: Request, pk: str | None = None) -> Response:
         """Deactivate a user; the row stays. Their access tokens stop working at once and their refresh tokens
         are blacklisted. Deactivating an inactive user again is a 204 too; deactivating yourself is a 400 on
         `is_active`, as a PATCH of `is_active` to false is."""
-        services.user_deactivate(user=self.get_object(), by=request.user)
+        services.user_deactivate(user=self.get_object(), by=request_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)

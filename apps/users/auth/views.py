@@ -19,6 +19,7 @@ from ..api import (
     PublicAuthView,
     UsersAPIMixin,
 )
+from ..request_user import request_user
 from ..serializers import LoginSerializer, RefreshInputSerializer, TokenPairSerializer
 from . import services
 
@@ -78,5 +79,5 @@ class LogoutView(UsersAPIMixin):
         responses={204: NO_CONTENT, 400: VALIDATION_ERROR, 401: UNAUTHENTICATED, 429: THROTTLED},
     )
     def post(self, request: Request) -> Response:
-        services.auth_logout(user=request.user, refresh=self.get_valid_data(request)["refresh"])
+        services.auth_logout(user=request_user(request), refresh=self.get_valid_data(request)["refresh"])
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -14,11 +14,9 @@ from apps.core.exceptions import ApplicationError, Conflict
 from apps.core.queueing import enqueue_on_commit
 
 from ..auth.services import InvalidCredentials, auth_issue_tokens, user_blacklist_refresh_tokens
-from ..models import OidcIdentity, User
+from ..models import EMAIL_MAX_LENGTH, OidcIdentity, User
 from ..tasks import send_verification_email_task
 from . import client as oidc
-
-EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
 
 
 class OidcEmailUnverified(ApplicationError):

@@ -6,6 +6,7 @@ go in with PostgreSQL's COPY (bulk_create elsewhere), since a million ORM insert
 
 import random
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -129,7 +130,7 @@ class Command(BaseCommand):
         fields = [f for f in Message._meta.concrete_fields if not f.primary_key]
         produced = 0
 
-        def rows():  # type: ignore[no-untyped-def]
+        def rows() -> Iterator[list[Any]]:
             nonlocal produced
             for user, count in plan:
                 senders = [f"+1555{rng.randint(1_000_000, 9_999_999)}" for _ in range(10)]
@@ -153,7 +154,7 @@ class Command(BaseCommand):
                     yield [values[f.attname] if f.attname in values else f.get_default() for f in fields]
 
         if connection.vendor == "postgresql":
-            columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+            columns = ", ".join(connection.ops.quote_name(f.column) for f in fields if f.column)  # all have one
             table = connection.ops.quote_name(Message._meta.db_table)
             copy_sql = f"COPY {table} ({columns}) FROM STDIN"
             with transaction.atomic(), connection.cursor() as cursor, cursor.cursor.copy(copy_sql) as copy:
