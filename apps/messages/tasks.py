@@ -96,7 +96,8 @@ def deliver_messages_task(message_pks: list[int]) -> None:
             message_fail(message_pk=message_pk, error=str(error) or error.__class__.__name__)
         else:
             # The batch was this message's first attempt: the task goes on from its first retry.
-            deliver_message_task.apply_async(args=(message_pk,), countdown=countdown, retries=1)
+            # celery-types leaves out `retries`, the option Task.retry itself sends.
+            deliver_message_task.apply_async(args=(message_pk,), countdown=countdown, retries=1)  # type: ignore[call-arg]
 
 
 @shared_task(ignore_result=True)

@@ -270,7 +270,8 @@ def _store_image(product: Product, image: File) -> str:
         raise ValidationError({"image": exc.messages}) from exc
     old_name = product.image.name or ""
     product.image.save(f"{new_key()}.{IMAGE_FORMATS[image_format]}", image, save=False)
-    delete_on_rollback(product.image.storage, product.image.name)
+    if product.image.name:  # FieldFile.save has set it to the stored name
+        delete_on_rollback(product.image.storage, product.image.name)
     product.save(update_fields=["image", "updated_at"])
     return old_name
 
