@@ -12,16 +12,17 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     DJANGO_SETTINGS_MODULE=config.settings.production \
     PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus \
-    LOG_DIR=/app/logs \
     GUNICORN_WORKERS=2
 RUN groupadd --system app && useradd --system --gid app --home /app app
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/* && rm -rf /wheels
 WORKDIR /app
 COPY --chown=app:app . /app
-# collectstatic needs settings to import; these build-time values never reach a running container.
+# collectstatic needs settings to import; these build-time values never reach a running container (collectstatic
+# connects to neither the database nor the broker).
 RUN SECRET_KEY=build-only-build-only-build-only-build-only-build-only-0123 ALLOWED_HOSTS=build \
-    python manage.py collectstatic --noinput && mkdir -p /app/logs /app/media && chown -R app:app /app/logs /app/media
+    DATABASE_URL=postgres://build@localhost/build CELERY_BROKER_URL=amqp://build@localhost// \
+    python manage.py collectstatic --noinput && mkdir -p /app/media && chown -R app:app /app/media
 USER app
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \

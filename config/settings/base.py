@@ -287,10 +287,9 @@ METRICS_ALLOWED_NETWORKS = env.list(
     "METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
 )
 PROMETHEUS_EXPORT_MIGRATIONS = False
-# prometheus_client's multiprocess mode (gunicorn workers, Celery) writes into this folder from the first import of
-# a metric; management commands run before gunicorn has made it.
-if env("PROMETHEUS_MULTIPROC_DIR", default=""):
-    Path(env("PROMETHEUS_MULTIPROC_DIR")).mkdir(parents=True, exist_ok=True)
+# prometheus_client's multiprocess mode (gunicorn workers, Celery) writes into this folder from the first metric;
+# apps.core makes it when Django starts (management commands run before gunicorn has made it).
+PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", default="")
 
 # --- Celery ---------------------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
@@ -375,12 +374,34 @@ OIDC_DISCOVERY_CACHE_SECONDS = env.int("OIDC_DISCOVERY_CACHE_SECONDS", default=6
 OIDC_HTTP_TIMEOUT = env.float("OIDC_HTTP_TIMEOUT", default=5.0)
 
 # --- Logging --------------------------------------------------------------------------------------------------
-LOG_DIR = Path(env("LOG_DIR", default=str(BASE_DIR / "logs")))
+# Logs go to stdout, where the container runtime or systemd collects them. Files only when LOG_DIR names a folder:
+# WatchedFileHandler reopens a file that logrotate moved, so every gunicorn and Celery process can write the same
+# file safely (a RotatingFileHandler per process would rotate it under the others).
+LOG_DIR = env("LOG_DIR", default="")
 LOG_LEVEL = env("LOG_LEVEL", default="INFO").upper()
 LOG_FORMAT = env("LOG_FORMAT", default="json")
-LOG_DIR.mkdir(parents=True, exist_ok=True)
 _log_formatter = "json" if LOG_FORMAT == "json" else "plain"
-_rotating = {"class": "logging.handlers.RotatingFileHandler", "maxBytes": 10 * 1024 * 1024, "backupCount": 5}
+
+
+def _log_file(name: str, **options: str) -> dict[str, object]:
+    return {
+        "class": "apps.core.logs.FolderWatchedFileHandler",
+        "filename": str(Path(LOG_DIR) / name),
+        "formatter": "json",
+        "filters": ["request_id"],
+        **options,
+    }
+
+
+_file_handlers = (
+    {
+        "app_file": _log_file("app.log"),
+        "error_file": _log_file("error.log", level="ERROR"),
+        "audit_file": _log_file("audit.log"),
+    }
+    if LOG_DIR
+    else {}
+)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -395,30 +416,17 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": _log_formatter, "filters": ["request_id"]},
-        "app_file": {
-            **_rotating,
-            "filename": str(LOG_DIR / "app.log"),
-            "formatter": "json",
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": _log_formatter,
             "filters": ["request_id"],
         },
-        "error_file": {
-            **_rotating,
-            "filename": str(LOG_DIR / "error.log"),
-            "formatter": "json",
-            "filters": ["request_id"],
-            "level": "ERROR",
-        },
-        "audit_file": {
-            **_rotating,
-            "filename": str(LOG_DIR / "audit.log"),
-            "formatter": "json",
-            "filters": ["request_id"],
-        },
+        **_file_handlers,
     },
-    "root": {"handlers": ["console", "app_file", "error_file"], "level": LOG_LEVEL},
+    "root": {"handlers": ["console", *(["app_file", "error_file"] if LOG_DIR else [])], "level": LOG_LEVEL},
     "loggers": {
-        "audit": {"handlers": ["audit_file", "console"], "level": "INFO", "propagate": False},
+        "audit": {"handlers": ["console", *(["audit_file"] if LOG_DIR else [])], "level": "INFO", "propagate": False},
         "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django_guid": {"level": "WARNING"},
         "django.db.backends": {"level": "WARNING"},

@@ -1,9 +1,10 @@
-"""Deployments. Refuses to start without SECRET_KEY and ALLOWED_HOSTS; passes `check --deploy` cleanly."""
+"""Deployments. Refuses to start without SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and CELERY_BROKER_URL; passes
+`check --deploy` cleanly."""
 
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import STORAGES, env
+from .base import CELERY_BROKER_URL, STORAGES, env
 
 # No defaults here on purpose: a deployment that forgot them must not start with the local values.
 SECRET_KEY = env.str("SECRET_KEY")
@@ -13,6 +14,12 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("Set the ALLOWED_HOSTS environment variable")
 DEBUG = False
+# Unset, base.py falls back to an SQLite file and to running tasks inside the request; a deployment must not.
+for _name in ("DATABASE_URL", "CELERY_BROKER_URL"):
+    if not env.str(_name):
+        raise ImproperlyConfigured(f"Set the {_name} environment variable")
+if CELERY_BROKER_URL.startswith("memory://"):  # an in-process queue that no worker reads: every task is lost
+    raise ImproperlyConfigured("CELERY_BROKER_URL must name a real broker, not memory://")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

@@ -1,11 +1,20 @@
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
-from tests.helpers.processes import project_env, run_python
+from tests.helpers.processes import BASE_DIR, project_env, run_python
 
 PRODUCTION_ENV = {
     "DJANGO_SETTINGS_MODULE": "config.settings.production",
     "SECRET_KEY": "a-production-secret-that-is-long-enough-and-random-0123456789abcdef",
     "ALLOWED_HOSTS": "api.example.com",
+    # Loading the settings connects to neither.
+    "DATABASE_URL": "postgres://app@db.example.com:5432/app",
+    "CELERY_BROKER_URL": "amqp://app@broker.example.com:5672//",
 }
 SETUP = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
 
@@ -21,12 +30,25 @@ def test_every_settings_module_loads(module: str, debug: str) -> None:
     assert result.stdout.strip().splitlines()[-1] == debug
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS"])
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL"])
 def test_production_refuses_to_start_without(missing: str) -> None:
     env = project_env(**{key: value for key, value in PRODUCTION_ENV.items() if key != missing})
     result = run_python(SETUP, env=env)
     assert result.returncode != 0
-    assert missing in result.stderr
+    assert f"Set the {missing} environment variable" in result.stderr
+
+
+def test_production_refuses_an_empty_broker_url() -> None:
+    """Empty, base.py would run every task inside the request."""
+    result = run_python(SETUP, env=project_env(**{**PRODUCTION_ENV, "CELERY_BROKER_URL": ""}))
+    assert result.returncode != 0
+    assert "Set the CELERY_BROKER_URL environment variable" in result.stderr
+
+
+def test_production_refuses_the_in_memory_broker() -> None:
+    result = run_python(SETUP, env=project_env(**{**PRODUCTION_ENV, "CELERY_BROKER_URL": "memory://"}))
+    assert result.returncode != 0
+    assert "CELERY_BROKER_URL must name a real broker" in result.stderr
 
 
 def test_production_refuses_empty_allowed_hosts() -> None:
@@ -94,3 +116,69 @@ def test_env_example_lists_every_configuration_variable(base_dir) -> None:  # ty
 
 def test_env_file_is_never_tracked(base_dir) -> None:  # type: ignore[no-untyped-def]
     assert ".env" in (base_dir / ".gitignore").read_text().split()
+
+
+LOG_SOMETHING = (
+    "import django, logging; django.setup(); from django.conf import settings\n"
+    "logging.getLogger('apps').warning('to the log'); logging.getLogger('audit').info('audited')\n"
+    "print(sorted(settings.LOGGING['handlers']))\n"
+)
+
+
+def test_settings_log_to_stdout_and_make_no_folder(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    skip = shutil.ignore_patterns(".venv", ".git", ".env", "logs", "media", "*.sqlite3*", "__pycache__")
+    shutil.copytree(BASE_DIR, project, ignore=skip)
+    env = project_env(DJANGO_SETTINGS_MODULE="config.settings.local", LOG_DIR="")
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # prometheus_client takes even an empty one as "write here"
+    before = sorted(path.name for path in project.iterdir())
+
+    imported = subprocess.run(
+        [sys.executable, "-c", "import config.settings.production"],
+        cwd=project,
+        env={**env, **PRODUCTION_ENV},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    started = subprocess.run(
+        [sys.executable, "-c", LOG_SOMETHING], cwd=project, env=env, capture_output=True, text=True, timeout=60
+    )
+
+    assert imported.returncode == 0, imported.stderr
+    assert started.returncode == 0, started.stderr
+    assert sorted(path.name for path in project.iterdir()) == before
+    *logged, handlers = started.stdout.splitlines()
+    assert handlers == "['console']"
+    assert [json.loads(line)["message"] for line in logged] == ["to the log", "audited"]
+
+
+def test_log_dir_adds_files_that_logrotate_may_move(tmp_path: Path) -> None:
+    log_dir = tmp_path / "not-made-yet" / "logs"
+    code = (
+        LOG_SOMETHING + "import os; os.rename(settings.LOG_DIR + '/app.log', settings.LOG_DIR + '/app.log.1')\n"
+        "logging.getLogger('apps').warning('after the rotation')\n"
+    )
+    result = run_python(code, env=project_env(DJANGO_SETTINGS_MODULE="config.settings.local", LOG_DIR=str(log_dir)))
+
+    assert result.returncode == 0, result.stderr
+    assert "after the rotation" in result.stdout  # stdout has everything too
+    rotated = [json.loads(line)["message"] for line in (log_dir / "app.log.1").read_text().splitlines()]
+    assert rotated == ["to the log"]
+    reopened = [json.loads(line)["message"] for line in (log_dir / "app.log").read_text().splitlines()]
+    assert reopened == ["after the rotation"]
+    assert [json.loads(line)["message"] for line in (log_dir / "audit.log").read_text().splitlines()] == ["audited"]
+    assert (log_dir / "error.log").read_text() == ""
+
+
+def test_the_metrics_folder_is_made_by_the_first_metric_not_by_the_settings(tmp_path: Path) -> None:
+    folder = tmp_path / "prometheus"
+    env = project_env(DJANGO_SETTINGS_MODULE="config.settings.local", PROMETHEUS_MULTIPROC_DIR=str(folder))
+    code = (
+        "import os, django; from django.conf import settings; settings.INSTALLED_APPS\n"
+        f"made_on_import = os.path.isdir({str(folder)!r}); django.setup()\n"
+        f"print(made_on_import, os.path.isdir({str(folder)!r}))\n"
+    )
+    result = run_python(code, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True"]

@@ -2,7 +2,8 @@
 collected) answers with the security headers a scanner expects, and no error page shows a traceback or a setting.
 
 `tests/core/test_settings.py` holds the rest of the gate: every settings module loads, production refuses to load
-without SECRET_KEY or ALLOWED_HOSTS, and `check --deploy --fail-level WARNING` passes.
+without SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL or CELERY_BROKER_URL, and `check --deploy --fail-level WARNING`
+passes.
 """
 
 import contextlib
@@ -47,6 +48,8 @@ def production_env(folder: Path, **overrides: str) -> dict[str, str]:
         # TLS ends at the proxy; this test talks plain HTTP to gunicorn and says "https" in X-Forwarded-Proto.
         "SECURE_SSL_REDIRECT": "false",
         "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
+        # Required, though nothing here enqueues a task: the broker is never dialled.
+        "CELERY_BROKER_URL": "amqp://guest:guest@127.0.0.1:9//",
         "STATIC_ROOT": str(folder / "static"),
         "LOG_DIR": str(folder / "logs"),
         "MEDIA_ROOT": str(folder / "media"),
@@ -300,7 +303,7 @@ def test_a_server_error_is_json_with_the_request_id_and_no_internals(
 # --- Start-up -------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS"])
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL"])
 def test_gunicorn_refuses_to_start_without(missing: str, tmp_path: Path) -> None:
     """The server process itself exits (rather than serving with local defaults, or retrying forever)."""
     env = {key: value for key, value in production_env(tmp_path).items() if key != missing}
