@@ -64,8 +64,10 @@ def cached_read(*, detail: bool) -> Callable[[View], View]:
 
 def _entry_key(request: Request, *, detail: bool) -> str:
     # Pagination links and image URLs are absolute, so scheme and host are part of what was rendered. A detail
-    # read ignores its query string; a list's is normalised (empty parameters are absent, order is irrelevant).
-    query = "" if detail else urlencode(sorted((k, v) for k, vs in request.query_params.lists() for v in vs if v))
+    # read ignores its query string; a list's is normalised: empty parameters are absent, and parameters are
+    # sorted by name only, so the values of a repeated one keep their order (`ordering` depends on it).
+    pairs = [(k, v) for k, vs in request.query_params.lists() for v in vs if v]
+    query = "" if detail else urlencode(sorted(pairs, key=lambda pair: pair[0]))
     raw = f"{request.accepted_media_type}|{request.scheme}://{request.get_host()}{request.path}?{query}"
     return catalog_reads.entry_key(hashlib.blake2b(raw.encode(), digest_size=16).hexdigest())
 

@@ -1,18 +1,42 @@
 """The product list's query parameters (API.md "Catalog"). An empty parameter counts as absent; a malformed one
 is a 400 naming it."""
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.db.models import Q, QuerySet, Subquery
+from django.http import QueryDict
 from django_filters import rest_framework as filters
 from django_filters.constants import EMPTY_VALUES
+from django_filters.fields import BaseCSVField
+from django_filters.widgets import BaseCSVWidget
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from .models import Category, Product
 
 ORDERING_FIELDS = ("name", "price", "created_at")
 
 
+class RepeatedOrCommaListWidget(BaseCSVWidget):
+    """Reads `?ordering=name&ordering=-price` (how generated clients send an array) like the comma list
+    `?ordering=name,-price`; django-filter's CSV widget would keep only the last of repeated values."""
+
+    def value_from_datadict(self, data: Mapping[str, Any], files: Any, name: str) -> list[str] | None:
+        values = data.getlist(name) if isinstance(data, QueryDict) else [data.get(name)]
+        joined = ",".join(value for value in values if value)
+        return joined.split(",") if joined else None
+
+
+class RepeatedOrCommaListField(BaseCSVField):
+    base_widget_class = RepeatedOrCommaListWidget
+
+
 class StableOrderingFilter(filters.OrderingFilter):
     """`ordering=price` etc., with the id as the last key in the same direction, so equal values keep a stable
     page order (and one index serves both directions)."""
+
+    base_field_class = RepeatedOrCommaListField
 
     def filter(self, qs: QuerySet[Product], value: list[str]) -> QuerySet[Product]:
         if value in EMPTY_VALUES:
@@ -29,8 +53,9 @@ class ProductFilter(filters.FilterSet):
     category = filters.CharFilter(method="filter_category", help_text="A category slug.")
     min_price = filters.NumberFilter(field_name="price", lookup_expr="gte", help_text="Price at least this.")
     max_price = filters.NumberFilter(field_name="price", lookup_expr="lte", help_text="Price at most this.")
-    # A choice, not django-filter's BooleanFilter: that one quietly ignores `maybe` instead of rejecting it.
-    is_available = filters.ChoiceFilter(
+    # A choice, not django-filter's BooleanFilter: that one quietly ignores `maybe` instead of rejecting it. The
+    # schema still says boolean, so that generated clients send `true` / `false`.
+    is_available = extend_schema_field(OpenApiTypes.BOOL)(filters.ChoiceFilter)(
         choices=[("true", "true"), ("false", "false")],
         method="filter_is_available",
         help_text="`true` or `false`.",

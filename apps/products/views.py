@@ -3,10 +3,12 @@
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -18,7 +20,7 @@ from apps.users.request_user import request_user
 
 from . import selectors, services
 from .cache import cached_read
-from .filters import ProductFilter
+from .filters import ORDERING_FIELDS, ProductFilter
 from .models import Category, Product
 from .serializers import (
     CategorySerializer,
@@ -38,6 +40,17 @@ UNAUTHENTICATED = OpenApiResponse(ERROR, description="No or invalid credentials.
 FORBIDDEN = OpenApiResponse(ERROR, description="Only an admin may do this.")
 NOT_FOUND = OpenApiResponse(ERROR, description="No such product, or it was deleted.")
 READ_ERRORS = {401: UNAUTHENTICATED}
+ORDERING_PARAMETER = OpenApiParameter(
+    "ordering",
+    OpenApiTypes.STR,
+    many=True,
+    explode=True,
+    style="form",
+    enum=[f"{sign}{field}" for field in ORDERING_FIELDS for sign in ("", "-")],
+    description="Sort keys, the first one first: `name`, `price` or `created_at`, each also with `-` for "
+    "descending; default `-created_at`. Repeat the parameter (`?ordering=name&ordering=-price`) or give a comma "
+    "list (`?ordering=name,-price`): both mean the same.",
+)
 WRITE_ERRORS = {400: BAD_REQUEST, 401: UNAUTHENTICATED, 403: FORBIDDEN}
 FILTER_PARAMETERS = tuple(ProductFilter.base_filters)
 
@@ -68,6 +81,7 @@ class CategoryViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.G
 @extend_schema_view(
     list=extend_schema(
         summary="List products",
+        parameters=[ORDERING_PARAMETER],
         responses={200: ProductSerializer(many=True), 400: BAD_REQUEST, **READ_ERRORS},
     ),
     retrieve=extend_schema(summary="Get a product", responses={200: ProductSerializer, 404: NOT_FOUND, **READ_ERRORS}),
@@ -107,7 +121,8 @@ class ProductViewSet(
         # The list's filters must not turn a product detail (or its sub-resources) into a 404 or a 400. And a
         # list without filter parameters (empty ones count as absent) skips building the FilterSet, which
         # costs as much as the rest of an uncached page: it would filter nothing anyway.
-        if self.action != "list" or not any(self.request.query_params.get(name) for name in FILTER_PARAMETERS):
+        query = self.request.query_params
+        if self.action != "list" or not any(value for name in FILTER_PARAMETERS for value in query.getlist(name)):
             return queryset
         return super().filter_queryset(queryset)
 
@@ -191,7 +206,7 @@ class ProductViewSet(
         request={"multipart/form-data": ProductImageInput},
         responses={200: ProductSerializer, 404: NOT_FOUND, **WRITE_ERRORS},
     )
-    @action(detail=True, methods=["put"], serializer_class=ProductImageInput)
+    @action(detail=True, methods=["put"], serializer_class=ProductImageInput, parser_classes=[MultiPartParser])
     def image(self, request: Request, pk: str | None = None) -> Response:
         """Upload the product image (admin): multipart field `image`, a PNG, JPEG or WebP of at most 5 MB. The
         answer's `image_url` is its absolute URL. Anything else is a 400."""

@@ -79,9 +79,14 @@ def test_an_image_of_exactly_5_mb_is_fine(admin_client, product) -> None:  # typ
 
 def test_no_file_is_400(admin_client, product) -> None:  # type: ignore[no-untyped-def]
     multipart = admin_client.put(product_url(product, "image/"), {}, format="multipart")
+    assert multipart.status_code == 400
+    assert list(multipart.json()) == ["image"]
+
+
+def test_the_upload_takes_multipart_only(admin_client, product) -> None:  # type: ignore[no-untyped-def]
     as_json = admin_client.put(product_url(product, "image/"), {"image": "aGVsbG8="}, format="json")
-    assert multipart.status_code == as_json.status_code == 400
-    assert list(multipart.json()) == list(as_json.json()) == ["image"]
+    assert as_json.status_code == 415
+    assert as_json.json() == {"detail": 'Unsupported media type "application/json" in request.'}
 
 
 def test_image_of_a_deleted_product_is_404(admin_client, product) -> None:  # type: ignore[no-untyped-def]

@@ -37,10 +37,11 @@ def test_patches_reject_odd_bodies(admin_client, other_user, body) -> None:  # t
         assert response.status_code == 200 or isinstance(response.json(), dict)
 
 
-def test_a_form_encoded_login_works_too(api_client, user) -> None:  # type: ignore[no-untyped-def]
+def test_a_form_encoded_login_is_refused(api_client, user) -> None:  # type: ignore[no-untyped-def]
     from .factories import DEFAULT_PASSWORD
 
     response = api_client.post(
         "/api/v1/auth/login/", {"email": user.email, "password": DEFAULT_PASSWORD}, format="multipart"
     )
-    assert response.status_code == 200
+    assert response.status_code == 415
+    assert response.json()["detail"].startswith('Unsupported media type "multipart/form-data')
