@@ -7,8 +7,9 @@ import pytest
 from django.db import transaction
 from kombu import Exchange, Queue
 
-from apps.core.events import AMQP_PRIORITY, broker_connection, events_exchange, publish_event, relay_pending_events
+from apps.core.events import publish_event
 from apps.core.models import OutboxEvent
+from apps.core.relay import AMQP_PRIORITY, broker_connection, events_exchange, relay_pending_events
 from tests.helpers.processes import closed_port
 
 
@@ -63,10 +64,12 @@ def test_broker_down_keeps_events_pending_until_it_is_back(settings) -> None:
     real_url = settings.CELERY_BROKER_URL
     settings.CELERY_BROKER_URL = f"amqp://guest:guest@127.0.0.1:{closed_port()}//"
     assert relay_pending_events() == 0
+    assert relay_pending_events() == 0
     settings.CELERY_BROKER_URL = real_url
     event.refresh_from_db()
     assert event.published_at is None
     assert event.last_error
+    assert event.attempts == 2  # each relay run that could not publish it
 
     assert relay_pending_events() == 1
     event.refresh_from_db()

@@ -1,0 +1,110 @@
+"""The messages' demo data (`manage.py seed_demo`): `--messages` sent messages over the demo users' accounts, the
+first `--heavy-accounts` of them with `--heavy-messages` each. They go in with PostgreSQL's COPY (bulk_create
+elsewhere): the benchmark asks for a million, which ORM inserts would take many minutes to write."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+from django.core.management.base import CommandParser
+from django.db import connection, transaction
+from django.db.models import Field
+from django.utils import timezone
+
+from apps.core import seeding
+from apps.core.keygen import new_key
+from apps.users.models import User
+from apps.users.seed import demo_users
+
+from .counts import forget_account_counts
+from .models import Message
+
+
+class MessageSeeder:
+    order = 30  # after the users: the messages go to their accounts
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--messages", type=int, default=500)
+        parser.add_argument("--heavy-accounts", type=int, default=1, help="accounts that get --heavy-messages each")
+        parser.add_argument("--heavy-messages", type=int, default=200)
+
+    def seed(self, run: seeding.SeedRun) -> str:
+        missing = run.options["messages"] - Message.objects.count()
+        users = demo_users(run.options["users"])
+        if missing > 0 and users:
+            plan = _plan(users, missing, run.options["heavy_accounts"], run.options["heavy_messages"])
+            fields = [f for f in Message._meta.concrete_fields if not f.primary_key]
+            rows = _rows(plan, missing, fields, run)
+            if connection.vendor == "postgresql":
+                _copy(rows, fields)
+                seeding.analyze([Message])
+                forget_account_counts({user.account_id for user, _ in plan})  # COPY bypasses the model layer
+            else:
+                _bulk_create(rows, fields)  # makes the accounts' cached counts stale itself
+        return f"{Message.objects.count()} messages"
+
+
+def _plan(users: list[User], missing: int, heavy_accounts: int, heavy_each: int) -> list[tuple[User, int]]:
+    """How many messages each account gets: `heavy_each` for the heavy ones, the rest spread over the others."""
+    heavy = users[:heavy_accounts]
+    light = users[heavy_accounts:] or users
+    plan = [(user, heavy_each) for user in heavy]
+    rest = max(0, missing - heavy_each * len(heavy))
+    plan += [
+        (light[n % len(light)], rest // len(light) + (1 if n < rest % len(light) else 0)) for n in range(len(light))
+    ]
+    return plan
+
+
+def _rows(
+    plan: list[tuple[User, int]], missing: int, fields: list[Field[Any, Any]], run: seeding.SeedRun
+) -> Iterator[list[Any]]:
+    """`missing` rows of `fields` values, oldest first over the last 30 days."""
+    rng = run.rng
+    start = timezone.now() - timedelta(days=30)
+    step = timedelta(days=30) / max(missing, 1)
+    produced = 0
+    for user, count in plan:
+        senders = [f"+1555{rng.randint(1_000_000, 9_999_999)}" for _ in range(10)]
+        for _ in range(count):
+            if produced >= missing:
+                return
+            created = start + step * produced
+            values = {
+                "message_id": new_key(),
+                "account_id": user.account_id,
+                "sender_number": rng.choice(senders),
+                "receiver_number": f"+4477{rng.randint(10_000_000, 99_999_999)}",
+                "body": f"Demo message {produced}",
+                "status": "sent",
+                "attempts": 1,
+                "provider_message_id": f"demo-{produced}",
+                "created_at": created,
+                "sent_at": created + timedelta(seconds=1),
+            }
+            produced += 1
+            yield [values[f.attname] if f.attname in values else f.get_default() for f in fields]
+
+
+def _copy(rows: Iterator[list[Any]], fields: list[Field[Any, Any]]) -> None:
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields if f.column)  # concrete: all have one
+    table = connection.ops.quote_name(Message._meta.db_table)
+    copy_sql = f"COPY {table} ({columns}) FROM STDIN"
+    with transaction.atomic(), connection.cursor() as cursor, cursor.cursor.copy(copy_sql) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _bulk_create(rows: Iterator[list[Any]], fields: list[Field[Any, Any]]) -> None:
+    batch: list[Message] = []
+    for row in rows:
+        batch.append(Message(**{f.attname: value for f, value in zip(fields, row, strict=True)}))
+        if len(batch) == seeding.BATCH:
+            Message.objects.bulk_create(batch)
+            batch = []
+    Message.objects.bulk_create(batch)
+
+
+seeding.register(MessageSeeder())
