@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -16,7 +17,7 @@ from typing import IO, Any
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-SECRET_KEY = "bench-only-secret-bench-only-secret-bench-only-secret-0123456789"  # noqa: S105
+SECRET_KEY = secrets.token_urlsafe(50)  # one per bench run: production settings refuse a key written in the repository
 
 
 def log(message: str) -> None:

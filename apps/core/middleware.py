@@ -1,26 +1,121 @@
 from collections.abc import Callable
+from io import BytesIO
+from typing import Any, TypeVar
 
+from django.conf import settings
+from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django_guid import get_guid
 
-from .context import client_ip, request_client_ip
+from .context import client_ip, is_valid_request_id, request_client_ip
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-class JsonApiErrorsMiddleware:
-    """Under /api/, a 404 or 500 that Django rendered as HTML (unknown path, DEBUG pages) becomes JSON.
+class RequestContextMiddleware:
+    """Before django-guid: an `X-Request-ID` that is not 1 to 64 of `[A-Za-z0-9._-]` is dropped, so django-guid
+    makes a fresh id instead of echoing (and logging, and storing) what the client wrote. Then the client address
+    is resolved once, for the audit trail and everything else that reads it."""
 
-    Also records the client address for the audit trail of this request.
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = request.META.get("HTTP_X_REQUEST_ID")
+        if request_id is not None and not is_valid_request_id(request_id):
+            del request.META["HTTP_X_REQUEST_ID"]
+        token = client_ip.set(request_client_ip(request))
+        try:
+            return self.get_response(request)
+        finally:
+            client_ip.reset(token)
+
+
+def request_body_limit(max_bytes: int) -> Callable[[F], F]:
+    """Give a view (or a viewset action) a body limit of its own instead of MAX_REQUEST_BODY_BYTES."""
+
+    def mark(view: F) -> F:
+        view.max_request_body_bytes = max_bytes  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+class RequestBodyLimitMiddleware:
+    """A body over its view's limit is answered 413 before any of it is read, whatever its media type.
+
+    DRF parses JSON straight from the stream, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE (form bodies only) never
+    applies to it. A declared Content-Length is checked as is; a chunked body (no Content-Length, which Django
+    would otherwise take as empty) is read up to the limit and no further. Runs as a view middleware, before CSRF's,
+    which may read a form body.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        token = client_ip.set(request_client_ip(request))
-        try:
-            response = self.get_response(request)
-        finally:
-            client_ip.reset(token)
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view_func: Callable[..., Any], args: Any, kwargs: Any
+    ) -> HttpResponse | None:
+        limit = _view_limit(request, view_func) or settings.MAX_REQUEST_BODY_BYTES
+        declared = request.META.get("CONTENT_LENGTH")
+        if declared:
+            try:
+                length = int(declared)
+            except ValueError:
+                return JsonResponse({"detail": "Content-Length is not a number."}, status=400)
+            return _too_large(limit) if length > limit else None
+        if "chunked" not in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            return None
+        if not request.META.get("wsgi.input_terminated"):
+            # The server hands over the raw, still chunk-framed stream: its end cannot be found safely.
+            return JsonResponse({"detail": "Send a Content-Length with the body."}, status=411)
+        body = request.META["wsgi.input"].read(limit + 1)
+        if len(body) > limit:
+            return _too_large(limit)
+        request.META["CONTENT_LENGTH"] = str(len(body))
+        request._stream = LimitedStream(BytesIO(body), len(body))  # type: ignore[attr-defined]
+        return None
+
+
+def _view_limit(request: HttpRequest, view_func: Callable[..., Any]) -> int | None:
+    limit: int | None = getattr(view_func, "max_request_body_bytes", None)
+    actions: dict[str, str] = getattr(view_func, "actions", None) or {}  # a DRF viewset: the action's method has it
+    if limit is None and actions:
+        handler = getattr(getattr(view_func, "cls", None), actions.get((request.method or "").lower(), ""), None)
+        limit = getattr(handler, "max_request_body_bytes", None)
+    return limit
+
+
+def _too_large(limit: int) -> JsonResponse:
+    return JsonResponse({"detail": f"The request body is larger than {limit} bytes."}, status=413)
+
+
+class PrivateCacheMiddleware:
+    """An answer to a signed-in user is theirs alone: `Cache-Control: private, no-store`, so neither a shared proxy
+    nor the browser's disk keeps it, unless the view chose its own caching."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)  # DRF sets the token's user here too
+        if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "private, no-store"
+        return response
+
+
+class JsonApiErrorsMiddleware:
+    """Under /api/, a 404 or 500 that Django rendered as HTML (unknown path, DEBUG pages) becomes JSON."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
         if request.path.startswith("/api/") and response.status_code in (404, 500) and not _is_json(response):
             detail = "Not found." if response.status_code == 404 else "Internal server error."
             body: dict[str, object] = {"detail": detail}

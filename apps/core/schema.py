@@ -2,8 +2,8 @@
 
 A view documents its own answers with `extend_schema`; the answers that come from the shared machinery (401 from
 authentication, 403 from an admin-only permission, 404 from a detail lookup or a page past the end, 400 from a body
-or a filter, 429 from a throttle) are added here from the view's own classes, so no operation can forget one and
-the schema matches what `apps.core.exceptions.api_exception_handler` answers.
+or a filter, 413 from the body size limit, 429 from a throttle) are added here from the view's own classes, so no
+operation can forget one and the schema matches what the exception handler and the middleware answer.
 """
 
 import re
@@ -95,6 +95,8 @@ class AutoSchema(openapi.AutoSchema):
             answers["403"] = (ERROR, "Signed in, but not allowed to do this.", {})
         if "{" in self.path or self._is_paginated_list():
             answers["404"] = (ERROR, "No such object, or a page past the end.", {})
+        if self.method in ("POST", "PUT", "PATCH"):
+            answers["413"] = (ERROR, "The body is over the size limit; nothing of it was read.", {})
         if self.view.get_throttles():
             answers["429"] = (ERROR, "Too many requests.", RETRY_AFTER)
         return answers

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 from rest_framework import throttling
 
+from .context import request_client_ip
+
 if TYPE_CHECKING:  # rest_framework.views imports the throttle classes while it loads
     from rest_framework.request import Request
     from rest_framework.views import APIView
@@ -48,6 +50,10 @@ class FixedWindowRateThrottle(throttling.SimpleRateThrottle):
 
     def wait(self) -> float | None:
         return max(getattr(self, "wait_seconds", self.duration), 1)
+
+    def get_ident(self, request: "Request") -> str:
+        # The one address of the request (NUM_PROXIES applied once), not DRF's own reading of X-Forwarded-For.
+        return request_client_ip(request) or ""
 
 
 class AnonRateThrottle(FixedWindowRateThrottle, throttling.AnonRateThrottle):

@@ -1,8 +1,10 @@
+import hmac
 import ipaddress
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -16,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from . import health
+from .context import request_client_ip
 from .outages import mark_logged
 
 ViewFunction = TypeVar("ViewFunction", bound=Callable[..., Any])
@@ -112,17 +115,22 @@ def ready_view(request: Request) -> Response:
 
 
 def _allowed_for_metrics(request: HttpRequest) -> bool:
-    try:
-        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
-    except ValueError:
+    if settings.METRICS_TOKEN:
+        scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(credentials.encode(), settings.METRICS_TOKEN.encode()):
+            return True
+    client = request_client_ip(request)
+    if client is None:
         return False
+    address = ipaddress.ip_address(client)
     return any(address in ipaddress.ip_network(net, strict=False) for net in settings.METRICS_ALLOWED_NETWORKS)
 
 
 @never_cache
 @require_GET
 def metrics_view(request: HttpRequest) -> HttpResponse:
-    """Prometheus text format, for scrapers on the networks in METRICS_ALLOWED_NETWORKS."""
+    """Prometheus text format, for scrapers on the networks in METRICS_ALLOWED_NETWORKS (loopback by default) or
+    sending `Authorization: Bearer <METRICS_TOKEN>`."""
     if not _allowed_for_metrics(request):
         return JsonResponse({"detail": "Metrics are not served to this network."}, status=403)
     return ExportToDjangoView(request)
@@ -137,6 +145,8 @@ def json_server_error(request: HttpRequest) -> JsonResponse:
 
 
 def json_bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    if isinstance(exception, RequestDataTooBig):
+        return JsonResponse({"detail": "The request body is too large."}, status=413)
     return JsonResponse({"detail": "Bad request."}, status=400)
 
 

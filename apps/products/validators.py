@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from PIL import Image, UnidentifiedImageError
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
+# The upload's body limit: the image plus the multipart framing around it (the request body limit's exception).
+MAX_IMAGE_UPLOAD_BODY_BYTES = MAX_IMAGE_BYTES + 64 * 1024
 # Far above any product photo; bounds what a small, highly compressed file could make us decode.
 MAX_IMAGE_PIXELS = 40_000_000
 # Pillow format name -> the extension the stored file gets (the client's file name is never trusted).

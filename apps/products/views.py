@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.api import ValidatedInputMixin
+from apps.core.middleware import request_body_limit
 from apps.core.pagination import page_of
 from apps.core.permissions import IsAdminOrReadOnly
 from apps.core.schema import ERROR
@@ -31,6 +32,7 @@ from .serializers import (
     ProductSerializer,
     product_read_data,
 )
+from .validators import MAX_IMAGE_UPLOAD_BODY_BYTES
 
 BAD_REQUEST = OpenApiResponse(
     ERROR,
@@ -206,6 +208,7 @@ class ProductViewSet(
         request={"multipart/form-data": ProductImageInput},
         responses={200: ProductSerializer, 404: NOT_FOUND, **WRITE_ERRORS},
     )
+    @request_body_limit(MAX_IMAGE_UPLOAD_BODY_BYTES)
     @action(detail=True, methods=["put"], serializer_class=ProductImageInput, parser_classes=[MultiPartParser])
     def image(self, request: Request, pk: str | None = None) -> Response:
         """Upload the product image (admin): multipart field `image`, a PNG, JPEG or WebP of at most 5 MB. The

@@ -21,7 +21,11 @@ if (BASE_DIR / ".env").is_file():
 SERVICE_NAME = "django-rest-monolith"
 SERVICE_VERSION = "0.1.0"
 
-SECRET_KEY = env("SECRET_KEY", default="insecure-local-only-key-change-me-in-every-deployment-0123456789")
+# Empty here: local.py and test.py then use the random key of this checkout (config/keys.py), production refuses
+# to start. No key that is written in the repository ever signs a session, a reset link or a JWT.
+SECRET_KEY = env("SECRET_KEY", default="")
+# Keys retired by a rotation: still accepted on sessions and reset links signed before it, never used to sign.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 
@@ -49,13 +53,16 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "apps.core.middleware.RequestContextMiddleware",
     "django_guid.middleware.guid_middleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    "apps.core.middleware.PrivateCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "apps.core.middleware.RequestBodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -64,6 +71,16 @@ MIDDLEWARE = [
     "apps.core.outages.DatabaseUnavailableMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
+
+# Bytes a request body may have (a view may allow more: the image upload); larger ones get 413 before being read.
+MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+# How many reverse proxies in front of the service append to X-Forwarded-For. 0: the header is never read, the
+# client is the socket's peer. Throttles, the audit trail and /metrics all take the address resolved from it.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+
+# Where DEBUG is on, its pages show neither the environment nor a credential (apps/core/debug.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "apps.core.debug.RedactingExceptionReporterFilter"
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -141,7 +158,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60 * 24)
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60)
 FRONTEND_URL = env("FRONTEND_URL", default="http://127.0.0.1:8000")
 
 LANGUAGE_CODE = "en-us"
@@ -216,9 +233,8 @@ REST_FRAMEWORK = {
         "login": env("THROTTLE_RATE_LOGIN", default="10/min"),
     },
     "EXCEPTION_HANDLER": "apps.core.exceptions.api_exception_handler",
-    # How many proxies in front of us may set X-Forwarded-For; 0 trusts only the socket's address, so a client
-    # cannot pick its own throttle identity.
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
+    # Unused by our throttles (they take apps.core.context's address), set for any DRF code that reads it.
+    "NUM_PROXIES": NUM_PROXIES,
     "COERCE_DECIMAL_TO_STRING": True,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -230,9 +246,13 @@ SIMPLE_JWT = {
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": False,
     "AUTH_HEADER_TYPES": ("Bearer",),
+    # Every token names who issued it and for whom; one without both, or with others, is refused.
+    "ISSUER": env("JWT_ISSUER", default=SERVICE_NAME),
+    "AUDIENCE": env("JWT_AUDIENCE", default=SERVICE_NAME),
 }
-if env("JWT_SIGNING_KEY", default=""):
-    SIMPLE_JWT["SIGNING_KEY"] = env("JWT_SIGNING_KEY")  # otherwise simplejwt signs with the final SECRET_KEY
+JWT_SIGNING_KEY = env("JWT_SIGNING_KEY", default="")
+if JWT_SIGNING_KEY:
+    SIMPLE_JWT["SIGNING_KEY"] = JWT_SIGNING_KEY  # otherwise simplejwt signs with the final SECRET_KEY
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Django REST monolith",
@@ -285,9 +305,9 @@ DJANGO_GUID = {
 }
 
 # --- Metrics --------------------------------------------------------------------------------------------------
-METRICS_ALLOWED_NETWORKS = env.list(
-    "METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
-)
+# Loopback only unless a deployment names its scraper's network, or gives the scraper a bearer token.
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
 PROMETHEUS_EXPORT_MIGRATIONS = False
 # prometheus_client's multiprocess mode (gunicorn workers, Celery) writes into this folder from the first metric;
 # apps.core makes it when Django starts (management commands run before gunicorn has made it).

@@ -1,9 +1,13 @@
-"""Local development: `make run`. Debug on unless the environment says otherwise."""
+"""Local development: `make run`. A random key of this checkout, debug pages only when asked for."""
+
+from config.keys import LOCAL_KEY_FILE, local_secret_key
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import BASE_DIR, SECRET_KEY, env
 
-DEBUG = env.bool("DEBUG", default=True)
+SECRET_KEY = SECRET_KEY or local_secret_key(BASE_DIR / LOCAL_KEY_FILE)
+# Off unless asked for (`DEBUG=true make run`): Django's debug pages answer any client that reaches the server.
+DEBUG = env.bool("DEBUG", default=False)
 
 # With DEBUG off (`DEBUG=false make run`, the browser tests) runserver serves no static files: WhiteNoise serves the
 # admin's and the docs' assets straight from the apps, with no collectstatic. Deployments collect them instead.

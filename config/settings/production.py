@@ -1,15 +1,20 @@
-"""Deployments. Refuses to start without SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and CELERY_BROKER_URL; passes
-`check --deploy` cleanly."""
+"""Deployments. Refuses to start without ALLOWED_HOSTS, DATABASE_URL, CELERY_BROKER_URL or a random SECRET_KEY of its
+own; passes `check --deploy` cleanly."""
 
 from django.core.exceptions import ImproperlyConfigured
 
+from config.keys import refuse_unsafe_key
+
 from .base import *  # noqa: F403
-from .base import CELERY_BROKER_URL, STORAGES, env
+from .base import BASE_DIR, CELERY_BROKER_URL, JWT_SIGNING_KEY, SECRET_KEY_FALLBACKS, STORAGES, env
 
 # No defaults here on purpose: a deployment that forgot them must not start with the local values.
 SECRET_KEY = env.str("SECRET_KEY")
-if len(SECRET_KEY) < 50:
-    raise ImproperlyConfigured("SECRET_KEY must be at least 50 characters")
+refuse_unsafe_key("SECRET_KEY", SECRET_KEY, repository=BASE_DIR)
+for _fallback in SECRET_KEY_FALLBACKS:
+    refuse_unsafe_key("SECRET_KEY_FALLBACKS", _fallback, repository=BASE_DIR)
+if JWT_SIGNING_KEY:
+    refuse_unsafe_key("JWT_SIGNING_KEY", JWT_SIGNING_KEY, repository=BASE_DIR)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("Set the ALLOWED_HOSTS environment variable")

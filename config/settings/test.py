@@ -1,7 +1,11 @@
 """The test suite: fast hashing, in-memory email, no debug toolbar of any kind."""
 
+from config.keys import LOCAL_KEY_FILE, local_secret_key
+
 from .base import *  # noqa: F403
-from .base import REST_FRAMEWORK, env
+from .base import BASE_DIR, REST_FRAMEWORK, SECRET_KEY, env
+
+SECRET_KEY = SECRET_KEY or local_secret_key(BASE_DIR / LOCAL_KEY_FILE)
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.test import Client
 
@@ -91,3 +93,32 @@ def test_well_formed_json_reaches_the_view(api_client, db) -> None:  # type: ign
     response = api_client.post("/api/v1/test-echo/", data={"ok": [1, 2]}, format="json")
     assert response.status_code == 200
     assert response.json() == {"ok": [1, 2]}
+
+
+@pytest.mark.parametrize(
+    "sent",
+    ["x" * 65, "a b", "id\r\n forged log line", "ünïcode", "semi;colon", ""],
+    ids=["too-long", "space", "folded", "non-ascii", "semicolon", "empty"],
+)
+def test_a_request_id_outside_the_pattern_is_replaced(api_client, sent) -> None:  # type: ignore[no-untyped-def]
+    response = api_client.get("/health/live/", HTTP_X_REQUEST_ID=sent)
+    assert response["X-Request-ID"] != sent
+    assert re.fullmatch(r"[0-9a-f]{32}", response["X-Request-ID"])
+
+
+def test_a_request_id_of_64_allowed_characters_is_echoed(api_client) -> None:  # type: ignore[no-untyped-def]
+    sent = "A-z_0.9" * 9 + "a"
+    assert len(sent) == 64
+    assert api_client.get("/health/live/", HTTP_X_REQUEST_ID=sent)["X-Request-ID"] == sent
+
+
+@pytest.mark.django_db
+def test_a_long_request_id_never_reaches_the_audit_row(api_client) -> None:  # type: ignore[no-untyped-def]
+    from apps.core.models import AuditEvent
+
+    body = {"email": "new@example.com", "password": "a-long-enough-password-9", "full_name": "New User"}
+    response = api_client.post("/api/v1/auth/register/", body, HTTP_X_REQUEST_ID="r" * 8000)
+
+    assert response.status_code == 201
+    assert AuditEvent.objects.get(action="user.registered").request_id == response["X-Request-ID"]
+    assert len(response["X-Request-ID"]) == 32

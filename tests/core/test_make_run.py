@@ -10,7 +10,9 @@ from tests.helpers.processes import free_port, project_env, stop, wait_for_http
 
 pytestmark = pytest.mark.slow
 
-COPY_IGNORE = shutil.ignore_patterns(".venv", ".git", "db.sqlite3*", "logs", "media", "__pycache__", ".pytest_cache")
+COPY_IGNORE = shutil.ignore_patterns(
+    ".venv", ".git", ".secret_key", ".env", "db.sqlite3*", "logs", "media", "__pycache__", ".pytest_cache"
+)
 
 
 def test_make_run_serves_from_a_fresh_copy(base_dir, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -31,6 +33,7 @@ def test_make_run_serves_from_a_fresh_copy(base_dir, tmp_path) -> None:  # type:
         assert wait_for_http(f"http://127.0.0.1:{port}/health/live/", timeout=120, process=process) == 200
         assert wait_for_http(f"http://127.0.0.1:{port}/health/", timeout=10) == 200
         assert (copy / "db.sqlite3").exists()
+        assert len((copy / ".secret_key").read_text().strip()) >= 50  # its own random key, made on first run
     finally:
         stop(process)
     assert not os.path.exists(copy / ".venv")

@@ -1,3 +1,4 @@
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from apps.core import metrics
@@ -27,3 +28,20 @@ def test_metrics_refused_outside_allowed_networks(api_client, settings) -> None:
     response = api_client.get("/metrics", REMOTE_ADDR="203.0.113.9")
     assert response.status_code == 403
     assert response.json() == {"detail": "Metrics are not served to this network."}
+
+
+@pytest.mark.parametrize("address", ["10.1.2.3", "172.16.0.5", "192.168.1.10", "203.0.113.9"])
+def test_metrics_are_loopback_only_by_default(api_client, address) -> None:  # type: ignore[no-untyped-def]
+    assert api_client.get("/metrics", REMOTE_ADDR=address).status_code == 403
+
+
+@pytest.mark.django_db
+def test_metrics_answer_a_scraper_with_the_token_from_anywhere(api_client, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.METRICS_TOKEN = "scraper-token-for-this-test-only"
+    allowed = api_client.get(
+        "/metrics", REMOTE_ADDR="203.0.113.9", HTTP_AUTHORIZATION="Bearer scraper-token-for-this-test-only"
+    )
+    wrong = api_client.get("/metrics", REMOTE_ADDR="203.0.113.9", HTTP_AUTHORIZATION="Bearer another-token")
+
+    assert allowed.status_code == 200
+    assert wrong.status_code == 403

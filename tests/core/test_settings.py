@@ -1,4 +1,5 @@
 import json
+import secrets
 import shutil
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from tests.helpers.processes import BASE_DIR, project_env, run_python
 
 PRODUCTION_ENV = {
     "DJANGO_SETTINGS_MODULE": "config.settings.production",
-    "SECRET_KEY": "a-production-secret-that-is-long-enough-and-random-0123456789abcdef",
+    "SECRET_KEY": secrets.token_urlsafe(50),
     "ALLOWED_HOSTS": "api.example.com",
     # Loading the settings connects to neither.
     "DATABASE_URL": "postgres://app@db.example.com:5432/app",
@@ -21,7 +22,7 @@ SETUP = "import django; django.setup(); from django.conf import settings; print(
 
 @pytest.mark.parametrize(
     ("module", "debug"),
-    [("config.settings.local", "True"), ("config.settings.test", "False"), ("config.settings.production", "False")],
+    [("config.settings.local", "False"), ("config.settings.test", "False"), ("config.settings.production", "False")],
 )
 def test_every_settings_module_loads(module: str, debug: str) -> None:
     env = project_env(**{**PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE": module})

@@ -9,6 +9,7 @@ passes.
 import contextlib
 import http.client
 import json
+import secrets
 import subprocess
 import sys
 import time
@@ -23,7 +24,7 @@ from tests.helpers.processes import BASE_DIR, free_port, project_env, stop, wait
 
 pytestmark = pytest.mark.slow
 
-SECRET_KEY = "a-production-secret-that-is-long-enough-and-random-0123456789abcdef"
+SECRET_KEY = secrets.token_urlsafe(50)
 HTTPS = {"X-Forwarded-Proto": "https"}  # what the TLS-terminating proxy in front of gunicorn sends
 LEAKS = (
     "Traceback",
