@@ -2,8 +2,9 @@
 
 A view documents its own answers with `extend_schema`; the answers that come from the shared machinery (401 from
 authentication, 403 from an admin-only permission, 404 from a detail lookup or a page past the end, 400 from a body
-or a filter, 413 from the body size limit, 429 from a throttle) are added here from the view's own classes, so no
-operation can forget one and the schema matches what the exception handler and the middleware answer.
+or a filter, 413 and 415 from a body too large or of another media type, 429 from a throttle) are added here from
+the view's own classes, so no operation can forget one and the schema matches what the exception handler and the
+middleware answer.
 """
 
 import re
@@ -97,6 +98,7 @@ class AutoSchema(openapi.AutoSchema):
             answers["404"] = (ERROR, "No such object, or a page past the end.", {})
         if self.method in ("POST", "PUT", "PATCH"):
             answers["413"] = (ERROR, "The body is over the size limit; nothing of it was read.", {})
+            answers["415"] = (ERROR, "The body's media type is not one this operation reads.", {})
         if self.view.get_throttles():
             answers["429"] = (ERROR, "Too many requests.", RETRY_AFTER)
         return answers

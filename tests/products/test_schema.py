@@ -48,7 +48,7 @@ def test_answers_and_bodies(schema) -> None:  # type: ignore[no-untyped-def]
     assert {option["type"] for option in request_price["oneOf"]} == {"string", "number"}
     image = paths["/api/v1/products/{id}/image/"]["put"]
     assert list(image["requestBody"]["content"]) == ["multipart/form-data"]
-    assert set(image["responses"]) == {"200", "400", "401", "403", "404", "429"}
+    assert set(image["responses"]) == {"200", "400", "401", "403", "404", "413", "415", "429"}
     delete = paths["/api/v1/products/{id}/"]["delete"]["responses"]
     assert set(delete) == {"204", "401", "403", "404", "429"}
     history = paths["/api/v1/products/{id}/price-history/"]["get"]["responses"]["200"]

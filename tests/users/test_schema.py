@@ -12,22 +12,22 @@ def paths() -> dict:  # type: ignore[type-arg]
 @pytest.mark.parametrize(
     ("path", "method", "codes"),
     [
-        ("/api/v1/auth/register/", "post", {"201", "400", "429"}),
-        ("/api/v1/auth/login/", "post", {"200", "400", "401", "429"}),
-        ("/api/v1/auth/refresh/", "post", {"200", "400", "401", "429"}),
-        ("/api/v1/auth/logout/", "post", {"204", "400", "401", "429"}),
-        ("/api/v1/auth/verify-email/", "post", {"204", "400", "429"}),
-        ("/api/v1/auth/password/change/", "post", {"204", "400", "401", "429"}),
-        ("/api/v1/auth/password/reset/", "post", {"202", "400", "429"}),
-        ("/api/v1/auth/password/reset/confirm/", "post", {"204", "400", "429"}),
+        ("/api/v1/auth/register/", "post", {"201", "400", "413", "415", "429"}),
+        ("/api/v1/auth/login/", "post", {"200", "400", "401", "413", "415", "429"}),
+        ("/api/v1/auth/refresh/", "post", {"200", "400", "401", "413", "415", "429"}),
+        ("/api/v1/auth/logout/", "post", {"204", "400", "401", "413", "415", "429"}),
+        ("/api/v1/auth/verify-email/", "post", {"204", "400", "413", "415", "429"}),
+        ("/api/v1/auth/password/change/", "post", {"204", "400", "401", "413", "415", "429"}),
+        ("/api/v1/auth/password/reset/", "post", {"202", "400", "413", "415", "429"}),
+        ("/api/v1/auth/password/reset/confirm/", "post", {"204", "400", "413", "415", "429"}),
         ("/api/v1/users/me/", "get", {"200", "401", "429"}),
-        ("/api/v1/users/me/", "patch", {"200", "400", "401", "429"}),
+        ("/api/v1/users/me/", "patch", {"200", "400", "401", "413", "415", "429"}),
         ("/api/v1/users/me/activity/", "get", {"200", "401", "404", "429"}),  # 404: a page past the end
         ("/api/v1/auth/oidc/providers/", "get", {"200", "429"}),
-        ("/api/v1/auth/oidc/{provider}/", "post", {"200", "400", "401", "404", "409", "429", "502"}),
+        ("/api/v1/auth/oidc/{provider}/", "post", {"200", "400", "401", "404", "409", "413", "415", "429", "502"}),
         ("/api/v1/users/", "get", {"200", "400", "401", "403", "404", "429"}),  # 400: a bad filter
         ("/api/v1/users/{id}/", "get", {"200", "401", "403", "404", "429"}),
-        ("/api/v1/users/{id}/", "patch", {"200", "400", "401", "403", "404", "429"}),
+        ("/api/v1/users/{id}/", "patch", {"200", "400", "401", "403", "404", "413", "415", "429"}),
         ("/api/v1/users/{id}/", "delete", {"204", "400", "401", "403", "404", "429"}),
     ],
 )
