@@ -2,6 +2,7 @@
 
 import os
 import re
+from collections.abc import ItemsView
 from types import FrameType
 from typing import Any
 
@@ -39,11 +40,9 @@ class RedactingExceptionReporterFilter(SafeExceptionReporterFilter):
             if key.startswith("HTTP_") or key in REQUEST_META_KEYS
         }
 
-    def get_traceback_frame_variables(self, request: HttpRequest, tb_frame: FrameType) -> list[tuple[str, Any]]:
-        return [
-            (name, self._cleanse_variable(request, name, value))
-            for name, value in super().get_traceback_frame_variables(request, tb_frame)
-        ]
+    def get_traceback_frame_variables(self, request: HttpRequest, tb_frame: FrameType) -> ItemsView[str, Any]:
+        variables = super().get_traceback_frame_variables(request, tb_frame)
+        return {name: self._cleanse_variable(request, name, value) for name, value in variables}.items()
 
     def _cleanse_variable(self, request: HttpRequest, name: str, value: Any) -> Any:
         if value is os.environ:

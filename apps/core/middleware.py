@@ -3,7 +3,6 @@ from io import BytesIO
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django_guid import get_guid
 
@@ -76,7 +75,7 @@ class RequestBodyLimitMiddleware:
         if len(body) > limit:
             return _too_large(limit)
         request.META["CONTENT_LENGTH"] = str(len(body))
-        request._stream = LimitedStream(BytesIO(body), len(body))  # type: ignore[attr-defined]
+        request._stream = BytesIO(body)
         return None
 
 
