@@ -25,10 +25,19 @@ class AuditEventAdmin(admin.ModelAdmin):
 
 @admin.register(OutboxEvent)
 class OutboxEventAdmin(admin.ModelAdmin):
+    """View-only: the relay publishes the events and the prune task deletes the published ones; a staff delete of
+    a pending event would lose it for every consumer."""
+
     list_display = ("id", "event_type", "priority", "aggregate_type", "aggregate_id", "created_at", "published_at")
     list_filter = ("event_type", "priority", ("published_at", admin.EmptyFieldListFilter))
     search_fields = ("event_id", "aggregate_id", "event_type")
     readonly_fields = [field.name for field in OutboxEvent._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False

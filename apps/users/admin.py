@@ -1,25 +1,36 @@
-"""The Django admin for users, with the email as the login. Role and activation changes go through the service,
-so they are audited and published exactly as through the API."""
+"""The Django admin for users, with the email as the login. Every write goes through the admin_users services
+(adding, editing, the password, deactivating), so it is audited, published and revoked exactly as through the API."""
 
+from contextvars import ContextVar
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm as DjangoAdminPasswordChangeForm
 from django.contrib.auth.forms import AdminUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
-from apps.core import audit
-
 from .admin_users import services
 from .models import OidcIdentity, User
 from .request_user import request_user
+
+# The fields an admin edits on a user's change page, each applied by `user_update` (the rest are read-only).
+EDITABLE_FIELDS = ("email", "full_name", "role", "is_active", "is_verified")
+
+# The admin's password view builds its form without the request; this names who is changing the password.
+_acting_admin: ContextVar[User] = ContextVar("acting_admin")
+
+
+def _new_password(cleaned_data: dict[str, Any]) -> str | None:
+    """The password a Django password form chose; None when it asks for no usable password."""
+    return cleaned_data["password1"] if cleaned_data["set_usable_password"] else None
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -27,6 +38,17 @@ class UserCreationForm(AdminUserCreationForm):
         model = User
         fields = ("email", "full_name")
         field_classes = {}
+
+    def set_password_and_save(self, user: User, commit: bool = True, **kwargs: Any) -> User:
+        return user  # only validated here: `user_create` hashes and stores it
+
+
+class PasswordChangeForm(DjangoAdminPasswordChangeForm):
+    def save(self, commit: bool = True) -> User:
+        password = _new_password(self.cleaned_data)
+        updated = services.user_set_password(user=self.user, by=_acting_admin.get(), password=password)
+        self.user.password = updated.password  # so an admin changing their own password stays signed in
+        return self.user
 
 
 class UserChangeForm(DjangoUserChangeForm):
@@ -57,6 +79,7 @@ class UserChangeForm(DjangoUserChangeForm):
 class UserAdmin(DjangoUserAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
+    change_password_form = PasswordChangeForm
     ordering = ("email",)
     list_display = ("email", "full_name", "role", "is_verified", "is_active", "date_joined")
     list_filter = ("role", "is_verified", "is_active")
@@ -102,23 +125,22 @@ class UserAdmin(DjangoUserAdmin):
         return form
 
     def save_model(self, request: HttpRequest, obj: User, form: forms.ModelForm, change: bool) -> None:
-        if not change:
-            super().save_model(request, obj, form, change)
-            audit.record(actor=request_user(request), action="user.created", target=obj)
-            return
-        role, is_active, full_name = obj.role, obj.is_active, obj.full_name
-        stored = User.objects.get(pk=obj.pk)
-        # Everything else is saved here; the service applies (and records) role, activation and name.
-        obj.role, obj.is_active, obj.full_name = stored.role, stored.is_active, stored.full_name
-        super().save_model(request, obj, form, change)
-        updated = services.user_update(
-            user=obj,
-            by=request_user(request),
-            role=role,
-            is_active=is_active,
-            full_name=full_name,
-        )
-        obj.role, obj.is_active, obj.full_name = updated.role, updated.is_active, updated.full_name
+        # Nothing is saved here: the form only validated, and the service applies and records each change.
+        acting = request_user(request)
+        if change:
+            changes = {name: form.cleaned_data[name] for name in EDITABLE_FIELDS}
+            services.user_update(user=obj, by=acting, **changes)
+        else:
+            password = _new_password(form.cleaned_data)
+            obj.pk = services.user_create(email=obj.email, full_name=obj.full_name, password=password, by=acting).pk
+        obj.refresh_from_db()
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
+        token = _acting_admin.set(request_user(request))
+        try:
+            return super().user_change_password(request, id, form_url)
+        finally:
+            _acting_admin.reset(token)
 
     def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
         return False  # users are deactivated, never deleted: their messages and audit trail stay theirs

@@ -1,4 +1,4 @@
-"""The Django admin for users: email login, and role/activation changes through the service."""
+"""The Django admin for users: email login, and every write (add, edit, password, deactivation) through the service."""
 
 import pytest
 from django.test import Client
@@ -139,3 +139,74 @@ def test_users_are_deactivated_never_deleted(site, admin_user, other_user) -> No
     admin_user.refresh_from_db()
     assert (other_user.is_active, admin_user.is_active) == (False, True)
     assert AuditEvent.objects.filter(action="user.deactivated", object_id=str(other_user.pk)).exists()
+
+
+def password_url(user: User) -> str:
+    return f"/admin/users/user/{user.pk}/password/"
+
+
+def test_the_change_page_edits_only_what_the_service_applies(site, other_user) -> None:  # type: ignore[no-untyped-def]
+    from apps.users.admin import EDITABLE_FIELDS
+
+    form = site.get(change_url(other_user)).context["adminform"].form
+    editable = {name for name, field in form.fields.items() if not field.disabled}
+    assert editable == set(EDITABLE_FIELDS)
+
+
+def test_an_email_and_verification_edit_in_the_admin_is_audited(site, admin_user) -> None:  # type: ignore[no-untyped-def]
+    other_user = UserFactory(is_verified=False)
+    old_email = other_user.email
+    response = site.post(change_url(other_user), change_form(other_user, email="Renamed@Example.com", is_verified="on"))
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    other_user.refresh_from_db()
+    assert (other_user.email, other_user.is_verified) == ("renamed@example.com", True)
+    audited = list(AuditEvent.objects.filter(actor=admin_user).order_by("id").values_list("action", "changes"))
+    assert audited == [
+        ("user.email_changed", {"email": [old_email, "renamed@example.com"]}),
+        ("user.verified", {"is_verified": [False, True]}),
+    ]
+
+
+def test_an_unchanged_save_in_the_admin_writes_and_audits_nothing(site, other_user) -> None:  # type: ignore[no-untyped-def]
+    response = site.post(change_url(other_user), change_form(other_user))
+    assert response.status_code == 302
+    assert not AuditEvent.objects.exists()
+
+
+def test_a_password_change_in_the_admin_revokes_the_sessions(site, admin_user, other_user) -> None:  # type: ignore[no-untyped-def]
+    RefreshToken.for_user(other_user)
+    new_password = "another-fine-password-2024"
+    response = site.post(
+        password_url(other_user), {"usable_password": "true", "password1": new_password, "password2": new_password}
+    )
+
+    assert response.status_code == 302, response.context["form"].errors
+    other_user.refresh_from_db()
+    assert other_user.check_password(new_password)
+    assert BlacklistedToken.objects.filter(token__user=other_user).count() == 1
+    event = AuditEvent.objects.get(actor=admin_user, action="auth.password_set")
+    assert (event.object_id, event.changes) == (
+        str(other_user.pk),
+        {"usable_password": True, "revoked_refresh_tokens": 1},
+    )
+
+
+def test_removing_a_password_in_the_admin_revokes_the_sessions(site, other_user) -> None:  # type: ignore[no-untyped-def]
+    RefreshToken.for_user(other_user)
+    response = site.post(password_url(other_user), {"usable_password": "false", "unset-password": "1"})
+
+    assert response.status_code == 302, response.context["form"].errors
+    other_user.refresh_from_db()
+    assert not other_user.has_usable_password()
+    assert BlacklistedToken.objects.filter(token__user=other_user).count() == 1
+    assert AuditEvent.objects.get(action="auth.password_set").changes["usable_password"] is False
+
+
+def test_an_admin_changing_their_own_password_stays_signed_in(site, admin_user) -> None:  # type: ignore[no-untyped-def]
+    new_password = "another-fine-password-2024"
+    response = site.post(
+        password_url(admin_user), {"usable_password": "true", "password1": new_password, "password2": new_password}
+    )
+    assert response.status_code == 302
+    assert site.get(CHANGELIST).status_code == 200

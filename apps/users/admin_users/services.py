@@ -1,17 +1,21 @@
 """Every write an admin makes to another user, from the API and the Django admin alike.
 
-Plain `atomic`, not durable: the Django admin already wraps each change in its own transaction.
+Plain `atomic`, not durable: the Django admin already wraps each change in its own transaction. Passwords are
+hashed before the transaction opens, as in `accounts.services`.
 """
 
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from apps.core import audit
 from apps.core.events import publish_event
 
 from ..accounts.services import set_full_name
 from ..auth.services import user_blacklist_refresh_tokens
-from ..models import User
+from ..models import User, normalize_email
+
+EMAIL_TAKEN = "A user with this email already exists."
 
 
 def user_update_errors(
@@ -43,12 +47,19 @@ def user_update(
     full_name: str | None = None,
     role: str | None = None,
     is_active: bool | None = None,
+    email: str | None = None,
+    is_verified: bool | None = None,
 ) -> User:
-    """An admin's change to any user; None leaves a field as it is. Role and activation changes are audited and
-    published as events."""
+    """An admin's change to any user; None leaves a field as it is. Every change is audited; role and activation
+    changes are published as events too. The API changes name, role and activation; the Django admin also the
+    email and whether it is verified."""
     user = User.objects.select_for_update().get(pk=user.pk)
     if errors := user_update_errors(user=user, by=by, role=role, is_active=is_active):
         raise ValidationError(errors)
+    if email is not None and normalize_email(email) != user.email:
+        _change_email(user=user, email=normalize_email(email), by=by)
+    if is_verified is not None and is_verified != user.is_verified:
+        _set_verified(user=user, is_verified=is_verified, by=by)
     if role is not None and role != user.role:
         _change_role(user=user, role=role, by=by)
     if is_active is False and user.is_active:
@@ -119,3 +130,59 @@ def _reactivate(*, user: User, by: User) -> None:
         aggregate_type="user",
         aggregate_id=str(user.pk),
     )
+
+
+def user_create(*, email: str, full_name: str, password: str | None, by: User) -> User:
+    """An admin adds an account: `user` role, not verified, audited as `user.created`. None: no usable password
+    (the person signs in through a provider, or sets one with a password reset)."""
+    return _user_store_created(email=email, full_name=full_name, password_hash=make_password(password), by=by)
+
+
+@transaction.atomic
+def _user_store_created(*, email: str, full_name: str, password_hash: str, by: User) -> User:
+    try:
+        with transaction.atomic():  # a savepoint: a concurrent add of the same email is a form error, not a 500
+            user = User.objects.create(email=normalize_email(email), full_name=full_name, password=password_hash)
+    except IntegrityError as exc:
+        raise ValidationError({"email": [EMAIL_TAKEN]}) from exc
+    audit.record(actor=by, action="user.created", target=user)
+    return user
+
+
+def user_set_password(*, user: User, by: User, password: str | None) -> User:
+    """An admin sets `user`'s password (None: none usable). Every session of the account must sign in again: its
+    refresh tokens are revoked, as after a password reset."""
+    return _user_store_password(user=user, by=by, password_hash=make_password(password))
+
+
+@transaction.atomic
+def _user_store_password(*, user: User, by: User, password_hash: str) -> User:
+    user = User.objects.select_for_update().get(pk=user.pk)
+    user.password = password_hash
+    user.save(update_fields=["password"])
+    revoked = user_blacklist_refresh_tokens(user=user)
+    audit.record(
+        actor=by,
+        action="auth.password_set",
+        target=user,
+        changes={"usable_password": user.has_usable_password(), "revoked_refresh_tokens": revoked},
+    )
+    return user
+
+
+def _change_email(*, user: User, email: str, by: User) -> None:
+    old_email = user.email
+    user.email = email
+    try:
+        with transaction.atomic():
+            user.save(update_fields=["email"])
+    except IntegrityError as exc:
+        raise ValidationError({"email": [EMAIL_TAKEN]}) from exc
+    audit.record(actor=by, action="user.email_changed", target=user, changes={"email": [old_email, email]})
+
+
+def _set_verified(*, user: User, is_verified: bool, by: User) -> None:
+    user.is_verified = is_verified
+    user.save(update_fields=["is_verified"])
+    action = "user.verified" if is_verified else "user.unverified"
+    audit.record(actor=by, action=action, target=user, changes={"is_verified": [not is_verified, is_verified]})
