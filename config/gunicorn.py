@@ -6,18 +6,24 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+
+def _env(name: str, default: str) -> str:
+    """The variable's value, or `default` when it is unset or empty (as in a copy of `.env.example`)."""
+    return os.environ.get(name) or default
+
+
+bind = _env("GUNICORN_BIND", "0.0.0.0:8000")
+workers = int(_env("GUNICORN_WORKERS", "2"))
+threads = int(_env("GUNICORN_THREADS", "1"))
 worker_class = "gthread" if threads > 1 else "sync"
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+timeout = int(_env("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
-keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
+keepalive = int(_env("GUNICORN_KEEPALIVE", "5"))
+max_requests = int(_env("GUNICORN_MAX_REQUESTS", "0"))
 max_requests_jitter = max_requests // 10
-accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+accesslog = _env("GUNICORN_ACCESS_LOG", "") or None
 errorlog = "-"
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+forwarded_allow_ips = _env("FORWARDED_ALLOW_IPS", "127.0.0.1")
 preload_app = False
 
 

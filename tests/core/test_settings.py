@@ -1,5 +1,6 @@
 import json
 import secrets
+import re
 import shutil
 import subprocess
 import sys
@@ -183,3 +184,58 @@ def test_the_metrics_folder_is_made_by_the_first_metric_not_by_the_settings(tmp_
     result = run_python(code, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "True"]
+
+
+def _names_read_by_the_code(base_dir: Path) -> set[str]:
+    patterns = [
+        re.compile(r'\benv(?:\.\w+)?\(\s*"([A-Z][A-Z0-9_]*)"'),
+        re.compile(r'(?:os\.environ(?:\.get|\.setdefault)?\(|os\.environ\[|_env\()\s*"([A-Z][A-Z0-9_]*)"'),
+    ]
+    names: set[str] = set()
+    for path in [*(base_dir / "config").rglob("*.py"), *(base_dir / "apps").rglob("*.py")]:
+        text = path.read_text()
+        for pattern in patterns:
+            names.update(pattern.findall(text))
+    return names
+
+
+def test_env_example_lists_every_variable_the_code_reads(base_dir) -> None:  # type: ignore[no-untyped-def]
+    listed = {
+        line.split("=", 1)[0].lstrip("# ").strip()
+        for line in (base_dir / ".env.example").read_text().splitlines()
+        if "=" in line
+    }
+    read = _names_read_by_the_code(base_dir)
+    assert {"GUNICORN_WORKERS", "GUNICORN_TIMEOUT", "SECRET_KEY", "CONN_MAX_AGE"} <= read
+    assert read - listed == set()
+
+
+EMPTY_MEANS_DEFAULT = (
+    "import django, os; django.setup(); from django.conf import settings\n"
+    "from django.test import Client\n"
+    "print(settings.CONN_MAX_AGE if 'sqlite' not in settings.DATABASES['default']['ENGINE'] else 'sqlite',\n"
+    "      settings.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']['anon'], settings.PRODUCTS_CACHE_TTL,\n"
+    "      bool(settings.SECRET_KEY), 'PROMETHEUS_MULTIPROC_DIR' in os.environ,\n"
+    "      Client().get('/metrics', REMOTE_ADDR='127.0.0.1').status_code)\n"
+)
+
+
+def test_an_empty_variable_means_the_default() -> None:
+    empty = {
+        name: ""
+        for name in (
+            "SECRET_KEY", "DATABASE_URL", "THROTTLE_RATE_ANON", "PRODUCTS_CACHE_TTL", "PROMETHEUS_MULTIPROC_DIR",
+            "REDIS_URL", "CELERY_BROKER_URL", "LOG_DIR", "STATIC_ROOT", "MEDIA_ROOT", "OIDC_PROVIDERS",
+        )
+    }  # fmt: skip
+    result = run_python(EMPTY_MEANS_DEFAULT, env=project_env(DJANGO_SETTINGS_MODULE="config.settings.local", **empty))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == ["sqlite", "60/min", "300", "True", "False", "200"]
+
+
+def test_gunicorn_takes_an_empty_variable_as_its_default() -> None:
+    code = "import runpy; c = runpy.run_path('config/gunicorn.py'); print(c['workers'], c['timeout'], c['bind'])"
+    env = project_env(GUNICORN_WORKERS="", GUNICORN_TIMEOUT="", GUNICORN_BIND="")
+    result = run_python(code, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == ["2", "30", "0.0.0.0:8000"]
