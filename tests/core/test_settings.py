@@ -1,6 +1,6 @@
 import json
-import secrets
 import re
+import secrets
 import shutil
 import subprocess
 import sys
