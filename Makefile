@@ -6,7 +6,11 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test worker beat lint format migrate superuser seed bench clean
+.PHONY: help install run test worker beat lint format migrate superuser seed bench clean
+.DEFAULT_GOAL := help
+
+help: ## List the targets (a bare `make` does this)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=python3"; exit 1; }
@@ -17,41 +21,48 @@ $(STAMP): $(BIN)/python requirements/base.txt requirements/local.txt
 	$(BIN)/pip install --quiet -r requirements/local.txt
 	@touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) ## Create .venv and install requirements/local.txt
 
-migrate: install
+migrate: install ## Apply the database migrations
 	$(BIN)/python manage.py migrate --noinput
 
-run: migrate
+run: migrate ## Serve on http://127.0.0.1:8000/ (HOST=, PORT= change it; the URLs move it onto real servers)
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-test: install
+test: install ## Run the whole test suite (PYTEST_ARGS=... to pass options)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-worker: install
+worker: install ## A Celery worker with beat embedded, consuming every queue
 	$(BIN)/celery -A config worker --beat --loglevel=INFO -Q critical,default,low --concurrency=$${CELERY_CONCURRENCY:-2}
 
-beat: install
+beat: install ## Celery beat alone (when the workers run without --beat)
 	$(BIN)/celery -A config beat --loglevel=INFO
 
-lint: install
+lint: install ## ruff, the format check, mypy and the import contracts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-format: install
+format: install ## Fix what ruff can and format the code
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-superuser: migrate
-	$(BIN)/python manage.py createsuperuser
+superuser: migrate ## Create an admin: asks in a terminal, or reads DJANGO_SUPERUSER_EMAIL and _PASSWORD
+	@if [ -n "$$DJANGO_SUPERUSER_EMAIL" ] && [ -n "$$DJANGO_SUPERUSER_PASSWORD" ]; then \
+	  $(BIN)/python manage.py createsuperuser --noinput; \
+	elif [ -t 0 ]; then \
+	  $(BIN)/python manage.py createsuperuser; \
+	else \
+	  echo "make superuser needs a terminal, or DJANGO_SUPERUSER_EMAIL and DJANGO_SUPERUSER_PASSWORD set" >&2; \
+	  exit 1; \
+	fi
 
-seed: migrate
-	$(BIN)/python manage.py seed_demo
+seed: migrate ## Fill the catalog and messages with demo data (SEED_ARGS=... for seed_demo)
+	$(BIN)/python manage.py seed_demo $(SEED_ARGS)
 
-bench: install
+bench: install ## Benchmarks (BENCH_ARGS=... for bench.run)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
-clean:
+clean: ## Remove .venv and the tool caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -26,9 +26,9 @@ class MessageSeeder:
     order = 30  # after the users: the messages go to their accounts
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--messages", type=int, default=500)
+        parser.add_argument("--messages", type=int, default=500, help="messages, spread over the demo accounts")
         parser.add_argument("--heavy-accounts", type=int, default=1, help="accounts that get --heavy-messages each")
-        parser.add_argument("--heavy-messages", type=int, default=200)
+        parser.add_argument("--heavy-messages", type=int, default=200, help="messages of each heavy account")
 
     def seed(self, run: seeding.SeedRun) -> str:
         missing = run.options["messages"] - Message.objects.count()

@@ -1,4 +1,4 @@
-"""The product list's query parameters (API.md "Catalog"). An empty parameter counts as absent; a malformed one
+"""The product list's query parameters (docs/api.md "Catalog"). An empty parameter counts as absent; a malformed one
 is a 400 naming it."""
 
 from collections.abc import Mapping

@@ -17,8 +17,8 @@ class CatalogSeeder:
     order = 20
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--categories", type=int, default=5)
-        parser.add_argument("--products", type=int, default=100)
+        parser.add_argument("--categories", type=int, default=5, help="catalog categories")
+        parser.add_argument("--products", type=int, default=100, help="products, spread over the categories")
 
     def seed(self, run: seeding.SeedRun) -> str:
         categories, products = run.options["categories"], run.options["products"]

@@ -1,4 +1,4 @@
-"""Shapes of the catalog API (API.md "Catalog"): validation only, no side effects."""
+"""Shapes of the catalog API (docs/api.md "Catalog"): validation only, no side effects."""
 
 from collections.abc import Iterable
 from decimal import Decimal

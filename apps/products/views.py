@@ -1,4 +1,4 @@
-"""The catalog API (API.md "Catalog"): categories, products, prices, availability, price history and images."""
+"""The catalog API (docs/api.md "Catalog"): categories, products, prices, availability, price history and images."""
 
 from typing import Any
 

@@ -23,25 +23,35 @@ class UserSeeder:
     order = 10
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--users", type=int, default=10)
+        parser.add_argument("--users", type=int, default=10, help="demo users (besides the demo admin)")
 
     def seed(self, run: seeding.SeedRun) -> str:
         count = run.options["users"]
         have = User.objects.filter(email__startswith=DEMO_EMAIL_PREFIX).count()
+        created: list[str] = []
         if not (run.reuse and have >= count and User.objects.filter(email=ADMIN_EMAIL).exists()):
-            self._create(count, run)
+            created = self._create(count, run)
             seeding.analyze([User])
-        return (
-            f"{User.objects.count()} users (sign in as {ADMIN_EMAIL} or {DEMO_EMAIL_PREFIX}0@example.com with "
-            f"password {DEMO_PASSWORD!r})"
-        )
+        return f"{User.objects.count()} users ({self._sign_in_hint(created)})"
 
-    def _create(self, count: int, run: seeding.SeedRun) -> None:
+    @staticmethod
+    def _sign_in_hint(created: list[str]) -> str:
+        # Only accounts this run made have the demo password: existing ones (an admin from `make superuser`,
+        # users of an earlier run) keep theirs.
+        if not created:
+            return "no account made: existing accounts keep their passwords"
+        shown = " or ".join(created[:2])
+        return f"sign in as {shown} with password {DEMO_PASSWORD!r}"
+
+    def _create(self, count: int, run: seeding.SeedRun) -> list[str]:
+        """Make the missing demo accounts; answers their emails, the admin's first."""
         password = make_password(DEMO_PASSWORD)  # hashed once: argon2 per user would take minutes
+        created: list[str] = []
         if not User.objects.filter(email=ADMIN_EMAIL).exists():
             User.objects.create(
                 email=ADMIN_EMAIL, full_name="Demo Admin", role="admin", is_verified=True, password=password
             )
+            created.append(ADMIN_EMAIL)
         existing = set(User.objects.filter(email__startswith=DEMO_EMAIL_PREFIX).values_list("email", flat=True))
         new = [
             User(
@@ -55,6 +65,7 @@ class UserSeeder:
             if f"{DEMO_EMAIL_PREFIX}{n}@example.com" not in existing
         ]
         User.objects.bulk_create(new, batch_size=seeding.BATCH)
+        return [*created, *(user.email for user in new)]
 
 
 seeding.register(UserSeeder())

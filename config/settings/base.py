@@ -262,7 +262,9 @@ if JWT_SIGNING_KEY:
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Django REST monolith",
-    "DESCRIPTION": "Users, catalog and messaging in one Django REST service. Contract: API.md.",
+    "DESCRIPTION": "Users, catalog and messaging in one Django REST service. The prose reference is `docs/api.md` "
+    "in the service's repository; every 4xx body is the `Error` shape. Sign in with `POST /api/v1/auth/login/` and "
+    "paste the access token into **Authorize** (bearer).",
     "VERSION": SERVICE_VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -1,5 +1,7 @@
 """seed_demo fills every app with demo data of the sizes asked, and `--reuse` leaves existing data alone."""
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -41,3 +43,27 @@ def test_demo_users_can_sign_in(api_client) -> None:  # type: ignore[no-untyped-
     response = api_client.post("/api/v1/auth/login/", {"email": "demo-user-0@example.com", "password": DEMO_PASSWORD})
     assert response.status_code == 200
     assert set(response.json()) == {"access", "refresh"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_closing_line_claims_only_the_passwords_it_set(capsys) -> None:  # type: ignore[no-untyped-def]
+    from apps.users.seed import DEMO_PASSWORD
+
+    get_user_model().objects.create_superuser(email="admin@example.com", password="the-admins-own-password-7")
+    call_command("seed_demo", **SIZES)
+    first = capsys.readouterr().out
+    assert "admin@example.com" not in first
+    assert f"sign in as demo-user-0@example.com or demo-user-1@example.com with password {DEMO_PASSWORD!r}" in first
+
+    call_command("seed_demo", **SIZES)
+    again = capsys.readouterr().out
+    assert DEMO_PASSWORD not in again
+    assert "no account made: existing accounts keep their passwords" in again
+
+
+def test_help_shows_the_defaults(capsys) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(SystemExit):
+        call_command("seed_demo", "--help")
+    text = " ".join(capsys.readouterr().out.split())
+    for option, default in [("--users", 10), ("--products", 100), ("--messages", 500), ("--seed", 42)]:
+        assert re.search(rf"{option} \S+ .*?\(default: {default}\)", text), option

@@ -1,4 +1,4 @@
-"""The OpenAPI schema documents every messages endpoint as API.md describes it, without generator warnings."""
+"""The OpenAPI schema documents every messages endpoint as docs/api.md describes it, without generator warnings."""
 
 from typing import Any
 

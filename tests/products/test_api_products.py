@@ -1,4 +1,4 @@
-"""Every row of API.md's catalog table for products, through the API, as admin, user and anonymous."""
+"""Every row of docs/api.md's catalog table for products, through the API, as admin, user and anonymous."""
 
 from decimal import Decimal
 

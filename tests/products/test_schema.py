@@ -1,4 +1,4 @@
-"""The OpenAPI document describes the catalog as API.md does."""
+"""The OpenAPI document describes the catalog as docs/api.md does."""
 
 import pytest
 from drf_spectacular.generators import SchemaGenerator

@@ -1,4 +1,4 @@
-"""The authorization matrix: every endpoint of API.md, called as anonymous, as a user, as another user and as an
+"""The authorization matrix: every endpoint of docs/api.md, called as anonymous, as a user, as another user and as an
 admin, with the exact status each must get.
 
 Owned rows (a message, an account's message list) belong to `user`; `other_user` is a signed-in stranger to them,

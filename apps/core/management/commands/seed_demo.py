@@ -3,16 +3,24 @@
 `manage.py seed_demo` makes a small set; the benchmark asks for 10,000 products and 1,000,000 messages.
 """
 
+import argparse
 import random
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandParser, DjangoHelpFormatter
 
 from apps.core import seeding
 
 
+class HelpWithDefaults(DjangoHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """`--help` shows each option's default."""
+
+
 class Command(BaseCommand):
     help = "Fill the database with demo users, categories, products and messages."
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        return super().create_parser(prog_name, subcommand, formatter_class=HelpWithDefaults, **kwargs)
 
     def add_arguments(self, parser: CommandParser) -> None:
         for seeder in seeding.seeders():
