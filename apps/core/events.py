@@ -18,7 +18,7 @@ def publish_event(
     event_type: str,
     payload: dict[str, Any],
     *,
-    priority: str = Priority.MEDIUM,
+    priority: Priority = Priority.MEDIUM,
     aggregate_type: str = "",
     aggregate_id: str = "",
 ) -> OutboxEvent:

@@ -17,10 +17,10 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.core import audit, metrics
-from apps.core.events import Priority, publish_event
 from apps.core.exceptions import Conflict
 from apps.core.queueing import enqueue_on_commit
 
+from . import events
 from .backends import SmsDeliveryError, get_sms_backend
 from .dispatch import request_delivery, send_concurrently
 from .models import IdempotencyKey, Message
@@ -141,20 +141,7 @@ def _message_insert(*, actor: Any, fields: dict[str, Any], idempotency_key: Idem
         idempotency_key.message = message
         idempotency_key.save(force_insert=True)
     audit.record(actor=actor, action="message.created", target=message, object_id=message.message_id)
-    publish_event(
-        "message.created",
-        {
-            "message_id": message.message_id,
-            "account_id": str(message.account_id),
-            "sender_number": message.sender_number,
-            "receiver_number": message.receiver_number,
-            "status": message.status,
-            "created_at": message.created_at.isoformat(),
-        },
-        priority=Priority.MEDIUM,
-        aggregate_type="message",
-        aggregate_id=message.message_id,
-    )
+    events.message_created(message)
     transaction.on_commit(lambda: request_delivery(message.pk))
     transaction.on_commit(metrics.messages_created_total.inc)
     return message
@@ -229,19 +216,7 @@ def _mark_sent(message: Message, *, provider_message_id: str) -> None:
     message.provider_message_id = provider_message_id
     message.attempts += 1
     message.save(update_fields=["status", "sent_at", "provider_message_id", "attempts"])
-    publish_event(
-        "message.sent",
-        {
-            "message_id": message.message_id,
-            "account_id": str(message.account_id),
-            "provider_message_id": provider_message_id,
-            "attempts": message.attempts,
-            "sent_at": message.sent_at.isoformat(),
-        },
-        priority=Priority.HIGH,
-        aggregate_type="message",
-        aggregate_id=message.message_id,
-    )
+    events.message_sent(message)
     transaction.on_commit(metrics.messages_delivered_total.inc)
 
 
@@ -254,18 +229,7 @@ def message_fail(*, message_pk: int, error: str) -> Message | None:
     message.status = Message.Status.FAILED
     message.last_error = error[:LAST_ERROR_MAX_LENGTH]
     message.save(update_fields=["status", "last_error"])
-    publish_event(
-        "message.failed",
-        {
-            "message_id": message.message_id,
-            "account_id": str(message.account_id),
-            "attempts": message.attempts,
-            "last_error": message.last_error,
-        },
-        priority=Priority.CRITICAL,
-        aggregate_type="message",
-        aggregate_id=message.message_id,
-    )
+    events.message_failed(message)
     transaction.on_commit(metrics.messages_failed_total.inc)
     return message
 

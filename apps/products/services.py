@@ -17,12 +17,12 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from apps.core import audit
-from apps.core.events import Priority, publish_event
 from apps.core.exceptions import ApplicationError
 from apps.core.files import delete_on_rollback
 from apps.core.keygen import new_key
 
 from . import cache as catalog_cache
+from . import events
 from .models import Category, PriceChange, Product, default_currency
 from .validators import IMAGE_FORMATS, validate_product_image
 
@@ -121,15 +121,9 @@ def product_create(
         actor=by,
         action="product.created",
         target=product,
-        changes={field: [None, value] for field, value in _event_payload(product).items() if field != "id"},
+        changes={field: [None, value] for field, value in events.product_snapshot(product).items() if field != "id"},
     )
-    publish_event(
-        "product.created",
-        _event_payload(product),
-        priority=Priority.MEDIUM,
-        aggregate_type="product",
-        aggregate_id=str(product.pk),
-    )
+    events.product_created(product)
     catalog_cache.invalidate()
     return product
 
@@ -185,13 +179,7 @@ def product_soft_delete(*, product: Product, by: "User | None") -> None:
     locked.deleted_at = timezone.now()
     locked.save(update_fields=["deleted_at", "updated_at"])
     audit.record(actor=by, action="product.deleted", target=locked, changes={"deleted_at": [None, locked.deleted_at]})
-    publish_event(
-        "product.deleted",
-        {"id": locked.pk, "sku": locked.sku},
-        priority=Priority.MEDIUM,
-        aggregate_type="product",
-        aggregate_id=str(locked.pk),
-    )
+    events.product_deleted(locked)
     catalog_cache.invalidate()
 
 
@@ -225,19 +213,7 @@ def _apply_price(product: Product, new_price: Decimal, by: "User | None") -> boo
     audit.record(
         actor=by, action="product.price_changed", target=product, changes={"price": [old_price, product.price]}
     )
-    publish_event(
-        "product.price_changed",
-        {
-            "id": product.pk,
-            "sku": product.sku,
-            "old_price": _money(old_price),
-            "new_price": _money(product.price),
-            "currency": product.currency,
-        },
-        priority=Priority.HIGH,
-        aggregate_type="product",
-        aggregate_id=str(product.pk),
-    )
+    events.product_price_changed(product, old_price=old_price)
     return True
 
 
@@ -252,13 +228,7 @@ def _apply_availability(product: Product, is_available: bool, by: "User | None")
         target=product,
         changes={"is_available": [not is_available, is_available]},
     )
-    publish_event(
-        "product.availability_changed",
-        {"id": product.pk, "sku": product.sku, "is_available": is_available},
-        priority=Priority.MEDIUM,
-        aggregate_type="product",
-        aggregate_id=str(product.pk),
-    )
+    events.product_availability_changed(product)
     return True
 
 
@@ -314,29 +284,12 @@ def _save_unique(obj: models.Model, *, field: str, message: str, taken: Callable
         raise
 
 
-def _event_payload(product: Product) -> dict[str, Any]:
-    return {
-        "id": product.pk,
-        "sku": product.sku,
-        "name": product.name,
-        "category": product.category.slug,
-        "price": _money(product.price),
-        "currency": product.currency,
-        "stock": product.stock,
-        "is_available": product.is_available,
-    }
-
-
 def _audit_value(value: Any) -> Any:
     if isinstance(value, Category):
         return value.slug
     if isinstance(value, Decimal):
-        return _money(value)
+        return events.money(value)
     return value
-
-
-def _money(value: Decimal) -> str:
-    return f"{value:.2f}"
 
 
 def _user(by: "User | None") -> "User | None":

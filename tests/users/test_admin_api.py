@@ -233,12 +233,12 @@ def test_a_superuser_stays_an_admin(admin_client) -> None:  # type: ignore[no-un
 
 def test_a_failure_midway_writes_nothing(admin_client, other_user, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """The role, its audit row and its event are one transaction: if the event cannot be written, none stays."""
-    from apps.users.admin_users import services
+    from apps.users import events
 
     def broken_outbox(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("outbox table is gone")
 
-    monkeypatch.setattr(services, "publish_event", broken_outbox)
+    monkeypatch.setattr(events, "publish_event", broken_outbox)
     admin_client.raise_request_exception = False
     response = admin_client.patch(detail(other_user), {"role": "admin", "full_name": "Half Written"})
     assert response.status_code == 500

@@ -10,9 +10,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from apps.core import audit
-from apps.core.events import publish_event
 from apps.core.queueing import enqueue_on_commit
 
+from .. import events
 from ..auth.services import user_blacklist_refresh_tokens
 from ..models import User, normalize_email
 from ..tasks import send_password_reset_email_task, send_verification_email_task
@@ -42,13 +42,7 @@ def _user_create_registered(*, email: str, password_hash: str, full_name: str) -
     except IntegrityError as exc:
         raise ValidationError({"email": ["A user with this email already exists."]}) from exc
     audit.record(actor=user, action="user.registered", target=user, changes={"email": [None, user.email]})
-    publish_event(
-        "user.registered",
-        {"user_id": user.pk, "account_id": str(user.account_id), "email": user.email},
-        priority="medium",
-        aggregate_type="user",
-        aggregate_id=str(user.pk),
-    )
+    events.user_registered(user)
     enqueue_on_commit(send_verification_email_task, user.pk)
     return user
 

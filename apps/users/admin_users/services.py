@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from apps.core import audit
-from apps.core.events import publish_event
 
+from .. import events
 from ..accounts.services import set_full_name
 from ..auth.services import user_blacklist_refresh_tokens
 from ..models import User, normalize_email
@@ -90,13 +90,7 @@ def _change_role(*, user: User, role: str, by: User) -> None:
     user.role = role
     user.save(update_fields=["role"])
     audit.record(actor=by, action="user.role_changed", target=user, changes={"role": [old_role, role]})
-    publish_event(
-        "user.role_changed",
-        {"user_id": user.pk, "account_id": str(user.account_id), "old_role": old_role, "new_role": role},
-        priority="high",
-        aggregate_type="user",
-        aggregate_id=str(user.pk),
-    )
+    events.user_role_changed(user, old_role=old_role)
 
 
 def _deactivate(*, user: User, by: User) -> None:
@@ -110,26 +104,14 @@ def _deactivate(*, user: User, by: User) -> None:
         target=user,
         changes={"is_active": [True, False], "revoked_refresh_tokens": revoked},
     )
-    publish_event(
-        "user.deactivated",
-        {"user_id": user.pk, "account_id": str(user.account_id)},
-        priority="high",
-        aggregate_type="user",
-        aggregate_id=str(user.pk),
-    )
+    events.user_deactivated(user)
 
 
 def _reactivate(*, user: User, by: User) -> None:
     user.is_active = True
     user.save(update_fields=["is_active"])
     audit.record(actor=by, action="user.reactivated", target=user, changes={"is_active": [False, True]})
-    publish_event(
-        "user.reactivated",
-        {"user_id": user.pk, "account_id": str(user.account_id)},
-        priority="medium",
-        aggregate_type="user",
-        aggregate_id=str(user.pk),
-    )
+    events.user_reactivated(user)
 
 
 def user_create(*, email: str, full_name: str, password: str | None, by: User) -> User:

@@ -9,10 +9,10 @@ from django.db import IntegrityError, transaction
 from rest_framework import status
 
 from apps.core import audit
-from apps.core.events import publish_event
 from apps.core.exceptions import ApplicationError, Conflict
 from apps.core.queueing import enqueue_on_commit
 
+from .. import events
 from ..auth.services import InvalidCredentials, auth_issue_tokens, user_blacklist_refresh_tokens
 from ..models import EMAIL_MAX_LENGTH, OidcIdentity, User
 from ..tasks import send_verification_email_task
@@ -124,13 +124,7 @@ def _oidc_create_user(*, claims: oidc.OidcClaims, email: str) -> User:
         target=user,
         changes={"email": [None, user.email], "via": f"oidc:{claims.provider}", "is_verified": user.is_verified},
     )
-    publish_event(
-        "user.registered",
-        {"user_id": user.pk, "account_id": str(user.account_id), "email": user.email},
-        priority="medium",
-        aggregate_type="user",
-        aggregate_id=str(user.pk),
-    )
+    events.user_registered(user)
     if not user.is_verified:
         enqueue_on_commit(send_verification_email_task, user.pk)
     return user

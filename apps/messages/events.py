@@ -1,0 +1,44 @@
+"""The messages app's domain events: one function per event, the one place its payload and priority are written."""
+
+from typing import Any
+
+from apps.core.events import Priority, publish_event
+from apps.core.models import OutboxEvent
+
+from .models import Message
+
+
+def _publish(event_type: str, message: Message, priority: Priority, **fields: Any) -> OutboxEvent:
+    payload = {"message_id": message.message_id, "account_id": str(message.account_id), **fields}
+    return publish_event(
+        event_type, payload, priority=priority, aggregate_type="message", aggregate_id=message.message_id
+    )
+
+
+def message_created(message: Message) -> OutboxEvent:
+    return _publish(
+        "message.created",
+        message,
+        Priority.MEDIUM,
+        sender_number=message.sender_number,
+        receiver_number=message.receiver_number,
+        status=message.status,
+        created_at=message.created_at.isoformat(),
+    )
+
+
+def message_sent(message: Message) -> OutboxEvent:
+    return _publish(
+        "message.sent",
+        message,
+        Priority.HIGH,
+        provider_message_id=message.provider_message_id,
+        attempts=message.attempts,
+        sent_at=message.sent_at.isoformat() if message.sent_at else None,
+    )
+
+
+def message_failed(message: Message) -> OutboxEvent:
+    return _publish(
+        "message.failed", message, Priority.CRITICAL, attempts=message.attempts, last_error=message.last_error
+    )
