@@ -144,10 +144,9 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "drm"}}
 # A Redis outage must not break requests: cache reads miss, writes are dropped, throttling fails open; each such
-# failure is logged by django-redis.
+# failure is logged by django-redis (its logger `django_redis.cache`).
 DJANGO_REDIS_IGNORE_EXCEPTIONS = True
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
-DJANGO_REDIS_LOGGER = "apps.core.cache"
 
 # --- Auth -----------------------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "users.User"

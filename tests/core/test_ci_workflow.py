@@ -1,5 +1,6 @@
-"""The forge's workflow (.github/workflows/ci.yml) and the CI script (.ci/run) run the same suite the same way:
-the same Python, the same commands in the same order, each with the same variables, on the same servers."""
+"""The forge's workflow (.github/workflows/ci.yml) and the CI script (.ci/run) run the same checks the same way:
+the same Python, the same commands in the same order (the lint before the suites), each with the same variables,
+on the same servers."""
 
 import re
 import shlex
@@ -60,10 +61,10 @@ def apt_packages(text: str) -> set[str]:
 def test_both_run_the_same_commands_with_the_same_variables(script, job) -> None:  # type: ignore[no-untyped-def]
     expected = script_runs(script)
 
-    assert [command for _, command in expected] == [["make", "test"], ["make", "test"]]
+    assert [command for _, command in expected] == [["make", "lint"], ["make", "test"], ["make", "test"]]
     assert workflow_runs(job) == expected
-    embedded, real = expected
-    assert embedded[0] == {}
+    lint, embedded, real = expected
+    assert lint[0] == embedded[0] == {}
     assert set(real[0]) == set(SERVER_VARIABLES)
 
 
@@ -98,7 +99,7 @@ def test_the_real_servers_are_service_containers_on_the_ports_the_variables_name
     }
     for mapping in (mapping for service in services.values() for mapping in service["ports"]):
         assert mapping.startswith("127.0.0.1:"), mapping  # the same address the CI machine serves them on
-    _, (variables, _) = script_runs(script)
+    *_, (variables, _) = script_runs(script)
     expected = {"DATABASE_URL": "postgres", "REDIS_URL": "redis", "CELERY_BROKER_URL": "rabbitmq"}
     for variable, service in expected.items():
         url = urlparse(variables[variable])

@@ -1,14 +1,16 @@
-"""Background delivery: queued → sent through the SMS backend, retries with backoff, then failed; at most once."""
+"""Background delivery: queued → sent through the SMS backend, retries with backoff, then failed; never for a
+create that rolled back, and never twice by two runs of one delivery."""
 
 import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 from prometheus_client import REGISTRY
 
 from apps.core.models import OutboxEvent
+from apps.messages import services
 from apps.messages.backends import locmem
 from apps.messages.backends.failing import FailingBackend
 from apps.messages.models import Message
@@ -67,11 +69,21 @@ def test_the_api_shows_the_sent_message(user_client, payload, django_capture_on_
 
 
 @pytest.mark.django_db
-def test_nothing_is_sent_when_the_create_rolls_back(user_client, payload, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
-    with django_capture_on_commit_callbacks(execute=True):
-        response = user_client.post(MESSAGES_URL, {**payload, "receiver_number": "nope"}, format="json")
+def test_nothing_is_sent_when_the_create_rolls_back(user, payload, monkeypatch, django_capture_on_commit_callbacks):
+    requested: list[int] = []
+    monkeypatch.setattr(services, "request_delivery", requested.append)  # records, then delivers nothing
 
-    assert response.status_code == 400
+    def outbox_down(*args, **kwargs):
+        # The last step of the create's transaction, after the message's INSERT, fails: it all rolls back.
+        raise DatabaseError("the outbox table is unavailable")
+
+    monkeypatch.setattr(services, "publish_event", outbox_down)
+
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(DatabaseError):
+        services.message_create(actor=user, account_id=user.account_id, **payload)
+
+    assert not Message.objects.exists()
+    assert requested == []  # no delivery asked for, neither during the transaction nor after it
     assert locmem.outbox == []
 
 
