@@ -56,7 +56,7 @@ def _isolated_cache() -> None:
 
 
 @pytest.fixture(autouse=True)
-def _media_in_tmp(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def _media_in_tmp(settings, tmp_path) -> None:
     settings.MEDIA_ROOT = str(tmp_path / "media")
 
 
@@ -66,17 +66,17 @@ def api_client() -> APIClient:
 
 
 @pytest.fixture
-def user(db):  # type: ignore[no-untyped-def]
+def user(db):
     return UserFactory()
 
 
 @pytest.fixture
-def other_user(db):  # type: ignore[no-untyped-def]
+def other_user(db):
     return UserFactory()
 
 
 @pytest.fixture
-def admin_user(db):  # type: ignore[no-untyped-def]
+def admin_user(db):
     return UserFactory(role="admin")
 
 
@@ -84,7 +84,7 @@ def admin_user(db):  # type: ignore[no-untyped-def]
 def auth_client() -> Callable[..., APIClient]:
     """`auth_client(user)`: an API client that sends a real access JWT for `user`."""
 
-    def make(user) -> APIClient:  # type: ignore[no-untyped-def]
+    def make(user) -> APIClient:
         client = APIClient()
         token = RefreshToken.for_user(user).access_token
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
@@ -94,22 +94,22 @@ def auth_client() -> Callable[..., APIClient]:
 
 
 @pytest.fixture
-def user_client(auth_client, user) -> APIClient:  # type: ignore[no-untyped-def]
+def user_client(auth_client, user) -> APIClient:
     return auth_client(user)
 
 
 @pytest.fixture
-def admin_client(auth_client, admin_user) -> APIClient:  # type: ignore[no-untyped-def]
+def admin_client(auth_client, admin_user) -> APIClient:
     return auth_client(admin_user)
 
 
 @pytest.fixture
-def base_dir():  # type: ignore[no-untyped-def]
+def base_dir():
     return settings.BASE_DIR
 
 
 @pytest.fixture
-def real_broker():  # type: ignore[no-untyped-def]
+def real_broker():
     """Send tasks to the configured broker instead of running them in-process, for this test only."""
     from config.celery import app
 
@@ -131,7 +131,7 @@ def database_url(port: int | None = None) -> str:
 
 
 @pytest.fixture
-def start_celery_worker(transactional_db, real_broker):  # type: ignore[no-untyped-def]
+def start_celery_worker(transactional_db, real_broker):
     """`start_celery_worker(database_port=None, **env)`: a real Celery worker (2 processes, every queue) on the
     configured broker and this test's database; stopped at the end of the test.
 
@@ -185,6 +185,6 @@ def start_celery_worker(transactional_db, real_broker):  # type: ignore[no-untyp
 
 
 @pytest.fixture
-def celery_worker_process(start_celery_worker):  # type: ignore[no-untyped-def]
+def celery_worker_process(start_celery_worker):
     """A real Celery worker (2 processes, every queue) on the configured broker and this test's database."""
     return start_celery_worker()

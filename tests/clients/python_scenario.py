@@ -39,7 +39,7 @@ from django_rest_monolith_client.models import (
 )
 
 
-def expect(response, status: HTTPStatus):  # type: ignore[no-untyped-def]
+def expect(response, status: HTTPStatus):
     assert response.status_code == status, f"{status} expected, got {response.status_code}: {response.content!r}"
     return response.parsed
 

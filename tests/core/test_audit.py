@@ -19,7 +19,7 @@ class _Lines(logging.Handler):
 
 
 @pytest.fixture
-def audit_lines():  # type: ignore[no-untyped-def]
+def audit_lines():
     handler = _Lines()
     logger = logging.getLogger("audit")  # does not propagate to the root logger, so caplog cannot see it
     logger.addHandler(handler)
@@ -28,7 +28,7 @@ def audit_lines():  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_rolled_back_write_logs_no_audit_line(audit_lines) -> None:  # type: ignore[no-untyped-def]
+def test_a_rolled_back_write_logs_no_audit_line(audit_lines) -> None:
     def write_that_fails() -> None:
         with transaction.atomic():
             audit.record(actor=None, action="test.rolled_back", object_type="thing", object_id="1")
@@ -42,7 +42,7 @@ def test_a_rolled_back_write_logs_no_audit_line(audit_lines) -> None:  # type: i
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_committed_write_logs_its_audit_line_once_committed(audit_lines) -> None:  # type: ignore[no-untyped-def]
+def test_a_committed_write_logs_its_audit_line_once_committed(audit_lines) -> None:
     with transaction.atomic():
         audit.record(actor=None, action="test.committed", object_type="thing", object_id="1")
         assert audit_lines == [], "not before the commit"

@@ -66,7 +66,7 @@ def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Moto]:
 
 
 @pytest.fixture
-def aws_settings(settings, moto: Moto):  # type: ignore[no-untyped-def]
+def aws_settings(settings, moto: Moto):
     settings.AWS_ACCESS_KEY_ID = CREDENTIALS["aws_access_key_id"]
     settings.AWS_SECRET_ACCESS_KEY = CREDENTIALS["aws_secret_access_key"]
     settings.AWS_REGION_NAME = REGION
@@ -109,7 +109,7 @@ def test_the_bucket_setting_moves_the_default_storage_to_s3() -> None:
 
 
 @pytest.fixture
-def bucket(aws_settings, moto: Moto) -> str:  # type: ignore[no-untyped-def]
+def bucket(aws_settings, moto: Moto) -> str:
     """A fresh bucket at moto, and the default storage pointed at it, as AWS_STORAGE_BUCKET_NAME does."""
     name = f"images-{uuid.uuid4().hex[:12]}"
     moto.client("s3").create_bucket(Bucket=name)
@@ -125,7 +125,7 @@ def png() -> bytes:
     return buffer.getvalue()
 
 
-def test_an_uploaded_image_lands_in_the_bucket_and_its_url_serves_it(bucket, moto, admin_client) -> None:  # type: ignore[no-untyped-def]
+def test_an_uploaded_image_lands_in_the_bucket_and_its_url_serves_it(bucket, moto, admin_client) -> None:
     assert admin_client.post("/api/v1/categories/", {"slug": "tools", "name": "Tools"}).status_code == 201
     created = admin_client.post(
         "/api/v1/products/", {"sku": "HAM-001", "name": "Claw hammer", "category": "tools", "price": "19.99"}
@@ -174,7 +174,7 @@ def subscribe_queue(moto: Moto, name: str) -> Subscription:
     return Subscription(topic_arn=topic_arn, queue_url=queue_url)
 
 
-def use_topic(settings, moto: Moto, subscription: Subscription) -> None:  # type: ignore[no-untyped-def]
+def use_topic(settings, moto: Moto, subscription: Subscription) -> None:
     settings.EVENTS_BACKEND = "sns"
     settings.AWS_SNS_TOPIC_ARN = subscription.topic_arn
     settings.AWS_SNS_ENDPOINT_URL = moto.endpoint
@@ -197,7 +197,7 @@ def receive(moto: Moto, queue_url: str, count: int, timeout: float = 10) -> list
 
 
 @pytest.fixture
-def subscription(aws_settings, moto: Moto) -> Subscription:  # type: ignore[no-untyped-def]
+def subscription(aws_settings, moto: Moto) -> Subscription:
     subscribed = subscribe_queue(moto, f"events-{uuid.uuid4().hex[:12]}")
     use_topic(aws_settings, moto, subscribed)
     return subscribed
@@ -208,7 +208,7 @@ def attributes(message: dict[str, Any]) -> dict[str, str]:
 
 
 @pytest.mark.django_db
-def test_events_reach_a_subscribed_queue_with_the_envelope_and_their_priority(moto, subscription) -> None:  # type: ignore[no-untyped-def]
+def test_events_reach_a_subscribed_queue_with_the_envelope_and_their_priority(moto, subscription) -> None:
     low = publish_event("test.sns.low", {"n": 1}, priority="low", aggregate_type="thing", aggregate_id="a")
     critical = publish_event("test.sns.critical", {"n": 2}, priority="critical")
 
@@ -234,7 +234,7 @@ def test_events_reach_a_subscribed_queue_with_the_envelope_and_their_priority(mo
 
 
 @pytest.mark.django_db
-def test_with_the_endpoint_down_events_stay_pending_and_go_out_once_it_is_back(aws_settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_with_the_endpoint_down_events_stay_pending_and_go_out_once_it_is_back(aws_settings, tmp_path) -> None:
     port = free_port()
     server = start_moto(tmp_path, port)
     try:
@@ -263,7 +263,7 @@ def test_with_the_endpoint_down_events_stay_pending_and_go_out_once_it_is_back(a
 
 
 @pytest.mark.django_db
-def test_a_fifo_topic_keeps_each_aggregate_in_order_and_deduplicates(aws_settings, moto) -> None:  # type: ignore[no-untyped-def]
+def test_a_fifo_topic_keeps_each_aggregate_in_order_and_deduplicates(aws_settings, moto) -> None:
     name = f"events-{uuid.uuid4().hex[:12]}.fifo"
     topic_arn = moto.client("sns").create_topic(Name=name, Attributes={"FifoTopic": "true"})["TopicArn"]
     sqs = moto.client("sqs")
@@ -284,7 +284,7 @@ def test_a_fifo_topic_keeps_each_aggregate_in_order_and_deduplicates(aws_setting
 
 
 @pytest.mark.django_db
-def test_sns_without_a_topic_keeps_events_pending_and_says_why(settings) -> None:  # type: ignore[no-untyped-def]
+def test_sns_without_a_topic_keeps_events_pending_and_says_why(settings) -> None:
     settings.EVENTS_BACKEND = "sns"
     settings.AWS_SNS_TOPIC_ARN = ""
     event = publish_event("test.sns.unconfigured", {"n": 1})

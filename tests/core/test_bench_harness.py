@@ -23,7 +23,7 @@ def _run_module(*args: str, env: dict[str, str], timeout: float) -> subprocess.C
 @pytest.mark.redis
 @pytest.mark.broker
 @pytest.mark.slow
-def test_quick_benchmark_measures_every_case(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_quick_benchmark_measures_every_case(tmp_path) -> None:
     # The bench's database, Redis and broker follow this run's own, so two checkouts never share them.
     database = f"{urlparse(os.environ['DATABASE_URL']).path.lstrip('/')}_bench"
     env = project_env(

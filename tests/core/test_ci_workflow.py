@@ -16,17 +16,17 @@ Run = tuple[dict[str, str], list[str]]  # (variables set on the command line, th
 
 
 @pytest.fixture
-def script(base_dir) -> str:  # type: ignore[no-untyped-def]
+def script(base_dir) -> str:
     return (base_dir / ".ci" / "run").read_text()
 
 
 @pytest.fixture
-def workflow(base_dir) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def workflow(base_dir) -> dict[str, Any]:
     return yaml.safe_load((base_dir / ".github" / "workflows" / "ci.yml").read_text())
 
 
 @pytest.fixture
-def job(workflow) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def job(workflow) -> dict[str, Any]:
     assert list(workflow["jobs"]) == ["test"]
     return workflow["jobs"]["test"]
 
@@ -58,7 +58,7 @@ def apt_packages(text: str) -> set[str]:
     return set(re.findall(r"missing\+=\(([\w.+-]+)\)", text))
 
 
-def test_both_run_the_same_commands_with_the_same_variables(script, job) -> None:  # type: ignore[no-untyped-def]
+def test_both_run_the_same_commands_with_the_same_variables(script, job) -> None:
     expected = script_runs(script)
 
     assert [command for _, command in expected] == [["make", "lint"], ["make", "test"], ["make", "test"]]
@@ -68,7 +68,7 @@ def test_both_run_the_same_commands_with_the_same_variables(script, job) -> None
     assert set(real[0]) == set(SERVER_VARIABLES)
 
 
-def test_the_embedded_run_sees_no_server_variable(script, workflow, job) -> None:  # type: ignore[no-untyped-def]
+def test_the_embedded_run_sees_no_server_variable(script, workflow, job) -> None:
     # .ci/run unsets them before run 1; the workflow never sets them above the step that needs them.
     unset = re.search(r"^unset (.+)$", script, re.MULTILINE)
     assert unset is not None
@@ -77,12 +77,12 @@ def test_the_embedded_run_sees_no_server_variable(script, workflow, job) -> None
         assert not set(SERVER_VARIABLES) & set(scope)
 
 
-def test_both_say_they_are_ci(script, job) -> None:  # type: ignore[no-untyped-def]
+def test_both_say_they_are_ci(script, job) -> None:
     assert re.search(r"^export CI=true$", script, re.MULTILINE)
     assert job["env"]["CI"] == "true"
 
 
-def test_both_use_the_same_python(base_dir, job) -> None:  # type: ignore[no-untyped-def]
+def test_both_use_the_same_python(base_dir, job) -> None:
     setup = next(step for step in job["steps"] if step.get("uses", "").startswith("actions/setup-python@"))
     version = str(setup["with"]["python-version"])
     makefile = (base_dir / "Makefile").read_text()
@@ -92,7 +92,7 @@ def test_both_use_the_same_python(base_dir, job) -> None:  # type: ignore[no-unt
     assert re.search(rf"^FROM python:{re.escape(version)}-slim", (base_dir / "Dockerfile").read_text(), re.M)
 
 
-def test_the_real_servers_are_service_containers_on_the_ports_the_variables_name(script, job) -> None:  # type: ignore[no-untyped-def]
+def test_the_real_servers_are_service_containers_on_the_ports_the_variables_name(script, job) -> None:
     services = job["services"]
     published = {
         int(mapping.split(":")[-1]): name for name, service in services.items() for mapping in service["ports"]
@@ -109,10 +109,10 @@ def test_the_real_servers_are_service_containers_on_the_ports_the_variables_name
         assert "--health-cmd" in services[service]["options"]  # steps start once the server answers
 
 
-def test_both_install_the_same_system_packages(script, job) -> None:  # type: ignore[no-untyped-def]
+def test_both_install_the_same_system_packages(script, job) -> None:
     step_scripts = "\n".join(step["run"] for step in job["steps"] if "run" in step)
     assert apt_packages(step_scripts) == apt_packages(script) == {"chromium", "wrk"}
 
 
-def test_the_workflow_fits_the_ci_time_limit(job) -> None:  # type: ignore[no-untyped-def]
+def test_the_workflow_fits_the_ci_time_limit(job) -> None:
     assert job["timeout-minutes"] <= 90

@@ -61,7 +61,7 @@ def _base_env(tmp_path: Path, database_url: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def runserver_on_sqlite(tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def runserver_on_sqlite(tmp_path) -> Iterator[str]:
     env = _base_env(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite3'}")
     _prepare(env)
     port = free_port()
@@ -69,7 +69,7 @@ def runserver_on_sqlite(tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-d
 
 
 @pytest.fixture
-def gunicorn_on_postgres(tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def gunicorn_on_postgres(tmp_path) -> Iterator[str]:
     import psycopg
 
     name = f"drm_concurrency_{os.getpid()}"
@@ -135,11 +135,11 @@ def _exercise(base: str) -> None:
 
 
 @pytest.mark.slow
-def test_parallel_clients_against_make_run_on_sqlite(runserver_on_sqlite) -> None:  # type: ignore[no-untyped-def]
+def test_parallel_clients_against_make_run_on_sqlite(runserver_on_sqlite) -> None:
     _exercise(runserver_on_sqlite)
 
 
 @pytest.mark.postgres
 @pytest.mark.slow
-def test_parallel_clients_against_gunicorn_on_postgres(gunicorn_on_postgres) -> None:  # type: ignore[no-untyped-def]
+def test_parallel_clients_against_gunicorn_on_postgres(gunicorn_on_postgres) -> None:
     _exercise(gunicorn_on_postgres)

@@ -27,7 +27,7 @@ RESUME_WITHIN_SECONDS = 20  # far below MESSAGE_REQUEUE_AFTER_SECONDS (60): the 
 
 
 @pytest.fixture
-def database_relay(transactional_db):  # type: ignore[no-untyped-def]
+def database_relay(transactional_db):
     from django.db import connection
 
     database = connection.settings_dict
@@ -36,7 +36,7 @@ def database_relay(transactional_db):  # type: ignore[no-untyped-def]
     relay.close()
 
 
-def _call(url: str, method: str = "GET", body: dict | None = None, headers: dict | None = None):  # type: ignore[no-untyped-def]
+def _call(url: str, method: str = "GET", body: dict | None = None, headers: dict | None = None):
     request = urllib.request.Request(  # noqa: S310 - our own server on 127.0.0.1
         url,
         method=method,
@@ -50,7 +50,7 @@ def _call(url: str, method: str = "GET", body: dict | None = None, headers: dict
         return error.code, dict(error.headers), json.loads(error.read() or b"{}")
 
 
-def test_every_endpoint_answers_503_while_the_database_is_unreachable(database_relay, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_every_endpoint_answers_503_while_the_database_is_unreachable(database_relay, tmp_path) -> None:
     user = UserFactory()
     token = str(RefreshToken.for_user(user).access_token)
     port = free_port()
@@ -112,7 +112,7 @@ def test_every_endpoint_answers_503_while_the_database_is_unreachable(database_r
 @pytest.mark.worker
 def test_a_delivery_during_a_database_outage_is_sent_within_seconds_of_its_return(
     database_relay, start_celery_worker
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from apps.messages.tasks import deliver_message_task
 
     start_celery_worker(database_port=database_relay.port)

@@ -4,12 +4,12 @@ import pytest
 from django.test import Client
 
 
-def test_request_id_is_echoed(api_client) -> None:  # type: ignore[no-untyped-def]
+def test_request_id_is_echoed(api_client) -> None:
     response = api_client.get("/health/live/", HTTP_X_REQUEST_ID="req-abc-123")
     assert response["X-Request-ID"] == "req-abc-123"
 
 
-def test_request_id_is_made_when_absent(api_client) -> None:  # type: ignore[no-untyped-def]
+def test_request_id_is_made_when_absent(api_client) -> None:
     first = api_client.get("/health/live/")["X-Request-ID"]
     second = api_client.get("/health/live/")["X-Request-ID"]
     assert len(first) >= 16
@@ -17,7 +17,7 @@ def test_request_id_is_made_when_absent(api_client) -> None:  # type: ignore[no-
 
 
 @pytest.mark.django_db
-def test_unknown_api_path_is_json_404(api_client) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_api_path_is_json_404(api_client) -> None:
     response = api_client.get("/api/v1/no-such-thing/")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("application/json")
@@ -25,7 +25,7 @@ def test_unknown_api_path_is_json_404(api_client) -> None:  # type: ignore[no-un
 
 
 @pytest.mark.django_db
-def test_unknown_api_path_is_json_404_with_debug(api_client, settings) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_api_path_is_json_404_with_debug(api_client, settings) -> None:
     settings.DEBUG = True
     response = api_client.get("/api/v1/no-such-thing/")
     assert response.status_code == 404
@@ -33,21 +33,21 @@ def test_unknown_api_path_is_json_404_with_debug(api_client, settings) -> None: 
 
 
 @pytest.mark.django_db
-def test_wrong_method_is_json_405(api_client) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_method_is_json_405(api_client) -> None:
     response = api_client.delete("/health/")
     assert response.status_code == 405
     assert response.json() == {"detail": 'Method "DELETE" not allowed.'}
 
 
 @pytest.mark.django_db
-def test_missing_trailing_slash_redirects_a_get(api_client) -> None:  # type: ignore[no-untyped-def]
+def test_missing_trailing_slash_redirects_a_get(api_client) -> None:
     response = api_client.get("/health")
     assert response.status_code == 301
     assert response["Location"] == "/health/"
 
 
 @pytest.mark.urls("tests.core.urls_for_errors")
-def test_unhandled_exception_in_api_is_json_500_with_request_id(db) -> None:  # type: ignore[no-untyped-def]
+def test_unhandled_exception_in_api_is_json_500_with_request_id(db) -> None:
     client = Client(raise_request_exception=False)
     response = client.get("/api/v1/test-crash/", HTTP_X_REQUEST_ID="crash-id-1")
     assert response.status_code == 500
@@ -56,14 +56,14 @@ def test_unhandled_exception_in_api_is_json_500_with_request_id(db) -> None:  # 
 
 
 @pytest.mark.urls("tests.core.urls_for_errors")
-def test_unhandled_exception_outside_drf_is_json_500(db) -> None:  # type: ignore[no-untyped-def]
+def test_unhandled_exception_outside_drf_is_json_500(db) -> None:
     client = Client(raise_request_exception=False)
     response = client.get("/plain-crash/", HTTP_X_REQUEST_ID="crash-id-2")
     assert response.status_code == 500
     assert response.json() == {"detail": "Internal server error.", "request_id": "crash-id-2"}
 
 
-def test_request_id_is_on_every_log_line(api_client, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_request_id_is_on_every_log_line(api_client, caplog) -> None:
     import logging
 
     from django.conf import settings
@@ -82,14 +82,14 @@ def test_request_id_is_on_every_log_line(api_client, caplog) -> None:  # type: i
 
 
 @pytest.mark.urls("tests.core.urls_for_errors")
-def test_malformed_json_is_json_400(api_client, db) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_json_is_json_400(api_client, db) -> None:
     response = api_client.post("/api/v1/test-echo/", data='{"broken": ', content_type="application/json")
     assert response.status_code == 400
     assert "JSON parse error" in response.json()["detail"]
 
 
 @pytest.mark.urls("tests.core.urls_for_errors")
-def test_well_formed_json_reaches_the_view(api_client, db) -> None:  # type: ignore[no-untyped-def]
+def test_well_formed_json_reaches_the_view(api_client, db) -> None:
     response = api_client.post("/api/v1/test-echo/", data={"ok": [1, 2]}, format="json")
     assert response.status_code == 200
     assert response.json() == {"ok": [1, 2]}

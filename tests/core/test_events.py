@@ -149,7 +149,7 @@ def test_prune_deletes_only_old_published_events() -> None:
 
 
 @pytest.mark.django_db
-def test_triggers_within_a_window_send_one_relay_task(real_broker, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_triggers_within_a_window_send_one_relay_task(real_broker, monkeypatch) -> None:
     from django.core.cache import cache
 
     from apps.core import events

@@ -21,7 +21,7 @@ def test_the_domain_errors_are_all_found() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(ERRORS))
-def test_every_application_error_is_its_declared_status(api_client, db, settings, name) -> None:  # type: ignore[no-untyped-def]
+def test_every_application_error_is_its_declared_status(api_client, db, settings, name) -> None:
     settings.ROOT_URLCONF = "tests.core.urls_for_errors"
     error = ERRORS[name]
     assert 400 <= error.status_code < 500 or error.status_code in UPSTREAM_STATUSES, name

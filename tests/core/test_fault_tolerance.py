@@ -37,7 +37,7 @@ def _database_url() -> str:
 
 
 @pytest.fixture
-def web_with_broker_down(transactional_db):  # type: ignore[no-untyped-def]
+def web_with_broker_down(transactional_db):
     """The service in its own process, on this test's database, with its broker URL on a closed port."""
     port = free_port()
     env = project_env(
@@ -65,7 +65,7 @@ def web_with_broker_down(transactional_db):  # type: ignore[no-untyped-def]
 @pytest.mark.broker
 @pytest.mark.worker
 @pytest.mark.slow
-def test_broker_outage_loses_no_message_and_no_event(web_with_broker_down, settings, request) -> None:  # type: ignore[no-untyped-def]
+def test_broker_outage_loses_no_message_and_no_event(web_with_broker_down, settings, request) -> None:
     user = UserFactory()
     token = str(RefreshToken.for_user(user).access_token)
 
@@ -102,7 +102,7 @@ def test_broker_outage_loses_no_message_and_no_event(web_with_broker_down, setti
 
 
 @pytest.mark.django_db
-def test_redis_outage_breaks_no_endpoint(api_client, auth_client, settings) -> None:  # type: ignore[no-untyped-def]
+def test_redis_outage_breaks_no_endpoint(api_client, auth_client, settings) -> None:
     settings.REDIS_URL = f"redis://127.0.0.1:{closed_port()}/0"
     settings.CACHES = {
         "default": {
@@ -113,7 +113,7 @@ def test_redis_outage_breaks_no_endpoint(api_client, auth_client, settings) -> N
     }
     admin = auth_client(UserFactory(role="admin"))
 
-    def timed(call):  # type: ignore[no-untyped-def]
+    def timed(call):
         started = time.monotonic()
         response = call()
         assert time.monotonic() - started < 2.0
@@ -168,7 +168,7 @@ def test_redis_outage_breaks_no_endpoint(api_client, auth_client, settings) -> N
 
 @pytest.mark.redis
 @pytest.mark.django_db
-def test_redis_down_then_back_on_the_same_port(user_client, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_redis_down_then_back_on_the_same_port(user_client, settings, tmp_path) -> None:
     """Down: a private Redis port with nothing on it. Back: a private redis-server started on that port."""
     import shutil
 

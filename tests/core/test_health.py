@@ -3,7 +3,7 @@ import pytest
 from tests.helpers.processes import closed_port, django_get_json, project_env
 
 
-def test_health_reports_every_dependency(api_client, db) -> None:  # type: ignore[no-untyped-def]
+def test_health_reports_every_dependency(api_client, db) -> None:
     response = api_client.get("/health/")
 
     assert response.status_code == 200
@@ -15,18 +15,18 @@ def test_health_reports_every_dependency(api_client, db) -> None:  # type: ignor
         assert check["latency_ms"] >= 0
 
 
-def test_live_touches_no_dependency(api_client) -> None:  # type: ignore[no-untyped-def]
+def test_live_touches_no_dependency(api_client) -> None:
     # No `db` fixture: a query would be refused by pytest-django and turn this into a 500.
     response = api_client.get("/health/live/")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
 
 
-def test_ready_when_migrations_are_applied(api_client, db) -> None:  # type: ignore[no-untyped-def]
+def test_ready_when_migrations_are_applied(api_client, db) -> None:
     assert api_client.get("/health/ready/").status_code == 200
 
 
-def test_service_info(api_client) -> None:  # type: ignore[no-untyped-def]
+def test_service_info(api_client) -> None:
     response = api_client.get("/")
     assert response.status_code == 200
     assert response.json() == {
@@ -54,7 +54,7 @@ def test_database_down_is_503_down() -> None:
     assert status == 503
 
 
-def test_cache_down_is_degraded_but_200(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_cache_down_is_degraded_but_200(tmp_path) -> None:
     env = project_env(
         DJANGO_SETTINGS_MODULE="config.settings.test",
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
@@ -68,7 +68,7 @@ def test_cache_down_is_degraded_but_200(tmp_path) -> None:  # type: ignore[no-un
     assert body["checks"]["cache"]["latency_ms"] < 2000
 
 
-def test_broker_down_is_degraded_but_200(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_broker_down_is_degraded_but_200(tmp_path) -> None:
     env = project_env(
         DJANGO_SETTINGS_MODULE="config.settings.test",
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
@@ -83,7 +83,7 @@ def test_broker_down_is_degraded_but_200(tmp_path) -> None:  # type: ignore[no-u
 
 @pytest.mark.redis
 @pytest.mark.broker
-def test_real_servers_are_ok(api_client, db) -> None:  # type: ignore[no-untyped-def]
+def test_real_servers_are_ok(api_client, db) -> None:
     body = api_client.get("/health/").json()
     assert body["checks"]["cache"] == {**body["checks"]["cache"], "status": "ok", "backend": "redis"}
     assert body["checks"]["broker"]["status"] == "ok"

@@ -16,7 +16,7 @@ COPY_IGNORE = shutil.ignore_patterns(
 )  # fmt: skip
 
 
-def test_make_run_serves_from_a_fresh_copy(base_dir, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_make_run_serves_from_a_fresh_copy(base_dir, tmp_path) -> None:
     copy = tmp_path / "project"
     shutil.copytree(base_dir, copy, ignore=COPY_IGNORE)
     port = free_port()

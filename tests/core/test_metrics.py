@@ -4,7 +4,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from apps.core import metrics
 
 
-def test_metrics_parse_and_carry_request_and_domain_figures(api_client, db) -> None:  # type: ignore[no-untyped-def]
+def test_metrics_parse_and_carry_request_and_domain_figures(api_client, db) -> None:
     api_client.get("/health/live/")
     metrics.products_cache_hits_total.inc()
 
@@ -23,7 +23,7 @@ def test_metrics_parse_and_carry_request_and_domain_figures(api_client, db) -> N
     assert hits[0] >= 1
 
 
-def test_metrics_refused_outside_allowed_networks(api_client, settings) -> None:  # type: ignore[no-untyped-def]
+def test_metrics_refused_outside_allowed_networks(api_client, settings) -> None:
     settings.METRICS_ALLOWED_NETWORKS = ["10.1.0.0/16"]
     response = api_client.get("/metrics", REMOTE_ADDR="203.0.113.9")
     assert response.status_code == 403

@@ -6,14 +6,14 @@ import shlex
 import yaml
 
 
-def _makefile_recipe(base_dir, target: str) -> str:  # type: ignore[no-untyped-def]
+def _makefile_recipe(base_dir, target: str) -> str:
     text = (base_dir / "Makefile").read_text()
     match = re.search(rf"^{target}:.*\n((?:\t.*\n)+)", text, re.MULTILINE)
     assert match, f"no `{target}` target"
     return match.group(1)
 
 
-def test_compose_runs_every_service_health_checked(base_dir) -> None:  # type: ignore[no-untyped-def]
+def test_compose_runs_every_service_health_checked(base_dir) -> None:
     compose = yaml.safe_load((base_dir / "docker-compose.yml").read_text())
     services = compose["services"]
     assert set(services) == {"web", "worker", "beat", "postgres", "redis", "rabbitmq"}
@@ -26,7 +26,7 @@ def test_compose_runs_every_service_health_checked(base_dir) -> None:  # type: i
     assert web_env["CELERY_BROKER_URL"].startswith("amqp://")
 
 
-def test_compose_worker_consumes_the_queues_that_make_worker_does(base_dir) -> None:  # type: ignore[no-untyped-def]
+def test_compose_worker_consumes_the_queues_that_make_worker_does(base_dir) -> None:
     from django.conf import settings
 
     compose = yaml.safe_load((base_dir / "docker-compose.yml").read_text())
@@ -37,7 +37,7 @@ def test_compose_worker_consumes_the_queues_that_make_worker_does(base_dir) -> N
     assert compose_queues == make_queues == declared
 
 
-def test_image_command_matches_compose_web(base_dir) -> None:  # type: ignore[no-untyped-def]
+def test_image_command_matches_compose_web(base_dir) -> None:
     dockerfile = (base_dir / "Dockerfile").read_text()
     cmd = re.search(r"^CMD (\[.*\])$", dockerfile, re.MULTILINE).group(1)
     image_command = " ".join(yaml.safe_load(cmd))
@@ -48,7 +48,7 @@ def test_image_command_matches_compose_web(base_dir) -> None:  # type: ignore[no
     assert (base_dir / "config" / "gunicorn.py").is_file()
 
 
-def test_dockerfile_is_multi_stage_slim_non_root_with_healthcheck(base_dir) -> None:  # type: ignore[no-untyped-def]
+def test_dockerfile_is_multi_stage_slim_non_root_with_healthcheck(base_dir) -> None:
     dockerfile = (base_dir / "Dockerfile").read_text()
     assert len(re.findall(r"^FROM python:3\.11-slim", dockerfile, re.MULTILINE)) == 2
     assert re.search(r"^USER app$", dockerfile, re.MULTILINE)
@@ -57,7 +57,7 @@ def test_dockerfile_is_multi_stage_slim_non_root_with_healthcheck(base_dir) -> N
     assert "requirements/production.txt" in dockerfile
 
 
-def test_make_run_serves_on_host_and_port(base_dir) -> None:  # type: ignore[no-untyped-def]
+def test_make_run_serves_on_host_and_port(base_dir) -> None:
     recipe = _makefile_recipe(base_dir, "run")
     assert "runserver $(HOST):$(PORT)" in recipe
     makefile = (base_dir / "Makefile").read_text()
@@ -65,7 +65,7 @@ def test_make_run_serves_on_host_and_port(base_dir) -> None:  # type: ignore[no-
     assert re.search(r"^PORT \?= 8000$", makefile, re.MULTILINE)
 
 
-def test_ci_runs_make_test_on_embedded_and_real_servers(base_dir) -> None:  # type: ignore[no-untyped-def]
+def test_ci_runs_make_test_on_embedded_and_real_servers(base_dir) -> None:
     script = (base_dir / ".ci" / "run").read_text()
     assert script.count("make test") >= 2
     for variable in ("DATABASE_URL=", "REDIS_URL=", "CELERY_BROKER_URL="):
@@ -73,7 +73,7 @@ def test_ci_runs_make_test_on_embedded_and_real_servers(base_dir) -> None:  # ty
     assert shlex.split("export CI=true")[1] in script
 
 
-def test_readme_names_the_two_setup_commands(base_dir) -> None:  # type: ignore[no-untyped-def]
+def test_readme_names_the_two_setup_commands(base_dir) -> None:
     readme = (base_dir / "README.md").read_text()
     assert "make run" in readme
     assert "make test" in readme

@@ -35,7 +35,7 @@ def test_seed_demo_makes_the_sizes_asked_and_reuses_them() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_demo_users_can_sign_in(api_client) -> None:  # type: ignore[no-untyped-def]
+def test_demo_users_can_sign_in(api_client) -> None:
     from apps.users.seed import DEMO_PASSWORD
 
     call_command("seed_demo", **SIZES)

@@ -101,7 +101,7 @@ def test_urls_move_each_part_onto_its_server() -> None:
     assert result.stdout.split() == ["django.db.backends.postgresql", "django_redis.cache.RedisCache", "False"]
 
 
-def test_env_example_lists_every_configuration_variable(base_dir) -> None:  # type: ignore[no-untyped-def]
+def test_env_example_lists_every_configuration_variable(base_dir) -> None:
     names = {
         line.split("=", 1)[0].lstrip("# ").strip()
         for line in (base_dir / ".env.example").read_text().splitlines()
@@ -116,7 +116,7 @@ def test_env_example_lists_every_configuration_variable(base_dir) -> None:  # ty
     assert contract <= names
 
 
-def test_env_file_is_never_tracked(base_dir) -> None:  # type: ignore[no-untyped-def]
+def test_env_file_is_never_tracked(base_dir) -> None:
     assert ".env" in (base_dir / ".gitignore").read_text().split()
 
 

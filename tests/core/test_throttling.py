@@ -5,11 +5,11 @@ from tests.helpers.processes import closed_port
 
 
 @pytest.fixture
-def three_per_minute(monkeypatch):  # type: ignore[no-untyped-def]
+def three_per_minute(monkeypatch):
     monkeypatch.setattr(UserRateThrottle, "THROTTLE_RATES", {**UserRateThrottle.THROTTLE_RATES, "user": "3/min"})
 
 
-def test_user_rate_is_enforced_with_retry_after(user_client, three_per_minute) -> None:  # type: ignore[no-untyped-def]
+def test_user_rate_is_enforced_with_retry_after(user_client, three_per_minute) -> None:
     statuses = [user_client.get("/api/v1/users/me/").status_code for _ in range(4)]
 
     assert statuses == [200, 200, 200, 429]
@@ -19,7 +19,7 @@ def test_user_rate_is_enforced_with_retry_after(user_client, three_per_minute) -
     assert "throttled" in response.json()["detail"].lower()
 
 
-def test_each_user_has_their_own_counter(auth_client, user, other_user, three_per_minute) -> None:  # type: ignore[no-untyped-def]
+def test_each_user_has_their_own_counter(auth_client, user, other_user, three_per_minute) -> None:
     first, second = auth_client(user), auth_client(other_user)
     for _ in range(3):
         assert first.get("/api/v1/users/me/").status_code == 200
@@ -27,7 +27,7 @@ def test_each_user_has_their_own_counter(auth_client, user, other_user, three_pe
     assert second.get("/api/v1/users/me/").status_code == 200
 
 
-def test_cache_down_fails_open_instead_of_500(user_client, three_per_minute, settings) -> None:  # type: ignore[no-untyped-def]
+def test_cache_down_fails_open_instead_of_500(user_client, three_per_minute, settings) -> None:
     settings.CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
@@ -40,7 +40,7 @@ def test_cache_down_fails_open_instead_of_500(user_client, three_per_minute, set
 
 
 @pytest.mark.redis
-def test_counter_is_shared_through_redis(user, auth_client, three_per_minute) -> None:  # type: ignore[no-untyped-def]
+def test_counter_is_shared_through_redis(user, auth_client, three_per_minute) -> None:
     from django.core.cache import caches
 
     for _ in range(3):

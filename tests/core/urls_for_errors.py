@@ -28,25 +28,25 @@ def application_errors() -> dict[str, type[ApplicationError]]:
 
 @api_view(["GET"])
 @permission_classes([AllowAny])
-def raise_application_error(request, name):  # type: ignore[no-untyped-def]
+def raise_application_error(request, name):
     raise application_errors()[name]()
 
 
 @api_view(["GET"])
 @permission_classes([AllowAny])
-def crash(request):  # type: ignore[no-untyped-def]
+def crash(request):
     raise RuntimeError("secret internals that must not leak")
 
 
 @api_view(["POST"])
 @permission_classes([AllowAny])
-def echo(request):  # type: ignore[no-untyped-def]
+def echo(request):
     from rest_framework.response import Response
 
     return Response(request.data)
 
 
-def plain_crash(request):  # type: ignore[no-untyped-def]
+def plain_crash(request):
     raise RuntimeError("secret internals that must not leak")
 
 

@@ -16,13 +16,13 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def staff_client(admin_user) -> Client:  # type: ignore[no-untyped-def]
+def staff_client(admin_user) -> Client:
     client = Client()
     client.force_login(admin_user)
     return client
 
 
-def test_an_admin_sees_every_accounts_messages(staff_client) -> None:  # type: ignore[no-untyped-def]
+def test_an_admin_sees_every_accounts_messages(staff_client) -> None:
     messages = [MessageFactory(), MessageFactory()]
 
     response = staff_client.get(CHANGELIST)
@@ -32,7 +32,7 @@ def test_an_admin_sees_every_accounts_messages(staff_client) -> None:  # type: i
         assert message.message_id in response.content.decode()
 
 
-def test_a_plain_user_is_sent_to_the_login_page(user) -> None:  # type: ignore[no-untyped-def]
+def test_a_plain_user_is_sent_to_the_login_page(user) -> None:
     client = Client()
     client.force_login(user)
 
@@ -46,7 +46,7 @@ def test_a_plain_user_is_sent_to_the_login_page(user) -> None:  # type: ignore[n
     ("term", "found"),
     [("+1 (555) 000-0001", "first"), ("+442000000002", "second"), ("FIRST_ID", "first"), ("ACCOUNT", "second")],
 )
-def test_search_by_number_message_id_or_account(staff_client, term, found) -> None:  # type: ignore[no-untyped-def]
+def test_search_by_number_message_id_or_account(staff_client, term, found) -> None:
     first = MessageFactory(sender_number="+15550000001", receiver_number="+442000000001")
     second = MessageFactory(sender_number="+15550000002", receiver_number="+442000000002")
     term = term.replace("FIRST_ID", first.message_id.upper()).replace("ACCOUNT", str(second.account_id))
@@ -58,7 +58,7 @@ def test_search_by_number_message_id_or_account(staff_client, term, found) -> No
     assert [name for message, name in shown.items() if message.message_id in content] == [found]
 
 
-def test_filter_by_status(staff_client) -> None:  # type: ignore[no-untyped-def]
+def test_filter_by_status(staff_client) -> None:
     sent, queued = MessageFactory(status="sent"), MessageFactory()
 
     content = staff_client.get(CHANGELIST, {"status__exact": "sent"}).content.decode()
@@ -67,7 +67,7 @@ def test_filter_by_status(staff_client) -> None:  # type: ignore[no-untyped-def]
     assert queued.message_id not in content
 
 
-def test_a_message_is_read_only(staff_client) -> None:  # type: ignore[no-untyped-def]
+def test_a_message_is_read_only(staff_client) -> None:
     message = MessageFactory(body="original")
 
     page = staff_client.get(f"{CHANGELIST}{message.pk}/change/")
@@ -80,7 +80,7 @@ def test_a_message_is_read_only(staff_client) -> None:  # type: ignore[no-untype
     assert staff_client.get(f"{CHANGELIST}add/").status_code == 403
 
 
-def test_retry_failed_messages_queues_them_again_and_delivers(  # type: ignore[no-untyped-def]
+def test_retry_failed_messages_queues_them_again_and_delivers(
     staff_client, admin_user, django_capture_on_commit_callbacks
 ) -> None:
     failed = MessageFactory(status="failed", attempts=6, last_error="gateway down")
@@ -105,7 +105,7 @@ def test_retry_failed_messages_queues_them_again_and_delivers(  # type: ignore[n
     )
 
 
-def test_a_superuser_is_an_admin_here_too(db) -> None:  # type: ignore[no-untyped-def]
+def test_a_superuser_is_an_admin_here_too(db) -> None:
     client = Client()
     client.force_login(UserFactory(is_superuser=True))
     MessageFactory(status="failed")

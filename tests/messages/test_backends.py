@@ -56,7 +56,7 @@ def gateway() -> Iterator[tuple[Gateway, str]]:
         server.server_close()
 
 
-def test_the_loader_builds_the_configured_backend(settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_loader_builds_the_configured_backend(settings) -> None:
     settings.SMS_BACKEND = "apps.messages.backends.console.ConsoleBackend"
     assert isinstance(get_sms_backend(), ConsoleBackend)
     assert isinstance(get_sms_backend("apps.messages.backends.failing.FailingBackend"), FailingBackend)
@@ -66,7 +66,7 @@ def test_the_test_settings_use_the_locmem_backend() -> None:
     assert isinstance(get_sms_backend(), LocmemBackend)
 
 
-def test_the_console_backend_logs_the_message(caplog) -> None:  # type: ignore[no-untyped-def]
+def test_the_console_backend_logs_the_message(caplog) -> None:
     message = MessageFactory.build(message_id="01hzz0000000000000000000aa", body="log me")
 
     with caplog.at_level("INFO", logger="apps.messages.backends.console"):
@@ -81,7 +81,7 @@ def test_the_failing_backend_always_raises() -> None:
         FailingBackend().send(MessageFactory.build())
 
 
-def test_http_backend_posts_json_with_the_token_and_returns_the_gateway_id(gateway) -> None:  # type: ignore[no-untyped-def]
+def test_http_backend_posts_json_with_the_token_and_returns_the_gateway_id(gateway) -> None:
     state, url = gateway
     message = MessageFactory.build(message_id="01hzz0000000000000000000bb", body="hi")
 
@@ -100,7 +100,7 @@ def test_http_backend_posts_json_with_the_token_and_returns_the_gateway_id(gatew
     assert request["headers"]["Idempotency-Key"] == "01hzz0000000000000000000bb"
 
 
-def test_http_backend_reads_its_settings(gateway, settings) -> None:  # type: ignore[no-untyped-def]
+def test_http_backend_reads_its_settings(gateway, settings) -> None:
     _, url = gateway
     settings.SMS_GATEWAY_URL, settings.SMS_GATEWAY_TOKEN, settings.SMS_GATEWAY_TIMEOUT = url, "t0k", 1.5
     settings.SMS_BACKEND = "apps.messages.backends.http.HttpGatewayBackend"
@@ -112,7 +112,7 @@ def test_http_backend_reads_its_settings(gateway, settings) -> None:  # type: ig
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 429, 408])
-def test_http_backend_gateway_errors_are_retryable(gateway, status) -> None:  # type: ignore[no-untyped-def]
+def test_http_backend_gateway_errors_are_retryable(gateway, status) -> None:
     state, url = gateway
     state.status = status
 
@@ -122,7 +122,7 @@ def test_http_backend_gateway_errors_are_retryable(gateway, status) -> None:  # 
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 422])
-def test_http_backend_client_errors_are_rejections(gateway, status) -> None:  # type: ignore[no-untyped-def]
+def test_http_backend_client_errors_are_rejections(gateway, status) -> None:
     state, url = gateway
     state.status = status
 
@@ -130,7 +130,7 @@ def test_http_backend_client_errors_are_rejections(gateway, status) -> None:  # 
         HttpGatewayBackend(url=url, timeout=2).send(MessageFactory.build())
 
 
-def test_http_backend_times_out(gateway) -> None:  # type: ignore[no-untyped-def]
+def test_http_backend_times_out(gateway) -> None:
     state, url = gateway
     state.delay = 1.0
 
@@ -148,7 +148,7 @@ def test_http_backend_refused_connection_is_retryable() -> None:
 
 
 @pytest.mark.parametrize("answer", [b"<html>ok</html>", b"{}", b'{"id": ""}', b"[1]"])
-def test_http_backend_needs_a_json_answer_with_an_id(gateway, answer) -> None:  # type: ignore[no-untyped-def]
+def test_http_backend_needs_a_json_answer_with_an_id(gateway, answer) -> None:
     state, url = gateway
     state.answer = answer
 
@@ -157,6 +157,6 @@ def test_http_backend_needs_a_json_answer_with_an_id(gateway, answer) -> None:  
 
 
 @pytest.mark.parametrize("url", ["", "file:///etc/passwd", "ftp://gateway/"])
-def test_http_backend_refuses_a_url_that_is_not_http(url) -> None:  # type: ignore[no-untyped-def]
+def test_http_backend_refuses_a_url_that_is_not_http(url) -> None:
     with pytest.raises(ImproperlyConfigured):
         HttpGatewayBackend(url=url)

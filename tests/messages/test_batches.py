@@ -20,7 +20,7 @@ FAILING = "apps.messages.backends.failing.FailingBackend"
 
 
 @pytest.mark.django_db
-def test_a_batch_sends_each_queued_message_once(user) -> None:  # type: ignore[no-untyped-def]
+def test_a_batch_sends_each_queued_message_once(user) -> None:
     queued = MessageFactory.create_batch(3, account_id=user.account_id)
     done = MessageFactory(account_id=user.account_id, status=Message.Status.SENT)
 
@@ -34,7 +34,7 @@ def test_a_batch_sends_each_queued_message_once(user) -> None:  # type: ignore[n
 
 
 @pytest.mark.django_db
-def test_a_batch_run_twice_sends_once(user) -> None:  # type: ignore[no-untyped-def]
+def test_a_batch_run_twice_sends_once(user) -> None:
     messages = MessageFactory.create_batch(2, account_id=user.account_id)
 
     deliver_messages_task.delay([m.pk for m in messages])
@@ -44,7 +44,7 @@ def test_a_batch_run_twice_sends_once(user) -> None:  # type: ignore[no-untyped-
 
 
 @pytest.mark.django_db
-def test_a_refused_send_in_a_batch_goes_on_alone_with_its_retries(user, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_refused_send_in_a_batch_goes_on_alone_with_its_retries(user, settings) -> None:
     settings.SMS_BACKEND = FAILING
     settings.MESSAGE_MAX_RETRIES = 3
     message = MessageFactory(account_id=user.account_id)
@@ -58,7 +58,7 @@ def test_a_refused_send_in_a_batch_goes_on_alone_with_its_retries(user, settings
 
 
 @pytest.mark.django_db
-def test_a_send_refused_for_good_in_a_batch_fails_at_once(user, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_send_refused_for_good_in_a_batch_fails_at_once(user, settings) -> None:
     settings.SMS_BACKEND = "tests.messages.backends.RejectingBackend"
     message = MessageFactory(account_id=user.account_id)
     other = MessageFactory(account_id=user.account_id)
@@ -73,7 +73,7 @@ def test_a_send_refused_for_good_in_a_batch_fails_at_once(user, settings) -> Non
 
 
 @pytest.mark.django_db
-def test_the_sends_of_a_batch_are_in_flight_together(user) -> None:  # type: ignore[no-untyped-def]
+def test_the_sends_of_a_batch_are_in_flight_together(user) -> None:
     messages = MessageFactory.create_batch(4, account_id=user.account_id)
     backend = SlowLocmemBackend()
     in_flight: set[str] = set()
@@ -102,7 +102,7 @@ def test_the_sends_of_a_batch_are_in_flight_together(user) -> None:  # type: ign
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_batch_skips_the_rows_another_delivery_holds(user) -> None:  # type: ignore[no-untyped-def]
+def test_a_batch_skips_the_rows_another_delivery_holds(user) -> None:
     held, free = MessageFactory.create_batch(2, account_id=user.account_id)
     locked, release = threading.Event(), threading.Event()
 

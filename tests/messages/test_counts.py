@@ -17,7 +17,7 @@ def _count_queries(captured: CaptureQueriesContext) -> int:
     return sum("COUNT(" in query["sql"].upper() for query in captured.captured_queries)
 
 
-def _read(client, url, **params):  # type: ignore[no-untyped-def]
+def _read(client, url, **params):
     with CaptureQueriesContext(connection) as captured:
         response = client.get(url, params)
     assert response.status_code == 200, response.content
@@ -25,7 +25,7 @@ def _read(client, url, **params):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("url", ["list", "search", "account"])
-def test_a_second_read_takes_the_count_from_the_cache(user_client, user, url) -> None:  # type: ignore[no-untyped-def]
+def test_a_second_read_takes_the_count_from_the_cache(user_client, user, url) -> None:
     MessageFactory.create_batch(3, account_id=user.account_id)
     path = {"list": MESSAGES_URL, "search": SEARCH_URL, "account": account_messages_url(user.account_id)}[url]
 
@@ -34,7 +34,7 @@ def test_a_second_read_takes_the_count_from_the_cache(user_client, user, url) ->
     assert _read(user_client, path, page_size=2) == (3, 0)  # the page parameters do not change the count
 
 
-def test_a_create_through_the_api_is_counted_by_the_next_read(  # type: ignore[no-untyped-def]
+def test_a_create_through_the_api_is_counted_by_the_next_read(
     user_client, user, payload, django_capture_on_commit_callbacks
 ) -> None:
     MessageFactory.create_batch(2, account_id=user.account_id)
@@ -48,9 +48,7 @@ def test_a_create_through_the_api_is_counted_by_the_next_read(  # type: ignore[n
     assert _read(user_client, SEARCH_URL, sender_number=payload["sender_number"]) == (1, 1)
 
 
-def test_a_bulk_insert_and_a_delete_make_the_count_stale(  # type: ignore[no-untyped-def]
-    user_client, user, django_capture_on_commit_callbacks
-) -> None:
+def test_a_bulk_insert_and_a_delete_make_the_count_stale(user_client, user, django_capture_on_commit_callbacks) -> None:
     MessageFactory(account_id=user.account_id)
     assert _read(user_client, MESSAGES_URL) == (1, 1)
 
@@ -63,7 +61,7 @@ def test_a_bulk_insert_and_a_delete_make_the_count_stale(  # type: ignore[no-unt
     assert _read(user_client, MESSAGES_URL) == (4, 1)
 
 
-def test_another_accounts_messages_leave_my_count_cached(  # type: ignore[no-untyped-def]
+def test_another_accounts_messages_leave_my_count_cached(
     user_client, user, other_user, django_capture_on_commit_callbacks
 ) -> None:
     MessageFactory(account_id=user.account_id)
@@ -75,7 +73,7 @@ def test_another_accounts_messages_leave_my_count_cached(  # type: ignore[no-unt
     assert _read(user_client, MESSAGES_URL) == (1, 0)
 
 
-def test_a_status_filter_is_counted_afresh_after_a_delivery(  # type: ignore[no-untyped-def]
+def test_a_status_filter_is_counted_afresh_after_a_delivery(
     user_client, user, django_capture_on_commit_callbacks
 ) -> None:
     queued = MessageFactory(account_id=user.account_id)
@@ -87,7 +85,7 @@ def test_a_status_filter_is_counted_afresh_after_a_delivery(  # type: ignore[no-
     assert _read(user_client, SEARCH_URL, status="sent") == (1, 1)
 
 
-def test_an_admin_reading_every_account_is_counted_afresh(admin_client, user) -> None:  # type: ignore[no-untyped-def]
+def test_an_admin_reading_every_account_is_counted_afresh(admin_client, user) -> None:
     MessageFactory(account_id=user.account_id)
     assert _read(admin_client, MESSAGES_URL) == (1, 1)
     assert _read(admin_client, MESSAGES_URL) == (1, 1)

@@ -17,7 +17,7 @@ E164_ERROR = (
 )
 
 
-def test_create_answers_201_with_the_queued_message(user_client, user, payload) -> None:  # type: ignore[no-untyped-def]
+def test_create_answers_201_with_the_queued_message(user_client, user, payload) -> None:
     response = user_client.post(MESSAGES_URL, payload, format="json")
 
     assert response.status_code == 201
@@ -37,7 +37,7 @@ def test_create_answers_201_with_the_queued_message(user_client, user, payload) 
     assert len(message.message_id) == 26
 
 
-def test_create_is_audited_and_publishes_an_event(user_client, user, payload) -> None:  # type: ignore[no-untyped-def]
+def test_create_is_audited_and_publishes_an_event(user_client, user, payload) -> None:
     message_id = user_client.post(MESSAGES_URL, payload, format="json").json()["message_id"]
 
     audit = AuditEvent.objects.get(action="message.created")
@@ -49,7 +49,7 @@ def test_create_is_audited_and_publishes_an_event(user_client, user, payload) ->
     assert event.payload["account_id"] == str(user.account_id)
 
 
-def test_fields_the_caller_may_not_set_are_ignored(user_client, user, payload) -> None:  # type: ignore[no-untyped-def]
+def test_fields_the_caller_may_not_set_are_ignored(user_client, user, payload) -> None:
     sneaky = {**payload, "message_id": "0" * 26, "status": "sent", "attempts": 9, "sent_at": "2020-01-01T00:00:00Z"}
 
     response = user_client.post(MESSAGES_URL, sneaky, format="json")
@@ -60,16 +60,14 @@ def test_fields_the_caller_may_not_set_are_ignored(user_client, user, payload) -
     assert (body["status"], body["attempts"], body["sent_at"]) == ("queued", 0, None)
 
 
-def test_naming_ones_own_account_is_allowed(user_client, user, payload) -> None:  # type: ignore[no-untyped-def]
+def test_naming_ones_own_account_is_allowed(user_client, user, payload) -> None:
     response = user_client.post(MESSAGES_URL, {**payload, "account_id": str(user.account_id)}, format="json")
 
     assert response.status_code == 201
     assert response.json()["account_id"] == str(user.account_id)
 
 
-def test_a_user_naming_another_account_is_403_and_writes_nothing(  # type: ignore[no-untyped-def]
-    user_client, other_user, payload
-) -> None:
+def test_a_user_naming_another_account_is_403_and_writes_nothing(user_client, other_user, payload) -> None:
     response = user_client.post(MESSAGES_URL, {**payload, "account_id": str(other_user.account_id)}, format="json")
 
     assert response.status_code == 403
@@ -77,7 +75,7 @@ def test_a_user_naming_another_account_is_403_and_writes_nothing(  # type: ignor
     assert not Message.objects.exists()
 
 
-def test_an_admin_may_send_for_another_account(admin_client, other_user, payload) -> None:  # type: ignore[no-untyped-def]
+def test_an_admin_may_send_for_another_account(admin_client, other_user, payload) -> None:
     response = admin_client.post(MESSAGES_URL, {**payload, "account_id": str(other_user.account_id)}, format="json")
 
     assert response.status_code == 201
@@ -85,7 +83,7 @@ def test_an_admin_may_send_for_another_account(admin_client, other_user, payload
     assert Message.objects.get().account_id == other_user.account_id
 
 
-def test_an_admin_naming_an_unknown_account_is_400(admin_client, payload) -> None:  # type: ignore[no-untyped-def]
+def test_an_admin_naming_an_unknown_account_is_400(admin_client, payload) -> None:
     response = admin_client.post(MESSAGES_URL, {**payload, "account_id": str(uuid.uuid4())}, format="json")
 
     assert response.status_code == 400
@@ -93,14 +91,14 @@ def test_an_admin_naming_an_unknown_account_is_400(admin_client, payload) -> Non
     assert not Message.objects.exists()
 
 
-def test_a_malformed_account_id_is_400(admin_client, payload) -> None:  # type: ignore[no-untyped-def]
+def test_a_malformed_account_id_is_400(admin_client, payload) -> None:
     response = admin_client.post(MESSAGES_URL, {**payload, "account_id": "42"}, format="json")
 
     assert response.status_code == 400
     assert response.json() == {"account_id": ["Must be a valid UUID."]}
 
 
-def test_an_anonymous_caller_is_401(api_client, payload) -> None:  # type: ignore[no-untyped-def]
+def test_an_anonymous_caller_is_401(api_client, payload) -> None:
     response = api_client.post(MESSAGES_URL, payload, format="json")
 
     assert response.status_code == 401
@@ -120,7 +118,7 @@ def test_an_anonymous_caller_is_401(api_client, payload) -> None:  # type: ignor
         ("+123456789012345", "+123456789012345"),
     ],
 )
-def test_numbers_are_normalised_to_e164(user_client, payload, given, stored) -> None:  # type: ignore[no-untyped-def]
+def test_numbers_are_normalised_to_e164(user_client, payload, given, stored) -> None:
     response = user_client.post(MESSAGES_URL, {**payload, "sender_number": given, "receiver_number": given})
 
     assert response.status_code == 201, response.json()
@@ -142,9 +140,7 @@ def test_numbers_are_normalised_to_e164(user_client, payload, given, stored) -> 
     ],
 )
 @pytest.mark.parametrize("field", ["sender_number", "receiver_number"])
-def test_a_number_that_does_not_normalise_is_400_and_writes_nothing(  # type: ignore[no-untyped-def]
-    user_client, payload, field, number
-) -> None:
+def test_a_number_that_does_not_normalise_is_400_and_writes_nothing(user_client, payload, field, number) -> None:
     response = user_client.post(MESSAGES_URL, {**payload, field: number}, format="json")
 
     assert response.status_code == 400
@@ -162,7 +158,7 @@ def test_a_number_that_does_not_normalise_is_400_and_writes_nothing(  # type: ig
         (None, "This field may not be null."),
     ],
 )
-def test_a_body_out_of_bounds_is_400_and_writes_nothing(user_client, payload, body, error) -> None:  # type: ignore[no-untyped-def]
+def test_a_body_out_of_bounds_is_400_and_writes_nothing(user_client, payload, body, error) -> None:
     response = user_client.post(MESSAGES_URL, {**payload, "body": body}, format="json")
 
     assert response.status_code == 400
@@ -170,7 +166,7 @@ def test_a_body_out_of_bounds_is_400_and_writes_nothing(user_client, payload, bo
     assert not Message.objects.exists()
 
 
-def test_a_body_of_1600_characters_is_accepted_as_sent(user_client, payload) -> None:  # type: ignore[no-untyped-def]
+def test_a_body_of_1600_characters_is_accepted_as_sent(user_client, payload) -> None:
     body = " " + "x" * (BODY_MAX_LENGTH - 2) + " "
 
     response = user_client.post(MESSAGES_URL, {**payload, "body": body}, format="json")
@@ -179,7 +175,7 @@ def test_a_body_of_1600_characters_is_accepted_as_sent(user_client, payload) -> 
     assert response.json()["body"] == body
 
 
-def test_missing_fields_are_400_naming_each(user_client) -> None:  # type: ignore[no-untyped-def]
+def test_missing_fields_are_400_naming_each(user_client) -> None:
     response = user_client.post(MESSAGES_URL, {}, format="json")
 
     assert response.status_code == 400
@@ -190,7 +186,7 @@ def test_missing_fields_are_400_naming_each(user_client) -> None:  # type: ignor
     }
 
 
-def test_a_body_that_is_not_json_is_400(user_client) -> None:  # type: ignore[no-untyped-def]
+def test_a_body_that_is_not_json_is_400(user_client) -> None:
     response = user_client.post(MESSAGES_URL, "{not json", content_type="application/json")
 
     assert response.status_code == 400
@@ -198,7 +194,7 @@ def test_a_body_that_is_not_json_is_400(user_client) -> None:  # type: ignore[no
     assert not Message.objects.exists()
 
 
-def test_each_message_gets_its_own_time_ordered_id(user_client, payload) -> None:  # type: ignore[no-untyped-def]
+def test_each_message_gets_its_own_time_ordered_id(user_client, payload) -> None:
     first = user_client.post(MESSAGES_URL, payload, format="json").json()["message_id"]
     second = user_client.post(MESSAGES_URL, payload, format="json").json()["message_id"]
 
@@ -206,7 +202,7 @@ def test_each_message_gets_its_own_time_ordered_id(user_client, payload) -> None
     assert Message.objects.count() == 2
 
 
-def test_a_deactivated_user_cannot_send(auth_client, payload) -> None:  # type: ignore[no-untyped-def]
+def test_a_deactivated_user_cannot_send(auth_client, payload) -> None:
     user = UserFactory()
     client = auth_client(user)
     user.is_active = False

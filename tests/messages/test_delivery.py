@@ -28,9 +28,7 @@ def counter(name: str) -> float:
 
 
 @pytest.mark.django_db
-def test_a_created_message_is_sent_in_the_background(  # type: ignore[no-untyped-def]
-    user_client, payload, django_capture_on_commit_callbacks
-) -> None:
+def test_a_created_message_is_sent_in_the_background(user_client, payload, django_capture_on_commit_callbacks) -> None:
     created_before, delivered_before = counter("messages_created"), counter("messages_delivered")
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -58,7 +56,7 @@ def test_a_created_message_is_sent_in_the_background(  # type: ignore[no-untyped
 
 
 @pytest.mark.django_db
-def test_the_api_shows_the_sent_message(user_client, payload, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+def test_the_api_shows_the_sent_message(user_client, payload, django_capture_on_commit_callbacks) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         message_id = user_client.post(MESSAGES_URL, payload, format="json").json()["message_id"]
 
@@ -88,7 +86,7 @@ def test_nothing_is_sent_when_the_create_rolls_back(user, payload, monkeypatch, 
 
 
 @pytest.mark.django_db
-def test_a_refused_message_is_retried_then_failed(  # type: ignore[no-untyped-def]
+def test_a_refused_message_is_retried_then_failed(
     user_client, payload, settings, django_capture_on_commit_callbacks
 ) -> None:
     settings.SMS_BACKEND = FAILING
@@ -112,7 +110,7 @@ def test_a_refused_message_is_retried_then_failed(  # type: ignore[no-untyped-de
 
 
 @pytest.mark.django_db
-def test_a_failed_message_put_back_in_the_queue_is_sent_once(  # type: ignore[no-untyped-def]
+def test_a_failed_message_put_back_in_the_queue_is_sent_once(
     user, settings, django_capture_on_commit_callbacks
 ) -> None:
     message = MessageFactory(account_id=user.account_id)
@@ -133,7 +131,7 @@ def test_a_failed_message_put_back_in_the_queue_is_sent_once(  # type: ignore[no
 
 
 @pytest.mark.django_db
-def test_a_message_the_gateway_rejects_for_good_fails_without_retries(user, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_message_the_gateway_rejects_for_good_fails_without_retries(user, settings) -> None:
     settings.SMS_BACKEND = "tests.messages.backends.RejectingBackend"
     message = MessageFactory(account_id=user.account_id)
 
@@ -148,7 +146,7 @@ def test_a_message_the_gateway_rejects_for_good_fails_without_retries(user, sett
 
 
 @pytest.mark.django_db
-def test_running_the_task_twice_sends_once(user) -> None:  # type: ignore[no-untyped-def]
+def test_running_the_task_twice_sends_once(user) -> None:
     message = MessageFactory(account_id=user.account_id)
 
     deliver_message_task.delay(message.pk)
@@ -161,7 +159,7 @@ def test_running_the_task_twice_sends_once(user) -> None:  # type: ignore[no-unt
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("final", ["sent", "failed"])
-def test_a_finished_message_is_never_sent_again_nor_changes(user, final) -> None:  # type: ignore[no-untyped-def]
+def test_a_finished_message_is_never_sent_again_nor_changes(user, final) -> None:
     message = MessageFactory(account_id=user.account_id, status=final, attempts=2)
 
     deliver_message_task.delay(message.pk)
@@ -173,7 +171,7 @@ def test_a_finished_message_is_never_sent_again_nor_changes(user, final) -> None
 
 
 @pytest.mark.django_db
-def test_a_task_for_a_missing_message_does_nothing(db) -> None:  # type: ignore[no-untyped-def]
+def test_a_task_for_a_missing_message_does_nothing(db) -> None:
     result = deliver_message_task.delay(123456789)
 
     assert result.successful()
@@ -182,7 +180,7 @@ def test_a_task_for_a_missing_message_does_nothing(db) -> None:  # type: ignore[
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_two_concurrent_runs_send_once(user, settings) -> None:  # type: ignore[no-untyped-def]
+def test_two_concurrent_runs_send_once(user, settings) -> None:
     """The second run waits for the first one's row lock, then finds the message sent."""
     settings.SMS_BACKEND = "tests.messages.backends.SlowLocmemBackend"
     message = MessageFactory(account_id=user.account_id)
@@ -206,7 +204,7 @@ def test_two_concurrent_runs_send_once(user, settings) -> None:  # type: ignore[
     assert len(locmem.outbox) == 1
 
 
-def test_retry_countdown_grows_exponentially_with_jitter(settings) -> None:  # type: ignore[no-untyped-def]
+def test_retry_countdown_grows_exponentially_with_jitter(settings) -> None:
     settings.MESSAGE_RETRY_BACKOFF_SECONDS = 2
 
     for retries, base in [(0, 2), (1, 4), (2, 8), (3, 16)]:
@@ -216,7 +214,7 @@ def test_retry_countdown_grows_exponentially_with_jitter(settings) -> None:  # t
     assert retry_countdown(30) == 15 * 60
 
 
-def test_retry_countdown_without_a_base_is_immediate(settings) -> None:  # type: ignore[no-untyped-def]
+def test_retry_countdown_without_a_base_is_immediate(settings) -> None:
     settings.MESSAGE_RETRY_BACKOFF_SECONDS = 0
 
     assert retry_countdown(4) == 0
@@ -226,7 +224,7 @@ def test_retry_countdown_without_a_base_is_immediate(settings) -> None:  # type:
 
 
 @pytest.mark.django_db
-def test_the_sweeper_sends_messages_whose_task_was_lost(user, settings, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+def test_the_sweeper_sends_messages_whose_task_was_lost(user, settings, django_capture_on_commit_callbacks) -> None:
     long_ago = timezone.now() - timedelta(seconds=settings.MESSAGE_REQUEUE_AFTER_SECONDS + 5)
     stale = MessageFactory(account_id=user.account_id, created_at=long_ago, next_attempt_at=long_ago)
     fresh = MessageFactory(account_id=user.account_id)
@@ -244,7 +242,7 @@ def test_the_sweeper_sends_messages_whose_task_was_lost(user, settings, django_c
 
 
 @pytest.mark.django_db
-def test_the_sweeper_leaves_a_message_waiting_for_its_retry(user, settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_sweeper_leaves_a_message_waiting_for_its_retry(user, settings) -> None:
     long_ago = timezone.now() - timedelta(hours=1)
     MessageFactory(
         account_id=user.account_id, created_at=long_ago, next_attempt_at=timezone.now() + timedelta(seconds=30)
@@ -254,7 +252,7 @@ def test_the_sweeper_leaves_a_message_waiting_for_its_retry(user, settings) -> N
 
 
 @pytest.mark.django_db
-def test_the_sweeper_does_not_enqueue_the_same_message_every_period(user, settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_sweeper_does_not_enqueue_the_same_message_every_period(user, settings) -> None:
     long_ago = timezone.now() - timedelta(hours=1)
     MessageFactory(account_id=user.account_id, created_at=long_ago, next_attempt_at=long_ago)
 
@@ -263,10 +261,10 @@ def test_the_sweeper_does_not_enqueue_the_same_message_every_period(user, settin
 
 
 @pytest.mark.django_db
-def test_a_broker_outage_at_create_is_caught_up_by_the_sweeper(  # type: ignore[no-untyped-def]
+def test_a_broker_outage_at_create_is_caught_up_by_the_sweeper(
     user_client, payload, monkeypatch, settings, django_capture_on_commit_callbacks
 ) -> None:
-    def broker_down(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def broker_down(*args, **kwargs):
         raise ConnectionRefusedError("broker down")
 
     with monkeypatch.context() as patch:

@@ -19,7 +19,7 @@ KEY = "retry-3f9a"
 
 
 @pytest.mark.django_db
-def test_a_retry_with_the_same_key_and_body_answers_the_first_answer(  # type: ignore[no-untyped-def]
+def test_a_retry_with_the_same_key_and_body_answers_the_first_answer(
     user_client, payload, django_capture_on_commit_callbacks
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
@@ -37,7 +37,7 @@ def test_a_retry_with_the_same_key_and_body_answers_the_first_answer(  # type: i
 
 
 @pytest.mark.django_db
-def test_the_same_body_means_the_same_normalised_request(user_client, payload) -> None:  # type: ignore[no-untyped-def]
+def test_the_same_body_means_the_same_normalised_request(user_client, payload) -> None:
     first = user_client.post(MESSAGES_URL, payload, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
     spaced = {**payload, "sender_number": "+1 555 123 0001", "ignored": "field"}
 
@@ -49,7 +49,7 @@ def test_the_same_body_means_the_same_normalised_request(user_client, payload) -
 
 
 @pytest.mark.django_db
-def test_the_same_key_with_another_body_is_409_and_writes_nothing(user_client, payload) -> None:  # type: ignore[no-untyped-def]
+def test_the_same_key_with_another_body_is_409_and_writes_nothing(user_client, payload) -> None:
     user_client.post(MESSAGES_URL, payload, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
 
     response = user_client.post(
@@ -65,7 +65,7 @@ def test_the_same_key_with_another_body_is_409_and_writes_nothing(user_client, p
 
 
 @pytest.mark.django_db
-def test_without_a_key_every_request_creates(user_client, payload) -> None:  # type: ignore[no-untyped-def]
+def test_without_a_key_every_request_creates(user_client, payload) -> None:
     user_client.post(MESSAGES_URL, payload, format="json")
     user_client.post(MESSAGES_URL, payload, format="json", HTTP_IDEMPOTENCY_KEY="  ")
 
@@ -74,7 +74,7 @@ def test_without_a_key_every_request_creates(user_client, payload) -> None:  # t
 
 
 @pytest.mark.django_db
-def test_a_different_key_creates_another_message(user_client, payload) -> None:  # type: ignore[no-untyped-def]
+def test_a_different_key_creates_another_message(user_client, payload) -> None:
     first = user_client.post(MESSAGES_URL, payload, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
     second = user_client.post(MESSAGES_URL, payload, format="json", HTTP_IDEMPOTENCY_KEY=KEY + "-2")
 
@@ -83,7 +83,7 @@ def test_a_different_key_creates_another_message(user_client, payload) -> None: 
 
 
 @pytest.mark.django_db
-def test_keys_belong_to_the_callers_account(user_client, auth_client, other_user, payload) -> None:  # type: ignore[no-untyped-def]
+def test_keys_belong_to_the_callers_account(user_client, auth_client, other_user, payload) -> None:
     mine = user_client.post(MESSAGES_URL, payload, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
 
     theirs = auth_client(other_user).post(
@@ -96,7 +96,7 @@ def test_keys_belong_to_the_callers_account(user_client, auth_client, other_user
 
 
 @pytest.mark.django_db
-def test_an_overlong_key_is_400(user_client, payload) -> None:  # type: ignore[no-untyped-def]
+def test_an_overlong_key_is_400(user_client, payload) -> None:
     response = user_client.post(MESSAGES_URL, payload, format="json", HTTP_IDEMPOTENCY_KEY="k" * 256)
 
     assert response.status_code == 400
@@ -105,7 +105,7 @@ def test_an_overlong_key_is_400(user_client, payload) -> None:  # type: ignore[n
 
 
 @pytest.mark.django_db
-def test_an_invalid_body_with_a_used_key_is_still_400(user_client, payload) -> None:  # type: ignore[no-untyped-def]
+def test_an_invalid_body_with_a_used_key_is_still_400(user_client, payload) -> None:
     user_client.post(MESSAGES_URL, payload, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
 
     response = user_client.post(MESSAGES_URL, {**payload, "body": ""}, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
@@ -113,7 +113,7 @@ def test_an_invalid_body_with_a_used_key_is_still_400(user_client, payload) -> N
     assert response.status_code == 400
 
 
-def _post_in_thread(auth_client, user, payload, *, barrier: threading.Barrier | None = None):  # type: ignore[no-untyped-def]
+def _post_in_thread(auth_client, user, payload, *, barrier: threading.Barrier | None = None):
     client = auth_client(user)
     try:
         if barrier is not None:
@@ -125,7 +125,7 @@ def _post_in_thread(auth_client, user, payload, *, barrier: threading.Barrier | 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_retries_with_the_same_key_create_one_message(auth_client, payload) -> None:  # type: ignore[no-untyped-def]
+def test_concurrent_retries_with_the_same_key_create_one_message(auth_client, payload) -> None:
     user = UserFactory()
     barrier = threading.Barrier(8)
 
@@ -141,7 +141,7 @@ def test_concurrent_retries_with_the_same_key_create_one_message(auth_client, pa
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_retry_that_loses_the_insert_race_answers_from_the_winner(auth_client, payload) -> None:  # type: ignore[no-untyped-def]
+def test_a_retry_that_loses_the_insert_race_answers_from_the_winner(auth_client, payload) -> None:
     """Deterministic race: the winner's key row is written but not committed when the retry checks for it, so the
     retry inserts, waits on the unique index, fails once the winner commits, and answers the winner's message."""
     user = UserFactory()
@@ -179,7 +179,7 @@ def _wait_until_a_backend_waits_on_a_lock(timeout: float = 10) -> None:
 
 
 @pytest.mark.django_db
-def test_the_service_replays_and_conflicts_without_http(user) -> None:  # type: ignore[no-untyped-def]
+def test_the_service_replays_and_conflicts_without_http(user) -> None:
     fields = {
         "account_id": user.account_id,
         "sender_number": "+15551230001",

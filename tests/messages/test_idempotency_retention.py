@@ -20,7 +20,7 @@ def _age_keys(hours: float) -> None:
 
 
 @pytest.mark.django_db
-def test_a_replay_within_the_window_answers_the_first_message(user_client, payload) -> None:  # type: ignore[no-untyped-def]
+def test_a_replay_within_the_window_answers_the_first_message(user_client, payload) -> None:
     first = user_client.post(MESSAGES_URL, payload, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
     _age_keys(settings.IDEMPOTENCY_KEY_TTL_HOURS - 0.1)
 
@@ -32,7 +32,7 @@ def test_a_replay_within_the_window_answers_the_first_message(user_client, paylo
 
 
 @pytest.mark.django_db
-def test_a_replay_after_the_window_creates_a_new_message_even_before_the_prune(user_client, payload) -> None:  # type: ignore[no-untyped-def]
+def test_a_replay_after_the_window_creates_a_new_message_even_before_the_prune(user_client, payload) -> None:
     first = user_client.post(MESSAGES_URL, payload, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
     _age_keys(settings.IDEMPOTENCY_KEY_TTL_HOURS + 0.1)
 
@@ -51,7 +51,7 @@ def test_a_replay_after_the_window_creates_a_new_message_even_before_the_prune(u
 
 
 @pytest.mark.django_db
-def test_the_beat_task_deletes_the_keys_past_the_window_only(auth_client, user, other_user, payload) -> None:  # type: ignore[no-untyped-def]
+def test_the_beat_task_deletes_the_keys_past_the_window_only(auth_client, user, other_user, payload) -> None:
     auth_client(user).post(MESSAGES_URL, payload, format="json", HTTP_IDEMPOTENCY_KEY="old")
     _age_keys(settings.IDEMPOTENCY_KEY_TTL_HOURS + 1)
     auth_client(other_user).post(MESSAGES_URL, payload, format="json", HTTP_IDEMPOTENCY_KEY="fresh")

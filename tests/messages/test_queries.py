@@ -14,7 +14,7 @@ QUERIES_PER_LIST = 3
 
 
 @pytest.fixture
-def many(user):  # type: ignore[no-untyped-def]
+def many(user):
     start = datetime(2024, 1, 1, tzinfo=UTC)
     return [
         MessageFactory(
@@ -29,7 +29,7 @@ def many(user):  # type: ignore[no-untyped-def]
     "url",
     [MESSAGES_URL, f"{SEARCH_URL}?sender_number=%2B15550000001&status=queued", "ACCOUNT"],
 )
-def test_a_list_costs_the_same_queries_at_any_page_size(  # type: ignore[no-untyped-def]
+def test_a_list_costs_the_same_queries_at_any_page_size(
     user_client, user, many, django_assert_max_num_queries, url, page_size
 ) -> None:
     url = account_messages_url(user.account_id) if url == "ACCOUNT" else url
@@ -42,7 +42,7 @@ def test_a_list_costs_the_same_queries_at_any_page_size(  # type: ignore[no-unty
     assert len(response.json()["results"]) == page_size
 
 
-def test_pages_are_disjoint_and_cover_everything_newest_first(user_client, many) -> None:  # type: ignore[no-untyped-def]
+def test_pages_are_disjoint_and_cover_everything_newest_first(user_client, many) -> None:
     seen = []
     for number in range(1, 8):
         seen += [
@@ -52,7 +52,7 @@ def test_pages_are_disjoint_and_cover_everything_newest_first(user_client, many)
     assert seen == [m.message_id for m in reversed(many)]
 
 
-def test_page_size_is_capped_at_100(user_client, user) -> None:  # type: ignore[no-untyped-def]
+def test_page_size_is_capped_at_100(user_client, user) -> None:
     MessageFactory.create_batch(101, account_id=user.account_id)
 
     body = user_client.get(MESSAGES_URL, {"page_size": 500}).json()

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
         {"status": "failed", "attempts": 6, "created_at": datetime(2026, 1, 1, tzinfo=UTC)},
     ],
 )
-def test_rows_and_instances_answer_what_the_serializer_answers(fields) -> None:  # type: ignore[no-untyped-def]
+def test_rows_and_instances_answer_what_the_serializer_answers(fields) -> None:
     message = MessageFactory(**fields)
     message.refresh_from_db()
     expected = MessageSerializer(message).data

@@ -19,13 +19,13 @@ def schema_and_warnings() -> tuple[dict[str, Any], list[str]]:
     return schema, problems
 
 
-def test_no_generator_warnings_from_the_messages_views(schema_and_warnings) -> None:  # type: ignore[no-untyped-def]
+def test_no_generator_warnings_from_the_messages_views(schema_and_warnings) -> None:
     _, problems = schema_and_warnings
 
     assert [problem for problem in problems if "apps/messages" in problem] == []
 
 
-def test_every_messages_path_is_documented(schema_and_warnings) -> None:  # type: ignore[no-untyped-def]
+def test_every_messages_path_is_documented(schema_and_warnings) -> None:
     paths = schema_and_warnings[0]["paths"]
 
     assert set(paths["/api/v1/messages/"]) == {"get", "post"}
@@ -34,14 +34,14 @@ def test_every_messages_path_is_documented(schema_and_warnings) -> None:  # type
     assert set(paths["/api/v1/accounts/{account_id}/messages/"]) == {"get"}
 
 
-def test_create_documents_the_idempotency_key_and_its_answers(schema_and_warnings) -> None:  # type: ignore[no-untyped-def]
+def test_create_documents_the_idempotency_key_and_its_answers(schema_and_warnings) -> None:
     create = schema_and_warnings[0]["paths"]["/api/v1/messages/"]["post"]
 
     assert {"in": "header", "name": "Idempotency-Key"}.items() <= create["parameters"][0].items()
     assert {"201", "400", "403", "409"} <= set(create["responses"])
 
 
-def test_search_documents_its_parameters(schema_and_warnings) -> None:  # type: ignore[no-untyped-def]
+def test_search_documents_its_parameters(schema_and_warnings) -> None:
     search = schema_and_warnings[0]["paths"]["/api/v1/messages/search/"]["get"]
 
     names = {parameter["name"] for parameter in search["parameters"]}
@@ -49,7 +49,7 @@ def test_search_documents_its_parameters(schema_and_warnings) -> None:  # type: 
     assert "400" in search["responses"]
 
 
-def test_the_message_shape_is_the_contracts(schema_and_warnings) -> None:  # type: ignore[no-untyped-def]
+def test_the_message_shape_is_the_contracts(schema_and_warnings) -> None:
     message = schema_and_warnings[0]["components"]["schemas"]["Message"]
 
     assert list(message["properties"]) == [

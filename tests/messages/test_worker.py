@@ -16,7 +16,7 @@ DELIVERY_TIMEOUT_SECONDS = 60
 @pytest.mark.broker
 @pytest.mark.worker
 @pytest.mark.slow
-def test_messages_created_through_the_api_reach_sent_on_a_real_worker(celery_worker_process, auth_client) -> None:  # type: ignore[no-untyped-def]
+def test_messages_created_through_the_api_reach_sent_on_a_real_worker(celery_worker_process, auth_client) -> None:
     client = auth_client(UserFactory())
     payloads = [
         {"sender_number": "+15551230001", "receiver_number": f"+4420794609{n:02d}", "body": f"worker test {n}"}

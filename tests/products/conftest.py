@@ -22,7 +22,7 @@ def product_url(product: Product, suffix: str = "") -> str:
 
 
 @pytest.fixture
-def category(db) -> Category:  # type: ignore[no-untyped-def]
+def category(db) -> Category:
     return CategoryFactory(slug="tools", name="Tools")
 
 
@@ -32,7 +32,7 @@ def product(category: Category) -> Product:
 
 
 @pytest.fixture
-def superuser_client(client, db):  # type: ignore[no-untyped-def]
+def superuser_client(client, db):
     """Django's test client signed in to the admin as a superuser (an admin with every model permission)."""
     client.force_login(UserFactory(role="admin", is_superuser=True))
     return client
@@ -75,7 +75,7 @@ def cache_counters() -> CacheCounters:
 
 
 @pytest.fixture
-def committed(django_capture_on_commit_callbacks) -> Callable[[], object]:  # type: ignore[no-untyped-def]
+def committed(django_capture_on_commit_callbacks) -> Callable[[], object]:
     """`with committed(): <write>`: run the write's on-commit work (cache invalidation, relays) as a real
     commit would; the test's own transaction never commits."""
 

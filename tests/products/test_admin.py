@@ -35,7 +35,7 @@ def form_data(product: Product, **overrides: object) -> dict[str, object]:
     return {key: value for key, value in data.items() if value != ""}
 
 
-def test_changelist_search_and_filters(superuser_client, product) -> None:  # type: ignore[no-untyped-def]
+def test_changelist_search_and_filters(superuser_client, product) -> None:
     ProductFactory(name="Garden hose", is_available=False)
 
     assert superuser_client.get(CHANGELIST).status_code == 200
@@ -46,13 +46,13 @@ def test_changelist_search_and_filters(superuser_client, product) -> None:  # ty
     assert [p.name for p in unavailable.context["cl"].result_list] == ["Garden hose"]
 
 
-def test_deleted_products_are_not_in_the_admin(superuser_client, product) -> None:  # type: ignore[no-untyped-def]
+def test_deleted_products_are_not_in_the_admin(superuser_client, product) -> None:
     Product.objects.filter(pk=product.pk).update(deleted_at="2024-01-01T00:00:00Z")
     assert list(superuser_client.get(CHANGELIST).context["cl"].result_list) == []
     assert superuser_client.get(change_url(product)).status_code == 302  # "doesn't exist", back to the list
 
 
-def test_change_form_shows_the_price_history_read_only(superuser_client, product) -> None:  # type: ignore[no-untyped-def]
+def test_change_form_shows_the_price_history_read_only(superuser_client, product) -> None:
     PriceChangeFactory(product=product, old_price=Decimal("18.00"), new_price=Decimal("19.99"))
     response = superuser_client.get(change_url(product))
     assert response.status_code == 200
@@ -60,7 +60,7 @@ def test_change_form_shows_the_price_history_read_only(superuser_client, product
     assert b"18.00" in response.content
 
 
-def test_add_goes_through_the_service(superuser_client, category) -> None:  # type: ignore[no-untyped-def]
+def test_add_goes_through_the_service(superuser_client, category) -> None:
     data = {
         "sku": "ADM-1",
         "name": "From the admin",
@@ -83,7 +83,7 @@ def test_add_goes_through_the_service(superuser_client, category) -> None:  # ty
     assert OutboxEvent.objects.filter(event_type="product.created").exists()
 
 
-def test_add_with_a_deleted_products_sku_is_a_form_error(superuser_client, product) -> None:  # type: ignore[no-untyped-def]
+def test_add_with_a_deleted_products_sku_is_a_form_error(superuser_client, product) -> None:
     Product.objects.filter(pk=product.pk).update(deleted_at="2024-01-01T00:00:00Z")
     data = form_data(product, price="1.00")
     response = superuser_client.post(reverse("admin:products_product_add"), data)
@@ -91,7 +91,7 @@ def test_add_with_a_deleted_products_sku_is_a_form_error(superuser_client, produ
     assert response.context["adminform"].form.errors == {"sku": ["A product with this sku exists."]}
 
 
-def test_add_with_a_fake_image_is_a_form_error(superuser_client, category) -> None:  # type: ignore[no-untyped-def]
+def test_add_with_a_fake_image_is_a_form_error(superuser_client, category) -> None:
     product = ProductFactory.build(category=category)
     data = form_data(product, price="1.00", image=upload(b"\x89PNG\r\n\x1a\nnot an image"))
     response = superuser_client.post(reverse("admin:products_product_add"), data)
@@ -100,7 +100,7 @@ def test_add_with_a_fake_image_is_a_form_error(superuser_client, category) -> No
     assert not Product.all_objects.exists()
 
 
-def test_change_goes_through_the_service_and_cannot_touch_the_price(superuser_client, product) -> None:  # type: ignore[no-untyped-def]
+def test_change_goes_through_the_service_and_cannot_touch_the_price(superuser_client, product) -> None:
     response = superuser_client.post(change_url(product), form_data(product, name="Renamed", price="1.00"))
 
     assert response.status_code == 302
@@ -109,14 +109,14 @@ def test_change_goes_through_the_service_and_cannot_touch_the_price(superuser_cl
     assert AuditEvent.objects.get(action="product.updated").changes == {"name": ["Claw hammer", "Renamed"]}
 
 
-def test_change_of_availability_publishes_its_event(superuser_client, product) -> None:  # type: ignore[no-untyped-def]
+def test_change_of_availability_publishes_its_event(superuser_client, product) -> None:
     superuser_client.post(change_url(product), form_data(product, is_available=""))
     product.refresh_from_db()
     assert product.is_available is False
     assert OutboxEvent.objects.filter(event_type="product.availability_changed").exists()
 
 
-def test_delete_is_a_soft_delete(superuser_client, product) -> None:  # type: ignore[no-untyped-def]
+def test_delete_is_a_soft_delete(superuser_client, product) -> None:
     url = reverse("admin:products_product_delete", args=[product.pk])
     assert superuser_client.get(url).status_code == 200
     response = superuser_client.post(url, {"post": "yes"})
@@ -126,13 +126,13 @@ def test_delete_is_a_soft_delete(superuser_client, product) -> None:  # type: ig
     assert AuditEvent.objects.filter(action="product.deleted").exists()
 
 
-def test_bulk_delete_action_is_a_soft_delete(superuser_client, product) -> None:  # type: ignore[no-untyped-def]
+def test_bulk_delete_action_is_a_soft_delete(superuser_client, product) -> None:
     superuser_client.post(CHANGELIST, {"action": "delete_selected", "_selected_action": [product.pk], "post": "yes"})
     assert Product.all_objects.get(pk=product.pk).deleted_at is not None
 
 
 @pytest.mark.parametrize(("action", "expected"), [("mark_unavailable", False), ("mark_available", True)])
-def test_availability_actions(superuser_client, category, action, expected) -> None:  # type: ignore[no-untyped-def]
+def test_availability_actions(superuser_client, category, action, expected) -> None:
     products = ProductFactory.create_batch(2, category=category, is_available=not expected)
     response = superuser_client.post(CHANGELIST, {"action": action, "_selected_action": [p.pk for p in products]})
 
@@ -141,7 +141,7 @@ def test_availability_actions(superuser_client, category, action, expected) -> N
     assert AuditEvent.objects.filter(action="product.availability_changed").count() == 2
 
 
-def test_set_price_action_records_history(superuser_client, product) -> None:  # type: ignore[no-untyped-def]
+def test_set_price_action_records_history(superuser_client, product) -> None:
     response = superuser_client.post(
         CHANGELIST, {"action": "set_price", "_selected_action": [product.pk], "price": "25.00"}
     )
@@ -153,12 +153,12 @@ def test_set_price_action_records_history(superuser_client, product) -> None:  #
 
 
 @pytest.mark.parametrize("price", ["", "0", "abc", "1.234"])
-def test_set_price_action_refuses_a_bad_price(superuser_client, product, price) -> None:  # type: ignore[no-untyped-def]
+def test_set_price_action_refuses_a_bad_price(superuser_client, product, price) -> None:
     superuser_client.post(CHANGELIST, {"action": "set_price", "_selected_action": [product.pk], "price": price})
     assert not PriceChange.objects.exists()
 
 
-def test_category_admin_writes_through_the_services(superuser_client) -> None:  # type: ignore[no-untyped-def]
+def test_category_admin_writes_through_the_services(superuser_client) -> None:
     superuser_client.post(reverse("admin:products_category_add"), {"slug": "paint", "name": "Paint"})
     category = Category.objects.get(slug="paint")
     superuser_client.post(
@@ -171,7 +171,7 @@ def test_category_admin_writes_through_the_services(superuser_client) -> None:  
     assert not Category.objects.exists()
 
 
-def test_a_category_in_use_cannot_be_deleted(superuser_client, product) -> None:  # type: ignore[no-untyped-def]
+def test_a_category_in_use_cannot_be_deleted(superuser_client, product) -> None:
     category = CategoryFactory()
     ProductFactory(category=category)
     superuser_client.post(reverse("admin:products_category_delete", args=[category.pk]), {"post": "yes"})

@@ -11,12 +11,12 @@ from tests.products.conftest import image_bytes, product_url, upload
 pytestmark = pytest.mark.django_db
 
 
-def put_image(client, product, content: bytes, name: str = "photo.png"):  # type: ignore[no-untyped-def]
+def put_image(client, product, content: bytes, name: str = "photo.png"):
     return client.put(product_url(product, "image/"), {"image": upload(content, name)}, format="multipart")
 
 
 @pytest.mark.parametrize(("image_format", "extension"), [("PNG", "png"), ("JPEG", "jpg"), ("WEBP", "webp")])
-def test_a_real_image_is_stored_and_linked(admin_client, product, image_format, extension) -> None:  # type: ignore[no-untyped-def]
+def test_a_real_image_is_stored_and_linked(admin_client, product, image_format, extension) -> None:
     content = image_bytes(image_format)
 
     response = put_image(admin_client, product, content, name="../../etc/passwd")
@@ -31,7 +31,7 @@ def test_a_real_image_is_stored_and_linked(admin_client, product, image_format, 
     assert AuditEvent.objects.filter(action="product.image_changed", object_id=str(product.pk)).exists()
 
 
-def test_replacing_an_image_removes_the_old_file_after_commit(admin_client, product, committed) -> None:  # type: ignore[no-untyped-def]
+def test_replacing_an_image_removes_the_old_file_after_commit(admin_client, product, committed) -> None:
     put_image(admin_client, product, image_bytes())
     old_name = Product.objects.get(pk=product.pk).image.name
 
@@ -54,7 +54,7 @@ def test_replacing_an_image_removes_the_old_file_after_commit(admin_client, prod
         (image_bytes("PNG")[:40], "truncated.png"),
     ],
 )
-def test_anything_but_a_real_png_jpeg_or_webp_is_400(admin_client, product, content, name) -> None:  # type: ignore[no-untyped-def]
+def test_anything_but_a_real_png_jpeg_or_webp_is_400(admin_client, product, content, name) -> None:
     response = put_image(admin_client, product, content, name)
 
     assert response.status_code == 400
@@ -63,7 +63,7 @@ def test_anything_but_a_real_png_jpeg_or_webp_is_400(admin_client, product, cont
     assert not product.image
 
 
-def test_an_image_over_5_mb_is_400(admin_client, product) -> None:  # type: ignore[no-untyped-def]
+def test_an_image_over_5_mb_is_400(admin_client, product) -> None:
     content = image_bytes() + b"\0" * MAX_IMAGE_BYTES  # a valid PNG with trailing padding: only the size is wrong
 
     response = put_image(admin_client, product, content)
@@ -72,23 +72,23 @@ def test_an_image_over_5_mb_is_400(admin_client, product) -> None:  # type: igno
     assert response.json() == {"image": ["The image must be at most 5 MB."]}
 
 
-def test_an_image_of_exactly_5_mb_is_fine(admin_client, product) -> None:  # type: ignore[no-untyped-def]
+def test_an_image_of_exactly_5_mb_is_fine(admin_client, product) -> None:
     content = image_bytes()
     assert put_image(admin_client, product, content + b"\0" * (MAX_IMAGE_BYTES - len(content))).status_code == 200
 
 
-def test_no_file_is_400(admin_client, product) -> None:  # type: ignore[no-untyped-def]
+def test_no_file_is_400(admin_client, product) -> None:
     multipart = admin_client.put(product_url(product, "image/"), {}, format="multipart")
     assert multipart.status_code == 400
     assert list(multipart.json()) == ["image"]
 
 
-def test_the_upload_takes_multipart_only(admin_client, product) -> None:  # type: ignore[no-untyped-def]
+def test_the_upload_takes_multipart_only(admin_client, product) -> None:
     as_json = admin_client.put(product_url(product, "image/"), {"image": "aGVsbG8="}, format="json")
     assert as_json.status_code == 415
     assert as_json.json() == {"detail": 'Unsupported media type "application/json" in request.'}
 
 
-def test_image_of_a_deleted_product_is_404(admin_client, product) -> None:  # type: ignore[no-untyped-def]
+def test_image_of_a_deleted_product_is_404(admin_client, product) -> None:
     admin_client.delete(product_url(product))
     assert put_image(admin_client, product, image_bytes()).status_code == 404

@@ -16,7 +16,7 @@ from tests.users.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_price_change_answers_the_product_and_records_everything(admin_client, admin_user, product) -> None:  # type: ignore[no-untyped-def]
+def test_price_change_answers_the_product_and_records_everything(admin_client, admin_user, product) -> None:
     response = admin_client.patch(product_url(product, "price/"), {"price": "25.50"}, format="json")
 
     assert response.status_code == 200
@@ -38,12 +38,12 @@ def test_price_change_answers_the_product_and_records_everything(admin_client, a
     }
 
 
-def test_price_as_a_json_number(admin_client, product) -> None:  # type: ignore[no-untyped-def]
+def test_price_as_a_json_number(admin_client, product) -> None:
     response = admin_client.patch(product_url(product, "price/"), {"price": 7}, format="json")
     assert response.json()["price"] == "7.00"
 
 
-def test_setting_the_same_price_records_nothing(admin_client, product) -> None:  # type: ignore[no-untyped-def]
+def test_setting_the_same_price_records_nothing(admin_client, product) -> None:
     response = admin_client.patch(product_url(product, "price/"), {"price": "19.99"}, format="json")
     assert response.status_code == 200
     assert not PriceChange.objects.exists()
@@ -51,19 +51,19 @@ def test_setting_the_same_price_records_nothing(admin_client, product) -> None: 
 
 
 @pytest.mark.parametrize("price", [0, "-1", "1.999", "abc", None, "", [], {"amount": 1}])
-def test_bad_prices_are_400_naming_price(admin_client, product, price) -> None:  # type: ignore[no-untyped-def]
+def test_bad_prices_are_400_naming_price(admin_client, product, price) -> None:
     response = admin_client.patch(product_url(product, "price/"), {"price": price}, format="json")
     assert response.status_code == 400
     assert list(response.json()) == ["price"]
     assert not PriceChange.objects.exists()
 
 
-def test_price_is_required(admin_client, product) -> None:  # type: ignore[no-untyped-def]
+def test_price_is_required(admin_client, product) -> None:
     response = admin_client.patch(product_url(product, "price/"), {"name": "x"}, format="json")
     assert response.json() == {"price": ["This field is required."]}
 
 
-def test_availability_change(admin_client, admin_user, product) -> None:  # type: ignore[no-untyped-def]
+def test_availability_change(admin_client, admin_user, product) -> None:
     response = admin_client.patch(product_url(product, "availability/"), {"is_available": False}, format="json")
 
     assert response.status_code == 200
@@ -86,13 +86,13 @@ def test_availability_change(admin_client, admin_user, product) -> None:  # type
         ({"is_available": "yes"}, "Must be a boolean: true or false."),
     ],
 )
-def test_availability_must_be_a_boolean(admin_client, product, body, message) -> None:  # type: ignore[no-untyped-def]
+def test_availability_must_be_a_boolean(admin_client, product, body, message) -> None:
     response = admin_client.patch(product_url(product, "availability/"), body, format="json")
     assert response.status_code == 400
     assert response.json() == {"is_available": [message]}
 
 
-def test_availability_from_a_form_is_refused(admin_client, product) -> None:  # type: ignore[no-untyped-def]
+def test_availability_from_a_form_is_refused(admin_client, product) -> None:
     # Bodies are JSON only: a form's booleans would arrive as strings such as "False".
     response = admin_client.patch(product_url(product, "availability/"), {"is_available": False}, format="multipart")
     assert response.status_code == 415
@@ -100,7 +100,7 @@ def test_availability_from_a_form_is_refused(admin_client, product) -> None:  # 
     assert product.is_available is True
 
 
-def test_price_history_newest_first_with_who_changed_it(user_client, admin_client, admin_user, product) -> None:  # type: ignore[no-untyped-def]
+def test_price_history_newest_first_with_who_changed_it(user_client, admin_client, admin_user, product) -> None:
     for price in ("20.00", "21.00", "22.00"):
         admin_client.patch(product_url(product, "price/"), {"price": price}, format="json")
     # Same timestamp for two of them: the id keeps the newest first.
@@ -122,7 +122,7 @@ def test_price_history_newest_first_with_who_changed_it(user_client, admin_clien
     }
 
 
-def test_price_history_is_paginated_and_orders_by_time(user_client, product) -> None:  # type: ignore[no-untyped-def]
+def test_price_history_is_paginated_and_orders_by_time(user_client, product) -> None:
     gone = UserFactory(role="admin")
     old = PriceChangeFactory(product=product, changed_by=gone)
     newer = PriceChangeFactory(product=product, changed_by=None)
@@ -138,10 +138,10 @@ def test_price_history_is_paginated_and_orders_by_time(user_client, product) -> 
     assert last[0]["changed_by"] is None  # the oldest, by time, though not by id
 
 
-def test_price_history_of_another_product_is_not_mixed_in(user_client, product) -> None:  # type: ignore[no-untyped-def]
+def test_price_history_of_another_product_is_not_mixed_in(user_client, product) -> None:
     PriceChangeFactory()
     assert user_client.get(product_url(product, "price-history/")).json()["count"] == 0
 
 
-def test_price_history_of_a_missing_product_is_404(user_client) -> None:  # type: ignore[no-untyped-def]
+def test_price_history_of_a_missing_product_is_404(user_client) -> None:
     assert user_client.get("/api/v1/products/424242/price-history/").status_code == 404

@@ -15,7 +15,7 @@ from tests.products.factories import CategoryFactory, ProductFactory
 pytestmark = pytest.mark.django_db
 
 
-def iso(value) -> str:  # type: ignore[no-untyped-def]
+def iso(value) -> str:
     return serializers.DateTimeField().to_representation(value)
 
 
@@ -71,7 +71,7 @@ ROWS = [
 WRITES = {"post", "patch", "delete", "put"}
 
 
-def call(client: APIClient, product: Product, method: str, suffix: str | None, body: object, fmt: str | None):  # type: ignore[no-untyped-def]
+def call(client: APIClient, product: Product, method: str, suffix: str | None, body: object, fmt: str | None):
     url = PRODUCTS if suffix is None else product_url(product, suffix)
     if body == "IMAGE":
         body = {"image": upload(image_bytes())}
@@ -80,12 +80,12 @@ def call(client: APIClient, product: Product, method: str, suffix: str | None, b
 
 
 @pytest.mark.parametrize(("method", "suffix", "body", "fmt", "admin_status"), ROWS)
-def test_admin_may_do_every_row(admin_client, product, method, suffix, body, fmt, admin_status) -> None:  # type: ignore[no-untyped-def]
+def test_admin_may_do_every_row(admin_client, product, method, suffix, body, fmt, admin_status) -> None:
     assert call(admin_client, product, method, suffix, body, fmt).status_code == admin_status
 
 
 @pytest.mark.parametrize(("method", "suffix", "body", "fmt", "admin_status"), ROWS)
-def test_user_reads_but_never_writes(user_client, product, method, suffix, body, fmt, admin_status) -> None:  # type: ignore[no-untyped-def]
+def test_user_reads_but_never_writes(user_client, product, method, suffix, body, fmt, admin_status) -> None:
     response = call(user_client, product, method, suffix, body, fmt)
     if method in WRITES:
         assert response.status_code == 403
@@ -95,13 +95,13 @@ def test_user_reads_but_never_writes(user_client, product, method, suffix, body,
 
 
 @pytest.mark.parametrize(("method", "suffix", "body", "fmt", "admin_status"), ROWS)
-def test_anonymous_is_401_everywhere(api_client, product, method, suffix, body, fmt, admin_status) -> None:  # type: ignore[no-untyped-def]
+def test_anonymous_is_401_everywhere(api_client, product, method, suffix, body, fmt, admin_status) -> None:
     response = call(api_client, product, method, suffix, body, fmt)
     assert response.status_code == 401
     assert "WWW-Authenticate" in response
 
 
-def test_user_write_changes_nothing(user_client, product) -> None:  # type: ignore[no-untyped-def]
+def test_user_write_changes_nothing(user_client, product) -> None:
     user_client.patch(product_url(product, "price/"), {"price": "1.00"}, format="json")
     user_client.delete(product_url(product))
     product.refresh_from_db()
@@ -109,7 +109,7 @@ def test_user_write_changes_nothing(user_client, product) -> None:  # type: igno
     assert product.deleted_at is None
 
 
-def test_put_on_a_product_is_not_allowed(admin_client, product) -> None:  # type: ignore[no-untyped-def]
+def test_put_on_a_product_is_not_allowed(admin_client, product) -> None:
     response = admin_client.put(product_url(product), new_product_body(), format="json")
     assert response.status_code == 405
 
@@ -117,7 +117,7 @@ def test_put_on_a_product_is_not_allowed(admin_client, product) -> None:  # type
 # --- create ---------------------------------------------------------------------------------------------------
 
 
-def test_create_answers_the_whole_product(admin_client, category) -> None:  # type: ignore[no-untyped-def]
+def test_create_answers_the_whole_product(admin_client, category) -> None:
     response = admin_client.post(PRODUCTS, new_product_body(), format="json")
 
     assert response.status_code == 201
@@ -131,7 +131,7 @@ def test_create_answers_the_whole_product(admin_client, category) -> None:  # ty
     assert event.payload["price"] == "24.50"
 
 
-def test_create_defaults_availability_and_currency(admin_client, category, settings) -> None:  # type: ignore[no-untyped-def]
+def test_create_defaults_availability_and_currency(admin_client, category, settings) -> None:
     settings.DEFAULT_CURRENCY = "GBP"
     body = new_product_body()
     del body["is_available"], body["currency"], body["description"], body["stock"]
@@ -146,7 +146,7 @@ def test_create_defaults_availability_and_currency(admin_client, category, setti
 
 
 @pytest.mark.parametrize(("price", "stored"), [(19.99, "19.99"), (10, "10.00"), ("7.5", "7.50"), ("0.01", "0.01")])
-def test_create_accepts_a_price_as_string_or_json_number(admin_client, category, price, stored) -> None:  # type: ignore[no-untyped-def]
+def test_create_accepts_a_price_as_string_or_json_number(admin_client, category, price, stored) -> None:
     response = admin_client.post(PRODUCTS, new_product_body(price=price), format="json")
     assert response.status_code == 201
     assert response.json()["price"] == stored
@@ -175,7 +175,7 @@ def test_create_accepts_a_price_as_string_or_json_number(admin_client, category,
         ("is_available", 1),
     ],
 )
-def test_create_rejects_bad_input_naming_the_field(admin_client, category, field, value) -> None:  # type: ignore[no-untyped-def]
+def test_create_rejects_bad_input_naming_the_field(admin_client, category, field, value) -> None:
     response = admin_client.post(PRODUCTS, new_product_body(**{field: value}), format="json")
 
     assert response.status_code == 400
@@ -185,7 +185,7 @@ def test_create_rejects_bad_input_naming_the_field(admin_client, category, field
 
 
 @pytest.mark.parametrize("field", ["sku", "name", "category", "price"])
-def test_create_requires_the_identifying_fields(admin_client, category, field) -> None:  # type: ignore[no-untyped-def]
+def test_create_requires_the_identifying_fields(admin_client, category, field) -> None:
     body = new_product_body()
     del body[field]
     response = admin_client.post(PRODUCTS, body, format="json")
@@ -193,27 +193,27 @@ def test_create_requires_the_identifying_fields(admin_client, category, field) -
     assert response.json() == {field: ["This field is required."]}
 
 
-def test_price_messages_say_what_is_wrong(admin_client, category) -> None:  # type: ignore[no-untyped-def]
+def test_price_messages_say_what_is_wrong(admin_client, category) -> None:
     zero = admin_client.post(PRODUCTS, new_product_body(price=0), format="json").json()
     places = admin_client.post(PRODUCTS, new_product_body(price="1.234"), format="json").json()
     assert zero == {"price": ["Ensure this value is greater than 0."]}
     assert places == {"price": ["Ensure that there are no more than 2 decimal places."]}
 
 
-def test_create_rejects_a_taken_sku(admin_client, product) -> None:  # type: ignore[no-untyped-def]
+def test_create_rejects_a_taken_sku(admin_client, product) -> None:
     response = admin_client.post(PRODUCTS, new_product_body(sku=product.sku), format="json")
     assert response.status_code == 400
     assert response.json() == {"sku": ["A product with this sku exists."]}
 
 
-def test_a_deleted_products_sku_stays_taken(admin_client, product) -> None:  # type: ignore[no-untyped-def]
+def test_a_deleted_products_sku_stays_taken(admin_client, product) -> None:
     Product.objects.filter(pk=product.pk).update(deleted_at=timezone.now())
     response = admin_client.post(PRODUCTS, new_product_body(sku=product.sku), format="json")
     assert response.status_code == 400
     assert list(response.json()) == ["sku"]
 
 
-def test_create_ignores_read_only_and_unknown_fields(admin_client, category) -> None:  # type: ignore[no-untyped-def]
+def test_create_ignores_read_only_and_unknown_fields(admin_client, category) -> None:
     body = new_product_body(id=999, created_at="2000-01-01T00:00:00Z", image_url="http://x/y.png", colour="red")
     response = admin_client.post(PRODUCTS, body, format="json")
     assert response.status_code == 201
@@ -225,13 +225,13 @@ def test_create_ignores_read_only_and_unknown_fields(admin_client, category) -> 
 # --- read -----------------------------------------------------------------------------------------------------
 
 
-def test_detail_answers_the_whole_product(user_client, product) -> None:  # type: ignore[no-untyped-def]
+def test_detail_answers_the_whole_product(user_client, product) -> None:
     response = user_client.get(product_url(product))
     assert response.status_code == 200
     assert response.json() == product_body(product)
 
 
-def test_list_item_and_detail_and_write_answers_agree(admin_client, category) -> None:  # type: ignore[no-untyped-def]
+def test_list_item_and_detail_and_write_answers_agree(admin_client, category) -> None:
     created = admin_client.post(PRODUCTS, new_product_body(price="5.10"), format="json").json()
     pk = created["id"]
     with_image = admin_client.put(f"{PRODUCTS}{pk}/image/", {"image": upload(image_bytes())}, format="multipart")
@@ -244,18 +244,18 @@ def test_list_item_and_detail_and_write_answers_agree(admin_client, category) ->
     assert {**detail, "image_url": None, "updated_at": created["updated_at"]} == created
 
 
-def test_detail_of_a_missing_product_is_404(user_client) -> None:  # type: ignore[no-untyped-def]
+def test_detail_of_a_missing_product_is_404(user_client) -> None:
     assert user_client.get(f"{PRODUCTS}999999/").status_code == 404
     assert user_client.get(f"{PRODUCTS}99999999999999999999999/").status_code == 404
     assert user_client.get(f"{PRODUCTS}abc/").status_code == 404
 
 
-def test_detail_ignores_list_filters(user_client, product) -> None:  # type: ignore[no-untyped-def]
+def test_detail_ignores_list_filters(user_client, product) -> None:
     response = user_client.get(product_url(product), {"is_available": "false", "min_price": "abc"})
     assert response.status_code == 200
 
 
-def test_list_is_a_page_with_absolute_links(user_client, category) -> None:  # type: ignore[no-untyped-def]
+def test_list_is_a_page_with_absolute_links(user_client, category) -> None:
     ProductFactory.create_batch(7, category=category)
     response = user_client.get(PRODUCTS, {"page_size": 5})
     body = response.json()
@@ -269,7 +269,7 @@ def test_list_is_a_page_with_absolute_links(user_client, category) -> None:  # t
 # --- partial update -------------------------------------------------------------------------------------------
 
 
-def test_patch_changes_only_the_given_fields(admin_client, product) -> None:  # type: ignore[no-untyped-def]
+def test_patch_changes_only_the_given_fields(admin_client, product) -> None:
     other = CategoryFactory(slug="garden")
     response = admin_client.patch(
         product_url(product), {"name": "Framing hammer", "category": "garden", "stock": 3}, format="json"
@@ -284,7 +284,7 @@ def test_patch_changes_only_the_given_fields(admin_client, product) -> None:  # 
     }
 
 
-def test_patch_with_a_price_records_the_history(admin_client, admin_user, product) -> None:  # type: ignore[no-untyped-def]
+def test_patch_with_a_price_records_the_history(admin_client, admin_user, product) -> None:
     response = admin_client.patch(product_url(product), {"price": "21.00", "name": "Hammer"}, format="json")
 
     assert response.status_code == 200
@@ -294,7 +294,7 @@ def test_patch_with_a_price_records_the_history(admin_client, admin_user, produc
     assert OutboxEvent.objects.filter(event_type="product.price_changed", priority="high").count() == 1
 
 
-def test_patch_with_availability_publishes_its_event(admin_client, product) -> None:  # type: ignore[no-untyped-def]
+def test_patch_with_availability_publishes_its_event(admin_client, product) -> None:
     admin_client.patch(product_url(product), {"is_available": False}, format="json")
     assert OutboxEvent.objects.filter(event_type="product.availability_changed").count() == 1
 
@@ -303,20 +303,20 @@ def test_patch_with_availability_publishes_its_event(admin_client, product) -> N
     ("field", "value"),
     [("price", 0), ("price", "1.001"), ("stock", -3), ("currency", "ABC"), ("category", "nope"), ("sku", "")],
 )
-def test_patch_rejects_bad_input_naming_the_field(admin_client, product, field, value) -> None:  # type: ignore[no-untyped-def]
+def test_patch_rejects_bad_input_naming_the_field(admin_client, product, field, value) -> None:
     response = admin_client.patch(product_url(product), {field: value}, format="json")
     assert response.status_code == 400
     assert list(response.json()) == [field]
 
 
-def test_patch_to_a_taken_sku_is_400(admin_client, product, category) -> None:  # type: ignore[no-untyped-def]
+def test_patch_to_a_taken_sku_is_400(admin_client, product, category) -> None:
     other = ProductFactory(category=category)
     response = admin_client.patch(product_url(other), {"sku": product.sku}, format="json")
     assert response.status_code == 400
     assert response.json() == {"sku": ["A product with this sku exists."]}
 
 
-def test_patch_keeping_its_own_sku_is_fine(admin_client, product) -> None:  # type: ignore[no-untyped-def]
+def test_patch_keeping_its_own_sku_is_fine(admin_client, product) -> None:
     response = admin_client.patch(product_url(product), {"sku": product.sku, "name": "Same sku"}, format="json")
     assert response.status_code == 200
 
@@ -324,7 +324,7 @@ def test_patch_keeping_its_own_sku_is_fine(admin_client, product) -> None:  # ty
 # --- soft delete ----------------------------------------------------------------------------------------------
 
 
-def test_delete_is_soft_and_hides_the_product_everywhere(admin_client, user_client, product) -> None:  # type: ignore[no-untyped-def]
+def test_delete_is_soft_and_hides_the_product_everywhere(admin_client, user_client, product) -> None:
     response = admin_client.delete(product_url(product))
 
     assert response.status_code == 204

@@ -16,7 +16,7 @@ from tests.products.factories import ProductFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_second_read_is_a_hit(user_client, product, cache_counters) -> None:  # type: ignore[no-untyped-def]
+def test_second_read_is_a_hit(user_client, product, cache_counters) -> None:
     first = user_client.get(PRODUCTS)
     second = user_client.get(PRODUCTS)
 
@@ -27,33 +27,33 @@ def test_second_read_is_a_hit(user_client, product, cache_counters) -> None:  # 
     assert second["Vary"] == first["Vary"]
 
 
-def test_detail_second_read_is_a_hit(user_client, product, cache_counters) -> None:  # type: ignore[no-untyped-def]
+def test_detail_second_read_is_a_hit(user_client, product, cache_counters) -> None:
     first = user_client.get(product_url(product))
     second = user_client.get(product_url(product))
     assert (cache_counters.misses, cache_counters.hits) == (1, 1)
     assert second.json() == first.json()
 
 
-def test_a_hit_runs_no_catalog_query(user_client, product, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+def test_a_hit_runs_no_catalog_query(user_client, product, django_assert_num_queries) -> None:
     user_client.get(PRODUCTS)
     with django_assert_num_queries(0):  # the token's user comes from the authentication cache, the page too
         assert user_client.get(PRODUCTS).status_code == 200
 
 
-def test_query_strings_that_mean_the_same_share_an_entry(user_client, product, cache_counters) -> None:  # type: ignore[no-untyped-def]
+def test_query_strings_that_mean_the_same_share_an_entry(user_client, product, cache_counters) -> None:
     user_client.get(f"{PRODUCTS}?page_size=5&ordering=name")
     user_client.get(f"{PRODUCTS}?ordering=name&search=&page_size=5")
     assert (cache_counters.misses, cache_counters.hits) == (1, 1)
 
 
-def test_different_filters_are_different_entries(user_client, product, cache_counters) -> None:  # type: ignore[no-untyped-def]
+def test_different_filters_are_different_entries(user_client, product, cache_counters) -> None:
     everything = user_client.get(PRODUCTS).json()
     nothing = user_client.get(PRODUCTS, {"search": "no such thing"}).json()
     assert (everything["count"], nothing["count"]) == (1, 0)
     assert cache_counters.misses == 2
 
 
-def test_pagination_links_follow_the_host_asked(user_client, category) -> None:  # type: ignore[no-untyped-def]
+def test_pagination_links_follow_the_host_asked(user_client, category) -> None:
     ProductFactory.create_batch(3, category=category)
     one = user_client.get(PRODUCTS, {"page_size": 1}, HTTP_HOST="localhost").json()
     other = user_client.get(PRODUCTS, {"page_size": 1}, HTTP_HOST="127.0.0.1").json()
@@ -65,13 +65,13 @@ def test_pagination_links_follow_the_host_asked(user_client, category) -> None: 
     ("url", "status"),
     [(f"{PRODUCTS}?min_price=abc", 400), (f"{PRODUCTS}?page=9", 404), (f"{PRODUCTS}424242/", 404)],
 )
-def test_errors_are_never_cached(user_client, product, cache_counters, url, status) -> None:  # type: ignore[no-untyped-def]
+def test_errors_are_never_cached(user_client, product, cache_counters, url, status) -> None:
     assert user_client.get(url).status_code == status
     assert user_client.get(url).status_code == status
     assert (cache_counters.misses, cache_counters.hits) == (2, 0)
 
 
-def test_the_browsable_api_is_not_served_from_the_cache(user_client, product, cache_counters) -> None:  # type: ignore[no-untyped-def]
+def test_the_browsable_api_is_not_served_from_the_cache(user_client, product, cache_counters) -> None:
     user_client.get(PRODUCTS)
     response = user_client.get(PRODUCTS, HTTP_ACCEPT="text/html")
     assert response["Content-Type"].startswith("text/html")
@@ -86,7 +86,7 @@ def test_the_browsable_api_is_not_served_from_the_cache(user_client, product, ca
         ("availability/", {"is_available": False}),
     ],
 )
-def test_a_read_after_a_write_is_fresh(admin_client, product, committed, write, body) -> None:  # type: ignore[no-untyped-def]
+def test_a_read_after_a_write_is_fresh(admin_client, product, committed, write, body) -> None:
     stale_list = admin_client.get(PRODUCTS).json()
     stale_detail = admin_client.get(product_url(product)).json()
 
@@ -101,7 +101,7 @@ def test_a_read_after_a_write_is_fresh(admin_client, product, committed, write, 
     assert stale_detail[field] != value
 
 
-def test_a_created_product_shows_up_at_once(admin_client, category, committed) -> None:  # type: ignore[no-untyped-def]
+def test_a_created_product_shows_up_at_once(admin_client, category, committed) -> None:
     assert admin_client.get(PRODUCTS).json()["count"] == 0
     with committed():
         admin_client.post(
@@ -110,7 +110,7 @@ def test_a_created_product_shows_up_at_once(admin_client, category, committed) -
     assert admin_client.get(PRODUCTS).json()["count"] == 1
 
 
-def test_a_deleted_product_disappears_from_the_cached_list_at_once(admin_client, product, committed) -> None:  # type: ignore[no-untyped-def]
+def test_a_deleted_product_disappears_from_the_cached_list_at_once(admin_client, product, committed) -> None:
     assert admin_client.get(PRODUCTS).json()["count"] == 1
     assert admin_client.get(product_url(product)).status_code == 200
 
@@ -121,7 +121,7 @@ def test_a_deleted_product_disappears_from_the_cached_list_at_once(admin_client,
     assert admin_client.get(product_url(product)).status_code == 404
 
 
-def test_a_category_slug_change_refreshes_product_reads(user_client, admin_user, product, committed) -> None:  # type: ignore[no-untyped-def]
+def test_a_category_slug_change_refreshes_product_reads(user_client, admin_user, product, committed) -> None:
     assert user_client.get(product_url(product)).json()["category"] == "tools"
     with committed():
         services.category_update(category=product.category, data={"slug": "hand-tools"}, by=admin_user)
@@ -130,7 +130,7 @@ def test_a_category_slug_change_refreshes_product_reads(user_client, admin_user,
 
 def test_the_version_is_replaced_on_commit_not_before(
     user_client, admin_user, product, django_capture_on_commit_callbacks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     user_client.get(PRODUCTS)
     before = cache.get(VERSION_KEY)
 
@@ -146,13 +146,13 @@ def test_the_version_is_replaced_on_commit_not_before(
     assert after != before
 
 
-def change_price_then_fail(product, admin_user) -> None:  # type: ignore[no-untyped-def]
+def change_price_then_fail(product, admin_user) -> None:
     with transaction.atomic():
         services.product_change_price(product=product, new_price=Decimal("30.00"), by=admin_user)
         raise RuntimeError("rolled back")
 
 
-def test_a_rolled_back_write_keeps_the_cache(user_client, admin_user, product, cache_counters, committed) -> None:  # type: ignore[no-untyped-def]
+def test_a_rolled_back_write_keeps_the_cache(user_client, admin_user, product, cache_counters, committed) -> None:
     user_client.get(PRODUCTS)
     with committed(), pytest.raises(RuntimeError):
         change_price_then_fail(product, admin_user)
@@ -160,7 +160,7 @@ def test_a_rolled_back_write_keeps_the_cache(user_client, admin_user, product, c
     assert cache_counters.hits == 1
 
 
-def test_a_lost_version_key_starts_afresh_instead_of_reviving_entries(user_client, product, cache_counters) -> None:  # type: ignore[no-untyped-def]
+def test_a_lost_version_key_starts_afresh_instead_of_reviving_entries(user_client, product, cache_counters) -> None:
     user_client.get(PRODUCTS)
     cache.delete(VERSION_KEY)  # evicted, or Redis restarted without its data
 
@@ -178,7 +178,7 @@ def closed_port() -> int:
 
 def test_redis_down_reads_and_writes_still_answer_quickly(
     settings, admin_client, product, committed, cache_counters
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",

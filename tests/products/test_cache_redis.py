@@ -36,7 +36,7 @@ def builtin_redis() -> dict[str, object]:
 
 
 @pytest.fixture
-def process(settings):  # type: ignore[no-untyped-def]
+def process(settings):
     """`process("A")` / `process("B")`: the cache client the next requests go through."""
 
     def switch(name: str) -> None:
@@ -49,7 +49,7 @@ def process(settings):  # type: ignore[no-untyped-def]
     caches["default"].clear()
 
 
-def test_both_processes_read_one_cache(process, user_client, product, cache_counters) -> None:  # type: ignore[no-untyped-def]
+def test_both_processes_read_one_cache(process, user_client, product, cache_counters) -> None:
     user_client.get(PRODUCTS)  # A: miss, stored in Redis
     process("B")
     response = user_client.get(PRODUCTS)  # B: a hit on what A stored
@@ -59,7 +59,7 @@ def test_both_processes_read_one_cache(process, user_client, product, cache_coun
 
 
 @pytest.mark.parametrize(("writer", "reader"), [("A", "B"), ("B", "A")])
-def test_a_write_through_one_process_is_seen_fresh_by_the_other(  # type: ignore[no-untyped-def]
+def test_a_write_through_one_process_is_seen_fresh_by_the_other(
     process, admin_client, product, committed, writer, reader
 ) -> None:
     process(reader)
@@ -76,7 +76,7 @@ def test_a_write_through_one_process_is_seen_fresh_by_the_other(  # type: ignore
     assert admin_client.get(product_url(product)).json()["price"] == "55.00"
 
 
-def test_a_soft_delete_through_one_process_empties_the_others_list(process, admin_client, product, committed) -> None:  # type: ignore[no-untyped-def]
+def test_a_soft_delete_through_one_process_empties_the_others_list(process, admin_client, product, committed) -> None:
     process("B")
     assert admin_client.get(PRODUCTS).json()["count"] == 1
     process("A")
@@ -87,7 +87,7 @@ def test_a_soft_delete_through_one_process_empties_the_others_list(process, admi
     assert admin_client.get(product_url(product)).status_code == 404
 
 
-def test_the_version_lives_in_redis_without_expiry(process, user_client, product) -> None:  # type: ignore[no-untyped-def]
+def test_the_version_lives_in_redis_without_expiry(process, user_client, product) -> None:
     user_client.get(PRODUCTS)
     backend = caches["default"]
     assert backend.get(VERSION_KEY)

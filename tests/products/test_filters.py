@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def catalog(db) -> dict[str, Product]:  # type: ignore[no-untyped-def]
+def catalog(db) -> dict[str, Product]:
     """Four products with distinct names, prices and creation times (oldest first)."""
     tools, garden = CategoryFactory(slug="tools"), CategoryFactory(slug="garden")
     rows = [
@@ -34,16 +34,16 @@ def catalog(db) -> dict[str, Product]:  # type: ignore[no-untyped-def]
     return products
 
 
-def names(response) -> list[str]:  # type: ignore[no-untyped-def]
+def names(response) -> list[str]:
     assert response.status_code == 200, response.content
     return [item["name"] for item in response.json()["results"]]
 
 
-def test_default_order_is_newest_first(user_client, catalog) -> None:  # type: ignore[no-untyped-def]
+def test_default_order_is_newest_first(user_client, catalog) -> None:
     assert names(user_client.get(PRODUCTS)) == ["Hose", "Rake", "Saw", "Hammer"]
 
 
-def test_equal_creation_times_keep_a_stable_order_by_id(user_client, catalog) -> None:  # type: ignore[no-untyped-def]
+def test_equal_creation_times_keep_a_stable_order_by_id(user_client, catalog) -> None:
     Product.objects.update(created_at=timezone.now())
     ids = [item["id"] for item in user_client.get(PRODUCTS).json()["results"]]
     assert ids == sorted(ids, reverse=True)
@@ -67,7 +67,7 @@ def test_equal_creation_times_keep_a_stable_order_by_id(user_client, catalog) ->
         ({"category": "tools", "is_available": "true", "search": "steel"}, ["Hammer"]),
     ],
 )
-def test_filters(user_client, catalog, params, expected) -> None:  # type: ignore[no-untyped-def]
+def test_filters(user_client, catalog, params, expected) -> None:
     assert names(user_client.get(PRODUCTS, params)) == expected
 
 
@@ -83,7 +83,7 @@ def test_filters(user_client, catalog, params, expected) -> None:  # type: ignor
         ("-created_at", ["Hose", "Rake", "Saw", "Hammer"]),
     ],
 )
-def test_orderings(user_client, catalog, ordering, expected) -> None:  # type: ignore[no-untyped-def]
+def test_orderings(user_client, catalog, ordering, expected) -> None:
     assert names(user_client.get(PRODUCTS, {"ordering": ordering})) == expected
 
 
@@ -98,11 +98,11 @@ def test_orderings(user_client, catalog, ordering, expected) -> None:  # type: i
         ("ordering=-price,name&ordering=", ["Hose", "Rake", "Hammer", "Saw"]),
     ],
 )
-def test_two_key_orderings_repeated_or_as_a_comma_list(user_client, catalog, query, expected) -> None:  # type: ignore[no-untyped-def]
+def test_two_key_orderings_repeated_or_as_a_comma_list(user_client, catalog, query, expected) -> None:
     assert names(user_client.get(f"{PRODUCTS}?{query}")) == expected
 
 
-def test_two_orderings_never_share_a_cached_page(user_client, catalog, cache_counters) -> None:  # type: ignore[no-untyped-def]
+def test_two_orderings_never_share_a_cached_page(user_client, catalog, cache_counters) -> None:
     by_price = names(user_client.get(f"{PRODUCTS}?ordering=-price&ordering=name"))
     by_name = names(user_client.get(f"{PRODUCTS}?ordering=name&ordering=-price"))
     assert by_price == ["Hose", "Rake", "Hammer", "Saw"]
@@ -112,7 +112,7 @@ def test_two_orderings_never_share_a_cached_page(user_client, catalog, cache_cou
     assert cache_counters.hits == 1
 
 
-def test_empty_parameters_count_as_absent(user_client, catalog) -> None:  # type: ignore[no-untyped-def]
+def test_empty_parameters_count_as_absent(user_client, catalog) -> None:
     params = {name: "" for name in ("search", "category", "min_price", "max_price", "is_available", "ordering")}
     assert names(user_client.get(PRODUCTS, {**params, "page": "", "page_size": ""})) == names(user_client.get(PRODUCTS))
 
@@ -131,14 +131,14 @@ def test_empty_parameters_count_as_absent(user_client, catalog) -> None:  # type
         ({"ordering": ["name", "sku"]}, "ordering"),
     ],
 )
-def test_malformed_filters_are_400_naming_the_parameter(user_client, catalog, params, field) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_filters_are_400_naming_the_parameter(user_client, catalog, params, field) -> None:
     response = user_client.get(PRODUCTS, params)
     assert response.status_code == 400
     assert list(response.json()) == [field]
     assert isinstance(response.json()[field], list)
 
 
-def test_deleted_products_are_never_listed(user_client, catalog) -> None:  # type: ignore[no-untyped-def]
+def test_deleted_products_are_never_listed(user_client, catalog) -> None:
     Product.objects.filter(pk=catalog["Rake"].pk).update(deleted_at=timezone.now())
     assert "Rake" not in names(user_client.get(PRODUCTS, {"category": "garden"}))
     assert "Rake" not in names(user_client.get(PRODUCTS, {"search": "rake"}))

@@ -19,7 +19,7 @@ class LaterStepFailed(Exception):
 
 
 @pytest.fixture(params=["filesystem", "s3"])
-def storage(request, settings, tmp_path):  # type: ignore[no-untyped-def]
+def storage(request, settings, tmp_path):
     if request.param == "s3":
         request.getfixturevalue("bucket")
     else:
@@ -47,14 +47,14 @@ def _set_image_then_fail(product: Product, by: User, content: bytes, name: str =
     return stored[0]
 
 
-def test_an_image_stored_in_a_transaction_that_rolls_back_is_deleted(storage, product, admin_user) -> None:  # type: ignore[no-untyped-def]
+def test_an_image_stored_in_a_transaction_that_rolls_back_is_deleted(storage, product, admin_user) -> None:
     stored = _set_image_then_fail(product, admin_user, image_bytes())
 
     assert Product.objects.get(pk=product.pk).image.name == ""
     assert not storage.exists(stored), "no orphan file"
 
 
-def test_an_image_whose_transaction_commits_is_kept(storage, product, admin_user) -> None:  # type: ignore[no-untyped-def]
+def test_an_image_whose_transaction_commits_is_kept(storage, product, admin_user) -> None:
     with transaction.atomic():
         product_set_image(product=product, image=upload(image_bytes()), by=admin_user)
 
@@ -64,7 +64,7 @@ def test_an_image_whose_transaction_commits_is_kept(storage, product, admin_user
     assert storage.open(stored).read() == image_bytes()
 
 
-def test_a_rolled_back_replacement_keeps_the_image_it_would_have_replaced(storage, product, admin_user) -> None:  # type: ignore[no-untyped-def]
+def test_a_rolled_back_replacement_keeps_the_image_it_would_have_replaced(storage, product, admin_user) -> None:
     product_set_image(product=product, image=upload(image_bytes()), by=admin_user)
     first = Product.objects.get(pk=product.pk).image.name
 

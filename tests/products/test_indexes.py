@@ -18,7 +18,7 @@ WORDS = ("bolt", "nail", "screw", "drill", "clamp", "chisel", "wrench", "ladder"
 
 
 @pytest.fixture
-def plans(db):  # type: ignore[no-untyped-def]
+def plans(db):
     """A catalog big enough for the planner to prefer indexes: 5,000 products over 20 categories."""
     categories = [CategoryFactory(slug=f"category-{index}") for index in range(19)] + [CategoryFactory(slug="tools")]
     Product.objects.bulk_create(
@@ -63,13 +63,13 @@ INDEX_FOR_QUERY = [
 ]
 
 
-def test_each_list_query_has_its_index(plans) -> None:  # type: ignore[no-untyped-def]
+def test_each_list_query_has_its_index(plans) -> None:
     # One test over the table: building the catalog is most of the cost.
     missing = {query: index for query, index in INDEX_FOR_QUERY if index not in plans(query)}
     assert not missing, missing
 
 
-def test_price_history_has_its_index(db) -> None:  # type: ignore[no-untyped-def]
+def test_price_history_has_its_index(db) -> None:
     change = PriceChangeFactory()
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")

@@ -14,13 +14,13 @@ LIST_QUERIES = 3
 
 
 @pytest.fixture
-def many_products(db) -> None:  # type: ignore[no-untyped-def]
+def many_products(db) -> None:
     categories = CategoryFactory.create_batch(5)
     for index in range(105):
         ProductFactory(category=categories[index % 5])
 
 
-def count_queries(client, url: str) -> int:  # type: ignore[no-untyped-def]
+def count_queries(client, url: str) -> int:
     """Queries for `url` alone: the token's user is read once, then served from the authentication cache."""
     client.get("/api/v1/users/me/")
     with CaptureQueriesContext(connection) as queries:
@@ -32,7 +32,7 @@ def count_queries(client, url: str) -> int:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("params", ["", "&ordering=-price&search=product&min_price=1&is_available=true"])
 def test_list_query_count_does_not_grow_with_the_page(
     user_client, many_products, django_assert_max_num_queries, params
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     with django_assert_max_num_queries(LIST_QUERIES):
         small = user_client.get(f"{PRODUCTS}?page_size=5{params}")
     with django_assert_max_num_queries(LIST_QUERIES):
@@ -44,7 +44,7 @@ def test_list_query_count_does_not_grow_with_the_page(
     )
 
 
-def test_the_page_query_selects_only_what_is_shown(user_client, many_products) -> None:  # type: ignore[no-untyped-def]
+def test_the_page_query_selects_only_what_is_shown(user_client, many_products) -> None:
     with CaptureQueriesContext(connection) as queries:
         user_client.get(f"{PRODUCTS}?page_size=100")
     count_sql, page_sql = (query["sql"] for query in queries if "products_product" in query["sql"])
@@ -55,12 +55,12 @@ def test_the_page_query_selects_only_what_is_shown(user_client, many_products) -
     assert "products_category" not in count_sql  # the count reads the products alone
 
 
-def test_detail_is_one_query(user_client, many_products) -> None:  # type: ignore[no-untyped-def]
+def test_detail_is_one_query(user_client, many_products) -> None:
     product = ProductFactory()
     assert count_queries(user_client, product_url(product)) == 1  # the product
 
 
-def test_price_history_query_count_does_not_grow(user_client, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
+def test_price_history_query_count_does_not_grow(user_client, django_assert_max_num_queries) -> None:
     product = ProductFactory()
     PriceChangeFactory.create_batch(30, product=product)
     small = count_queries(user_client, product_url(product, "price-history/?page_size=2"))

@@ -44,7 +44,7 @@ def _messages_for(user: User, count: int) -> list[Message]:
 
 
 @pytest.fixture
-def world(db) -> World:  # type: ignore[no-untyped-def]
+def world(db) -> World:
     user = UserFactory(full_name="Una User")
     other_user = UserFactory(full_name="Otto Other")
     admin = UserFactory(role="admin", full_name="Ada Admin")

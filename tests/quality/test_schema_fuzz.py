@@ -132,17 +132,17 @@ FIXTURE_SCOPED = settings(suppress_health_check=[HealthCheck.function_scoped_fix
 
 @schema.parametrize()
 @FIXTURE_SCOPED
-def test_as_anonymous(case, aim_at_rows) -> None:  # type: ignore[no-untyped-def]
+def test_as_anonymous(case, aim_at_rows) -> None:
     _fuzz(case, aim_at_rows)
 
 
 @schema.exclude(path_regex=KEEPS_THE_TOKEN).parametrize()
 @FIXTURE_SCOPED
-def test_as_user(case, user_headers, aim_at_rows) -> None:  # type: ignore[no-untyped-def]
+def test_as_user(case, user_headers, aim_at_rows) -> None:
     _fuzz(case, aim_at_rows, user_headers)
 
 
 @schema.exclude(path_regex=KEEPS_THE_TOKEN).parametrize()
 @FIXTURE_SCOPED
-def test_as_admin(case, admin_headers, aim_at_rows) -> None:  # type: ignore[no-untyped-def]
+def test_as_admin(case, admin_headers, aim_at_rows) -> None:
     _fuzz(case, aim_at_rows, admin_headers)

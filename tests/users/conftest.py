@@ -28,7 +28,7 @@ def emails_to(address: str, subject: str) -> list[mail.EmailMessage]:
 
 
 @pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks) -> Callable[..., Any]:  # type: ignore[no-untyped-def]
+def run_on_commit(django_capture_on_commit_callbacks) -> Callable[..., Any]:
     """`run_on_commit(client.post, url, body)`: make the request, then run what it left for after its commit
     (emails, outbox relay), as the real server would."""
 

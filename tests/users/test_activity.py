@@ -7,9 +7,7 @@ NEW_PASSWORD = "an-entirely-new-passphrase-77"
 MESSAGE = {"sender_number": "+15551230001", "receiver_number": "+442079460958", "body": "Hello there"}
 
 
-def test_sign_in_password_change_and_message_show_in_the_callers_history_only(  # type: ignore[no-untyped-def]
-    user, other_user, login, bearer
-) -> None:
+def test_sign_in_password_change_and_message_show_in_the_callers_history_only(user, other_user, login, bearer) -> None:
     other = bearer(login(other_user.email)["access"])
     client = bearer(login(user.email)["access"])
     changed = client.post(

@@ -29,7 +29,7 @@ ADMIN_CALLS = [
 
 
 @pytest.mark.parametrize(("method", "path"), ADMIN_CALLS)
-def test_a_plain_user_gets_403_on_every_admin_endpoint(user, other_user, user_client, method, path) -> None:  # type: ignore[no-untyped-def]
+def test_a_plain_user_gets_403_on_every_admin_endpoint(user, other_user, user_client, method, path) -> None:
     url = detail(other_user) if path == "DETAIL" else path
     response = getattr(user_client, method)(url, {"role": "admin", "is_active": False})
     assert response.status_code == 403
@@ -39,7 +39,7 @@ def test_a_plain_user_gets_403_on_every_admin_endpoint(user, other_user, user_cl
 
 
 @pytest.mark.parametrize(("method", "path"), ADMIN_CALLS)
-def test_a_plain_user_cannot_promote_themselves(user, user_client, method, path) -> None:  # type: ignore[no-untyped-def]
+def test_a_plain_user_cannot_promote_themselves(user, user_client, method, path) -> None:
     url = detail(user) if path == "DETAIL" else path
     assert getattr(user_client, method)(url, {"role": "admin"}).status_code == 403
     user.refresh_from_db()
@@ -47,7 +47,7 @@ def test_a_plain_user_cannot_promote_themselves(user, user_client, method, path)
 
 
 @pytest.mark.parametrize(("method", "path"), ADMIN_CALLS)
-def test_anonymous_gets_401_on_every_admin_endpoint(db, api_client, method, path) -> None:  # type: ignore[no-untyped-def]
+def test_anonymous_gets_401_on_every_admin_endpoint(db, api_client, method, path) -> None:
     target = UserFactory()
     url = detail(target) if path == "DETAIL" else path
     response = getattr(api_client, method)(url, {"role": "admin"})
@@ -59,7 +59,7 @@ def test_anonymous_gets_401_on_every_admin_endpoint(db, api_client, method, path
 # --- List and detail ------------------------------------------------------------------------------------------
 
 
-def test_admin_lists_every_user_paginated(admin_user, admin_client) -> None:  # type: ignore[no-untyped-def]
+def test_admin_lists_every_user_paginated(admin_user, admin_client) -> None:
     others = [*UserFactory.create_batch(2), UserFactory(is_active=False)]
     response = admin_client.get(LIST)
     assert response.status_code == 200
@@ -71,7 +71,7 @@ def test_admin_lists_every_user_paginated(admin_user, admin_client) -> None:  # 
     }
 
 
-def test_admin_searches_users_by_email_and_name(admin_client) -> None:  # type: ignore[no-untyped-def]
+def test_admin_searches_users_by_email_and_name(admin_client) -> None:
     ada = UserFactory(email="ada@analytical.org", full_name="Ada Lovelace")
     charles = UserFactory(email="charles@engines.org", full_name="Charles Babbage")
     someone = UserFactory(email="someone@else.org", full_name="Someone Else")
@@ -85,7 +85,7 @@ def test_admin_searches_users_by_email_and_name(admin_client) -> None:  # type: 
     assert found(search="nobody-like-this") == []
 
 
-def test_admin_filters_users_by_role(admin_user, admin_client) -> None:  # type: ignore[no-untyped-def]
+def test_admin_filters_users_by_role(admin_user, admin_client) -> None:
     plain = UserFactory()
     other_admin = UserFactory(role="admin")
     assert [row["id"] for row in admin_client.get(LIST, {"role": "admin"}).json()["results"]] == [
@@ -96,25 +96,25 @@ def test_admin_filters_users_by_role(admin_user, admin_client) -> None:  # type:
     assert admin_client.get(LIST, {"role": ""}).json()["count"] == 3  # empty counts as absent
 
 
-def test_an_unknown_role_filter_is_400(admin_client) -> None:  # type: ignore[no-untyped-def]
+def test_an_unknown_role_filter_is_400(admin_client) -> None:
     response = admin_client.get(LIST, {"role": "superhero"})
     assert response.status_code == 400
     assert response.json() == {"role": ["Select a valid choice. superhero is not one of the available choices."]}
 
 
-def test_admin_filters_users_by_activity(admin_user, admin_client) -> None:  # type: ignore[no-untyped-def]
+def test_admin_filters_users_by_activity(admin_user, admin_client) -> None:
     gone = UserFactory(is_active=False)
     assert [row["id"] for row in admin_client.get(LIST, {"is_active": "false"}).json()["results"]] == [gone.pk]
 
 
-def test_admin_reads_one_user(admin_client, other_user) -> None:  # type: ignore[no-untyped-def]
+def test_admin_reads_one_user(admin_client, other_user) -> None:
     response = admin_client.get(detail(other_user))
     assert response.status_code == 200
     assert response.json() == user_body(other_user)
 
 
 @pytest.mark.parametrize("path", ["/api/v1/users/999999/", "/api/v1/users/abc/", "/api/v1/users/-1/"])
-def test_an_unknown_user_is_404(admin_client, path) -> None:  # type: ignore[no-untyped-def]
+def test_an_unknown_user_is_404(admin_client, path) -> None:
     response = admin_client.get(path)
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found."}
@@ -125,7 +125,7 @@ def test_an_unknown_user_is_404(admin_client, path) -> None:  # type: ignore[no-
 # --- Update ---------------------------------------------------------------------------------------------------
 
 
-def test_admin_promotes_a_user_recorded_and_published(admin_user, admin_client, other_user) -> None:  # type: ignore[no-untyped-def]
+def test_admin_promotes_a_user_recorded_and_published(admin_user, admin_client, other_user) -> None:
     response = admin_client.patch(detail(other_user), {"role": "admin"})
 
     assert response.status_code == 200
@@ -152,7 +152,7 @@ def test_admin_promotes_a_user_recorded_and_published(admin_user, admin_client, 
     assert promoted.get(LIST).status_code == 200
 
 
-def test_admin_patch_changes_name_and_ignores_what_it_may_not_set(admin_client, other_user) -> None:  # type: ignore[no-untyped-def]
+def test_admin_patch_changes_name_and_ignores_what_it_may_not_set(admin_client, other_user) -> None:
     before = user_body(other_user)
     body = {
         "full_name": "Renamed Person",
@@ -175,7 +175,7 @@ def test_admin_patch_changes_name_and_ignores_what_it_may_not_set(admin_client, 
     assert not OutboxEvent.objects.exists()
 
 
-def test_patch_with_the_same_values_records_nothing(admin_client, other_user) -> None:  # type: ignore[no-untyped-def]
+def test_patch_with_the_same_values_records_nothing(admin_client, other_user) -> None:
     body = {"role": "user", "is_active": True, "full_name": other_user.full_name}
     assert admin_client.patch(detail(other_user), body).status_code == 200
     assert not AuditEvent.objects.exists()
@@ -196,7 +196,7 @@ def test_patch_with_the_same_values_records_nothing(admin_client, other_user) ->
         ),
     ],
 )
-def test_admin_patch_bad_input_is_400_and_changes_nothing(admin_client, other_user, body, errors) -> None:  # type: ignore[no-untyped-def]
+def test_admin_patch_bad_input_is_400_and_changes_nothing(admin_client, other_user, body, errors) -> None:
     before = user_body(other_user)
     response = admin_client.patch(detail(other_user), body)
     assert response.status_code == 400
@@ -206,7 +206,7 @@ def test_admin_patch_bad_input_is_400_and_changes_nothing(admin_client, other_us
     assert not AuditEvent.objects.exists()
 
 
-def test_an_admin_cannot_demote_or_deactivate_themselves(admin_user, admin_client) -> None:  # type: ignore[no-untyped-def]
+def test_an_admin_cannot_demote_or_deactivate_themselves(admin_user, admin_client) -> None:
     response = admin_client.patch(detail(admin_user), {"role": "user", "is_active": False, "full_name": "Still Me"})
     assert response.status_code == 400
     assert response.json() == {
@@ -222,7 +222,7 @@ def test_an_admin_cannot_demote_or_deactivate_themselves(admin_user, admin_clien
     assert not AuditEvent.objects.exists()
 
 
-def test_a_superuser_stays_an_admin(admin_client) -> None:  # type: ignore[no-untyped-def]
+def test_a_superuser_stays_an_admin(admin_client) -> None:
     root = User.objects.create_superuser("root@example.com", "root-password-123")
     response = admin_client.patch(detail(root), {"role": "user"})
     assert response.status_code == 400
@@ -231,11 +231,11 @@ def test_a_superuser_stays_an_admin(admin_client) -> None:  # type: ignore[no-un
     assert root.role == "admin"
 
 
-def test_a_failure_midway_writes_nothing(admin_client, other_user, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_failure_midway_writes_nothing(admin_client, other_user, monkeypatch) -> None:
     """The role, its audit row and its event are one transaction: if the event cannot be written, none stays."""
     from apps.users import events
 
-    def broken_outbox(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def broken_outbox(*args, **kwargs):
         raise RuntimeError("outbox table is gone")
 
     monkeypatch.setattr(events, "publish_event", broken_outbox)
@@ -252,7 +252,7 @@ def test_a_failure_midway_writes_nothing(admin_client, other_user, monkeypatch) 
 # --- Deactivation ---------------------------------------------------------------------------------------------
 
 
-def test_delete_deactivates_and_revokes_every_token(admin_user, admin_client, other_user, login, bearer) -> None:  # type: ignore[no-untyped-def]
+def test_delete_deactivates_and_revokes_every_token(admin_user, admin_client, other_user, login, bearer) -> None:
     sessions = [login(other_user.email) for _ in range(3)]
     bystander = login(admin_user.email)
 
@@ -285,7 +285,7 @@ def test_delete_deactivates_and_revokes_every_token(admin_user, admin_client, ot
     assert OutboxEvent.objects.filter(event_type="user.deactivated").count() == 1
 
 
-def test_patch_is_active_deactivates_and_reactivates(admin_client, other_user, login) -> None:  # type: ignore[no-untyped-def]
+def test_patch_is_active_deactivates_and_reactivates(admin_client, other_user, login) -> None:
     session = login(other_user.email)
     assert admin_client.patch(detail(other_user), {"is_active": False}).status_code == 200
     other_user.refresh_from_db()

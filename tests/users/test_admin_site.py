@@ -18,7 +18,7 @@ def change_url(user: User) -> str:
 
 
 @pytest.fixture
-def site(admin_user) -> Client:  # type: ignore[no-untyped-def]
+def site(admin_user) -> Client:
     client = Client()
     client.force_login(admin_user)
     return client
@@ -36,7 +36,7 @@ def change_form(user: User, **changes: object) -> dict[str, object]:
     return {key: value for key, value in data.items() if value != ""}
 
 
-def test_the_user_list_searches_and_filters(site) -> None:  # type: ignore[no-untyped-def]
+def test_the_user_list_searches_and_filters(site) -> None:
     UserFactory(email="findme@example.com", full_name="Find Me")
     UserFactory(email="hidden@example.com", role="admin", is_verified=False)
 
@@ -49,7 +49,7 @@ def test_the_user_list_searches_and_filters(site) -> None:  # type: ignore[no-un
     assert b"findme@example.com" not in response.content
 
 
-def test_an_admin_by_role_may_use_the_admin_and_a_user_may_not(db) -> None:  # type: ignore[no-untyped-def]
+def test_an_admin_by_role_may_use_the_admin_and_a_user_may_not(db) -> None:
     client = Client()
     client.force_login(UserFactory(role="admin"))
     assert client.get(CHANGELIST).status_code == 200
@@ -57,7 +57,7 @@ def test_an_admin_by_role_may_use_the_admin_and_a_user_may_not(db) -> None:  # t
     assert client.get(CHANGELIST).status_code == 302  # to the admin's login page
 
 
-def test_the_admin_login_form_takes_an_email_in_any_case(admin_user) -> None:  # type: ignore[no-untyped-def]
+def test_the_admin_login_form_takes_an_email_in_any_case(admin_user) -> None:
     from .factories import DEFAULT_PASSWORD
 
     client = Client()
@@ -68,7 +68,7 @@ def test_the_admin_login_form_takes_an_email_in_any_case(admin_user) -> None:  #
     assert client.get(CHANGELIST).status_code == 200
 
 
-def test_adding_a_user(site, admin_user) -> None:  # type: ignore[no-untyped-def]
+def test_adding_a_user(site, admin_user) -> None:
     response = site.post(
         "/admin/users/user/add/",
         {
@@ -86,7 +86,7 @@ def test_adding_a_user(site, admin_user) -> None:  # type: ignore[no-untyped-def
     assert AuditEvent.objects.filter(actor=admin_user, action="user.created", object_id=str(created.pk)).exists()
 
 
-def test_adding_a_user_with_a_taken_email_in_another_case_fails(site, other_user) -> None:  # type: ignore[no-untyped-def]
+def test_adding_a_user_with_a_taken_email_in_another_case_fails(site, other_user) -> None:
     response = site.post(
         "/admin/users/user/add/",
         {
@@ -101,7 +101,7 @@ def test_adding_a_user_with_a_taken_email_in_another_case_fails(site, other_user
     assert User.objects.filter(email__iexact=other_user.email).count() == 1
 
 
-def test_a_role_change_in_the_admin_goes_through_the_service(site, admin_user, other_user) -> None:  # type: ignore[no-untyped-def]
+def test_a_role_change_in_the_admin_goes_through_the_service(site, admin_user, other_user) -> None:
     response = site.post(change_url(other_user), change_form(other_user, role="admin", full_name="Promoted"))
 
     assert response.status_code == 302, response.context["adminform"].form.errors
@@ -112,7 +112,7 @@ def test_a_role_change_in_the_admin_goes_through_the_service(site, admin_user, o
     assert OutboxEvent.objects.get(event_type="user.role_changed").priority == "high"
 
 
-def test_deactivating_in_the_admin_revokes_tokens(site, other_user) -> None:  # type: ignore[no-untyped-def]
+def test_deactivating_in_the_admin_revokes_tokens(site, other_user) -> None:
     RefreshToken.for_user(other_user)
     response = site.post(change_url(other_user), change_form(other_user, is_active=""))
 
@@ -123,7 +123,7 @@ def test_deactivating_in_the_admin_revokes_tokens(site, other_user) -> None:  # 
     assert OutboxEvent.objects.filter(event_type="user.deactivated").count() == 1
 
 
-def test_an_admin_cannot_demote_themselves_in_the_admin(site, admin_user) -> None:  # type: ignore[no-untyped-def]
+def test_an_admin_cannot_demote_themselves_in_the_admin(site, admin_user) -> None:
     response = site.post(change_url(admin_user), change_form(admin_user, role="user"))
     assert response.status_code == 200
     assert response.context["adminform"].form.errors == {"role": ["You cannot change your own role."]}
@@ -131,7 +131,7 @@ def test_an_admin_cannot_demote_themselves_in_the_admin(site, admin_user) -> Non
     assert admin_user.role == "admin"
 
 
-def test_users_are_deactivated_never_deleted(site, admin_user, other_user) -> None:  # type: ignore[no-untyped-def]
+def test_users_are_deactivated_never_deleted(site, admin_user, other_user) -> None:
     assert site.get(f"/admin/users/user/{other_user.pk}/delete/").status_code == 403
     response = site.post(CHANGELIST, {"action": "deactivate_users", "_selected_action": [other_user.pk, admin_user.pk]})
     assert response.status_code == 302

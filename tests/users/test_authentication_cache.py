@@ -11,20 +11,20 @@ from apps.users.authentication import user_cache_key
 ME = "/api/v1/users/me/"
 
 
-def test_second_request_reads_no_user_row(user_client, user, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+def test_second_request_reads_no_user_row(user_client, user, django_assert_num_queries) -> None:
     assert user_client.get(ME).status_code == 200
     with django_assert_num_queries(0):
         assert user_client.get(ME).json()["email"] == user.email
 
 
-def test_password_hash_is_never_cached(user_client, user) -> None:  # type: ignore[no-untyped-def]
+def test_password_hash_is_never_cached(user_client, user) -> None:
     user_client.get(ME)
     cached = cache.get(user_cache_key(user.pk))
     assert cached["email"] == user.email
     assert "password" not in cached
 
 
-def test_deactivation_applies_at_once_with_a_warm_cache(user_client, admin_client, user) -> None:  # type: ignore[no-untyped-def]
+def test_deactivation_applies_at_once_with_a_warm_cache(user_client, admin_client, user) -> None:
     assert user_client.get(ME).status_code == 200  # cached now
 
     assert admin_client.delete(f"/api/v1/users/{user.pk}/").status_code == 204
@@ -34,7 +34,7 @@ def test_deactivation_applies_at_once_with_a_warm_cache(user_client, admin_clien
     assert "WWW-Authenticate" in response
 
 
-def test_role_change_applies_at_once_with_a_warm_cache(user_client, admin_client, user) -> None:  # type: ignore[no-untyped-def]
+def test_role_change_applies_at_once_with_a_warm_cache(user_client, admin_client, user) -> None:
     assert user_client.get("/api/v1/users/").status_code == 403
 
     assert admin_client.patch(f"/api/v1/users/{user.pk}/", {"role": "admin"}, format="json").status_code == 200
@@ -43,7 +43,7 @@ def test_role_change_applies_at_once_with_a_warm_cache(user_client, admin_client
     assert user_client.get(ME).json()["role"] == "admin"
 
 
-def test_password_change_works_with_a_cached_user(user_client, user) -> None:  # type: ignore[no-untyped-def]
+def test_password_change_works_with_a_cached_user(user_client, user) -> None:
     from tests.users.factories import DEFAULT_PASSWORD
 
     user_client.get(ME)
@@ -57,7 +57,7 @@ def test_password_change_works_with_a_cached_user(user_client, user) -> None:  #
     assert user.check_password("a-brand-new-passphrase-91")
 
 
-def test_a_remembered_token_is_refused_once_it_expires(api_client, user) -> None:  # type: ignore[no-untyped-def]
+def test_a_remembered_token_is_refused_once_it_expires(api_client, user) -> None:
     token = AccessToken.for_user(user)
     token.set_exp(lifetime=timedelta(seconds=2))
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
@@ -70,7 +70,7 @@ def test_a_remembered_token_is_refused_once_it_expires(api_client, user) -> None
     assert response.json()["code"] == "token_not_valid"
 
 
-def test_a_tampered_token_is_refused_after_the_genuine_one_was_remembered(api_client, user) -> None:  # type: ignore[no-untyped-def]
+def test_a_tampered_token_is_refused_after_the_genuine_one_was_remembered(api_client, user) -> None:
     token = str(AccessToken.for_user(user))
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     assert api_client.get(ME).status_code == 200

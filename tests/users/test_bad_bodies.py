@@ -16,7 +16,7 @@ BODIES = ["[]", '["email"]', '"a string"', "42", "null", "{", '{"email": {"$ne":
 
 @pytest.mark.parametrize("url", PUBLIC)
 @pytest.mark.parametrize("body", BODIES)
-def test_public_endpoints_reject_odd_bodies(db, api_client, url, body) -> None:  # type: ignore[no-untyped-def]
+def test_public_endpoints_reject_odd_bodies(db, api_client, url, body) -> None:
     response = api_client.post(url, body, content_type="application/json")
     assert response.status_code == 400, (url, body, response.content)
     assert isinstance(response.json(), dict)
@@ -24,20 +24,20 @@ def test_public_endpoints_reject_odd_bodies(db, api_client, url, body) -> None: 
 
 @pytest.mark.parametrize("url", SIGNED_IN)
 @pytest.mark.parametrize("body", BODIES)
-def test_signed_in_endpoints_reject_odd_bodies(user_client, url, body) -> None:  # type: ignore[no-untyped-def]
+def test_signed_in_endpoints_reject_odd_bodies(user_client, url, body) -> None:
     response = user_client.post(url, body, content_type="application/json")
     assert response.status_code == 400, (url, body, response.content)
 
 
 @pytest.mark.parametrize("body", BODIES)
-def test_patches_reject_odd_bodies(admin_client, other_user, body) -> None:  # type: ignore[no-untyped-def]
+def test_patches_reject_odd_bodies(admin_client, other_user, body) -> None:
     for url in ("/api/v1/users/me/", f"/api/v1/users/{other_user.pk}/"):
         response = admin_client.patch(url, body, content_type="application/json")
         assert response.status_code in (200, 400), (url, body, response.content)  # {} is a valid empty PATCH
         assert response.status_code == 200 or isinstance(response.json(), dict)
 
 
-def test_a_form_encoded_login_is_refused(api_client, user) -> None:  # type: ignore[no-untyped-def]
+def test_a_form_encoded_login_is_refused(api_client, user) -> None:
     from .factories import DEFAULT_PASSWORD
 
     response = api_client.post(

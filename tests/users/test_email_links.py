@@ -26,22 +26,22 @@ ACCEPTED = {"detail": "If an account has this email, a password reset link has b
 
 
 @pytest.fixture
-def unverified(db):  # type: ignore[no-untyped-def]
+def unverified(db):
     return UserFactory(is_verified=False, full_name="Alan Turing")
 
 
-def verification_params(user) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def verification_params(user) -> dict[str, str]:
     return {"uid": encode_uid(user), "token": email_verification_token.make_token(user)}
 
 
-def reset_params(user) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def reset_params(user) -> dict[str, str]:
     return {"uid": encode_uid(user), "token": password_reset_token.make_token(user)}
 
 
 # --- Verification ---------------------------------------------------------------------------------------------
 
 
-def test_the_verification_email_links_to_the_front_end(unverified, settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_verification_email_links_to_the_front_end(unverified, settings) -> None:
     settings.FRONTEND_URL = "https://app.example.com/"
     send_verification_email_task.delay(unverified.pk)
 
@@ -55,7 +55,7 @@ def test_the_verification_email_links_to_the_front_end(unverified, settings) -> 
     assert email_verification_token.check_token(unverified, params["token"])
 
 
-def test_verify_email_marks_the_user_verified_and_audits_it(api_client, unverified) -> None:  # type: ignore[no-untyped-def]
+def test_verify_email_marks_the_user_verified_and_audits_it(api_client, unverified) -> None:
     response = api_client.post(VERIFY, verification_params(unverified))
 
     assert response.status_code == 204
@@ -64,7 +64,7 @@ def test_verify_email_marks_the_user_verified_and_audits_it(api_client, unverifi
     assert AuditEvent.objects.filter(actor=unverified, action="user.verified").exists()
 
 
-def test_verification_email_is_not_sent_to_a_verified_user(db) -> None:  # type: ignore[no-untyped-def]
+def test_verification_email_is_not_sent_to_a_verified_user(db) -> None:
     verified = UserFactory(is_verified=True)
     assert send_verification_email_task.delay(verified.pk).get() is False
     assert send_verification_email_task.delay(987654).get() is False
@@ -84,7 +84,7 @@ def test_verification_email_is_not_sent_to_a_verified_user(db) -> None:  # type:
         ({"uid": 5}, {"uid": ["Invalid value."]}),
     ],
 )
-def test_verify_email_with_a_bad_link_is_400(api_client, unverified, change, errors) -> None:  # type: ignore[no-untyped-def]
+def test_verify_email_with_a_bad_link_is_400(api_client, unverified, change, errors) -> None:
     response = api_client.post(VERIFY, {**verification_params(unverified), **change})
     assert response.status_code == 400
     assert response.json() == errors
@@ -92,13 +92,13 @@ def test_verify_email_with_a_bad_link_is_400(api_client, unverified, change, err
     assert unverified.is_verified is False
 
 
-def test_verify_email_with_no_body_names_both_fields(db, api_client) -> None:  # type: ignore[no-untyped-def]
+def test_verify_email_with_no_body_names_both_fields(db, api_client) -> None:
     response = api_client.post(VERIFY, {})
     assert response.status_code == 400
     assert response.json() == {"uid": ["This field is required."], "token": ["This field is required."]}
 
 
-def test_a_token_for_another_user_or_purpose_does_not_verify(api_client, unverified) -> None:  # type: ignore[no-untyped-def]
+def test_a_token_for_another_user_or_purpose_does_not_verify(api_client, unverified) -> None:
     other = UserFactory(is_verified=False)
     with_others_token = {"uid": encode_uid(unverified), "token": email_verification_token.make_token(other)}
     assert api_client.post(VERIFY, with_others_token).json() == BAD_LINK
@@ -108,12 +108,12 @@ def test_a_token_for_another_user_or_purpose_does_not_verify(api_client, unverif
     assert unverified.is_verified is False
 
 
-def test_an_inactive_user_cannot_verify(api_client) -> None:  # type: ignore[no-untyped-def]
+def test_an_inactive_user_cannot_verify(api_client) -> None:
     inactive = UserFactory(is_verified=False, is_active=False)
     assert api_client.post(VERIFY, verification_params(inactive)).json() == BAD_LINK
 
 
-def test_a_verification_token_expires(api_client, unverified, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_verification_token_expires(api_client, unverified, settings, monkeypatch) -> None:
     params = verification_params(unverified)
     later = datetime.now() + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT + 5)  # noqa: DTZ005 (Django's own)
     monkeypatch.setattr(PasswordResetTokenGenerator, "_now", lambda self: later)
@@ -123,7 +123,7 @@ def test_a_verification_token_expires(api_client, unverified, settings, monkeypa
 # --- Password reset -------------------------------------------------------------------------------------------
 
 
-def test_password_reset_emails_a_link_to_an_active_user(api_client, user, run_on_commit) -> None:  # type: ignore[no-untyped-def]
+def test_password_reset_emails_a_link_to_an_active_user(api_client, user, run_on_commit) -> None:
     response = run_on_commit(api_client.post, RESET, {"email": user.email})
 
     assert response.status_code == 202
@@ -135,7 +135,7 @@ def test_password_reset_emails_a_link_to_an_active_user(api_client, user, run_on
 
 
 @pytest.mark.parametrize("email", ["nobody@example.com", "INACTIVE"])
-def test_password_reset_answers_the_same_for_an_unknown_or_inactive_email(api_client, run_on_commit, email) -> None:  # type: ignore[no-untyped-def]
+def test_password_reset_answers_the_same_for_an_unknown_or_inactive_email(api_client, run_on_commit, email) -> None:
     inactive = UserFactory(is_active=False)
     email = inactive.email if email == "INACTIVE" else email
     response = run_on_commit(api_client.post, RESET, {"email": email})
@@ -151,13 +151,13 @@ def test_password_reset_answers_the_same_for_an_unknown_or_inactive_email(api_cl
         ({"email": "no"}, {"email": ["Enter a valid email address."]}),
     ],
 )
-def test_password_reset_bad_input_is_400(db, api_client, body, errors) -> None:  # type: ignore[no-untyped-def]
+def test_password_reset_bad_input_is_400(db, api_client, body, errors) -> None:
     response = api_client.post(RESET, body)
     assert response.status_code == 400
     assert response.json() == errors
 
 
-def test_reset_confirm_sets_the_password_once_and_signs_out_everywhere(api_client, user, login) -> None:  # type: ignore[no-untyped-def]
+def test_reset_confirm_sets_the_password_once_and_signs_out_everywhere(api_client, user, login) -> None:
     tokens = login(user.email)
     params = reset_params(user)
 
@@ -185,7 +185,7 @@ def test_reset_confirm_sets_the_password_once_and_signs_out_everywhere(api_clien
         ("", ["This field may not be blank."]),
     ],
 )
-def test_reset_confirm_with_a_rejected_password_is_400_and_keeps_the_token(  # type: ignore[no-untyped-def]
+def test_reset_confirm_with_a_rejected_password_is_400_and_keeps_the_token(
     api_client, user, new_password, errors
 ) -> None:
     params = reset_params(user)
@@ -197,14 +197,14 @@ def test_reset_confirm_with_a_rejected_password_is_400_and_keeps_the_token(  # t
     assert api_client.post(CONFIRM, {**params, "new_password": NEW_PASSWORD}).status_code == 204
 
 
-def test_reset_confirm_with_a_verification_token_is_400(api_client, user) -> None:  # type: ignore[no-untyped-def]
+def test_reset_confirm_with_a_verification_token_is_400(api_client, user) -> None:
     body = {**verification_params(user), "new_password": NEW_PASSWORD}
     response = api_client.post(CONFIRM, body)
     assert response.status_code == 400
     assert response.json() == BAD_LINK
 
 
-def test_reset_confirm_with_no_body_names_every_field(db, api_client) -> None:  # type: ignore[no-untyped-def]
+def test_reset_confirm_with_no_body_names_every_field(db, api_client) -> None:
     response = api_client.post(CONFIRM, {})
     assert response.status_code == 400
     assert response.json() == {
@@ -214,7 +214,7 @@ def test_reset_confirm_with_no_body_names_every_field(db, api_client) -> None:  
     }
 
 
-def test_a_reset_email_that_fails_to_send_is_retried(user, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_reset_email_that_fails_to_send_is_retried(user, settings) -> None:
     settings.EMAIL_BACKEND = "tests.users.email_backends.FlakyEmailBackend"
     FlakyEmailBackend.failures_left, FlakyEmailBackend.attempts = 2, 0
 
@@ -224,7 +224,7 @@ def test_a_reset_email_that_fails_to_send_is_retried(user, settings) -> None:  #
     assert len(emails_to(user.email, "Reset your password")) == 1
 
 
-def test_email_tasks_give_up_after_five_retries(user, settings) -> None:  # type: ignore[no-untyped-def]
+def test_email_tasks_give_up_after_five_retries(user, settings) -> None:
     settings.EMAIL_BACKEND = "tests.users.email_backends.FlakyEmailBackend"
     FlakyEmailBackend.failures_left, FlakyEmailBackend.attempts = 100, 0
 

@@ -10,7 +10,7 @@ NEW_PASSWORD = "a-brand-new-passphrase-77"
 RESET_PASSWORD = "reset-and-remembered-passphrase-31"
 
 
-def test_register_verify_login_refresh_change_logout_reset(db, api_client, run_on_commit, bearer) -> None:  # type: ignore[no-untyped-def]
+def test_register_verify_login_refresh_change_logout_reset(db, api_client, run_on_commit, bearer) -> None:
     # Sign up: 201 with the user, and the verification email goes out after the commit.
     response = run_on_commit(
         api_client.post,

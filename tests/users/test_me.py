@@ -29,21 +29,21 @@ def user_body(user: User) -> dict[str, object]:
 # --- /users/me/ -----------------------------------------------------------------------------------------------
 
 
-def test_me_answers_the_callers_user(user, user_client) -> None:  # type: ignore[no-untyped-def]
+def test_me_answers_the_callers_user(user, user_client) -> None:
     response = user_client.get(ME)
     assert response.status_code == 200
     assert response.json() == user_body(user)
 
 
 @pytest.mark.parametrize("method", ["get", "patch"])
-def test_me_needs_authentication(db, api_client, method) -> None:  # type: ignore[no-untyped-def]
+def test_me_needs_authentication(db, api_client, method) -> None:
     response = getattr(api_client, method)(ME, {"full_name": "x"})
     assert response.status_code == 401
     assert response.json() == {"detail": "Authentication credentials were not provided."}
     assert response["WWW-Authenticate"] == 'Bearer realm="api"'
 
 
-def test_me_patch_changes_the_name_and_audits_it(user, user_client) -> None:  # type: ignore[no-untyped-def]
+def test_me_patch_changes_the_name_and_audits_it(user, user_client) -> None:
     old_name = user.full_name
     response = user_client.patch(ME, {"full_name": "Katherine Johnson"})
 
@@ -55,7 +55,7 @@ def test_me_patch_changes_the_name_and_audits_it(user, user_client) -> None:  # 
     assert (event.actor, event.changes) == (user, {"full_name": [old_name, "Katherine Johnson"]})
 
 
-def test_me_patch_ignores_every_other_field(user, user_client) -> None:  # type: ignore[no-untyped-def]
+def test_me_patch_ignores_every_other_field(user, user_client) -> None:
     before = user_body(user)
     body = {
         "role": "admin",
@@ -80,7 +80,7 @@ def test_me_patch_ignores_every_other_field(user, user_client) -> None:  # type:
     assert not AuditEvent.objects.exists()
 
 
-def test_me_put_is_not_allowed(user_client) -> None:  # type: ignore[no-untyped-def]
+def test_me_put_is_not_allowed(user_client) -> None:
     assert user_client.put(ME, {"full_name": "x"}).status_code == 405
 
 
@@ -92,7 +92,7 @@ def test_me_put_is_not_allowed(user_client) -> None:  # type: ignore[no-untyped-
         ({"full_name": {"first": "a"}}, {"full_name": ["Not a valid string."]}),
     ],
 )
-def test_me_patch_bad_input_is_400(user, user_client, body, errors) -> None:  # type: ignore[no-untyped-def]
+def test_me_patch_bad_input_is_400(user, user_client, body, errors) -> None:
     name = user.full_name
     response = user_client.patch(ME, body)
     assert response.status_code == 400
@@ -104,7 +104,7 @@ def test_me_patch_bad_input_is_400(user, user_client, body, errors) -> None:  # 
 # --- /users/me/activity/ --------------------------------------------------------------------------------------
 
 
-def test_activity_lists_the_callers_own_events_newest_first(user, other_user, login, bearer) -> None:  # type: ignore[no-untyped-def]
+def test_activity_lists_the_callers_own_events_newest_first(user, other_user, login, bearer) -> None:
     login(other_user.email)
     tokens = login(user.email)
     client = bearer(tokens["access"])
@@ -132,7 +132,7 @@ def test_activity_lists_the_callers_own_events_newest_first(user, other_user, lo
     assert body["results"][1]["object_id"] == str(user.pk)
 
 
-def test_activity_is_paginated(user, user_client) -> None:  # type: ignore[no-untyped-def]
+def test_activity_is_paginated(user, user_client) -> None:
     for number in range(5):
         audit.record(actor=user, action=f"thing.{number}")
     response = user_client.get(ACTIVITY, {"page_size": 2, "page": 2})
@@ -143,14 +143,14 @@ def test_activity_is_paginated(user, user_client) -> None:  # type: ignore[no-un
     assert user_client.get(ACTIVITY, {"page": 9}).status_code == 404
 
 
-def test_activity_needs_authentication(db, api_client) -> None:  # type: ignore[no-untyped-def]
+def test_activity_needs_authentication(db, api_client) -> None:
     assert api_client.get(ACTIVITY).status_code == 401
 
 
 # --- Password change ------------------------------------------------------------------------------------------
 
 
-def test_password_change_sets_the_new_password_and_audits_it(user, user_client) -> None:  # type: ignore[no-untyped-def]
+def test_password_change_sets_the_new_password_and_audits_it(user, user_client) -> None:
     response = user_client.post(CHANGE, {"old_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD})
 
     assert response.status_code == 204
@@ -189,7 +189,7 @@ def test_password_change_sets_the_new_password_and_audits_it(user, user_client) 
         ),
     ],
 )
-def test_password_change_bad_input_is_400_and_changes_nothing(user, user_client, body, errors) -> None:  # type: ignore[no-untyped-def]
+def test_password_change_bad_input_is_400_and_changes_nothing(user, user_client, body, errors) -> None:
     response = user_client.post(CHANGE, body)
     assert response.status_code == 400
     assert response.json() == errors
@@ -198,21 +198,21 @@ def test_password_change_bad_input_is_400_and_changes_nothing(user, user_client,
     assert not AuditEvent.objects.exists()
 
 
-def test_password_change_rejects_a_password_like_the_email(db, auth_client) -> None:  # type: ignore[no-untyped-def]
+def test_password_change_rejects_a_password_like_the_email(db, auth_client) -> None:
     user = UserFactory(email="margaret.hamilton@example.com")
     response = auth_client(user).post(CHANGE, {"old_password": DEFAULT_PASSWORD, "new_password": "margaret.hamilton"})
     assert response.status_code == 400
     assert response.json() == {"new_password": ["The password is too similar to the email."]}
 
 
-def test_password_change_ignores_fields_a_client_may_not_set(user, user_client) -> None:  # type: ignore[no-untyped-def]
+def test_password_change_ignores_fields_a_client_may_not_set(user, user_client) -> None:
     body = {"old_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD, "role": "admin", "is_verified": False}
     assert user_client.post(CHANGE, body).status_code == 204
     user.refresh_from_db()
     assert (user.role, user.is_verified, user.is_staff) == ("user", True, False)
 
 
-def test_password_change_needs_authentication(db, api_client) -> None:  # type: ignore[no-untyped-def]
+def test_password_change_needs_authentication(db, api_client) -> None:
     response = api_client.post(CHANGE, {"old_password": "a", "new_password": NEW_PASSWORD})
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == 'Bearer realm="api"'

@@ -71,7 +71,7 @@ def test_an_active_admin_holds_every_permission_and_a_user_none() -> None:
     assert not admin.has_perm("users.change_user")
 
 
-def test_createsuperuser_noinput_reads_the_environment(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_createsuperuser_noinput_reads_the_environment(monkeypatch) -> None:
     monkeypatch.setenv("DJANGO_SUPERUSER_EMAIL", "Root@Example.com")
     monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "a-long-root-password-1")
 
@@ -89,7 +89,7 @@ def test_createsuperuser_noinput_reads_the_environment(monkeypatch) -> None:  # 
     assert root.check_password("a-long-root-password-1")
 
 
-def test_createsuperuser_refuses_a_taken_email_in_another_case(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_createsuperuser_refuses_a_taken_email_in_another_case(monkeypatch) -> None:
     from django.core.management.base import CommandError
 
     UserFactory(email="root@example.com")

@@ -139,7 +139,7 @@ def idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provider]:
 
 
 @pytest.fixture
-def acme(settings, db, idp: Provider) -> Provider:  # type: ignore[no-untyped-def]
+def acme(settings, db, idp: Provider) -> Provider:
     """Our service configured with the running provider as `acme`."""
     settings.OIDC_PROVIDERS = [idp.setting("acme", "Acme ID")]
     return idp
@@ -199,7 +199,7 @@ def authorization_endpoint_of(client: APIClient, provider_id: str) -> str:
 
 
 @pytest.fixture
-def sign_in(api_client: APIClient, run_on_commit) -> Callable[..., Any]:  # type: ignore[no-untyped-def]
+def sign_in(api_client: APIClient, run_on_commit) -> Callable[..., Any]:
     """`sign_in(grant, provider_id="acme", **body_changes)`: post the code to our API (after-commit work runs)."""
 
     def post(grant: Grant, provider_id: str = "acme", **changes: Any) -> Any:
@@ -216,7 +216,7 @@ def sign_in(api_client: APIClient, run_on_commit) -> Callable[..., Any]:  # type
 
 
 @pytest.fixture
-def signed_in(api_client, sign_in, bearer) -> Callable[..., dict[str, Any]]:  # type: ignore[no-untyped-def]
+def signed_in(api_client, sign_in, bearer) -> Callable[..., dict[str, Any]]:
     """`signed_in(person)`: the whole flow with `acme`; returns our `/users/me/` for the token it answers."""
 
     def flow(person: Person) -> dict[str, Any]:
@@ -242,11 +242,11 @@ def refused(response: Any, error: str) -> dict[str, Any]:
 # --- The provider list -----------------------------------------------------------------------------------------
 
 
-def test_no_provider_is_configured_by_default(db, api_client) -> None:  # type: ignore[no-untyped-def]
+def test_no_provider_is_configured_by_default(db, api_client) -> None:
     assert providers_listed(api_client) == []
 
 
-def test_the_list_shows_each_provider_with_its_discovered_authorization_endpoint(acme, api_client) -> None:  # type: ignore[no-untyped-def]
+def test_the_list_shows_each_provider_with_its_discovered_authorization_endpoint(acme, api_client) -> None:
     assert providers_listed(api_client) == [
         {
             "id": "acme",
@@ -261,7 +261,7 @@ def test_the_list_shows_each_provider_with_its_discovered_authorization_endpoint
 # --- Sign-in ---------------------------------------------------------------------------------------------------
 
 
-def test_a_new_person_gets_a_new_verified_account(acme, signed_in) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_person_gets_a_new_verified_account(acme, signed_in) -> None:
     me = signed_in(ALICE)
 
     assert (me["email"], me["full_name"], me["role"], me["is_verified"]) == (ALICE.email, "Alice Liddell", "user", True)
@@ -278,14 +278,14 @@ def test_a_new_person_gets_a_new_verified_account(acme, signed_in) -> None:  # t
     ]
 
 
-def test_a_new_person_with_an_unverified_email_gets_an_unverified_account_and_the_email(acme, signed_in) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_person_with_an_unverified_email_gets_an_unverified_account_and_the_email(acme, signed_in) -> None:
     me = signed_in(BOB)
 
     assert (me["email"], me["is_verified"]) == (BOB.email, False)
     assert [message.to for message in mail.outbox] == [[BOB.email]]
 
 
-def test_an_existing_account_is_linked_by_a_verified_email(acme, signed_in) -> None:  # type: ignore[no-untyped-def]
+def test_an_existing_account_is_linked_by_a_verified_email(acme, signed_in) -> None:
     existing = UserFactory(email=ALICE.email.upper(), is_verified=True)
 
     me = signed_in(ALICE)
@@ -297,7 +297,7 @@ def test_an_existing_account_is_linked_by_a_verified_email(acme, signed_in) -> N
     assert existing.check_password(DEFAULT_PASSWORD)  # a verified account keeps its password
 
 
-def test_linking_an_account_nobody_verified_clears_its_password(acme, signed_in, api_client) -> None:  # type: ignore[no-untyped-def]
+def test_linking_an_account_nobody_verified_clears_its_password(acme, signed_in, api_client) -> None:
     # Someone registered the email first and never proved it; the provider proves it belongs to the one signing in.
     UserFactory(email=ALICE.email, is_verified=False)
 
@@ -308,7 +308,7 @@ def test_linking_an_account_nobody_verified_clears_its_password(acme, signed_in,
     assert response.status_code == 401
 
 
-def test_the_same_subject_signs_in_again_to_the_same_account(acme, signed_in) -> None:  # type: ignore[no-untyped-def]
+def test_the_same_subject_signs_in_again_to_the_same_account(acme, signed_in) -> None:
     first = signed_in(ALICE)
     second = signed_in(ALICE)
 
@@ -319,7 +319,7 @@ def test_the_same_subject_signs_in_again_to_the_same_account(acme, signed_in) ->
     assert AuditEvent.objects.filter(actor=user, action="auth.login").count() == 2
 
 
-def test_an_unverified_email_of_an_existing_account_is_refused(acme, api_client, sign_in) -> None:  # type: ignore[no-untyped-def]
+def test_an_unverified_email_of_an_existing_account_is_refused(acme, api_client, sign_in) -> None:
     existing = UserFactory(email=BOB.email)
 
     response = sign_in(authorize(authorization_endpoint_of(api_client, "acme"), BOB))
@@ -334,7 +334,7 @@ def test_an_unverified_email_of_an_existing_account_is_refused(acme, api_client,
     assert not AuditEvent.objects.filter(actor=existing).exists()
 
 
-def test_a_deactivated_account_cannot_sign_in(acme, api_client, sign_in) -> None:  # type: ignore[no-untyped-def]
+def test_a_deactivated_account_cannot_sign_in(acme, api_client, sign_in) -> None:
     UserFactory(email=ALICE.email, is_active=False)
 
     response = sign_in(authorize(authorization_endpoint_of(api_client, "acme"), ALICE))
@@ -348,7 +348,7 @@ def test_a_deactivated_account_cannot_sign_in(acme, api_client, sign_in) -> None
 # --- Codes and tokens that are no good --------------------------------------------------------------------------
 
 
-def test_a_replayed_code_is_400(acme, api_client, sign_in) -> None:  # type: ignore[no-untyped-def]
+def test_a_replayed_code_is_400(acme, api_client, sign_in) -> None:
     grant = authorize(authorization_endpoint_of(api_client, "acme"), ALICE)
     assert sign_in(grant).status_code == 200
 
@@ -357,7 +357,7 @@ def test_a_replayed_code_is_400(acme, api_client, sign_in) -> None:  # type: ign
     assert AuditEvent.objects.filter(action="auth.login").count() == 1
 
 
-def test_a_forged_code_is_400(acme, api_client, sign_in) -> None:  # type: ignore[no-untyped-def]
+def test_a_forged_code_is_400(acme, api_client, sign_in) -> None:
     grant = authorize(authorization_endpoint_of(api_client, "acme"), ALICE)
 
     refused(sign_in(grant, code=secrets.token_urlsafe(24)), "invalid_grant")
@@ -365,13 +365,13 @@ def test_a_forged_code_is_400(acme, api_client, sign_in) -> None:  # type: ignor
     assert not User.objects.exists()
 
 
-def test_a_wrong_code_verifier_is_400(acme, api_client, sign_in) -> None:  # type: ignore[no-untyped-def]
+def test_a_wrong_code_verifier_is_400(acme, api_client, sign_in) -> None:
     grant = authorize(authorization_endpoint_of(api_client, "acme"), ALICE)
 
     refused(sign_in(grant, code_verifier=secrets.token_urlsafe(48)), "invalid_grant")
 
 
-def test_a_wrong_nonce_is_400(acme, api_client, sign_in) -> None:  # type: ignore[no-untyped-def]
+def test_a_wrong_nonce_is_400(acme, api_client, sign_in) -> None:
     grant = authorize(authorization_endpoint_of(api_client, "acme"), ALICE)
 
     refused(sign_in(grant, nonce="not-the-nonce-of-the-request"), "invalid_claim")
@@ -379,7 +379,7 @@ def test_a_wrong_nonce_is_400(acme, api_client, sign_in) -> None:  # type: ignor
     assert not User.objects.exists()
 
 
-def test_an_id_token_signed_by_another_key_is_refused(settings, db, idp, api_client, sign_in, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_an_id_token_signed_by_another_key_is_refused(settings, db, idp, api_client, sign_in, tmp_path) -> None:
     # A second provider signs with its own key but publishes the first one's keys, as a forger would have to.
     impostor = start_provider(tmp_path / "impostor", published_jwks_uri=f"{idp.issuer}/.well-known/jwks.json")
     try:
@@ -393,7 +393,7 @@ def test_an_id_token_signed_by_another_key_is_refused(settings, db, idp, api_cli
     assert not OidcIdentity.objects.exists()
 
 
-def test_an_unknown_provider_is_404(acme, api_client) -> None:  # type: ignore[no-untyped-def]
+def test_an_unknown_provider_is_404(acme, api_client) -> None:
     response = api_client.post("/api/v1/auth/oidc/nobody/", {}, format="json")
 
     assert response.status_code == 404
@@ -403,7 +403,7 @@ def test_an_unknown_provider_is_404(acme, api_client) -> None:  # type: ignore[n
     }
 
 
-def test_a_body_without_the_pkce_verifier_is_400(acme, api_client) -> None:  # type: ignore[no-untyped-def]
+def test_a_body_without_the_pkce_verifier_is_400(acme, api_client) -> None:
     response = api_client.post(
         "/api/v1/auth/oidc/acme/", {"code": "abc", "redirect_uri": REDIRECT_URI, "code_verifier": "short"}
     )
@@ -415,7 +415,7 @@ def test_a_body_without_the_pkce_verifier_is_400(acme, api_client) -> None:  # t
 # --- A provider that is down ------------------------------------------------------------------------------------
 
 
-def test_a_provider_that_does_not_answer_is_left_out_and_a_sign_in_is_502(settings, db, api_client) -> None:  # type: ignore[no-untyped-def]
+def test_a_provider_that_does_not_answer_is_left_out_and_a_sign_in_is_502(settings, db, api_client) -> None:
     down = f"http://127.0.0.1:{closed_port()}/o"
     settings.OIDC_PROVIDERS = [{"id": "down", "name": "Down", "issuer": down, "client_id": CLIENT_ID}]
 
@@ -433,7 +433,7 @@ def test_a_provider_that_does_not_answer_is_left_out_and_a_sign_in_is_502(settin
     }
 
 
-def test_a_provider_that_hangs_is_502_within_the_timeout(settings, db, api_client) -> None:  # type: ignore[no-untyped-def]
+def test_a_provider_that_hangs_is_502_within_the_timeout(settings, db, api_client) -> None:
     settings.OIDC_HTTP_TIMEOUT = 0.5
     with socket.socket() as silent:  # accepts connections (the backlog) and never answers
         silent.bind(("127.0.0.1", 0))
@@ -453,7 +453,7 @@ def test_a_provider_that_hangs_is_502_within_the_timeout(settings, db, api_clien
     assert elapsed < 5
 
 
-def test_discovery_is_cached_for_its_ttl(settings, db, api_client, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_discovery_is_cached_for_its_ttl(settings, db, api_client, tmp_path) -> None:
     settings.OIDC_DISCOVERY_CACHE_SECONDS = 2
     provider = start_provider(tmp_path / "short-lived")
     try:
@@ -479,7 +479,7 @@ def test_discovery_is_cached_for_its_ttl(settings, db, api_client, tmp_path) -> 
 # --- The admin ---------------------------------------------------------------------------------------------------
 
 
-def test_linked_identities_show_in_the_admin(acme, signed_in, admin_user) -> None:  # type: ignore[no-untyped-def]
+def test_linked_identities_show_in_the_admin(acme, signed_in, admin_user) -> None:
     from django.test import Client
 
     me = signed_in(ALICE)
@@ -512,7 +512,7 @@ def test_linked_identities_show_in_the_admin(acme, signed_in, admin_user) -> Non
     ],
     ids=["not-a-list", "no-client-id", "no-id", "same-id-twice", "reserved-id", "not-a-path-segment"],
 )
-def test_a_malformed_provider_setting_is_refused(settings, providers) -> None:  # type: ignore[no-untyped-def]
+def test_a_malformed_provider_setting_is_refused(settings, providers) -> None:
     from django.core.exceptions import ImproperlyConfigured
 
     from apps.users.oidc.client import configured_providers
@@ -522,7 +522,7 @@ def test_a_malformed_provider_setting_is_refused(settings, providers) -> None:  
         configured_providers()
 
 
-def test_scopes_default_and_always_include_openid(settings) -> None:  # type: ignore[no-untyped-def]
+def test_scopes_default_and_always_include_openid(settings) -> None:
     from apps.users.oidc.client import configured_providers
 
     settings.OIDC_PROVIDERS = [

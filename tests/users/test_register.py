@@ -11,7 +11,7 @@ URL = "/api/v1/auth/register/"
 GOOD = {"email": "grace@example.com", "password": "cobol-compiler-1959", "full_name": "Grace Hopper"}
 
 
-def test_register_creates_an_unverified_user_and_records_it(db, api_client, run_on_commit) -> None:  # type: ignore[no-untyped-def]
+def test_register_creates_an_unverified_user_and_records_it(db, api_client, run_on_commit) -> None:
     response = run_on_commit(api_client.post, URL, GOOD)
 
     assert response.status_code == 201
@@ -29,13 +29,13 @@ def test_register_creates_an_unverified_user_and_records_it(db, api_client, run_
     assert link_params(message)["uid"]
 
 
-def test_register_without_full_name(db, api_client) -> None:  # type: ignore[no-untyped-def]
+def test_register_without_full_name(db, api_client) -> None:
     response = api_client.post(URL, {"email": "nameless@example.com", "password": GOOD["password"]})
     assert response.status_code == 201
     assert response.json()["full_name"] == ""
 
 
-def test_register_sends_nothing_before_the_commit(db, api_client, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+def test_register_sends_nothing_before_the_commit(db, api_client, django_capture_on_commit_callbacks) -> None:
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = api_client.post(URL, GOOD)
     assert response.status_code == 201
@@ -43,7 +43,7 @@ def test_register_sends_nothing_before_the_commit(db, api_client, django_capture
     assert callbacks  # the email (and the outbox relay) wait for the commit
 
 
-def test_register_ignores_fields_a_client_may_not_set(db, api_client) -> None:  # type: ignore[no-untyped-def]
+def test_register_ignores_fields_a_client_may_not_set(db, api_client) -> None:
     body = {
         **GOOD,
         "role": "admin",
@@ -71,7 +71,7 @@ def test_register_ignores_fields_a_client_may_not_set(db, api_client) -> None:  
 
 
 @pytest.mark.parametrize("taken", ["grace@example.com", "GRACE@Example.COM", "  grace@example.com "])
-def test_register_with_a_taken_email_in_any_case_is_400(db, api_client, taken) -> None:  # type: ignore[no-untyped-def]
+def test_register_with_a_taken_email_in_any_case_is_400(db, api_client, taken) -> None:
     UserFactory(email="grace@example.com")
     response = api_client.post(URL, {**GOOD, "email": taken})
     assert response.status_code == 400
@@ -106,7 +106,7 @@ def test_register_with_a_taken_email_in_any_case_is_400(db, api_client, taken) -
         ({"password": "grace@example.com"}, {"password": ["The password is too similar to the email."]}),
     ],
 )
-def test_register_bad_input_is_400_naming_the_field(db, api_client, change, errors) -> None:  # type: ignore[no-untyped-def]
+def test_register_bad_input_is_400_naming_the_field(db, api_client, change, errors) -> None:
     response = api_client.post(URL, {**GOOD, **change})
     assert response.status_code == 400
     assert response.json() == errors
@@ -115,25 +115,25 @@ def test_register_bad_input_is_400_naming_the_field(db, api_client, change, erro
     assert not OutboxEvent.objects.exists()
 
 
-def test_register_with_no_body_names_every_required_field(db, api_client) -> None:  # type: ignore[no-untyped-def]
+def test_register_with_no_body_names_every_required_field(db, api_client) -> None:
     response = api_client.post(URL, {})
     assert response.status_code == 400
     assert response.json() == {"email": ["This field is required."], "password": ["This field is required."]}
 
 
-def test_register_with_malformed_json_is_400(db, api_client) -> None:  # type: ignore[no-untyped-def]
+def test_register_with_malformed_json_is_400(db, api_client) -> None:
     response = api_client.post(URL, "{not json", content_type="application/json")
     assert response.status_code == 400
     assert "detail" in response.json()
     assert not User.objects.exists()
 
 
-def test_register_accepts_a_stale_token_in_the_header(db, api_client) -> None:  # type: ignore[no-untyped-def]
+def test_register_accepts_a_stale_token_in_the_header(db, api_client) -> None:
     api_client.credentials(HTTP_AUTHORIZATION="Bearer not.a.jwt")
     assert api_client.post(URL, GOOD).status_code == 201
 
 
-def test_a_lost_race_on_the_email_is_a_400_not_a_500(db, api_client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_lost_race_on_the_email_is_a_400_not_a_500(db, api_client, monkeypatch) -> None:
     """Two sign-ups with one email: the second passes the serializer's check, then meets the database's."""
     from apps.users import serializers
 

@@ -5,7 +5,7 @@ from drf_spectacular.generators import SchemaGenerator
 
 
 @pytest.fixture(scope="module")
-def paths() -> dict:  # type: ignore[type-arg]
+def paths() -> dict:
     return SchemaGenerator().get_schema(request=None, public=True)["paths"]
 
 
@@ -31,7 +31,7 @@ def paths() -> dict:  # type: ignore[type-arg]
         ("/api/v1/users/{id}/", "delete", {"204", "400", "401", "403", "404", "429"}),
     ],
 )
-def test_every_endpoint_documents_its_answers(paths, path, method, codes) -> None:  # type: ignore[no-untyped-def]
+def test_every_endpoint_documents_its_answers(paths, path, method, codes) -> None:
     operation = paths[path][method]
     assert set(operation["responses"]) == codes
     assert operation["description"]
@@ -39,17 +39,17 @@ def test_every_endpoint_documents_its_answers(paths, path, method, codes) -> Non
         assert ("content" in operation["responses"][code]) == (code == "202")
 
 
-def test_no_put_and_no_create_for_users(paths) -> None:  # type: ignore[no-untyped-def]
+def test_no_put_and_no_create_for_users(paths) -> None:
     assert "put" not in paths["/api/v1/users/{id}/"]
     assert "post" not in paths["/api/v1/users/"]
     assert "put" not in paths["/api/v1/users/me/"]
 
 
-def test_the_user_list_documents_search_and_role(paths) -> None:  # type: ignore[no-untyped-def]
+def test_the_user_list_documents_search_and_role(paths) -> None:
     names = {parameter["name"] for parameter in paths["/api/v1/users/"]["get"]["parameters"]}
     assert {"search", "role", "page", "page_size"} <= names
 
 
-def test_throttled_answers_document_retry_after(paths) -> None:  # type: ignore[no-untyped-def]
+def test_throttled_answers_document_retry_after(paths) -> None:
     for path in ("/api/v1/auth/login/", "/api/v1/auth/password/reset/", "/api/v1/auth/oidc/{provider}/"):
         assert "Retry-After" in paths[path]["post"]["responses"]["429"]["headers"]

@@ -13,7 +13,7 @@ RESET = "/api/v1/auth/password/reset/"
 
 
 @pytest.fixture
-def check_password_calls(monkeypatch) -> list[str]:  # type: ignore[no-untyped-def]
+def check_password_calls(monkeypatch) -> list[str]:
     """Every password the user model is asked to check (a spy that still checks)."""
     calls: list[str] = []
     original = User.check_password
@@ -27,20 +27,20 @@ def check_password_calls(monkeypatch) -> list[str]:  # type: ignore[no-untyped-d
 
 
 @pytest.fixture
-def clock(monkeypatch) -> list[float]:  # type: ignore[no-untyped-def]
+def clock(monkeypatch) -> list[float]:
     now = [1_000_000.0]
     monkeypatch.setattr(LoginRateThrottle, "timer", lambda self: now[0])
     return now
 
 
-def assert_throttled(response) -> None:  # type: ignore[no-untyped-def]
+def assert_throttled(response) -> None:
     assert response.status_code == 429
     retry_after = int(response["Retry-After"])
     assert 0 < retry_after <= 60
     assert response.json() == {"detail": f"Request was throttled. Expected available in {retry_after} seconds."}
 
 
-def test_login_attempts_for_one_email_are_throttled_before_the_password_is_checked(  # type: ignore[no-untyped-def]
+def test_login_attempts_for_one_email_are_throttled_before_the_password_is_checked(
     api_client, user, login_rate, check_password_calls
 ) -> None:
     login_rate("3/min")
@@ -60,7 +60,7 @@ def test_login_attempts_for_one_email_are_throttled_before_the_password_is_check
     assert len(check_password_calls) == 3
 
 
-def test_login_attempts_from_one_address_are_throttled(api_client, user, login_rate, check_password_calls) -> None:  # type: ignore[no-untyped-def]
+def test_login_attempts_from_one_address_are_throttled(api_client, user, login_rate, check_password_calls) -> None:
     login_rate("3/min")
     for attempt in range(3):
         response = api_client.post(LOGIN, {"email": f"guess{attempt}@example.com", "password": "x"})
@@ -73,7 +73,7 @@ def test_login_attempts_from_one_address_are_throttled(api_client, user, login_r
     assert ok.status_code == 200
 
 
-def test_a_forwarded_for_header_does_not_buy_a_fresh_address(api_client, user, login_rate) -> None:  # type: ignore[no-untyped-def]
+def test_a_forwarded_for_header_does_not_buy_a_fresh_address(api_client, user, login_rate) -> None:
     login_rate("2/min")
     for attempt in range(2):
         api_client.post(
@@ -85,7 +85,7 @@ def test_a_forwarded_for_header_does_not_buy_a_fresh_address(api_client, user, l
     assert_throttled(response)
 
 
-def test_the_login_counter_forgets_after_its_period(api_client, user, login_rate, clock) -> None:  # type: ignore[no-untyped-def]
+def test_the_login_counter_forgets_after_its_period(api_client, user, login_rate, clock) -> None:
     login_rate("2/min")
     for _ in range(2):
         api_client.post(LOGIN, {"email": user.email, "password": "wrong"})
@@ -96,7 +96,7 @@ def test_the_login_counter_forgets_after_its_period(api_client, user, login_rate
     assert api_client.post(LOGIN, {"email": user.email, "password": DEFAULT_PASSWORD}).status_code == 200
 
 
-def test_password_reset_requests_are_throttled_per_email_and_address(api_client, user, login_rate) -> None:  # type: ignore[no-untyped-def]
+def test_password_reset_requests_are_throttled_per_email_and_address(api_client, user, login_rate) -> None:
     login_rate("2/min")
     for attempt in range(2):
         assert api_client.post(RESET, {"email": user.email}, REMOTE_ADDR=f"10.0.1.{attempt}").status_code == 202
@@ -107,7 +107,7 @@ def test_password_reset_requests_are_throttled_per_email_and_address(api_client,
     assert_throttled(api_client.post(RESET, {"email": "o9@example.com"}, REMOTE_ADDR="10.0.2.1"))
 
 
-def test_password_reset_and_login_keep_separate_counters(api_client, user, login_rate) -> None:  # type: ignore[no-untyped-def]
+def test_password_reset_and_login_keep_separate_counters(api_client, user, login_rate) -> None:
     login_rate("2/min")
     for _ in range(2):
         api_client.post(LOGIN, {"email": user.email, "password": "wrong"})
@@ -116,7 +116,7 @@ def test_password_reset_and_login_keep_separate_counters(api_client, user, login
     assert api_client.post(RESET, {"email": user.email}).status_code == 202
 
 
-def test_the_global_anonymous_rate_still_applies(api_client, user, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_global_anonymous_rate_still_applies(api_client, user, monkeypatch) -> None:
     rates = {**SimpleRateThrottle.THROTTLE_RATES, "anon": "2/min", "login": "1000/min"}
     monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", rates)
     for attempt in range(2):

@@ -20,7 +20,7 @@ BAD_CREDENTIALS = {"detail": "No active account found with the given credentials
 # --- Login ----------------------------------------------------------------------------------------------------
 
 
-def test_login_answers_a_token_pair_for_the_user_and_audits_it(api_client, user) -> None:  # type: ignore[no-untyped-def]
+def test_login_answers_a_token_pair_for_the_user_and_audits_it(api_client, user) -> None:
     response = api_client.post(LOGIN, {"email": user.email, "password": DEFAULT_PASSWORD}, REMOTE_ADDR="10.1.2.3")
 
     assert response.status_code == 200
@@ -32,7 +32,7 @@ def test_login_answers_a_token_pair_for_the_user_and_audits_it(api_client, user)
     assert (audit.actor, audit.object_id, audit.ip_address) == (user, str(user.pk), "10.1.2.3")
 
 
-def test_login_email_is_case_and_space_insensitive(api_client, user) -> None:  # type: ignore[no-untyped-def]
+def test_login_email_is_case_and_space_insensitive(api_client, user) -> None:
     response = api_client.post(LOGIN, {"email": f"  {user.email.upper()} ", "password": DEFAULT_PASSWORD})
     assert response.status_code == 200
 
@@ -46,7 +46,7 @@ def test_login_email_is_case_and_space_insensitive(api_client, user) -> None:  #
         {"email": "USER", "password": f" {DEFAULT_PASSWORD}"},  # spaces are part of a password
     ],
 )
-def test_login_with_wrong_credentials_is_401(api_client, user, credentials) -> None:  # type: ignore[no-untyped-def]
+def test_login_with_wrong_credentials_is_401(api_client, user, credentials) -> None:
     body = {**credentials, "email": user.email if credentials["email"] == "USER" else credentials["email"]}
     response = api_client.post(LOGIN, body)
     assert response.status_code == 401
@@ -56,7 +56,7 @@ def test_login_with_wrong_credentials_is_401(api_client, user, credentials) -> N
     assert not OutstandingToken.objects.exists()
 
 
-def test_login_of_an_inactive_user_is_401(db, api_client) -> None:  # type: ignore[no-untyped-def]
+def test_login_of_an_inactive_user_is_401(db, api_client) -> None:
     inactive = UserFactory(is_active=False)
     response = api_client.post(LOGIN, {"email": inactive.email, "password": DEFAULT_PASSWORD})
     assert response.status_code == 401
@@ -73,7 +73,7 @@ def test_login_of_an_inactive_user_is_401(db, api_client) -> None:  # type: igno
         ({"email": "a@example.com", "password": ""}, {"password": ["This field may not be blank."]}),
     ],
 )
-def test_login_bad_input_is_400(db, api_client, body, errors) -> None:  # type: ignore[no-untyped-def]
+def test_login_bad_input_is_400(db, api_client, body, errors) -> None:
     response = api_client.post(LOGIN, body)
     assert response.status_code == 400
     assert response.json() == errors
@@ -82,7 +82,7 @@ def test_login_bad_input_is_400(db, api_client, body, errors) -> None:  # type: 
 # --- Refresh --------------------------------------------------------------------------------------------------
 
 
-def test_refresh_rotates_and_blacklists_the_old_token(api_client, user, login) -> None:  # type: ignore[no-untyped-def]
+def test_refresh_rotates_and_blacklists_the_old_token(api_client, user, login) -> None:
     tokens = login(user.email)
 
     response = api_client.post(REFRESH, {"refresh": tokens["refresh"]})
@@ -100,13 +100,13 @@ def test_refresh_rotates_and_blacklists_the_old_token(api_client, user, login) -
     assert again.json() == {"detail": "Token is blacklisted", "code": "token_not_valid"}
 
 
-def _forged(user) -> str:  # type: ignore[no-untyped-def]
+def _forged(user) -> str:
     token = RefreshToken.for_user(user)
     header, payload, _signature = str(token).split(".")
     return f"{header}.{payload}.c2lnbmVkLWJ5LXNvbWVvbmUtZWxzZQ"
 
 
-def _expired(user) -> str:  # type: ignore[no-untyped-def]
+def _expired(user) -> str:
     token = RefreshToken.for_user(user)
     token.set_exp(lifetime=-timedelta(seconds=1))
     return str(token)
@@ -123,7 +123,7 @@ def _expired(user) -> str:  # type: ignore[no-untyped-def]
         pytest.param(lambda user: 12345, id="number"),
     ],
 )
-def test_refresh_with_a_bad_token_is_401(api_client, user, make_token) -> None:  # type: ignore[no-untyped-def]
+def test_refresh_with_a_bad_token_is_401(api_client, user, make_token) -> None:
     response = api_client.post(REFRESH, {"refresh": make_token(user)})
     assert response.status_code == 401
     assert response.json()["code"] == "token_not_valid"
@@ -138,13 +138,13 @@ def test_refresh_with_a_bad_token_is_401(api_client, user, make_token) -> None: 
         ({"refresh": None}, {"refresh": ["This field may not be null."]}),
     ],
 )
-def test_refresh_without_a_token_is_400(db, api_client, body, errors) -> None:  # type: ignore[no-untyped-def]
+def test_refresh_without_a_token_is_400(db, api_client, body, errors) -> None:
     response = api_client.post(REFRESH, body)
     assert response.status_code == 400
     assert response.json() == errors
 
 
-def test_refresh_of_a_deactivated_user_is_401(api_client, user, login) -> None:  # type: ignore[no-untyped-def]
+def test_refresh_of_a_deactivated_user_is_401(api_client, user, login) -> None:
     tokens = login(user.email)
     user.is_active = False
     user.save(update_fields=["is_active"])  # behind the service's back: the token itself is not blacklisted
@@ -156,7 +156,7 @@ def test_refresh_of_a_deactivated_user_is_401(api_client, user, login) -> None: 
 # --- Logout ---------------------------------------------------------------------------------------------------
 
 
-def test_logout_blacklists_the_refresh_token(api_client, user, login, bearer) -> None:  # type: ignore[no-untyped-def]
+def test_logout_blacklists_the_refresh_token(api_client, user, login, bearer) -> None:
     tokens = login(user.email)
     client = bearer(tokens["access"])
 
@@ -172,7 +172,7 @@ def test_logout_blacklists_the_refresh_token(api_client, user, login, bearer) ->
     assert again.json() == {"refresh": ["Token is blacklisted"]}
 
 
-def test_logout_needs_authentication(api_client, user, login) -> None:  # type: ignore[no-untyped-def]
+def test_logout_needs_authentication(api_client, user, login) -> None:
     tokens = login(user.email)
     response = api_client.post(LOGOUT, {"refresh": tokens["refresh"]})
     assert response.status_code == 401
@@ -180,7 +180,7 @@ def test_logout_needs_authentication(api_client, user, login) -> None:  # type: 
     assert api_client.post(REFRESH, {"refresh": tokens["refresh"]}).status_code == 200
 
 
-def test_logout_cannot_revoke_someone_elses_token(user, other_user, login, bearer) -> None:  # type: ignore[no-untyped-def]
+def test_logout_cannot_revoke_someone_elses_token(user, other_user, login, bearer) -> None:
     mine = login(user.email)
     theirs = login(other_user.email)
     response = bearer(mine["access"]).post(LOGOUT, {"refresh": theirs["refresh"]})
@@ -196,7 +196,7 @@ def test_logout_cannot_revoke_someone_elses_token(user, other_user, login, beare
         ({"refresh": "garbage"}, {"refresh": ["Token is invalid"]}),
     ],
 )
-def test_logout_bad_input_is_400(user_client, body, errors) -> None:  # type: ignore[no-untyped-def]
+def test_logout_bad_input_is_400(user_client, body, errors) -> None:
     response = user_client.post(LOGOUT, body)
     assert response.status_code == 400
     assert response.json() == errors
@@ -214,7 +214,7 @@ def test_logout_bad_input_is_400(user_client, body, errors) -> None:  # type: ig
         "Token abc",
     ],
 )
-def test_a_bad_access_token_is_401(api_client, user, header) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_access_token_is_401(api_client, user, header) -> None:
     api_client.credentials(HTTP_AUTHORIZATION=header)
     response = api_client.get(ME)
     assert response.status_code == 401
@@ -222,18 +222,18 @@ def test_a_bad_access_token_is_401(api_client, user, header) -> None:  # type: i
     assert response["WWW-Authenticate"] == 'Bearer realm="api"'
 
 
-def test_a_forged_access_token_is_401(api_client, user, bearer) -> None:  # type: ignore[no-untyped-def]
+def test_a_forged_access_token_is_401(api_client, user, bearer) -> None:
     header, payload, _signature = str(AccessToken.for_user(user)).split(".")
     response = bearer(f"{header}.{payload}.Zm9yZ2Vk").get(ME)
     assert response.status_code == 401
     assert response.json()["code"] == "token_not_valid"
 
 
-def test_a_refresh_token_is_not_an_access_token(user, login, bearer) -> None:  # type: ignore[no-untyped-def]
+def test_a_refresh_token_is_not_an_access_token(user, login, bearer) -> None:
     assert bearer(login(user.email)["refresh"]).get(ME).status_code == 401
 
 
-def test_an_inactive_users_access_token_stops_working(user, login, bearer) -> None:  # type: ignore[no-untyped-def]
+def test_an_inactive_users_access_token_stops_working(user, login, bearer) -> None:
     client = bearer(login(user.email)["access"])
     assert client.get(ME).status_code == 200
     user.is_active = False
