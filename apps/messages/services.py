@@ -153,9 +153,11 @@ def message_deliver(*, message_pk: int, retry_in: float = 0.0) -> Message | None
     The row stays locked while the backend sends, so a second run of the same delivery waits and then finds the
     message no longer queued. A worker that dies mid-send commits nothing: the message stays queued and the task
     (acknowledged late) runs again, so the gateway can be asked twice; both requests carry the message_id as their
-    `Idempotency-Key`, and a gateway that deduplicates sends the text once. Returns the sent message, or None when there is nothing to send. A refused send is
-    recorded (attempts, last_error, next attempt due in `retry_in` seconds) and then re-raised as
-    SmsDeliveryError for the caller to retry.
+    `Idempotency-Key`, and a gateway that deduplicates sends the text once.
+
+    Returns the sent message, or None when there is nothing to send. A refused send is recorded (attempts,
+    last_error, next attempt due in `retry_in` seconds) and then re-raised as SmsDeliveryError for the caller to
+    retry.
     """
     backend = get_sms_backend()
     error: SmsDeliveryError | None = None

@@ -75,7 +75,7 @@ def test_nothing_is_sent_when_the_create_rolls_back(user, payload, monkeypatch, 
         # The last step of the create's transaction, after the message's INSERT, fails: it all rolls back.
         raise DatabaseError("the outbox table is unavailable")
 
-    monkeypatch.setattr(services, "publish_event", outbox_down)
+    monkeypatch.setattr(services.events, "message_created", outbox_down)
 
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(DatabaseError):
         services.message_create(actor=user, account_id=user.account_id, **payload)
