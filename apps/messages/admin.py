@@ -75,3 +75,7 @@ class MessageAdmin(admin.ModelAdmin):
 
 def _is_admin_staff(request: HttpRequest) -> bool:
     return bool(request.user.is_active and request.user.is_staff and is_admin(request.user))
+
+
+# The status callbacks' admin, registered beside the messages'.
+from . import callback_admin  # noqa: E402, F401

@@ -42,3 +42,10 @@ def message_failed(message: Message) -> OutboxEvent:
     return _publish(
         "message.failed", message, Priority.CRITICAL, attempts=message.attempts, last_error=message.last_error
     )
+
+
+def message_receipt(message: Message, *, error: str, reported_at: str) -> OutboxEvent:
+    """`message.delivered` or `message.undelivered`, from the gateway's receipt."""
+    return _publish(
+        f"message.{message.status}", message, Priority.HIGH, status=message.status, error=error, reported_at=reported_at
+    )

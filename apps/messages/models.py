@@ -10,6 +10,7 @@ from apps.core.keygen import KEY_LENGTH, new_key
 from .phone import E164_MAX_LENGTH
 
 BODY_MAX_LENGTH = 1600
+CALLBACK_URL_MAX_LENGTH = 2000
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 
 
@@ -42,14 +43,17 @@ class MessageManager(models.Manager["Message"]):
 class Message(models.Model):
     """An SMS-like text accepted for an account and delivered in the background.
 
-    `status` only moves forward (`queued` → `sent` or `failed`); the services enforce it under a row lock. The
-    one way back is a staff retry of a failed message (admin action), which is audited.
+    `status` only moves forward (`queued` → `sent` or `failed`, then `sent` → `delivered` or `undelivered` when
+    the gateway's delivery receipt says so); the services enforce it under a row lock. The one way back is a
+    staff retry of a failed message (admin action), which is audited.
     """
 
     class Status(models.TextChoices):
         QUEUED = "queued"
         SENT = "sent"
         FAILED = "failed"
+        DELIVERED = "delivered"
+        UNDELIVERED = "undelivered"
 
     message_id = models.CharField(max_length=KEY_LENGTH, unique=True, default=new_key, editable=False)
     # Indexed through the composite indexes below, each of which starts with it.
@@ -57,10 +61,12 @@ class Message(models.Model):
     sender_number = models.CharField(max_length=E164_MAX_LENGTH)
     receiver_number = models.CharField(max_length=E164_MAX_LENGTH)
     body = models.CharField(max_length=BODY_MAX_LENGTH)
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     provider_message_id = models.CharField(max_length=128, blank=True)
+    # Where its status changes are POSTed (apps.messages.callbacks); empty: the account's default, if any.
+    status_callback = models.CharField(max_length=CALLBACK_URL_MAX_LENGTH, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
     # When the next delivery attempt is due; the stale-message sweeper re-enqueues queued rows long past it.
@@ -83,7 +89,8 @@ class Message(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(status__in=["queued", "sent", "failed"]), name="msg_status_valid"
+                condition=models.Q(status__in=["queued", "sent", "failed", "delivered", "undelivered"]),
+                name="msg_status_valid",
             ),
             models.CheckConstraint(condition=~models.Q(body=""), name="msg_body_not_empty"),
         ]
@@ -117,3 +124,73 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id}:{self.key}"
+
+
+class CallbackSettings(models.Model):
+    """An account's status callbacks: the default URL for messages that name none, and the signing secret.
+
+    The secret is kept readable because each callback is signed with it (HMAC); it is shown to the account once,
+    when made or rotated."""
+
+    account_id = models.UUIDField(unique=True)
+    default_url = models.CharField(max_length=CALLBACK_URL_MAX_LENGTH, blank=True)
+    secret = models.CharField(max_length=128, blank=True)
+    secret_created_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "callback settings"
+
+    def __str__(self) -> str:
+        return str(self.account_id)
+
+
+class StatusCallback(models.Model):
+    """One status change to POST to its URL: an outbox row written in the status change's transaction.
+
+    Sent at least once, in order per message (a row waits until every earlier row of its message is done), with
+    backoff until it is delivered or given up."""
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        DELIVERED = "delivered"
+        GAVE_UP = "gave_up"
+
+    event_id = models.CharField(max_length=KEY_LENGTH, unique=True, default=new_key, editable=False)
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="status_callbacks")
+    url = models.CharField(max_length=CALLBACK_URL_MAX_LENGTH)
+    payload = models.JSONField()
+    state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            # Small: only what is still to send, for the order check and the sweeper.
+            models.Index(fields=["message", "id"], name="cb_pending_message_idx", condition=models.Q(state="pending")),
+            models.Index(fields=["next_attempt_at"], name="cb_pending_due_idx", condition=models.Q(state="pending")),
+        ]
+
+    def __str__(self) -> str:
+        return self.event_id
+
+
+class StatusCallbackAttempt(models.Model):
+    """One POST of a status callback: when, the answer's status code (none: no answer), and what went wrong."""
+
+    callback = models.ForeignKey(StatusCallback, on_delete=models.CASCADE, related_name="attempt_log")
+    attempted_at = models.DateTimeField(default=timezone.now)
+    status_code = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.callback_id} @ {self.attempted_at.isoformat()}"

@@ -5,8 +5,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core.formats import utc_iso
+from apps.core.safe_http import UnsafeDestination
 
-from .models import BODY_MAX_LENGTH, Message
+from .callbacks import check_callback_url
+from .models import BODY_MAX_LENGTH, CALLBACK_URL_MAX_LENGTH, Message
 from .phone import MAX_DIGITS, MIN_DIGITS, InvalidPhoneNumber, normalize_phone
 
 PHONE_INPUT_MAX_LENGTH = 64
@@ -37,6 +39,23 @@ class PhoneNumberField(serializers.CharField):
             return normalize_phone(value)
         except InvalidPhoneNumber as exc:
             raise serializers.ValidationError(str(exc), code="invalid_phone") from exc
+
+
+class CallbackUrlField(serializers.CharField):
+    """A status callback URL: https, to a host that resolves to public addresses only."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", CALLBACK_URL_MAX_LENGTH)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if not value:
+            return value
+        try:
+            return check_callback_url(value)
+        except UnsafeDestination as exc:
+            raise serializers.ValidationError(str(exc), code="unsafe_url") from exc
 
 
 # The shape of a message in every answer, in this order: the serializer (and so the schema), the `.values()` of the
@@ -93,4 +112,11 @@ class MessageCreateSerializer(serializers.Serializer):
     account_id = serializers.UUIDField(
         required=False,
         help_text="The account to send for; the caller's own by default. Only an admin may name another.",
+    )
+    status_callback = CallbackUrlField(
+        required=False,
+        help_text=(
+            "An https URL that receives each status change of this message (signed POSTs); the account's default "
+            "callback URL when absent. Needs the account's callback secret."
+        ),
     )

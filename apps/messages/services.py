@@ -22,6 +22,7 @@ from apps.core.queueing import enqueue_on_commit
 
 from . import events
 from .backends import SmsDeliveryError, get_sms_backend
+from .callbacks import record_status_change, require_callback_secret
 from .dispatch import request_delivery, send_concurrently
 from .models import IdempotencyKey, Message
 from .tasks import deliver_message_task
@@ -44,15 +45,21 @@ class MessageCreateResult:
     replayed: bool
 
 
-def request_fingerprint(*, account_id: UUID, sender_number: str, receiver_number: str, body: str) -> str:
+def request_fingerprint(
+    *, account_id: UUID, sender_number: str, receiver_number: str, body: str, status_callback: str = ""
+) -> str:
     """sha256 of the canonical (normalised, key-sorted) request, for comparing idempotent retries."""
+    request = {
+        "account_id": str(account_id),
+        "sender_number": sender_number,
+        "receiver_number": receiver_number,
+        "body": body,
+    }
+    if status_callback:
+        # Only when given, so the fingerprints of requests without one stay what they were.
+        request["status_callback"] = status_callback
     canonical = json.dumps(
-        {
-            "account_id": str(account_id),
-            "sender_number": sender_number,
-            "receiver_number": receiver_number,
-            "body": body,
-        },
+        request,
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,
@@ -68,12 +75,14 @@ def message_create(
     receiver_number: str,
     body: str,
     idempotency_key: str | None = None,
+    status_callback: str = "",
 ) -> MessageCreateResult:
     """Accept a message as `queued` and enqueue its delivery once committed.
 
     Numbers must already be normalised (see `phone.normalize_phone`). With an `idempotency_key` (scoped to the
     actor's account), a retry of the same request writes nothing and answers the first message as it was
-    accepted; the same key with another request raises IdempotencyConflict.
+    accepted; the same key with another request raises IdempotencyConflict. A `status_callback` URL (checked by
+    the caller) needs the account's callback secret, else CallbackSecretMissing.
     """
     fields: dict[str, Any] = {
         "account_id": account_id,
@@ -81,6 +90,9 @@ def message_create(
         "receiver_number": receiver_number,
         "body": body,
     }
+    if status_callback:
+        require_callback_secret(account_id=account_id)
+        fields["status_callback"] = status_callback
     if not idempotency_key:
         return MessageCreateResult(message=_message_insert(actor=actor, fields=fields), replayed=False)
 
@@ -221,6 +233,7 @@ def _mark_sent(message: Message, *, provider_message_id: str) -> None:
     message.attempts += 1
     message.save(update_fields=["status", "sent_at", "provider_message_id", "attempts"])
     events.message_sent(message)
+    record_status_change(message)
     transaction.on_commit(metrics.messages_delivered_total.inc)
 
 
@@ -234,6 +247,7 @@ def message_fail(*, message_pk: int, error: str) -> Message | None:
     message.last_error = error[:LAST_ERROR_MAX_LENGTH]
     message.save(update_fields=["status", "last_error"])
     events.message_failed(message)
+    record_status_change(message)
     transaction.on_commit(metrics.messages_failed_total.inc)
     return message
 

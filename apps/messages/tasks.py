@@ -106,3 +106,7 @@ def prune_idempotency_keys_task() -> int:
     from .services import idempotency_keys_prune
 
     return idempotency_keys_prune()
+
+
+# Registered with the worker beside the delivery tasks (autodiscovery imports only tasks.py).
+from .callback_tasks import send_status_callback_task, sweep_status_callbacks_task  # noqa: E402, F401

@@ -1,12 +1,17 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from .callback_views import CallbackSecretView, CallbackSettingsView
+from .receipt_views import DeliveryReceiptView
 from .views import AccountMessageListView, MessageViewSet
 
 router = SimpleRouter()
 router.register("messages", MessageViewSet, basename="message")
 
 urlpatterns = [
+    path("accounts/me/status-callback/", CallbackSettingsView.as_view(), name="callback-settings"),
+    path("accounts/me/status-callback/secret/", CallbackSecretView.as_view(), name="callback-secret"),
+    path("messages/receipts/<str:backend>/", DeliveryReceiptView.as_view(), name="message-receipt"),
     path("accounts/<str:account_id>/messages/", AccountMessageListView.as_view(), name="account-messages"),
     *router.urls,
 ]

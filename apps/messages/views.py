@@ -3,6 +3,7 @@ from uuid import UUID
 
 from django.db.models import QuerySet
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -17,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.api import ValidatedInputMixin
+from apps.core.conditional import ETAG_HEADER, IF_NONE_MATCH, NOT_MODIFIED, conditional_get
 from apps.core.keygen import KEY_LENGTH
 from apps.core.permissions import is_admin
 from apps.core.schema import ERROR
@@ -92,13 +94,23 @@ class MessagePagesMixin(generics.GenericAPIView):
         return pagination.get_paginated_response(message_read_data(rows))
 
 
+# Reads answer an ETag (a hash of the body) and a 304 with no body to an If-None-Match naming it.
+CONDITIONAL_READ = [IF_NONE_MATCH, ETAG_HEADER]
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="List messages",
-        responses={200: MessageSerializer(many=True), 400: _validation_error},
+        parameters=CONDITIONAL_READ,
+        responses={200: MessageSerializer(many=True), 304: NOT_MODIFIED, 400: _validation_error},
     ),
-    retrieve=extend_schema(summary="Get a message", responses={200: MessageSerializer, 404: _not_found}),
+    retrieve=extend_schema(
+        summary="Get a message",
+        parameters=CONDITIONAL_READ,
+        responses={200: MessageSerializer, 304: NOT_MODIFIED, 404: _not_found},
+    ),
 )
+@method_decorator(conditional_get, name="dispatch")
 class MessageViewSet(
     ValidatedInputMixin,
     MessagePagesMixin,
@@ -177,6 +189,7 @@ class MessageViewSet(
             receiver_number=data["receiver_number"],
             body=data["body"],
             idempotency_key=idempotency_key,
+            status_callback=data.get("status_callback", ""),
         )
         headers = {"Location": reverse("message-detail", kwargs={"message_id": result.message.message_id})}
         if result.replayed:
@@ -211,8 +224,8 @@ class MessageViewSet(
 
     @extend_schema(
         summary="Search messages",
-        parameters=SEARCH_PARAMETERS,
-        responses={200: MessageSerializer(many=True), 400: _validation_error},
+        parameters=[*SEARCH_PARAMETERS, *CONDITIONAL_READ],
+        responses={200: MessageSerializer(many=True), 304: NOT_MODIFIED, 400: _validation_error},
     )
     @action(detail=False, methods=["get"], filter_backends=[])
     def search(self, request: Request) -> Response:
@@ -229,9 +242,14 @@ class MessageViewSet(
 @extend_schema(
     tags=["messages"],
     summary="List an account's messages",
-    parameters=[OpenApiParameter("account_id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
-    responses={200: MessageSerializer(many=True), 404: OpenApiResponse(ERROR, description="Another account's.")},
+    parameters=[OpenApiParameter("account_id", OpenApiTypes.UUID, OpenApiParameter.PATH), *CONDITIONAL_READ],
+    responses={
+        200: MessageSerializer(many=True),
+        304: NOT_MODIFIED,
+        404: OpenApiResponse(ERROR, description="Another account's."),
+    },
 )
+@method_decorator(conditional_get, name="dispatch")
 class AccountMessageListView(MessagePagesMixin, generics.ListAPIView):
     """One account's messages, newest first: the caller's own, or any account's for an admin (an account with no
     messages is an empty page). Another account, or an id that is not a UUID, is a 404."""

@@ -16,6 +16,7 @@ from django.utils.http import urlencode
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.core.conditional import if_none_match_hits, make_etag, not_modified, with_etag
 from apps.core.metrics import products_cache_hits_total, products_cache_misses_total
 from apps.core.versioned_cache import VersionedCache
 
@@ -34,7 +35,9 @@ def cached_read(*, detail: bool) -> Callable[[View], View]:
     """Serve a viewset's list or retrieve from the cache when warm, and store its 200 JSON answer when not.
 
     Runs after authentication, permissions and throttling (inside the viewset action), before any query or
-    serializer. Only JSON renderings are cached; the browsable API always renders afresh.
+    serializer. Only JSON renderings are cached; the browsable API always renders afresh. Every JSON answer
+    carries an ETag, and a matching If-None-Match is a 304: a list's tag is its catalog version and entry (so a
+    304 costs no query), a detail's is its product row's (`product_etag`, set by the view, kept with the entry).
     """
 
     def decorator(view_method: View) -> View:
@@ -43,16 +46,31 @@ def cached_read(*, detail: bool) -> Callable[[View], View]:
             if request.accepted_renderer.format != "json":
                 return view_method(viewset, request, *args, **kwargs)
             entry_key = _entry_key(request, detail=detail)
-            version, body = catalog_reads.lookup(entry_key)
-            if body is not None:
+            version, entry = catalog_reads.lookup(entry_key)
+            list_etag = make_etag(version, entry_key) if version is not None and not detail else None
+            if list_etag is not None and if_none_match_hits(request, list_etag):
+                return not_modified(list_etag)
+            if entry is not None:
                 products_cache_hits_total.inc()
-                return HttpResponse(body, content_type=_content_type(request))
+                etag, body = entry
+                if if_none_match_hits(request, etag):
+                    return not_modified(etag)
+                return with_etag(HttpResponse(body, content_type=_content_type(request)), etag)
             products_cache_misses_total.inc()
             response = view_method(viewset, request, *args, **kwargs)
-            if version is not None and isinstance(response, Response) and response.status_code == 200:
+            if not isinstance(response, Response) or response.status_code != 200:
+                return response
+            # A detail read tags its product's row (what If-Match on a write compares); a list, its version.
+            etag = list_etag or response.get("ETag")
+            if etag is None:
+                return response
+            if detail and if_none_match_hits(request, etag):
+                return not_modified(etag)
+            response["ETag"] = etag
+            if version is not None:
                 response.add_post_render_callback(
                     lambda rendered: catalog_reads.store(
-                        entry_key, version, rendered.content, timeout=settings.PRODUCTS_CACHE_TTL
+                        entry_key, version, (etag, rendered.content), timeout=settings.PRODUCTS_CACHE_TTL
                     )
                 )
             return response
@@ -68,7 +86,8 @@ def _entry_key(request: Request, *, detail: bool) -> str:
     # sorted by name only, so the values of a repeated one keep their order (`ordering` depends on it).
     pairs = [(k, v) for k, vs in request.query_params.lists() for v in vs if v]
     query = "" if detail else urlencode(sorted(pairs, key=lambda pair: pair[0]))
-    raw = f"{request.accepted_media_type}|{request.scheme}://{request.get_host()}{request.path}?{query}"
+    # Entries are (etag, body) pairs under the "tagged" prefix, so no bare body stored before ETags is read.
+    raw = f"tagged|{request.accepted_media_type}|{request.scheme}://{request.get_host()}{request.path}?{query}"
     return catalog_reads.entry_key(hashlib.blake2b(raw.encode(), digest_size=16).hexdigest())
 
 

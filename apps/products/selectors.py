@@ -4,6 +4,8 @@ from typing import Any
 
 from django.db.models import OuterRef, QuerySet, Subquery
 
+from apps.core.conditional import make_etag
+
 from .models import Category, PriceChange, Product
 
 # Exactly what a product answer shows: list and detail reads select these columns and nothing else.
@@ -43,6 +45,18 @@ def product_rows(products: QuerySet[Product]) -> QuerySet[Product, dict[str, Any
     products table alone."""
     slug = Category.objects.filter(pk=OuterRef("category_id")).values("slug")[:1]
     return products.annotate(category_slug=Subquery(slug)).values(*PRODUCT_COLUMNS)
+
+
+def product_etag(row: dict[str, Any]) -> str:
+    """The ETag of a product answer: a hash of the row it is built from (`product_rows`), so any write to the
+    product (or its category's slug) changes it, and a write can compare it under the row lock."""
+    return make_etag(*(row[column] for column in PRODUCT_COLUMNS))
+
+
+def product_current_etag(*, product_pk: int) -> str | None:
+    """The ETag a detail read of the product would answer now; None when it is deleted or missing."""
+    row = product_rows(product_list().filter(pk=product_pk)).first()
+    return None if row is None else product_etag(row)
 
 
 def product_price_history(*, product: Product) -> QuerySet[PriceChange]:

@@ -17,12 +17,13 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from apps.core import audit
+from apps.core.conditional import require_match
 from apps.core.exceptions import ApplicationError
 from apps.core.files import delete_on_rollback
 from apps.core.keygen import new_key
 
 from . import cache as catalog_cache
-from . import events
+from . import events, selectors
 from .models import Category, PriceChange, Product, default_currency
 from .validators import IMAGE_FORMATS, validate_product_image
 
@@ -129,10 +130,12 @@ def product_create(
 
 
 @transaction.atomic
-def product_update(*, product: Product, data: Mapping[str, Any], by: "User | None") -> Product:
+def product_update(
+    *, product: Product, data: Mapping[str, Any], by: "User | None", if_match: str | None = None
+) -> Product:
     """Change any writable fields. A new price or availability takes the same path as their own services, so
     a price changed here is in the price history too."""
-    locked = _lock(product)
+    locked = _lock(product, if_match)
     changes = _assign(locked, data, PRODUCT_PLAIN_FIELDS)
     if changes:
         _validate(locked, [field for field in changes if field != "category"])
@@ -156,26 +159,30 @@ def product_update(*, product: Product, data: Mapping[str, Any], by: "User | Non
 
 
 @transaction.atomic
-def product_change_price(*, product: Product, new_price: Decimal, by: "User | None") -> Product:
+def product_change_price(
+    *, product: Product, new_price: Decimal, by: "User | None", if_match: str | None = None
+) -> Product:
     """Set the price, recording the change (old and new, who, when) in the price history; no-op when equal."""
-    locked = _lock(product)
+    locked = _lock(product, if_match)
     if _apply_price(locked, new_price, by):
         catalog_cache.invalidate()
     return locked
 
 
 @transaction.atomic
-def product_set_availability(*, product: Product, is_available: bool, by: "User | None") -> Product:
-    locked = _lock(product)
+def product_set_availability(
+    *, product: Product, is_available: bool, by: "User | None", if_match: str | None = None
+) -> Product:
+    locked = _lock(product, if_match)
     if _apply_availability(locked, is_available, by):
         catalog_cache.invalidate()
     return locked
 
 
 @transaction.atomic
-def product_soft_delete(*, product: Product, by: "User | None") -> None:
+def product_soft_delete(*, product: Product, by: "User | None", if_match: str | None = None) -> None:
     """Hide the product from every read; the row (with its price history) stays."""
-    locked = _lock(product)
+    locked = _lock(product, if_match)
     locked.deleted_at = timezone.now()
     locked.save(update_fields=["deleted_at", "updated_at"])
     audit.record(actor=by, action="product.deleted", target=locked, changes={"deleted_at": [None, locked.deleted_at]})
@@ -184,9 +191,9 @@ def product_soft_delete(*, product: Product, by: "User | None") -> None:
 
 
 @transaction.atomic
-def product_set_image(*, product: Product, image: File, by: "User | None") -> Product:
+def product_set_image(*, product: Product, image: File, by: "User | None", if_match: str | None = None) -> Product:
     """Store a PNG, JPEG or WebP image (checked with Pillow, at most 5 MB) through the default storage."""
-    locked = _lock(product)
+    locked = _lock(product, if_match)
     old_name = _store_image(locked, image)
     audit.record(
         actor=by, action="product.image_changed", target=locked, changes={"image": [old_name, locked.image.name]}
@@ -246,11 +253,16 @@ def _store_image(product: Product, image: File) -> str:
     return old_name
 
 
-def _lock(product: Product) -> Product:
+def _lock(product: Product, if_match: str | None = None) -> Product:
+    """Lock the live product's row; with `if_match` (an If-Match header), refuse (412) unless it names the
+    product's current ETag, checked under the lock so two editors of one version cannot both write."""
     try:
-        return Product.objects.select_for_update().get(pk=product.pk)
+        locked = Product.objects.select_for_update().get(pk=product.pk)
     except Product.DoesNotExist:
         raise ProductGone() from None
+    if if_match is not None:
+        require_match(if_match, selectors.product_current_etag(product_pk=locked.pk) or "")
+    return locked
 
 
 def _assign(obj: models.Model, data: Mapping[str, Any], allowed: Iterable[str]) -> dict[str, list[Any]]:

@@ -13,6 +13,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.api import ValidatedInputMixin
+from apps.core.conditional import (
+    ETAG_HEADER,
+    IF_MATCH,
+    IF_NONE_MATCH,
+    NOT_MODIFIED,
+    PRECONDITION_FAILED,
+    if_match_header,
+)
 from apps.core.middleware import request_body_limit
 from apps.core.pagination import page_of
 from apps.core.permissions import IsAdminOrReadOnly
@@ -54,6 +62,9 @@ ORDERING_PARAMETER = OpenApiParameter(
     "list (`?ordering=name,-price`): both mean the same.",
 )
 WRITE_ERRORS = {400: BAD_REQUEST, 401: UNAUTHENTICATED, 403: FORBIDDEN}
+# Reads answer an ETag and a 304 to a current If-None-Match; writes to one product take If-Match (412 if stale).
+CONDITIONAL_READ = [IF_NONE_MATCH, ETAG_HEADER]
+CONDITIONAL_WRITE = [IF_MATCH, ETAG_HEADER]
 FILTER_PARAMETERS = tuple(ProductFilter.base_filters)
 
 
@@ -83,17 +94,30 @@ class CategoryViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.G
 @extend_schema_view(
     list=extend_schema(
         summary="List products",
-        parameters=[ORDERING_PARAMETER],
-        responses={200: ProductSerializer(many=True), 400: BAD_REQUEST, **READ_ERRORS},
+        parameters=[ORDERING_PARAMETER, *CONDITIONAL_READ],
+        responses={200: ProductSerializer(many=True), 304: NOT_MODIFIED, 400: BAD_REQUEST, **READ_ERRORS},
     ),
-    retrieve=extend_schema(summary="Get a product", responses={200: ProductSerializer, 404: NOT_FOUND, **READ_ERRORS}),
+    retrieve=extend_schema(
+        summary="Get a product",
+        parameters=CONDITIONAL_READ,
+        responses={200: ProductSerializer, 304: NOT_MODIFIED, 404: NOT_FOUND, **READ_ERRORS},
+    ),
     create=extend_schema(summary="Create a product", responses={201: ProductSerializer, **WRITE_ERRORS}),
     partial_update=extend_schema(
-        summary="Change a product", responses={200: ProductSerializer, 404: NOT_FOUND, **WRITE_ERRORS}
+        summary="Change a product",
+        parameters=CONDITIONAL_WRITE,
+        responses={200: ProductSerializer, 404: NOT_FOUND, 412: PRECONDITION_FAILED, **WRITE_ERRORS},
     ),
     destroy=extend_schema(
         summary="Delete a product",
-        responses={204: None, 401: UNAUTHENTICATED, 403: FORBIDDEN, 404: NOT_FOUND},
+        parameters=[IF_MATCH],
+        responses={
+            204: None,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            412: PRECONDITION_FAILED,
+        },
     ),
 )
 class ProductViewSet(
@@ -141,7 +165,7 @@ class ProductViewSet(
         row = selectors.product_rows(self.get_queryset()).filter(pk=kwargs[self.lookup_field]).first()
         if row is None:
             raise NotFound()
-        return Response(product_read_data([row], request=request)[0])
+        return Response(product_read_data([row], request=request)[0], headers={"ETag": selectors.product_etag(row)})
 
     def perform_create(self, serializer: serializers.BaseSerializer[Product]) -> None:
         """Create a product (admin). `is_available` defaults to true, `currency` to the service default."""
@@ -151,16 +175,21 @@ class ProductViewSet(
         """Change any writable product fields (admin). A new price is recorded in the price history."""
         product = self.get_object()
         data = self.get_valid_data(request, instance=product, partial=True)
-        product = services.product_update(product=product, data=data, by=request_user(request))
-        return Response(self.get_serializer(product).data)
+        product = services.product_update(
+            product=product, data=data, by=request_user(request), if_match=if_match_header(request)
+        )
+        return self._product_response(product)
 
     def perform_destroy(self, instance: Product) -> None:
-        services.product_soft_delete(product=instance, by=request_user(self.request))
+        services.product_soft_delete(
+            product=instance, by=request_user(self.request), if_match=if_match_header(self.request)
+        )
 
     @extend_schema(
         summary="Change a product's price",
         request=ProductPriceInput,
-        responses={200: ProductSerializer, 404: NOT_FOUND, **WRITE_ERRORS},
+        parameters=CONDITIONAL_WRITE,
+        responses={200: ProductSerializer, 404: NOT_FOUND, 412: PRECONDITION_FAILED, **WRITE_ERRORS},
     )
     @action(detail=True, methods=["patch"], serializer_class=ProductPriceInput)
     def price(self, request: Request, pk: str | None = None) -> Response:
@@ -168,21 +197,28 @@ class ProductViewSet(
         audit log."""
         data = self.get_valid_data(request)
         product = services.product_change_price(
-            product=self.get_object(), new_price=data["price"], by=request_user(request)
+            product=self.get_object(),
+            new_price=data["price"],
+            by=request_user(request),
+            if_match=if_match_header(request),
         )
         return self._product_response(product)
 
     @extend_schema(
         summary="Make a product available or unavailable",
         request=ProductAvailabilityInput,
-        responses={200: ProductSerializer, 404: NOT_FOUND, **WRITE_ERRORS},
+        parameters=CONDITIONAL_WRITE,
+        responses={200: ProductSerializer, 404: NOT_FOUND, 412: PRECONDITION_FAILED, **WRITE_ERRORS},
     )
     @action(detail=True, methods=["patch"], serializer_class=ProductAvailabilityInput)
     def availability(self, request: Request, pk: str | None = None) -> Response:
         """Set `is_available` (admin); the body's `is_available` is required and must be a boolean."""
         data = self.get_valid_data(request)
         product = services.product_set_availability(
-            product=self.get_object(), is_available=data["is_available"], by=request_user(request)
+            product=self.get_object(),
+            is_available=data["is_available"],
+            by=request_user(request),
+            if_match=if_match_header(request),
         )
         return self._product_response(product)
 
@@ -206,7 +242,8 @@ class ProductViewSet(
     @extend_schema(
         summary="Upload a product's image",
         request={"multipart/form-data": ProductImageInput},
-        responses={200: ProductSerializer, 404: NOT_FOUND, **WRITE_ERRORS},
+        parameters=CONDITIONAL_WRITE,
+        responses={200: ProductSerializer, 404: NOT_FOUND, 412: PRECONDITION_FAILED, **WRITE_ERRORS},
     )
     @request_body_limit(MAX_IMAGE_UPLOAD_BODY_BYTES)
     @action(detail=True, methods=["put"], serializer_class=ProductImageInput, parser_classes=[MultiPartParser])
@@ -214,8 +251,13 @@ class ProductViewSet(
         """Upload the product image (admin): multipart field `image`, a PNG, JPEG or WebP of at most 5 MB. The
         answer's `image_url` is its absolute URL. Anything else is a 400."""
         data = self.get_valid_data(request)
-        product = services.product_set_image(product=self.get_object(), image=data["image"], by=request_user(request))
+        product = services.product_set_image(
+            product=self.get_object(), image=data["image"], by=request_user(request), if_match=if_match_header(request)
+        )
         return self._product_response(product)
 
     def _product_response(self, product: Product) -> Response:
-        return Response(ProductSerializer(product, context=self.get_serializer_context()).data)
+        """The written product, with the ETag its next conditional write (If-Match) names."""
+        etag = selectors.product_current_etag(product_pk=product.pk)
+        headers = {"ETag": etag} if etag is not None else None
+        return Response(ProductSerializer(product, context=self.get_serializer_context()).data, headers=headers)

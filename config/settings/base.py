@@ -236,6 +236,7 @@ REST_FRAMEWORK = {
         "anon": env("THROTTLE_RATE_ANON", default="60/min"),
         "user": env("THROTTLE_RATE_USER", default="600/min"),
         "login": env("THROTTLE_RATE_LOGIN", default="10/min"),
+        "receipts": env("THROTTLE_RATE_RECEIPTS", default="6000/min"),
     },
     "EXCEPTION_HANDLER": "apps.core.exceptions.api_exception_handler",
     # Unused by our throttles (they take apps.core.context's address), set for any DRF code that reads it.
@@ -277,6 +278,8 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.core.schema.postprocess_for_generated_clients",
     ],
+    # What a delivery receipt reports (apps.messages.receipt_views), named apart from a message's own statuses.
+    "ENUM_NAME_OVERRIDES": {"ReceiptStatusEnum": ["delivered", "undelivered"]},
 }
 
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
@@ -360,6 +363,7 @@ CELERY_TASK_QUEUES = [
 ]
 CELERY_TASK_ROUTES = {
     "apps.messages.tasks.*": {"queue": "critical"},
+    "apps.messages.callback_tasks.*": {"queue": "default"},
     "apps.users.tasks.*": {"queue": "low"},
     "apps.core.tasks.*": {"queue": "default"},
 }
@@ -371,6 +375,8 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-stale-messages": {"task": "apps.messages.tasks.requeue_stale_messages_task", "schedule": 30.0},
     # Idempotency keys older than IDEMPOTENCY_KEY_TTL_HOURS no longer count; this deletes them.
     "prune-idempotency-keys": {"task": "apps.messages.tasks.prune_idempotency_keys_task", "schedule": 60.0 * 60},
+    # Status callbacks whose task was lost (broker down at the status change) or is overdue.
+    "sweep-status-callbacks": {"task": "apps.messages.callback_tasks.sweep_status_callbacks_task", "schedule": 30.0},
 }
 
 # --- Email ----------------------------------------------------------------------------------------------------
@@ -385,6 +391,14 @@ SMS_BACKEND = env("SMS_BACKEND", default="apps.messages.backends.console.Console
 SMS_GATEWAY_URL = env("SMS_GATEWAY_URL", default="")
 SMS_GATEWAY_TOKEN = env("SMS_GATEWAY_TOKEN", default="")
 SMS_GATEWAY_TIMEOUT = env.float("SMS_GATEWAY_TIMEOUT", default=5.0)
+# The gateway signs its delivery receipts with this; empty refuses every receipt (401).
+SMS_GATEWAY_RECEIPT_SECRET = env("SMS_GATEWAY_RECEIPT_SECRET", default="")
+# Status callbacks: hosts that may be reached over http and at any address (local work, tests; never in production).
+CALLBACK_ALLOWED_HOSTS = env.list("CALLBACK_ALLOWED_HOSTS", default=[])
+CALLBACK_TIMEOUT_SECONDS = env.float("CALLBACK_TIMEOUT_SECONDS", default=5.0)
+# Backoff doubles from this base up to an hour; 30 attempts from 30 s is about a day, then the callback gives up.
+CALLBACK_RETRY_BACKOFF_SECONDS = env.float("CALLBACK_RETRY_BACKOFF_SECONDS", default=30.0)
+CALLBACK_MAX_ATTEMPTS = env.int("CALLBACK_MAX_ATTEMPTS", default=30)
 MESSAGE_MAX_RETRIES = env.int("MESSAGE_MAX_RETRIES", default=5)
 # Accepted messages go to the workers in batches of up to this many, each batch's sends in flight at once.
 MESSAGE_DELIVERY_BATCH_SIZE = env.int("MESSAGE_DELIVERY_BATCH_SIZE", default=100)

@@ -18,9 +18,17 @@ STORAGES = {
 # Tests that exercise throttling set their own small rates; the rest must not trip over the defaults.
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,
-    "DEFAULT_THROTTLE_RATES": {"anon": "100000/min", "user": "100000/min", "login": "100000/min"},
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": "100000/min",
+        "user": "100000/min",
+        "login": "100000/min",
+        "receipts": "100000/min",
+    },
 }
 MESSAGE_RETRY_BACKOFF_SECONDS = 0
+CALLBACK_RETRY_BACKOFF_SECONDS = 0
+CALLBACK_MAX_ATTEMPTS = 4
+CALLBACK_TIMEOUT_SECONDS = 2.0
 # Tasks run in-process in tests even when a broker is configured, so a test reads the email or sees the message
 # sent right after the request. Tests that need the real broker or a real worker switch this off (see conftest),
 # and a worker started by a test gets CELERY_TASK_ALWAYS_EAGER=false.

@@ -32,6 +32,17 @@ def test_every_messages_path_is_documented(schema_and_warnings) -> None:
     assert set(paths["/api/v1/messages/{message_id}/"]) == {"get"}
     assert set(paths["/api/v1/messages/search/"]) == {"get"}
     assert set(paths["/api/v1/accounts/{account_id}/messages/"]) == {"get"}
+    assert set(paths["/api/v1/messages/receipts/{backend}/"]) == {"post"}
+
+
+def test_statuses_and_receipts_are_documented(schema_and_warnings) -> None:  # type: ignore[no-untyped-def]
+    schema = schema_and_warnings[0]
+    receipt = schema["paths"]["/api/v1/messages/receipts/{backend}/"]["post"]
+    status = schema["components"]["schemas"]["MessageStatusEnum"]["enum"]
+
+    assert status == ["queued", "sent", "failed", "delivered", "undelivered"]
+    assert set(receipt["responses"]) >= {"200", "400", "401", "404", "409"}
+    assert {"X-Signature", "X-Signature-Timestamp"} <= {p["name"] for p in receipt["parameters"]}
 
 
 def test_create_documents_the_idempotency_key_and_its_answers(schema_and_warnings) -> None:

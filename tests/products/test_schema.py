@@ -48,8 +48,20 @@ def test_answers_and_bodies(schema) -> None:
     assert {option["type"] for option in request_price["oneOf"]} == {"string", "number"}
     image = paths["/api/v1/products/{id}/image/"]["put"]
     assert list(image["requestBody"]["content"]) == ["multipart/form-data"]
-    assert set(image["responses"]) == {"200", "400", "401", "403", "404", "413", "415", "429"}
+    assert set(image["responses"]) == {"200", "400", "401", "403", "404", "412", "413", "415", "429"}
     delete = paths["/api/v1/products/{id}/"]["delete"]["responses"]
-    assert set(delete) == {"204", "401", "403", "404", "429"}
+    assert set(delete) == {"204", "401", "403", "404", "412", "429"}
     history = paths["/api/v1/products/{id}/price-history/"]["get"]["responses"]["200"]
     assert history["content"]["application/json"]["schema"]["$ref"].endswith("PaginatedPriceChangeList")
+
+
+def test_conditional_reads_and_writes_are_documented(schema) -> None:  # type: ignore[no-untyped-def]
+    paths = schema["paths"]
+    for read in (paths["/api/v1/products/"]["get"], paths["/api/v1/products/{id}/"]["get"]):
+        assert "If-None-Match" in {p["name"] for p in read["parameters"] if p["in"] == "header"}
+        assert "304" in read["responses"]
+        assert "ETag" in read["responses"]["200"]["headers"]
+    for path, method in [("/api/v1/products/{id}/", "patch"), ("/api/v1/products/{id}/price/", "patch")]:
+        write = paths[path][method]
+        assert "If-Match" in {p["name"] for p in write["parameters"] if p["in"] == "header"}
+        assert "412" in write["responses"]

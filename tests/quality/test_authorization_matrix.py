@@ -215,6 +215,18 @@ MATRIX: list[Row] = [
         owner_or_admin(200),
         path=lambda w: f"/api/v1/messages/{w.messages['user'][0].message_id}/",
     ),
+    # Status callback settings: always the caller's own account's.
+    Row("GET", "/api/v1/accounts/me/status-callback/", signed_in(200)),
+    Row("PATCH", "/api/v1/accounts/me/status-callback/", signed_in(200), body=lambda w, c: {"default_url": ""}),
+    Row("POST", "/api/v1/accounts/me/status-callback/secret/", signed_in(200)),
+    # Gateways authenticate receipts with a signature; no token makes an unsigned one acceptable.
+    Row(
+        "POST",
+        "/api/v1/messages/receipts/{backend}/",
+        anyone(401),
+        path=lambda w: "/api/v1/messages/receipts/http/",
+        body=lambda w, c: {"reference": w.messages["user"][0].message_id, "status": "delivered"},
+    ),
     Row(
         "GET",
         "/api/v1/accounts/{account_id}/messages/",

@@ -5,9 +5,24 @@ from typing import Any
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from .base import BaseSmsBackend, SmsDeliveryError, SmsRejectedError
+from .base import (
+    BaseSmsBackend,
+    DeliveryReceipt,
+    ReceiptInvalid,
+    ReceiptNotAuthentic,
+    SmsDeliveryError,
+    SmsRejectedError,
+)
 
-__all__ = ["BaseSmsBackend", "SmsDeliveryError", "SmsRejectedError", "get_sms_backend"]
+__all__ = [
+    "BaseSmsBackend",
+    "DeliveryReceipt",
+    "ReceiptInvalid",
+    "ReceiptNotAuthentic",
+    "SmsDeliveryError",
+    "SmsRejectedError",
+    "get_sms_backend",
+]
 
 
 def get_sms_backend(backend: str | None = None, **kwargs: Any) -> BaseSmsBackend:

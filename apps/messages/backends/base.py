@@ -1,5 +1,7 @@
 """The SMS backend interface, shaped like Django's email backends: one class per transport, chosen by a setting."""
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -14,6 +16,23 @@ class SmsRejectedError(SmsDeliveryError):
     """The transport refused the message for good (a bad number, a bad request): retrying cannot help."""
 
 
+class ReceiptInvalid(Exception):
+    """A delivery receipt whose body does not have the backend's shape (a 400)."""
+
+
+class ReceiptNotAuthentic(Exception):
+    """A delivery receipt without a valid signature or secret (a 401)."""
+
+
+@dataclass(frozen=True)
+class DeliveryReceipt:
+    """What a gateway reported about one message: `delivered`, or `undelivered` with the gateway's reason."""
+
+    message_id: str
+    delivered: bool
+    error: str = ""
+
+
 class BaseSmsBackend:
     """Subclasses implement `send`. A backend is built per delivery attempt, so it may hold per-attempt state."""
 
@@ -23,3 +42,10 @@ class BaseSmsBackend:
     def send(self, message: "Message") -> str:
         """Hand `message` to the transport; return the provider's id for it, or raise SmsDeliveryError."""
         raise NotImplementedError("SMS backends must implement send()")
+
+    @classmethod
+    def parse_receipt(cls, *, body: bytes, headers: Mapping[str, str]) -> DeliveryReceipt:
+        """Authenticate and read a delivery receipt posted by this backend's gateway.
+
+        Raises ReceiptNotAuthentic (checked first, before the body is read) or ReceiptInvalid."""
+        raise ReceiptNotAuthentic("This backend's gateway sends no delivery receipts.")

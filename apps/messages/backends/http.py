@@ -1,4 +1,5 @@
-"""Posts each message as JSON to an HTTP SMS gateway (`SMS_GATEWAY_URL`) with a bearer token and a timeout.
+"""Posts each message as JSON to an HTTP SMS gateway (`SMS_GATEWAY_URL`) with a bearer token and a timeout, and
+reads the gateway's signed delivery receipts.
 
 With `requests` (already a dependency, for Authlib): one session per backend keeps the connection to the gateway
 open across the messages of a batch.
@@ -6,19 +7,30 @@ open across the messages of a batch.
 
 import json
 import urllib.parse
+from collections.abc import Mapping
 from typing import Any
 
 import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from apps.core import signatures
 from apps.messages.models import Message
 
-from .base import BaseSmsBackend, SmsDeliveryError, SmsRejectedError
+from .base import (
+    BaseSmsBackend,
+    DeliveryReceipt,
+    ReceiptInvalid,
+    ReceiptNotAuthentic,
+    SmsDeliveryError,
+    SmsRejectedError,
+)
 
 MAX_ANSWER_BYTES = 64 * 1024
 # Client errors that a later attempt may get past; every other 4xx is the gateway refusing the message for good.
 RETRYABLE_CLIENT_ERRORS = {408, 409, 425, 429}
+RECEIPT_STATUSES = {"delivered": True, "undelivered": False}
+RECEIPT_ERROR_MAX_LENGTH = 1000
 
 
 class HttpGatewayBackend(BaseSmsBackend):
@@ -26,7 +38,39 @@ class HttpGatewayBackend(BaseSmsBackend):
 
     `reference` and the `Idempotency-Key` header are the message_id, so a gateway that deduplicates can drop the
     resend of an attempt whose answer was lost.
+
+    Its delivery receipts are JSON `{"reference": message_id, "status": "delivered" | "undelivered", "error"?}`
+    signed like the service's own callbacks: `X-Signature-Timestamp` (Unix seconds, within 5 minutes) and
+    `X-Signature`, the hex HMAC-SHA256 of `<timestamp>.<body>` under `SMS_GATEWAY_RECEIPT_SECRET`.
     """
+
+    @classmethod
+    def parse_receipt(cls, *, body: bytes, headers: Mapping[str, str]) -> DeliveryReceipt:
+        try:
+            signatures.verify(
+                secret=settings.SMS_GATEWAY_RECEIPT_SECRET,
+                body=body,
+                signature=headers.get(signatures.SIGNATURE_HEADER),
+                timestamp=headers.get(signatures.TIMESTAMP_HEADER),
+            )
+        except signatures.SignatureInvalid as exc:
+            raise ReceiptNotAuthentic(str(exc)) from exc
+        try:
+            receipt = json.loads(body)
+        except ValueError:
+            raise ReceiptInvalid("The receipt is not JSON.") from None
+        if not isinstance(receipt, dict):
+            raise ReceiptInvalid("The receipt is not a JSON object.")
+        reference, status, error = receipt.get("reference"), receipt.get("status"), receipt.get("error", "")
+        if not isinstance(reference, str) or not reference:
+            raise ReceiptInvalid("`reference` must be the message_id the message was sent with.")
+        if status not in RECEIPT_STATUSES:
+            raise ReceiptInvalid("`status` must be `delivered` or `undelivered`.")
+        if not isinstance(error, str):
+            raise ReceiptInvalid("`error` must be a string.")
+        return DeliveryReceipt(
+            message_id=reference, delivered=RECEIPT_STATUSES[status], error=error[:RECEIPT_ERROR_MAX_LENGTH]
+        )
 
     def __init__(
         self, *, url: str | None = None, token: str | None = None, timeout: float | None = None, **kwargs: Any

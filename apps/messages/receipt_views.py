@@ -1,0 +1,104 @@
+"""The gateway's delivery receipts: POST /api/v1/messages/receipts/{backend}/."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status, throttling
+from rest_framework.exceptions import AuthenticationFailed, NotFound, ParseError
+from rest_framework.parsers import BaseParser
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.schema import ERROR
+from apps.core.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from apps.core.throttling import FixedWindowRateThrottle
+
+from .backends import ReceiptInvalid, ReceiptNotAuthentic
+from .receipts import message_record_receipt, receipt_backend
+
+_answer = inline_serializer(
+    "DeliveryReceiptAnswer",
+    {
+        "message_id": serializers.CharField(),
+        "status": serializers.ChoiceField(choices=["delivered", "undelivered"]),
+        "changed": serializers.BooleanField(help_text="False when an earlier receipt already decided the status."),
+    },
+)
+_http_receipt = inline_serializer(
+    "HttpGatewayReceipt",
+    {
+        "reference": serializers.CharField(help_text="The `message_id` the message was sent with."),
+        "status": serializers.ChoiceField(choices=["delivered", "undelivered"]),
+        "error": serializers.CharField(required=False, help_text="The gateway's reason, for `undelivered`."),
+    },
+)
+
+
+class ReceiptRateThrottle(FixedWindowRateThrottle, throttling.AnonRateThrottle):
+    scope = "receipts"
+
+
+class RawBodyParser(BaseParser):
+    """Leaves the body unparsed: the signature covers its exact bytes, which the backend reads itself."""
+
+    media_type = "*/*"
+
+
+@extend_schema(
+    tags=["messages"],
+    summary="Report a delivery (gateways)",
+    request={"application/json": _http_receipt},
+    parameters=[
+        OpenApiParameter("backend", OpenApiTypes.STR, OpenApiParameter.PATH, enum=["http"]),
+        OpenApiParameter(
+            TIMESTAMP_HEADER, OpenApiTypes.INT, OpenApiParameter.HEADER, required=True, description="Unix seconds."
+        ),
+        OpenApiParameter(
+            SIGNATURE_HEADER,
+            OpenApiTypes.STR,
+            OpenApiParameter.HEADER,
+            required=True,
+            description="Hex HMAC-SHA256 of `<timestamp>.<body>` under the gateway's shared secret.",
+        ),
+    ],
+    responses={
+        200: _answer,
+        400: OpenApiResponse(ERROR, description="The body is not the backend's receipt shape."),
+        401: OpenApiResponse(ERROR, description="Missing or wrong signature, or a timestamp over 5 minutes off."),
+        404: OpenApiResponse(ERROR, description="No such backend, or no message with this reference."),
+        409: OpenApiResponse(ERROR, description="The message is not sent yet: send the receipt again later."),
+    },
+)
+class DeliveryReceiptView(APIView):
+    """A gateway's delivery receipt for a sent message: moves it to `delivered` or `undelivered`.
+
+    Not for API users: the gateway authenticates with its signature, not a token. The `http` backend's receipt
+    is `{"reference": message_id, "status": "delivered" | "undelivered", "error"?}`, signed with
+    `X-Signature-Timestamp` and `X-Signature`. A repeated receipt changes nothing (`changed` is false); a
+    receipt with a bad signature or for an unknown message changes nothing either.
+    """
+
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+    # Gateways report in bursts: a rate of their own (THROTTLE_RATE_RECEIPTS), far above the anonymous one.
+    throttle_classes = [ReceiptRateThrottle]
+    parser_classes = [RawBodyParser]
+
+    def get_authenticate_header(self, request: Request) -> str:
+        # Without one DRF would turn the refused signature's 401 into a 403.
+        return 'Signature realm="receipts"'
+
+    def post(self, request: Request, backend: str) -> Response:
+        backend_class = receipt_backend(backend)
+        if backend_class is None:
+            raise NotFound("No backend posts receipts under this name.")
+        try:
+            receipt = backend_class.parse_receipt(body=request.body, headers=request.headers)
+        except ReceiptNotAuthentic as exc:
+            raise AuthenticationFailed(str(exc)) from exc
+        except ReceiptInvalid as exc:
+            raise ParseError(str(exc)) from exc
+        result = message_record_receipt(receipt=receipt)
+        body = {"message_id": result.message.message_id, "status": result.message.status, "changed": result.changed}
+        return Response(body, status=status.HTTP_200_OK)
