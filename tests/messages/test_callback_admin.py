@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def staff_client(admin_user) -> Client:  # type: ignore[no-untyped-def]
+def staff_client(admin_user) -> Client:
     client = Client()
     client.force_login(admin_user)
     return client
@@ -32,7 +32,7 @@ def given_up() -> StatusCallback:
     return callback
 
 
-def test_the_change_page_shows_each_attempt(staff_client, given_up) -> None:  # type: ignore[no-untyped-def]
+def test_the_change_page_shows_each_attempt(staff_client, given_up) -> None:
     listing = staff_client.get(CHANGELIST).content.decode()
     page = staff_client.get(f"{CHANGELIST}{given_up.pk}/change/").content.decode()
 
@@ -41,7 +41,7 @@ def test_the_change_page_shows_each_attempt(staff_client, given_up) -> None:  # 
     assert "The receiver answered 503." in page
 
 
-def test_resend_sends_it_again(staff_client, given_up, settings, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+def test_resend_sends_it_again(staff_client, given_up, settings, django_capture_on_commit_callbacks) -> None:
     settings.CALLBACK_ALLOWED_HOSTS = ["127.0.0.1"]
     with receiver() as hook:
         StatusCallback.objects.filter(pk=given_up.pk).update(url=hook.url)
@@ -57,7 +57,7 @@ def test_resend_sends_it_again(staff_client, given_up, settings, django_capture_
     assert AuditEvent.objects.filter(action="callbacks.resent", object_id=given_up.event_id).exists()
 
 
-def test_a_plain_user_cannot_see_callbacks(user, given_up) -> None:  # type: ignore[no-untyped-def]
+def test_a_plain_user_cannot_see_callbacks(user, given_up) -> None:
     client = Client()
     client.force_login(user)
 

@@ -15,12 +15,12 @@ SECRET_URL = "/api/v1/accounts/me/status-callback/secret/"
 
 
 @pytest.fixture(autouse=True)
-def _local_receivers_allowed(settings) -> None:  # type: ignore[no-untyped-def]
+def _local_receivers_allowed(settings) -> None:
     settings.CALLBACK_ALLOWED_HOSTS = ["127.0.0.1"]
 
 
 @pytest.fixture
-def secret(user_client) -> str:  # type: ignore[no-untyped-def]
+def secret(user_client) -> str:
     return user_client.post(SECRET_URL).json()["secret"]
 
 
@@ -41,7 +41,7 @@ def secret(user_client) -> str:  # type: ignore[no-untyped-def]
         "https://no-such-host.invalid/hook",
     ],
 )
-def test_unsafe_urls_are_refused_at_creation(user_client, payload, secret, url) -> None:  # type: ignore[no-untyped-def]
+def test_unsafe_urls_are_refused_at_creation(user_client, payload, secret, url) -> None:
     answer = user_client.post(MESSAGES_URL, {**payload, "status_callback": url}, format="json")
 
     assert answer.status_code == 400
@@ -49,7 +49,7 @@ def test_unsafe_urls_are_refused_at_creation(user_client, payload, secret, url) 
     assert user_client.patch(SETTINGS_URL, {"default_url": url}, format="json").status_code == 400
 
 
-def test_the_check_runs_again_at_send_time_and_nothing_is_sent(  # type: ignore[no-untyped-def]
+def test_the_check_runs_again_at_send_time_and_nothing_is_sent(
     user_client, payload, secret, settings, django_capture_on_commit_callbacks
 ) -> None:
     with receiver() as hook, django_capture_on_commit_callbacks(execute=True):
@@ -70,7 +70,7 @@ def test_a_name_resolving_to_loopback_is_refused_before_connecting() -> None:
     assert hook.requests == []
 
 
-def test_redirects_are_not_followed(user_client, payload, secret, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+def test_redirects_are_not_followed(user_client, payload, secret, django_capture_on_commit_callbacks) -> None:
     with (
         receiver() as inside,
         receiver(redirect_to=f"http://127.0.0.1:{inside.port}/") as hook,
@@ -84,14 +84,14 @@ def test_redirects_are_not_followed(user_client, payload, secret, django_capture
     assert (callback.state, callback.last_error) == ("gave_up", "The receiver answered 302.")
 
 
-def test_a_status_callback_needs_the_accounts_secret(user_client, payload) -> None:  # type: ignore[no-untyped-def]
+def test_a_status_callback_needs_the_accounts_secret(user_client, payload) -> None:
     answer = user_client.post(MESSAGES_URL, {**payload, "status_callback": "https://8.8.8.8/hook"}, format="json")
 
     assert answer.status_code == 400
     assert answer.json()["code"] == "callback_secret_missing"
 
 
-def test_the_secret_is_shown_once_and_rotates(user_client, other_user, auth_client) -> None:  # type: ignore[no-untyped-def]
+def test_the_secret_is_shown_once_and_rotates(user_client, other_user, auth_client) -> None:
     assert user_client.get(SETTINGS_URL).json() == {"default_url": "", "secret_set": False, "secret_created_at": None}
 
     first = user_client.patch(SETTINGS_URL, {"default_url": "https://8.8.8.8/hook"}, format="json").json()
@@ -107,6 +107,6 @@ def test_the_secret_is_shown_once_and_rotates(user_client, other_user, auth_clie
     assert auth_client(other_user).get(SETTINGS_URL).json()["secret_set"] is False
 
 
-def test_callback_settings_need_a_signed_in_caller(api_client) -> None:  # type: ignore[no-untyped-def]
+def test_callback_settings_need_a_signed_in_caller(api_client) -> None:
     assert api_client.get(SETTINGS_URL).status_code == 401
     assert api_client.post(SECRET_URL).status_code == 401

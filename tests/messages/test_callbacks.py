@@ -21,24 +21,24 @@ GATEWAY_SECRET = "gateway-secret"
 
 
 @pytest.fixture(autouse=True)
-def _local_receivers_allowed(settings) -> None:  # type: ignore[no-untyped-def]
+def _local_receivers_allowed(settings) -> None:
     settings.CALLBACK_ALLOWED_HOSTS = ["127.0.0.1"]
     settings.SMS_GATEWAY_RECEIPT_SECRET = GATEWAY_SECRET
 
 
 @pytest.fixture
-def secret(user_client) -> str:  # type: ignore[no-untyped-def]
+def secret(user_client) -> str:
     return user_client.post(SECRET_URL).json()["secret"]
 
 
-def send(client, payload, url: str, capture) -> dict:  # type: ignore[no-untyped-def]
+def send(client, payload, url: str, capture) -> dict:
     with capture(execute=True):
         answer = client.post(MESSAGES_URL, {**payload, "status_callback": url}, format="json")
     assert answer.status_code == 201, answer.content
     return answer.json()
 
 
-def report(client, message_id: str, status: str, capture) -> None:  # type: ignore[no-untyped-def]
+def report(client, message_id: str, status: str, capture) -> None:
     body = json.dumps({"reference": message_id, "status": status}).encode()
     headers = signatures.signed_headers(secret=GATEWAY_SECRET, body=body)
     with capture(execute=True):
@@ -66,7 +66,7 @@ def events(hook: Receiver, secret: str) -> list[dict]:
     return seen
 
 
-def test_every_status_reaches_the_receiver_signed_and_in_order(  # type: ignore[no-untyped-def]
+def test_every_status_reaches_the_receiver_signed_and_in_order(
     user_client, api_client, payload, secret, django_capture_on_commit_callbacks
 ) -> None:
     with receiver() as hook:
@@ -83,7 +83,7 @@ def test_every_status_reaches_the_receiver_signed_and_in_order(  # type: ignore[
     assert hook.requests[0].headers["Content-Type"] == "application/json"
 
 
-def test_failed_attempts_are_retried_until_the_receiver_takes_them(  # type: ignore[no-untyped-def]
+def test_failed_attempts_are_retried_until_the_receiver_takes_them(
     user_client, payload, secret, django_capture_on_commit_callbacks
 ) -> None:
     with receiver(plan=[500, 503]) as hook:
@@ -96,7 +96,7 @@ def test_failed_attempts_are_retried_until_the_receiver_takes_them(  # type: ign
     assert [event["event_id"] for event in events(hook, secret)] == [callback.event_id] * 3
 
 
-def test_a_callback_is_given_up_after_its_attempts_and_recorded(  # type: ignore[no-untyped-def]
+def test_a_callback_is_given_up_after_its_attempts_and_recorded(
     user_client, payload, secret, settings, django_capture_on_commit_callbacks
 ) -> None:
     with receiver(plan=[500] * 10) as hook:
@@ -112,7 +112,7 @@ def test_a_callback_is_given_up_after_its_attempts_and_recorded(  # type: ignore
     assert callback.finished_at is not None
 
 
-def test_a_failed_message_reports_its_error(  # type: ignore[no-untyped-def]
+def test_a_failed_message_reports_its_error(
     user_client, payload, secret, settings, django_capture_on_commit_callbacks
 ) -> None:
     settings.SMS_BACKEND = "apps.messages.backends.failing.FailingBackend"
@@ -125,7 +125,7 @@ def test_a_failed_message_reports_its_error(  # type: ignore[no-untyped-def]
     ]
 
 
-def test_a_later_status_waits_for_the_earlier_one(  # type: ignore[no-untyped-def]
+def test_a_later_status_waits_for_the_earlier_one(
     user_client, api_client, payload, secret, settings, django_capture_on_commit_callbacks
 ) -> None:
     settings.CALLBACK_RETRY_BACKOFF_SECONDS = 3600  # the `sent` callback's retry is an hour away
@@ -143,9 +143,7 @@ def test_a_later_status_waits_for_the_earlier_one(  # type: ignore[no-untyped-de
     assert set(StatusCallback.objects.values_list("state", flat=True)) == {"delivered"}
 
 
-def test_the_sweeper_sends_callbacks_whose_task_was_lost(  # type: ignore[no-untyped-def]
-    user, secret, django_capture_on_commit_callbacks
-) -> None:
+def test_the_sweeper_sends_callbacks_whose_task_was_lost(user, secret, django_capture_on_commit_callbacks) -> None:
     with receiver() as hook:
         message = Message.objects.create(
             account_id=user.account_id, sender_number="+15551230001", receiver_number="+442079460958", body="Hi"
@@ -159,7 +157,7 @@ def test_the_sweeper_sends_callbacks_whose_task_was_lost(  # type: ignore[no-unt
     assert StatusCallback.objects.get().state == "delivered"
 
 
-def test_the_account_default_url_is_used_when_a_message_names_none(  # type: ignore[no-untyped-def]
+def test_the_account_default_url_is_used_when_a_message_names_none(
     user_client, payload, django_capture_on_commit_callbacks
 ) -> None:
     with receiver() as hook:
@@ -170,7 +168,7 @@ def test_the_account_default_url_is_used_when_a_message_names_none(  # type: ign
     assert [event["status"] for event in events(hook, secret)] == ["sent"]
 
 
-def test_no_url_no_callback(user_client, payload, secret, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+def test_no_url_no_callback(user_client, payload, secret, django_capture_on_commit_callbacks) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         user_client.post(MESSAGES_URL, payload, format="json")
 

@@ -11,11 +11,11 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def message(user) -> Message:  # type: ignore[no-untyped-def]
+def message(user) -> Message:
     return MessageFactory(account_id=user.account_id)
 
 
-def test_detail_answers_an_etag_and_a_304_for_it(user_client, message) -> None:  # type: ignore[no-untyped-def]
+def test_detail_answers_an_etag_and_a_304_for_it(user_client, message) -> None:
     etag = user_client.get(detail_url(message.message_id))["ETag"]
 
     again = user_client.get(detail_url(message.message_id), HTTP_IF_NONE_MATCH=etag)
@@ -23,7 +23,7 @@ def test_detail_answers_an_etag_and_a_304_for_it(user_client, message) -> None: 
     assert (again.status_code, again.content, again["ETag"]) == (304, b"", etag)
 
 
-def test_a_status_change_makes_the_tag_stale(user_client, message) -> None:  # type: ignore[no-untyped-def]
+def test_a_status_change_makes_the_tag_stale(user_client, message) -> None:
     etag = user_client.get(detail_url(message.message_id))["ETag"]
     Message.objects.filter(pk=message.pk).update(status=Message.Status.SENT, attempts=1)
 
@@ -35,7 +35,7 @@ def test_a_status_change_makes_the_tag_stale(user_client, message) -> None:  # t
 
 
 @pytest.mark.parametrize("url", [MESSAGES_URL, SEARCH_URL, "account"])
-def test_every_list_read_is_conditional(user, user_client, message, url) -> None:  # type: ignore[no-untyped-def]
+def test_every_list_read_is_conditional(user, user_client, message, url) -> None:
     url = account_messages_url(user.account_id) if url == "account" else url
     etag = user_client.get(url)["ETag"]
 
@@ -43,5 +43,5 @@ def test_every_list_read_is_conditional(user, user_client, message, url) -> None
     assert user_client.get(url, HTTP_IF_NONE_MATCH='"other"').status_code == 200
 
 
-def test_another_accounts_message_stays_404_whatever_the_tag(other_user, auth_client, message) -> None:  # type: ignore[no-untyped-def]
+def test_another_accounts_message_stays_404_whatever_the_tag(other_user, auth_client, message) -> None:
     assert auth_client(other_user).get(detail_url(message.message_id), HTTP_IF_NONE_MATCH="*").status_code == 404

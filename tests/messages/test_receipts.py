@@ -18,7 +18,7 @@ SECRET = "gateway-shared-secret"
 
 
 @pytest.fixture(autouse=True)
-def _receipt_secret(settings) -> None:  # type: ignore[no-untyped-def]
+def _receipt_secret(settings) -> None:
     settings.SMS_GATEWAY_RECEIPT_SECRET = SECRET
 
 
@@ -27,7 +27,7 @@ def sent() -> Message:
     return MessageFactory(status=Message.Status.SENT, attempts=1, provider_message_id="gw-1")
 
 
-def post_receipt(client, receipt: dict, *, secret: str = SECRET, now: float | None = None, url: str = RECEIPTS_URL):  # type: ignore[no-untyped-def]
+def post_receipt(client, receipt: dict, *, secret: str = SECRET, now: float | None = None, url: str = RECEIPTS_URL):
     body = json.dumps(receipt).encode()
     headers = {
         f"HTTP_{name.upper().replace('-', '_')}": value
@@ -44,7 +44,7 @@ def receipt_events(message: Message) -> list[str]:
     )
 
 
-def test_a_receipt_moves_a_sent_message_to_delivered_once(api_client, sent) -> None:  # type: ignore[no-untyped-def]
+def test_a_receipt_moves_a_sent_message_to_delivered_once(api_client, sent) -> None:
     first = post_receipt(api_client, {"reference": sent.message_id, "status": "delivered"})
     again = post_receipt(api_client, {"reference": sent.message_id, "status": "delivered"})
 
@@ -60,7 +60,7 @@ def test_a_receipt_moves_a_sent_message_to_delivered_once(api_client, sent) -> N
     assert receipt_events(sent) == ["message.delivered"]
 
 
-def test_undelivered_keeps_the_gateways_reason(api_client, sent) -> None:  # type: ignore[no-untyped-def]
+def test_undelivered_keeps_the_gateways_reason(api_client, sent) -> None:
     answer = post_receipt(api_client, {"reference": sent.message_id, "status": "undelivered", "error": "handset off"})
 
     assert answer.json()["status"] == "undelivered"
@@ -68,7 +68,7 @@ def test_undelivered_keeps_the_gateways_reason(api_client, sent) -> None:  # typ
     assert (stored.status, stored.last_error) == ("undelivered", "handset off")
 
 
-def test_the_first_report_wins(api_client, sent) -> None:  # type: ignore[no-untyped-def]
+def test_the_first_report_wins(api_client, sent) -> None:
     post_receipt(api_client, {"reference": sent.message_id, "status": "delivered"})
 
     later = post_receipt(api_client, {"reference": sent.message_id, "status": "undelivered"})
@@ -77,7 +77,7 @@ def test_the_first_report_wins(api_client, sent) -> None:  # type: ignore[no-unt
     assert Message.objects.get(pk=sent.pk).status == "delivered"
 
 
-def test_an_unknown_message_is_404_and_changes_nothing(api_client, sent) -> None:  # type: ignore[no-untyped-def]
+def test_an_unknown_message_is_404_and_changes_nothing(api_client, sent) -> None:
     answer = post_receipt(api_client, {"reference": "0" * 26, "status": "delivered"})
 
     assert answer.status_code == 404
@@ -90,7 +90,7 @@ def test_an_unknown_message_is_404_and_changes_nothing(api_client, sent) -> None
     [("not-the-secret", 0), (SECRET, 10 * 60), (SECRET, -10 * 60)],
     ids=["wrong-secret", "too-old", "in-the-future"],
 )
-def test_a_bad_signature_is_401_and_changes_nothing(api_client, sent, secret, age) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_signature_is_401_and_changes_nothing(api_client, sent, secret, age) -> None:
     answer = post_receipt(
         api_client, {"reference": sent.message_id, "status": "delivered"}, secret=secret, now=time.time() - age
     )
@@ -101,14 +101,14 @@ def test_a_bad_signature_is_401_and_changes_nothing(api_client, sent, secret, ag
     assert OutboxEvent.objects.count() == 0
 
 
-def test_an_unsigned_receipt_is_401(api_client, sent) -> None:  # type: ignore[no-untyped-def]
+def test_an_unsigned_receipt_is_401(api_client, sent) -> None:
     answer = api_client.post(RECEIPTS_URL, {"reference": sent.message_id, "status": "delivered"}, format="json")
 
     assert answer.status_code == 401
     assert Message.objects.get(pk=sent.pk).status == "sent"
 
 
-def test_without_a_configured_secret_every_receipt_is_refused(api_client, sent, settings) -> None:  # type: ignore[no-untyped-def]
+def test_without_a_configured_secret_every_receipt_is_refused(api_client, sent, settings) -> None:
     settings.SMS_GATEWAY_RECEIPT_SECRET = ""
 
     answer = post_receipt(api_client, {"reference": sent.message_id, "status": "delivered"}, secret="")
@@ -117,7 +117,7 @@ def test_without_a_configured_secret_every_receipt_is_refused(api_client, sent, 
     assert Message.objects.get(pk=sent.pk).status == "sent"
 
 
-def test_a_receipt_before_the_send_is_409(api_client) -> None:  # type: ignore[no-untyped-def]
+def test_a_receipt_before_the_send_is_409(api_client) -> None:
     queued = MessageFactory()
 
     answer = post_receipt(api_client, {"reference": queued.message_id, "status": "delivered"})
@@ -130,14 +130,14 @@ def test_a_receipt_before_the_send_is_409(api_client) -> None:  # type: ignore[n
     "receipt",
     [{"reference": "x"}, {"status": "delivered"}, {"reference": "x", "status": "read"}, ["not", "an", "object"]],
 )
-def test_a_malformed_receipt_is_400(api_client, receipt) -> None:  # type: ignore[no-untyped-def]
+def test_a_malformed_receipt_is_400(api_client, receipt) -> None:
     answer = post_receipt(api_client, receipt)
 
     assert answer.status_code == 400
     assert isinstance(answer.json()["detail"], str)
 
 
-def test_an_unknown_backend_is_404(api_client, sent) -> None:  # type: ignore[no-untyped-def]
+def test_an_unknown_backend_is_404(api_client, sent) -> None:
     answer = post_receipt(
         api_client, {"reference": sent.message_id, "status": "delivered"}, url="/api/v1/messages/receipts/smpp/"
     )
@@ -146,7 +146,7 @@ def test_an_unknown_backend_is_404(api_client, sent) -> None:  # type: ignore[no
     assert Message.objects.get(pk=sent.pk).status == "sent"
 
 
-def test_delivered_messages_are_found_by_status(user, user_client, api_client) -> None:  # type: ignore[no-untyped-def]
+def test_delivered_messages_are_found_by_status(user, user_client, api_client) -> None:
     sent = MessageFactory(account_id=user.account_id, status=Message.Status.SENT)
     post_receipt(api_client, {"reference": sent.message_id, "status": "delivered"})
 

@@ -11,7 +11,7 @@ from tests.products.conftest import PRODUCTS, product_url
 pytestmark = pytest.mark.django_db
 
 
-def test_list_answers_an_etag_and_a_304_without_any_query(user_client, product, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+def test_list_answers_an_etag_and_a_304_without_any_query(user_client, product, django_assert_num_queries) -> None:
     first = user_client.get(PRODUCTS)
     etag = first["ETag"]
 
@@ -23,7 +23,7 @@ def test_list_answers_an_etag_and_a_304_without_any_query(user_client, product, 
     assert again["ETag"] == etag
 
 
-def test_the_list_tag_is_current_without_a_cached_body(user_client, product, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+def test_the_list_tag_is_current_without_a_cached_body(user_client, product, django_assert_num_queries) -> None:
     """The tag comes from the catalog version alone: a 304 needs no cached page, let alone a query."""
     etag = user_client.get(PRODUCTS)["ETag"]
     version = cache.get(VERSION_KEY)
@@ -36,7 +36,7 @@ def test_the_list_tag_is_current_without_a_cached_body(user_client, product, dja
         assert user_client.get(PRODUCTS, HTTP_IF_NONE_MATCH=etag).status_code == 304
 
 
-def test_a_catalog_write_makes_the_list_tag_stale(user_client, admin_client, product, committed) -> None:  # type: ignore[no-untyped-def]
+def test_a_catalog_write_makes_the_list_tag_stale(user_client, admin_client, product, committed) -> None:
     etag = user_client.get(PRODUCTS)["ETag"]
 
     with committed():
@@ -48,7 +48,7 @@ def test_a_catalog_write_makes_the_list_tag_stale(user_client, admin_client, pro
     assert changed["ETag"] != etag
 
 
-def test_detail_304_from_the_cache_runs_no_query(user_client, product, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+def test_detail_304_from_the_cache_runs_no_query(user_client, product, django_assert_num_queries) -> None:
     etag = user_client.get(product_url(product))["ETag"]
 
     with django_assert_num_queries(0):
@@ -57,14 +57,14 @@ def test_detail_304_from_the_cache_runs_no_query(user_client, product, django_as
     assert (again.status_code, again.content, again["ETag"]) == (304, b"", etag)
 
 
-def test_a_stale_if_none_match_gets_the_body(user_client, product) -> None:  # type: ignore[no-untyped-def]
+def test_a_stale_if_none_match_gets_the_body(user_client, product) -> None:
     answer = user_client.get(product_url(product), HTTP_IF_NONE_MATCH='"not-the-tag"')
 
     assert answer.status_code == 200
     assert answer.json()["sku"] == "HAM-001"
 
 
-def test_a_stale_if_match_is_412_and_changes_nothing(user_client, admin_client, product, committed) -> None:  # type: ignore[no-untyped-def]
+def test_a_stale_if_match_is_412_and_changes_nothing(user_client, admin_client, product, committed) -> None:
     etag = user_client.get(product_url(product))["ETag"]
     with committed():
         first = admin_client.patch(product_url(product), {"name": "First editor"}, format="json", HTTP_IF_MATCH=etag)
@@ -80,7 +80,7 @@ def test_a_stale_if_match_is_412_and_changes_nothing(user_client, admin_client, 
     assert Product.objects.get(pk=product.pk).name == "First editor"
 
 
-def test_a_write_answers_the_tag_its_next_write_names(admin_client, product, committed) -> None:  # type: ignore[no-untyped-def]
+def test_a_write_answers_the_tag_its_next_write_names(admin_client, product, committed) -> None:
     etag = admin_client.get(product_url(product))["ETag"]
     with committed():
         first = admin_client.patch(
@@ -108,7 +108,7 @@ def test_a_write_answers_the_tag_its_next_write_names(admin_client, product, com
         ("delete", "", None),
     ],
 )
-def test_every_product_write_refuses_a_stale_if_match(admin_client, product, method, suffix, body) -> None:  # type: ignore[no-untyped-def]
+def test_every_product_write_refuses_a_stale_if_match(admin_client, product, method, suffix, body) -> None:
     before = Product.all_objects.filter(pk=product.pk).values().get()
 
     answer = getattr(admin_client, method)(product_url(product, suffix), body, format="json", HTTP_IF_MATCH='"stale"')
@@ -117,5 +117,5 @@ def test_every_product_write_refuses_a_stale_if_match(admin_client, product, met
     assert Product.all_objects.filter(pk=product.pk).values().get() == before
 
 
-def test_a_write_without_if_match_stays_unconditional(admin_client, product) -> None:  # type: ignore[no-untyped-def]
+def test_a_write_without_if_match_stays_unconditional(admin_client, product) -> None:
     assert admin_client.patch(product_url(product), {"name": "Anyone"}, format="json").status_code == 200
