@@ -31,7 +31,7 @@ def request_client_ip(request: HttpRequest) -> str | None:
 def _resolve(request: HttpRequest) -> str | None:
     peer = _valid_address(request.META.get("REMOTE_ADDR", ""))
     proxies = settings.NUM_PROXIES
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    forwarded = request.headers.get("x-forwarded-for", "")
     if proxies <= 0 or not forwarded:
         return peer
     hops = [hop.strip() for hop in forwarded.split(",")]

@@ -9,6 +9,9 @@ from django_guid import get_guid
 from .context import client_ip, is_valid_request_id, request_client_ip
 
 F = TypeVar("F", bound=Callable[..., Any])
+# Read from and deleted in request.META, never through request.headers: that is built once, on its first read,
+# and would go on showing django-guid the id dropped here.
+REQUEST_ID_META_KEY = "HTTP_X_REQUEST_ID"
 
 
 class RequestContextMiddleware:
@@ -20,9 +23,9 @@ class RequestContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request_id = request.META.get("HTTP_X_REQUEST_ID")
+        request_id = request.META.get(REQUEST_ID_META_KEY)
         if request_id is not None and not is_valid_request_id(request_id):
-            del request.META["HTTP_X_REQUEST_ID"]
+            del request.META[REQUEST_ID_META_KEY]
         token = client_ip.set(request_client_ip(request))
         try:
             return self.get_response(request)
@@ -59,14 +62,14 @@ class RequestBodyLimitMiddleware:
         self, request: HttpRequest, view_func: Callable[..., Any], args: Any, kwargs: Any
     ) -> HttpResponse | None:
         limit = _view_limit(request, view_func) or settings.MAX_REQUEST_BODY_BYTES
-        declared = request.META.get("CONTENT_LENGTH")
+        declared = request.headers.get("content-length")
         if declared:
             try:
                 length = int(declared)
             except ValueError:
                 return JsonResponse({"detail": "Content-Length is not a number."}, status=400)
             return _too_large(limit) if length > limit else None
-        if "chunked" not in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+        if "chunked" not in request.headers.get("transfer-encoding", "").lower():
             return None
         if not request.META.get("wsgi.input_terminated"):
             # The server hands over the raw, still chunk-framed stream: its end cannot be found safely.
