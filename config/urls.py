@@ -18,6 +18,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema", template_name="docs/redoc.html"), name="redoc"),
     path("api/v1/", include(api_v1)),
+    # The browsable API's "Log in" / "Log out" links (DRF looks them up in the `rest_framework` namespace).
+    path("api-auth/", include("apps.users.browser.views")),
 ]
 
 if settings.DEBUG and not settings.AWS_STORAGE_BUCKET_NAME:

@@ -8,4 +8,5 @@ urlpatterns = [
     path("health/live/", views.live_view, name="health-live"),
     path("health/ready/", views.ready_view, name="health-ready"),
     path("metrics", views.metrics_view, name="metrics"),
+    path("favicon.ico", views.favicon, name="favicon"),
 ]

@@ -5,8 +5,9 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.cache import never_cache
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.templatetags.static import static
+from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET
 from django_guid import get_guid
 from django_prometheus.exports import ExportToDjangoView
@@ -152,3 +153,10 @@ def json_bad_request(request: HttpRequest, exception: Exception | None = None) -
 
 def json_permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     return JsonResponse({"detail": "You do not have permission to perform this action."}, status=403)
+
+
+@require_GET
+@cache_control(public=True, max_age=86400)
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask every page's host for /favicon.ico: the icon, instead of a 404 in the log on every page."""
+    return HttpResponseRedirect(static("core/favicon.ico"))

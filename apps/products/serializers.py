@@ -4,6 +4,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
@@ -61,7 +62,7 @@ class ProductSerializer(serializers.ModelSerializer):
     )
     category = serializers.SlugRelatedField(slug_field="slug", queryset=Category.objects.all())
     price = PriceField()
-    is_available = StrictBooleanField(required=False, help_text="Defaults to true on create.")
+    is_available = StrictBooleanField(required=False, initial=True, help_text="Defaults to true on create.")
     image_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -81,7 +82,13 @@ class ProductSerializer(serializers.ModelSerializer):
             "updated_at",
         )
         read_only_fields = ("id", "created_at", "updated_at")
-        extra_kwargs = {"currency": {"help_text": "ISO 4217 code; defaults to the service's DEFAULT_CURRENCY."}}
+        extra_kwargs = {
+            # `initial` is what the browsable API's form shows: the default, not the first currency of the list.
+            "currency": {
+                "help_text": "ISO 4217 code; defaults to the service's DEFAULT_CURRENCY.",
+                "initial": lambda: settings.DEFAULT_CURRENCY,
+            }
+        }
 
     @extend_schema_field(serializers.URLField(allow_null=True, help_text="Absolute URL of the image, or null."))
     def get_image_url(self, product: Product) -> str | None:

@@ -223,7 +223,7 @@ REST_FRAMEWORK = {
     ],
     # Bodies are JSON only (the image upload alone takes multipart): with form parsers too, the schema offers
     # every body in three encodings, and a generated client sends forms whose booleans the API refuses.
-    "DEFAULT_PARSER_CLASSES": ["drf_orjson_renderer.parsers.ORJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["apps.core.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -282,6 +282,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"ReceiptStatusEnum": ["delivered", "undelivered"]},
 }
 
+# The browsable API's sign-in (/api-auth/login/) lands on the caller's own account unless `next` says otherwise.
+LOGIN_REDIRECT_URL = "/api/v1/users/me/"
+LOGOUT_REDIRECT_URL = "/api-auth/login/"
+
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 
 # --- Content-Security-Policy (django-csp) ----------------------------------------------------------------------
@@ -328,7 +332,8 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
 # No broker configured: every task runs in-process, right where it is enqueued (after the commit).
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 if CELERY_TASK_ALWAYS_EAGER:
-    CELERY_BROKER_URL = "memory://"
+    # With a host named: kombu warns "No hostname was supplied" when a bare memory:// connection is described.
+    CELERY_BROKER_URL = "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
@@ -448,7 +453,10 @@ _file_handlers = (
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "django_guid.log_filters.CorrelationId", "correlation_id_field": "request_id"}},
+    "filters": {
+        "request_id": {"()": "django_guid.log_filters.CorrelationId", "correlation_id_field": "request_id"},
+        "drop_server_socket": {"()": "apps.core.logs.DropServerSocket"},
+    },
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -471,6 +479,12 @@ LOGGING = {
     "loggers": {
         "audit": {"handlers": ["console", *(["audit_file"] if LOG_DIR else [])], "level": "INFO", "propagate": False},
         "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {
+            "handlers": ["console"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["drop_server_socket"],
+        },
         "django_guid": {"level": "WARNING"},
         "django.db.backends": {"level": "WARNING"},
     },

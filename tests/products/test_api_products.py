@@ -339,3 +339,12 @@ def test_delete_is_soft_and_hides_the_product_everywhere(admin_client, user_clie
     assert admin_client.patch(product_url(product), {"name": "x"}, format="json").status_code == 404
     assert admin_client.patch(product_url(product, "price/"), {"price": "1.00"}, format="json").status_code == 404
     assert AuditEvent.objects.filter(action="product.deleted", object_id=str(product.pk)).exists()
+
+
+def test_the_browsable_form_preselects_the_default_currency_and_availability(admin_client, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.DEFAULT_CURRENCY = "EUR"
+    page = admin_client.get(PRODUCTS, HTTP_ACCEPT="text/html")
+    assert page.status_code == 200
+    content = page.content.decode()
+    assert "&quot;currency&quot;: &quot;EUR&quot;" in content
+    assert "&quot;is_available&quot;: true" in content
