@@ -108,6 +108,25 @@ MATRIX: list[Row] = [
     Row("GET", "/api/redoc/", anyone(200)),
     # Staff only, with a session: everyone else is sent to the admin's sign-in page.
     Row("GET", "/admin/", (302, 302, 302, 200), session=True),
+    Row("GET", "/favicon.ico", anyone(302)),  # to the icon among the static files
+    # The browsable API's sign-in: a form for anyone, a session for right credentials, throttled like the login.
+    Row("GET", "/api-auth/login/", anyone(200)),
+    Row(
+        "POST",
+        "/api-auth/login/",
+        anyone(302),
+        body=lambda w, c: {"username": w.user.email, "password": DEFAULT_PASSWORD},
+        format="multipart",
+    ),
+    Row(
+        "POST",
+        "/api-auth/login/",
+        anyone(200),
+        body=lambda w, c: {"username": w.user.email, "password": "not-the-password"},
+        format="multipart",
+        variant="wrong password: the form again",
+    ),
+    Row("POST", "/api-auth/logout/", anyone(302), session=True),
     # --- Users and auth ------------------------------------------------------------------------------------------
     Row(
         "POST",

@@ -27,6 +27,7 @@ class _SharedLoginBucket:
 
 class BrowsableAPILoginView(auth_views.LoginView):
     template_name = "rest_framework/login.html"
+    http_method_names = ["get", "post", "head", "options"]  # not FormView's PUT alias of POST
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         attempt = cast(Request, _Attempt(data={"email": request.POST.get("username", "")}, META=request.META))
