@@ -5,3 +5,11 @@ class CoreConfig(AppConfig):
     name = "apps.core"
     label = "core"
     verbose_name = "Core"
+
+    def ready(self) -> None:
+        from django.conf import settings
+
+        from .tracing import setup_error_reporting, setup_tracing
+
+        setup_error_reporting()
+        setup_tracing(service_name=settings.OTEL_SERVICE_NAME)

@@ -17,9 +17,11 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from django.conf import settings
 
+from apps.core import tracing
 from apps.core.queueing import enqueue
 
 from .backends import BaseSmsBackend, SmsDeliveryError
@@ -36,6 +38,8 @@ class _PendingDeliveries:
         self.lock = threading.Lock()
         self.wake = threading.Event()
         self.pending: list[int] = []
+        # The trace of the request whose message opened the batch: the batch's task continues it.
+        self.trace_context: Any = None
         self.owner_pid: int | None = None  # the process whose thread publishes (a fork starts its own)
 
     def add(self, message_pk: int) -> None:
@@ -44,6 +48,8 @@ class _PendingDeliveries:
                 self.owner_pid = os.getpid()
                 self.pending = []
                 threading.Thread(target=self._publish_forever, name="message-deliveries", daemon=True).start()
+            if not self.pending:
+                self.trace_context = tracing.current_context()
             self.pending.append(message_pk)
         self.wake.set()
 
@@ -57,9 +63,11 @@ class _PendingDeliveries:
     def publish(self) -> None:
         with self.lock:
             pending, self.pending = self.pending, []
+            trace_context, self.trace_context = self.trace_context, None
         size = settings.MESSAGE_DELIVERY_BATCH_SIZE
-        for start in range(0, len(pending), size):
-            enqueue(deliver_messages_task, pending[start : start + size])
+        with tracing.attached(trace_context):
+            for start in range(0, len(pending), size):
+                enqueue(deliver_messages_task, pending[start : start + size])
 
 
 _pending = _PendingDeliveries()

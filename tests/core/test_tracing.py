@@ -1,0 +1,104 @@
+"""Tracing and error reporting: off by default (nothing imported), and with an OTLP endpoint one trace runs from
+the create request through the Celery worker that delivers the message."""
+
+import json
+import os
+import time
+
+import pytest
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from apps.messages.models import Message
+from tests.conftest import database_url
+from tests.helpers.otlp import otlp_collector
+from tests.helpers.processes import project_env, run_python
+from tests.users.factories import UserFactory
+
+WAIT_SECONDS = 60
+
+CREATE_ONE = """
+import django, json, time
+django.setup()
+from django.test import Client
+answer = Client().post(
+    "/api/v1/messages/",
+    {"sender_number": "+15551230001", "receiver_number": "+442079460958", "body": "traced"},
+    content_type="application/json",
+    HTTP_AUTHORIZATION="Bearer %s",
+    HTTP_X_REQUEST_ID="trace-test-request-1",
+)
+time.sleep(0.5)  # the delivery batch is published from a thread, a few milliseconds after the commit
+print(json.dumps({"status": answer.status_code, "body": json.loads(answer.content)}))
+"""
+
+
+def test_off_by_default_neither_library_is_imported() -> None:
+    code = (
+        "import django, sys; django.setup()\n"
+        "prefixes = ('opentelemetry.sdk', 'opentelemetry.instrumentation', 'sentry_sdk')\n"
+        "print(sorted(name for name in sys.modules if name.startswith(prefixes)))\n"
+    )
+    result = run_python(code, env=project_env(DJANGO_SETTINGS_MODULE="config.settings.test"))
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[]"
+
+
+def test_with_a_dsn_sentry_is_set_up_without_personal_data() -> None:
+    code = (
+        "import django; django.setup()\n"
+        "import sentry_sdk\n"
+        "client = sentry_sdk.get_client()\n"
+        "print(client.is_active(), client.options['send_default_pii'],"
+        " 'django' in client.integrations, 'celery' in client.integrations)\n"
+    )
+    env = project_env(DJANGO_SETTINGS_MODULE="config.settings.test", SENTRY_DSN="http://public@127.0.0.1:9/1")
+    result = run_python(code, env=env)
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["True", "False", "True", "True"]
+
+
+@pytest.mark.postgres
+@pytest.mark.broker
+@pytest.mark.worker
+@pytest.mark.slow
+def test_one_trace_spans_the_create_request_and_the_delivery_task(start_celery_worker) -> None:
+    user = UserFactory()
+    token = str(RefreshToken.for_user(user).access_token)
+    with otlp_collector() as collector:
+        tracing_env = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "200"}
+        worker = start_celery_worker(OTEL_SERVICE_NAME="worker", **tracing_env)
+        web_env = project_env(
+            DJANGO_SETTINGS_MODULE="config.settings.test",
+            DATABASE_URL=database_url(),
+            REDIS_URL=os.environ.get("REDIS_URL", ""),
+            CELERY_BROKER_URL=os.environ["CELERY_BROKER_URL"],
+            CELERY_TASK_ALWAYS_EAGER="false",
+            OTEL_SERVICE_NAME="web",
+            **tracing_env,
+        )
+        result = run_python(CREATE_ONE % token, env=web_env)
+        assert result.returncode == 0, result.stderr[-3000:]
+        created = json.loads(result.stdout.strip().splitlines()[-1])
+        assert created["status"] == 201, created
+        message_id = created["body"]["message_id"]
+
+        deadline = time.monotonic() + WAIT_SECONDS
+        while time.monotonic() < deadline:
+            assert worker.poll() is None, "the worker exited"
+            request = [s for s in collector.spans if s.service == "web" and s.attributes.get("request.id")]
+            delivered = Message.objects.filter(message_id=message_id, status="sent").exists()
+            runs = [s for s in collector.spans if s.service == "worker" and s.name.startswith("run/")]
+            if request and delivered and runs:
+                break
+            time.sleep(0.2)
+
+    assert delivered
+    (request_span,) = request
+    assert request_span.attributes["request.id"] == "trace-test-request-1"
+    trace = [s for s in collector.spans if s.trace_id == request_span.trace_id]
+    assert {s.service for s in trace} == {"web", "worker"}
+    assert any(s.name == "run/apps.messages.tasks.deliver_messages_task" for s in trace), [s.name for s in trace]
+    # The request's SQL is in the trace too (psycopg), under the request span.
+    assert any(s.service == "web" and s.attributes.get("db.system") == "postgresql" for s in trace)
