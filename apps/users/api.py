@@ -1,4 +1,4 @@
-"""What every users endpoint shares: validated input, the `WWW-Authenticate` of the open endpoints, the credential
+"""What the users endpoints share: the `WWW-Authenticate` of the open endpoints, the credential
 throttles and the documented error answers (their body is always the `Error` component, apps/core/schema.py)."""
 
 from drf_spectacular.types import OpenApiTypes
@@ -43,11 +43,7 @@ WWW_AUTHENTICATE = OpenApiParameter(
 )
 
 
-class UsersAPIMixin(ValidatedInputMixin):
-    """What every users endpoint shares: validated input."""
-
-
-class PublicAuthView(UsersAPIMixin):
+class PublicAuthView(ValidatedInputMixin):
     """Open endpoints. They authenticate nobody, so a stale token sent along cannot block a sign-in."""
 
     authentication_classes: list[type] = []

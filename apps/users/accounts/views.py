@@ -8,6 +8,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.core.api import ValidatedInputMixin
 from apps.core.models import AuditEvent
 
 from .. import selectors
@@ -19,7 +20,6 @@ from ..api import (
     VALIDATION_ERROR,
     CredentialThrottledMixin,
     PublicAuthView,
-    UsersAPIMixin,
 )
 from ..request_user import request_user
 from ..serializers import (
@@ -71,7 +71,7 @@ class VerifyEmailView(PublicAuthView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class PasswordChangeView(UsersAPIMixin):
+class PasswordChangeView(ValidatedInputMixin):
     """Change the caller's password. The old password must be right and the new one pass the password rules."""
 
     serializer_class = PasswordChangeSerializer
@@ -126,7 +126,7 @@ class PasswordResetConfirmView(PublicAuthView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class MeView(UsersAPIMixin):
+class MeView(ValidatedInputMixin):
     """The caller's own account. Only `full_name` can be changed here; other fields in the body are ignored."""
 
     serializer_class = UserProfileSerializer

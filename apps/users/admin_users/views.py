@@ -11,10 +11,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 
+from apps.core.api import ValidatedInputMixin
 from apps.core.permissions import IsAdminRole
 
 from .. import selectors
-from ..api import FORBIDDEN, NO_CONTENT, NOT_FOUND, THROTTLED, UNAUTHENTICATED, VALIDATION_ERROR, UsersAPIMixin
+from ..api import FORBIDDEN, NO_CONTENT, NOT_FOUND, THROTTLED, UNAUTHENTICATED, VALIDATION_ERROR
 from ..filters import UserFilter
 from ..models import User
 from ..request_user import request_user
@@ -51,7 +52,7 @@ from . import services
         }
     ),
 )
-class UserViewSet(UsersAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class UserViewSet(ValidatedInputMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """User management, for admins only."""
 
     serializer_class = UserSerializer

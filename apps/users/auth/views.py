@@ -6,6 +6,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.core.api import ValidatedInputMixin
+
 from ..api import (
     BAD_CREDENTIALS,
     DEAD_REFRESH,
@@ -17,7 +19,6 @@ from ..api import (
     WWW_AUTHENTICATE,
     CredentialThrottledMixin,
     PublicAuthView,
-    UsersAPIMixin,
 )
 from ..request_user import request_user
 from ..serializers import LoginSerializer, RefreshInputSerializer, TokenPairSerializer
@@ -64,7 +65,7 @@ class RefreshView(PublicAuthView):
         return Response(services.auth_refresh(refresh=self.get_valid_data(request)["refresh"]))
 
 
-class LogoutView(UsersAPIMixin):
+class LogoutView(ValidatedInputMixin):
     """Sign out: the given refresh token (one of the caller's own) is blacklisted.
 
     The access token in use stays valid until it expires (minutes); a refresh token that is not the caller's,
