@@ -7,10 +7,12 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.contrib.admin.options import InlineModelAdmin
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
 
 from apps.users.request_user import request_user
 
@@ -28,7 +30,8 @@ def _adopt(target: Model, saved: Model) -> None:
 
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
-    list_display = ("slug", "name")
+    list_display = ("name", "slug")
+    fields = ("name", "slug")  # the slug is filled in from the name as it is typed
     search_fields = ("slug", "name")
     ordering = ("slug",)
     prepopulated_fields = {"slug": ("name",)}
@@ -70,6 +73,7 @@ class ProductAdminForm(forms.ModelForm):
     class Meta:
         model = Product
         fields = ("sku", "name", "description", "category", "price", "currency", "stock", "is_available", "image")
+        labels = {"sku": "SKU"}
         # No "clear" box: removing an image is not a catalog operation.
         widgets = {"image": forms.FileInput}
 
@@ -97,8 +101,9 @@ class PriceActionForm(ActionForm):
 class ProductAdmin(admin.ModelAdmin):
     form = ProductAdminForm
     action_form = PriceActionForm
-    list_display = ("sku", "name", "category", "price", "currency", "stock", "is_available", "updated_at")
-    list_filter = ("is_available", "category", "currency")
+    list_display = ("sku_column", "name", "category", "price", "currency", "stock", "is_available", "updated_at")
+    # Only the currencies some product uses, not all the ISO 4217 choices.
+    list_filter = ("is_available", "category", ("currency", admin.AllValuesFieldListFilter))
     search_fields = ("sku", "name", "description")
     list_select_related = ("category",)
     ordering = ("-created_at", "-id")
@@ -106,10 +111,34 @@ class ProductAdmin(admin.ModelAdmin):
     inlines = (PriceChangeInline,)
     actions = ("mark_available", "mark_unavailable", "set_price")
 
+    @admin.display(description="SKU", ordering="sku")
+    def sku_column(self, product: Product) -> str:
+        return product.sku
+
+    @admin.display(description="Price")
+    def current_price(self, product: Product) -> str:
+        return format_html(
+            "{} {}<div class='help'>Change it with the “{}” action of the product list: the change goes into the "
+            "price history.</div>",
+            product.price,
+            product.currency,
+            self.set_price.short_description,  # type: ignore[attr-defined]
+        )
+
+    def get_fields(self, request: HttpRequest, obj: Product | None = None) -> tuple[str, ...]:
+        fields = ProductAdminForm.Meta.fields
+        if obj is None:
+            return fields
+        # The price keeps its place in the form, read-only, with where to change it.
+        return (*(("current_price" if f == "price" else f) for f in fields), "created_at", "updated_at")
+
     def get_readonly_fields(self, request: HttpRequest, obj: Product | None = None) -> tuple[str, ...]:
         # An existing product's price changes only through the "set price" action (history, audit, event).
-        fields = ("created_at", "updated_at", "deleted_at")
-        return ("price", *fields) if obj is not None else fields
+        return ("current_price", "created_at", "updated_at") if obj is not None else ()
+
+    def get_inlines(self, request: HttpRequest, obj: Product | None) -> list[type[InlineModelAdmin]]:
+        # A product being added has no price history yet: no empty table on the add form.
+        return list(self.inlines) if obj is not None else []
 
     def save_model(self, request: HttpRequest, obj: Product, form: forms.ModelForm, change: bool) -> None:
         data = form.cleaned_data
