@@ -12,6 +12,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 # Read from and deleted in request.META, never through request.headers: that is built once, on its first read,
 # and would go on showing django-guid the id dropped here.
 REQUEST_ID_META_KEY = "HTTP_X_REQUEST_ID"
+BODY_LIMIT_ATTRIBUTE = "max_request_body_bytes"  # set on a view by request_body_limit
 
 
 class RequestContextMiddleware:
@@ -37,7 +38,7 @@ def request_body_limit(max_bytes: int) -> Callable[[F], F]:
     """Give a view (or a viewset action) a body limit of its own instead of MAX_REQUEST_BODY_BYTES."""
 
     def mark(view: F) -> F:
-        view.max_request_body_bytes = max_bytes  # type: ignore[attr-defined]
+        setattr(view, BODY_LIMIT_ATTRIBUTE, max_bytes)
         return view
 
     return mark
@@ -83,11 +84,11 @@ class RequestBodyLimitMiddleware:
 
 
 def _view_limit(request: HttpRequest, view_func: Callable[..., Any]) -> int | None:
-    limit: int | None = getattr(view_func, "max_request_body_bytes", None)
+    limit: int | None = getattr(view_func, BODY_LIMIT_ATTRIBUTE, None)
     actions: dict[str, str] = getattr(view_func, "actions", None) or {}  # a DRF viewset: the action's method has it
     if limit is None and actions:
         handler = getattr(getattr(view_func, "cls", None), actions.get((request.method or "").lower(), ""), None)
-        limit = getattr(handler, "max_request_body_bytes", None)
+        limit = getattr(handler, BODY_LIMIT_ATTRIBUTE, None)
     return limit
 
 

@@ -1,6 +1,8 @@
 """What the users endpoints share: the `WWW-Authenticate` of the open endpoints, the credential
 throttles and the documented error answers (their body is always the `Error` component, apps/core/schema.py)."""
 
+from typing import TYPE_CHECKING
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework.permissions import AllowAny
@@ -12,6 +14,11 @@ from apps.core.api import ValidatedInputMixin
 from apps.core.schema import ERROR
 
 from .throttles import LoginAddressRateThrottle, LoginEmailRateThrottle
+
+if TYPE_CHECKING:  # the mixins here go on APIView subclasses; at run time they stay plain classes
+    from rest_framework.views import APIView as APIViewBase
+else:
+    APIViewBase = object
 
 VALIDATION_ERROR = OpenApiResponse(ERROR, description="Invalid input: an object of field name → list of messages.")
 UNAUTHENTICATED = OpenApiResponse(ERROR, description="No valid access token (`WWW-Authenticate` says how).")
@@ -54,7 +61,7 @@ class PublicAuthView(ValidatedInputMixin):
         return f'{jwt_settings.AUTH_HEADER_TYPES[0]} realm="{self.www_authenticate_realm}"'
 
 
-class CredentialThrottledMixin:
+class CredentialThrottledMixin(APIViewBase):
     """Adds the per-email and per-address `login` throttles to the global anon/user ones.
 
     They are checked first, and the first one that refuses ends the check: DRF would count the attempt against
@@ -64,9 +71,10 @@ class CredentialThrottledMixin:
     throttle_bucket: str
 
     def get_throttles(self) -> list[BaseThrottle]:
-        return [LoginEmailRateThrottle(), LoginAddressRateThrottle(), *super().get_throttles()]  # type: ignore[misc]
+        return [LoginEmailRateThrottle(), LoginAddressRateThrottle(), *super().get_throttles()]
 
     def check_throttles(self, request: Request) -> None:
         for throttle in self.get_throttles():
-            if not throttle.allow_request(request, self):  # type: ignore[arg-type]
-                self.throttled(request, throttle.wait())  # type: ignore[attr-defined]
+            if not throttle.allow_request(request, self):
+                # DRF's own check_throttles passes None when no throttle knows the wait; its stubs say float.
+                self.throttled(request, throttle.wait())  # type: ignore[arg-type]
