@@ -58,7 +58,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "apps.core.metrics.RequestMetricsMiddleware",
     "apps.core.middleware.RequestContextMiddleware",
     "django_guid.middleware.guid_middleware",
     "django.middleware.security.SecurityMiddleware",
@@ -66,16 +66,16 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "apps.core.middleware.PrivateCacheMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, authentication and messages run for every request but an API one with a bearer token (browser.py).
+    "apps.core.browser.BrowserSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "apps.core.middleware.RequestBodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "apps.core.browser.BrowserAuthenticationMiddleware",
+    "apps.core.browser.BrowserMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "apps.core.middleware.JsonApiErrorsMiddleware",
     "apps.core.outages.DatabaseUnavailableMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 # Bytes a request body may have (a view may allow more: the image upload); larger ones get 413 before being read.

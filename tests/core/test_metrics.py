@@ -1,4 +1,5 @@
 import pytest
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from apps.core import metrics
@@ -45,3 +46,21 @@ def test_metrics_answer_a_scraper_with_the_token_from_anywhere(api_client, setti
 
     assert allowed.status_code == 200
     assert wrong.status_code == 403
+
+
+def test_request_series_keep_their_labels_bounded(api_client, db) -> None:  # type: ignore[no-untyped-def]
+    def count(status: str, view: str, method: str) -> float:
+        labels = {"status": status, "view": view, "method": method}
+        return REGISTRY.get_sample_value("django_http_responses_total_by_status_view_method_total", labels) or 0.0
+
+    before_live = count("200", "health-live", "GET")
+    before_unknown = count("404", "<unnamed view>", "GET")
+    before_invalid = count("405", "health-live", "<invalid method>")
+
+    api_client.get("/health/live/")
+    api_client.get("/api/v1/no-such-thing-here/")
+    api_client.generic("BREW", "/health/live/")
+
+    assert count("200", "health-live", "GET") == before_live + 1
+    assert count("404", "<unnamed view>", "GET") == before_unknown + 1
+    assert count("405", "health-live", "<invalid method>") == before_invalid + 1
