@@ -10,7 +10,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.messages.models import Message
 from tests.conftest import database_url
-from tests.helpers.otlp import otlp_collector
+from tests.helpers.otlp import otlp_collector, sentry_receiver
 from tests.helpers.processes import project_env, run_python
 from tests.users.factories import UserFactory
 
@@ -44,19 +44,42 @@ def test_off_by_default_neither_library_is_imported() -> None:
     assert result.stdout.strip() == "[]"
 
 
-def test_with_a_dsn_sentry_is_set_up_without_personal_data() -> None:
-    code = (
-        "import django; django.setup()\n"
-        "import sentry_sdk\n"
-        "client = sentry_sdk.get_client()\n"
-        "print(client.is_active(), client.options['send_default_pii'],"
-        " 'django' in client.integrations, 'celery' in client.integrations)\n"
-    )
-    env = project_env(DJANGO_SETTINGS_MODULE="config.settings.test", SENTRY_DSN="http://public@127.0.0.1:9/1")
-    result = run_python(code, env=env)
+SENTRY_CRASH = """
+import django
+django.setup()
+import sentry_sdk
+from django.conf import settings
+from django.test import Client
+settings.ROOT_URLCONF = "tests.core.urls_for_errors"
+answer = Client(raise_request_exception=False).get(
+    "/plain-crash/", HTTP_COOKIE="theme=cookie-value-1", HTTP_AUTHORIZATION="Bearer token-value-1"
+)
+sentry_sdk.flush(timeout=10)
+print(answer.status_code)
+"""
+
+
+def test_with_a_dsn_errors_reach_sentry_without_personal_data(tmp_path) -> None:
+    with sentry_receiver() as envelopes:
+        dsn = f"http://public@127.0.0.1:{envelopes.port}/1"
+        env = project_env(
+            DJANGO_SETTINGS_MODULE="config.settings.test",
+            DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3",
+            SENTRY_DSN=dsn,
+        )
+        result = run_python(SENTRY_CRASH, env=env)
 
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.split() == ["True", "False", "True", "True"]
+    assert result.stdout.split()[-1] == "500"
+    events = [item for envelope in envelopes.received for item in envelope if item.get("exception")]
+    assert events, envelopes.received
+    (exception,) = events[0]["exception"]["values"][-1:]
+    assert (exception["type"], exception["value"]) == ("RuntimeError", "secret internals that must not leak")
+    sent = json.dumps(envelopes.received)
+    assert "cookie-value-1" not in sent
+    assert "token-value-1" not in sent
+    assert "user" not in events[0] or "ip_address" not in events[0]["user"]
+    assert all("vars" not in frame for frame in exception["stacktrace"]["frames"])
 
 
 @pytest.mark.postgres

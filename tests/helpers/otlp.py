@@ -1,6 +1,9 @@
-"""An OTLP/HTTP trace receiver the test starts on 127.0.0.1 (the collector is not on PyPI): it decodes every
-export with the protocol's own protobuf classes and keeps the spans. Stops with the `with` block."""
+"""Receivers the tracing tests start on 127.0.0.1, each stopped with its `with` block: an OTLP/HTTP trace receiver
+(the collector is not on PyPI) that decodes every export with the protocol's own protobuf classes and keeps the
+spans, and a Sentry ingest endpoint that keeps every envelope's items."""
 
+import gzip
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -65,6 +68,59 @@ def otlp_collector() -> Iterator[Collector]:
                     state.spans.extend(_decode(body))
             self.send_response(200)
             self.send_header("Content-Type", "application/x-protobuf")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@dataclass
+class Envelopes:
+    port: int = 0
+    received: list[list[dict]] = field(default_factory=list)  # each envelope's JSON items (headers left out)
+
+
+def _envelope_items(body: bytes, encoding: str) -> list[dict]:
+    if encoding == "gzip":
+        body = gzip.decompress(body)
+    elif encoding == "br":
+        import brotli
+
+        body = brotli.decompress(body)
+    items = []
+    for line in body.splitlines()[1:]:
+        try:
+            item = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(item, dict) and "type" not in item:
+            items.append(item)
+    return items
+
+
+@contextmanager
+def sentry_receiver() -> Iterator[Envelopes]:
+    state = Envelopes()
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            with lock:
+                state.received.append(_envelope_items(body, self.headers.get("Content-Encoding", "")))
+            self.send_response(200)
             self.send_header("Content-Length", "0")
             self.end_headers()
 

@@ -174,3 +174,20 @@ def test_no_url_no_callback(user_client, payload, secret, django_capture_on_comm
 
     assert StatusCallback.objects.count() == 0
     assert len(locmem.outbox) == 1
+
+
+def test_a_new_default_url_applies_to_the_next_status_change(
+    user_client, payload, django_capture_on_commit_callbacks
+) -> None:
+    with receiver() as first, receiver() as second:
+        with django_capture_on_commit_callbacks(execute=True):
+            secret = user_client.patch(SETTINGS_URL, {"default_url": first.url}, format="json").json()["secret"]
+        with django_capture_on_commit_callbacks(execute=True):
+            user_client.post(MESSAGES_URL, payload, format="json")  # reads (and caches) the first URL
+        with django_capture_on_commit_callbacks(execute=True):
+            user_client.patch(SETTINGS_URL, {"default_url": second.url}, format="json")
+        with django_capture_on_commit_callbacks(execute=True):
+            user_client.post(MESSAGES_URL, payload, format="json")
+
+    assert [event["status"] for event in events(first, secret)] == ["sent"]
+    assert [event["status"] for event in events(second, secret)] == ["sent"]
