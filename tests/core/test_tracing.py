@@ -1,5 +1,5 @@
-"""Tracing and error reporting: off by default (nothing imported), and with an OTLP endpoint one trace runs from
-the create request through the Celery worker that delivers the message."""
+"""Tracing and error reporting: off by default (nothing imported); with an OTLP endpoint one trace runs from the
+create request through the Celery worker's delivery and status callback tasks; with a DSN errors reach Sentry."""
 
 import json
 import os
@@ -8,13 +8,15 @@ import time
 import pytest
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from apps.messages.models import Message
+from apps.messages.models import CallbackSettings, Message
 from tests.conftest import database_url
 from tests.helpers.otlp import otlp_collector, sentry_receiver
 from tests.helpers.processes import project_env, run_python
+from tests.helpers.receiver import receiver
 from tests.users.factories import UserFactory
 
 WAIT_SECONDS = 60
+CALLBACK_RUN = "run/apps.messages.callback_tasks.send_status_callback_task"
 
 CREATE_ONE = """
 import django, json, time
@@ -22,7 +24,7 @@ django.setup()
 from django.test import Client
 answer = Client().post(
     "/api/v1/messages/",
-    {"sender_number": "+15551230001", "receiver_number": "+442079460958", "body": "traced"},
+    {"sender_number": "+15551230001", "receiver_number": "+442079460958", "body": "traced", "status_callback": "%s"},
     content_type="application/json",
     HTTP_AUTHORIZATION="Bearer %s",
     HTTP_X_REQUEST_ID="trace-test-request-1",
@@ -86,11 +88,16 @@ def test_with_a_dsn_errors_reach_sentry_without_personal_data(tmp_path) -> None:
 @pytest.mark.broker
 @pytest.mark.worker
 @pytest.mark.slow
-def test_one_trace_spans_the_create_request_and_the_delivery_task(start_celery_worker) -> None:
+def test_one_trace_spans_the_create_request_the_delivery_and_the_callback(start_celery_worker) -> None:
     user = UserFactory()
+    CallbackSettings.objects.create(account_id=user.account_id, secret="whsec_tracing")
     token = str(RefreshToken.for_user(user).access_token)
-    with otlp_collector() as collector:
-        tracing_env = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "200"}
+    with otlp_collector() as collector, receiver() as hook:
+        tracing_env = {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": collector.endpoint,
+            "OTEL_BSP_SCHEDULE_DELAY": "200",
+            "CALLBACK_ALLOWED_HOSTS": "127.0.0.1",
+        }
         worker = start_celery_worker(OTEL_SERVICE_NAME="worker", **tracing_env)
         web_env = project_env(
             DJANGO_SETTINGS_MODULE="config.settings.test",
@@ -101,7 +108,7 @@ def test_one_trace_spans_the_create_request_and_the_delivery_task(start_celery_w
             OTEL_SERVICE_NAME="web",
             **tracing_env,
         )
-        result = run_python(CREATE_ONE % token, env=web_env)
+        result = run_python(CREATE_ONE % (hook.url, token), env=web_env)
         assert result.returncode == 0, result.stderr[-3000:]
         created = json.loads(result.stdout.strip().splitlines()[-1])
         assert created["status"] == 201, created
@@ -112,8 +119,8 @@ def test_one_trace_spans_the_create_request_and_the_delivery_task(start_celery_w
             assert worker.poll() is None, "the worker exited"
             request = [s for s in collector.spans if s.service == "web" and s.attributes.get("request.id")]
             delivered = Message.objects.filter(message_id=message_id, status="sent").exists()
-            runs = [s for s in collector.spans if s.service == "worker" and s.name.startswith("run/")]
-            if request and delivered and runs:
+            runs = {s.name for s in collector.spans if s.service == "worker" and s.name.startswith("run/")}
+            if request and delivered and CALLBACK_RUN in runs:
                 break
             time.sleep(0.2)
 
@@ -122,6 +129,8 @@ def test_one_trace_spans_the_create_request_and_the_delivery_task(start_celery_w
     assert request_span.attributes["request.id"] == "trace-test-request-1"
     trace = [s for s in collector.spans if s.trace_id == request_span.trace_id]
     assert {s.service for s in trace} == {"web", "worker"}
-    assert any(s.name == "run/apps.messages.tasks.deliver_messages_task" for s in trace), [s.name for s in trace]
+    names = {s.name for s in trace}
+    assert {"run/apps.messages.tasks.deliver_messages_task", CALLBACK_RUN} <= names, names
+    assert [json.loads(request.body)["status"] for request in hook.requests] == ["sent"]
     # The request's SQL is in the trace too (psycopg), under the request span.
     assert any(s.service == "web" and s.attributes.get("db.system") == "postgresql" for s in trace)
