@@ -4,6 +4,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.functional import SimpleLazyObject, empty
 from django_guid import get_guid
 
 from .context import client_ip, is_valid_request_id, request_client_ip
@@ -96,6 +97,15 @@ def _too_large(limit: int) -> JsonResponse:
     return JsonResponse({"detail": f"The request body is larger than {limit} bytes."}, status=413)
 
 
+def _resolved_user(request: HttpRequest) -> Any:
+    """The user the view saw (DRF sets the token's user here too), or None when nothing asked for it: a lazy user
+    that was never read is not looked up now, so an answer made without the database (an outage's 503) stays so."""
+    user = getattr(request, "user", None)
+    if isinstance(user, SimpleLazyObject) and user._wrapped is empty:
+        return None
+    return user
+
+
 class PrivateCacheMiddleware:
     """An answer to a signed-in user is theirs alone: `Cache-Control: private, no-store`, so neither a shared proxy
     nor the browser's disk keeps it, unless the view chose its own caching."""
@@ -105,7 +115,7 @@ class PrivateCacheMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        user = getattr(request, "user", None)  # DRF sets the token's user here too
+        user = _resolved_user(request)
         if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
             response["Cache-Control"] = "private, no-store"
         return response
