@@ -20,6 +20,8 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     # The browsable API's "Log in" / "Log out" links (DRF looks them up in the `rest_framework` namespace).
     path("api-auth/", include("apps.users.browser.views")),
+    # Where the verification and reset emails link to when no FRONTEND_URL is set.
+    path("account/", include("apps.users.browser.urls")),
 ]
 
 if settings.DEBUG and not settings.AWS_STORAGE_BUCKET_NAME:

@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from .models import User
 from .tokens import email_verification_token, encode_uid, password_reset_token
@@ -16,20 +17,26 @@ class Email:
     body: str
 
 
-def link(path: str, user: User, token: str) -> str:
-    """A front-end link; the page posts `uid` and `token` back to the matching API endpoint."""
-    return f"{settings.FRONTEND_URL.rstrip('/')}/{path}?{urlencode({'uid': encode_uid(user), 'token': token})}"
+def link(path: str, user: User, token: str, *, site: str = "") -> str:
+    """The link an email carries. With FRONTEND_URL set, that front end's `/{path}` page, which posts `uid` and
+    `token` back to the API; without one, this service's own page (apps/users/browser/pages.py) on `site`, the
+    scheme and host the request that caused the email came to (so the port it runs on)."""
+    query = urlencode({"uid": encode_uid(user), "token": token})
+    if settings.FRONTEND_URL:
+        return f"{settings.FRONTEND_URL.rstrip('/')}/{path}?{query}"
+    return f"{site.rstrip('/')}{reverse(f'account-{path}')}?{query}"
 
 
-def verification_email(user: User) -> Email:
-    context = {"user": user, "link": link("verify-email", user, email_verification_token.make_token(user))}
+def verification_email(user: User, *, site: str = "") -> Email:
+    token = email_verification_token.make_token(user)
+    context = {"user": user, "link": link("verify-email", user, token, site=site)}
     return _render("verify_email", context)
 
 
-def password_reset_email(user: User) -> Email:
+def password_reset_email(user: User, *, site: str = "") -> Email:
     context = {
         "user": user,
-        "link": link("reset-password", user, password_reset_token.make_token(user)),
+        "link": link("reset-password", user, password_reset_token.make_token(user), site=site),
         "valid_for": _duration(settings.PASSWORD_RESET_TIMEOUT),
     }
     return _render("password_reset", context)

@@ -24,7 +24,7 @@ EMAIL_RETRY: dict[str, Any] = {
 
 
 @shared_task(**EMAIL_RETRY)
-def send_verification_email_task(user_id: int) -> bool:
+def send_verification_email_task(user_id: int, site: str = "") -> bool:
     """Send the email-verification link to an active, not yet verified user. Returns whether it was sent."""
     from .emails import verification_email
     from .models import User
@@ -33,13 +33,13 @@ def send_verification_email_task(user_id: int) -> bool:
     if user is None:
         logger.info("Verification email for user %s skipped: gone, inactive or already verified", user_id)
         return False
-    email = verification_email(user)
+    email = verification_email(user, site=site)
     send_mail(email.subject, email.body, None, [user.email])
     return True
 
 
 @shared_task(**EMAIL_RETRY)
-def send_password_reset_email_task(user_id: int) -> bool:
+def send_password_reset_email_task(user_id: int, site: str = "") -> bool:
     """Send a password-reset link to an active user. Returns whether it was sent."""
     from .emails import password_reset_email
     from .models import User
@@ -48,6 +48,6 @@ def send_password_reset_email_task(user_id: int) -> bool:
     if user is None or not user.has_usable_password():
         logger.info("Password reset email for user %s skipped: gone or inactive", user_id)
         return False
-    email = password_reset_email(user)
+    email = password_reset_email(user, site=site)
     send_mail(email.subject, email.body, None, [user.email])
     return True

@@ -164,7 +164,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60)
-FRONTEND_URL = env("FRONTEND_URL", default="http://127.0.0.1:8000")
+# Empty: the links in emails go to this service's own verification and reset pages, on the host they were asked on.
+FRONTEND_URL = env("FRONTEND_URL", default="")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -127,6 +127,17 @@ MATRIX: list[Row] = [
         variant="wrong password: the form again",
     ),
     Row("POST", "/api-auth/logout/", anyone(302), session=True),
+    # The pages the emails link to without a FRONTEND_URL: open to anyone, the link's token is the key.
+    Row("GET", "/account/verify-email/", anyone(200)),
+    Row("POST", "/account/verify-email/", anyone(200), body=_verification_link, format="multipart"),
+    Row("GET", "/account/reset-password/", anyone(200)),
+    Row(
+        "POST",
+        "/account/reset-password/",
+        anyone(200),
+        body=lambda w, c: {**_reset_link(w, c), "again": NEW_PASSWORD},
+        format="multipart",
+    ),
     # --- Users and auth ------------------------------------------------------------------------------------------
     Row(
         "POST",

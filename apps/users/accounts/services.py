@@ -28,13 +28,14 @@ INVALID_LINK = "The link is invalid or has expired."
 # embedded SQLite an open write transaction holds the database's single write lock for everyone.
 
 
-def user_register(*, email: str, password: str, full_name: str = "") -> User:
-    """Create a `user`-role, unverified account and send its verification email after the commit."""
-    return _user_create_registered(email=email, password_hash=make_password(password), full_name=full_name)
+def user_register(*, email: str, password: str, full_name: str = "", site: str = "") -> User:
+    """Create a `user`-role, unverified account and send its verification email after the commit (`site`: the
+    scheme and host its link points to when no FRONTEND_URL is set)."""
+    return _user_create_registered(email=email, password_hash=make_password(password), full_name=full_name, site=site)
 
 
 @transaction.atomic(durable=True)
-def _user_create_registered(*, email: str, password_hash: str, full_name: str) -> User:
+def _user_create_registered(*, email: str, password_hash: str, full_name: str, site: str) -> User:
     try:
         # A savepoint, so a concurrent sign-up with the same email is a clean 400, not a broken transaction.
         with transaction.atomic():
@@ -43,7 +44,7 @@ def _user_create_registered(*, email: str, password_hash: str, full_name: str) -
         raise ValidationError({"email": ["A user with this email already exists."]}) from exc
     audit.record(actor=user, action="user.registered", target=user, changes={"email": [None, user.email]})
     events.user_registered(user)
-    enqueue_on_commit(send_verification_email_task, user.pk)
+    enqueue_on_commit(send_verification_email_task, user.pk, site)
     return user
 
 
@@ -69,13 +70,13 @@ def user_verify_email(*, uid: str, token: str) -> User:
 
 
 @transaction.atomic(durable=True)
-def user_request_password_reset(*, email: str) -> None:
+def user_request_password_reset(*, email: str, site: str = "") -> None:
     """Email a reset link if an active account has this email; say nothing either way (no enumeration)."""
     user = User.objects.filter(email__iexact=normalize_email(email), is_active=True).first()
     if user is None:
         logger.info("Password reset asked for an unknown or inactive email")
         return
-    enqueue_on_commit(send_password_reset_email_task, user.pk)
+    enqueue_on_commit(send_password_reset_email_task, user.pk, site)
 
 
 def user_reset_password(*, uid: str, token: str, new_password: str) -> User:

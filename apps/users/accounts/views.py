@@ -50,7 +50,7 @@ class RegisterView(PublicAuthView):
         responses={201: UserSerializer, 400: VALIDATION_ERROR, 429: THROTTLED},
     )
     def post(self, request: Request) -> Response:
-        user = services.user_register(**self.get_valid_data(request))
+        user = services.user_register(**self.get_valid_data(request), site=request.build_absolute_uri("/"))
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
@@ -103,7 +103,7 @@ class PasswordResetView(CredentialThrottledMixin, PublicAuthView):
         responses={202: AcceptedSerializer, 400: VALIDATION_ERROR, 429: THROTTLED},
     )
     def post(self, request: Request) -> Response:
-        services.user_request_password_reset(**self.get_valid_data(request))
+        services.user_request_password_reset(**self.get_valid_data(request), site=request.build_absolute_uri("/"))
         detail = "If an account has this email, a password reset link has been sent to it."
         return Response({"detail": detail}, status=status.HTTP_202_ACCEPTED)
 
