@@ -35,7 +35,7 @@ test: install ## Run the whole test suite with coverage (PYTEST_ARGS=... to pass
 	$(BIN)/python -m pytest --cov $(if $(PYTEST_ARGS),--cov-fail-under=0) $(PYTEST_ARGS)
 
 worker: install ## A Celery worker with beat embedded, consuming every queue
-	$(BIN)/celery -A config worker --beat --loglevel=INFO -Q critical,default,low --concurrency=$${CELERY_CONCURRENCY:-2}
+	$(BIN)/celery -A config worker --beat --loglevel=INFO --concurrency=$${CELERY_CONCURRENCY:-2}
 
 beat: install ## Celery beat alone (when the workers run without --beat)
 	$(BIN)/celery -A config beat --loglevel=INFO

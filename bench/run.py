@@ -142,7 +142,7 @@ def main() -> int:
     print(manage(env, "seed_demo", *[f"--{key.replace('_', '-')}={value}" for key, value in sizes.items()], "--reuse"),
           end="")  # fmt: skip
     # Tasks left on the broker by another run must not reach this run's worker.
-    subprocess.run([PYTHON, "-m", "celery", "-A", "config", "purge", "-f", "-Q", "critical,default,low"],  # noqa: S603
+    subprocess.run([PYTHON, "-m", "celery", "-A", "config", "purge", "-f"],  # noqa: S603
                    cwd=BASE_DIR, env=env, capture_output=True, check=False, timeout=60)  # fmt: skip
     prepared = run_module(env, "bench.prepare")
 
@@ -150,7 +150,7 @@ def main() -> int:
     worker_env = {**env, "SMS_BACKEND": "apps.messages.backends.http.HttpGatewayBackend",
                   "SMS_GATEWAY_URL": f"http://127.0.0.1:{gateway_port}/messages"}  # fmt: skip
     # A node name of its own: another worker on this broker (another checkout) must not make this one fail to start.
-    worker = [PYTHON, "-m", "celery", "-A", "config", "worker", "-Q", "critical,default,low", "-c", "2",
+    worker = [PYTHON, "-m", "celery", "-A", "config", "worker", "-c", "2",
               "-n", f"bench-{os.getpid()}@%h", "--loglevel=WARNING", "--without-gossip",
               "--without-mingle"]  # fmt: skip
     processes = [

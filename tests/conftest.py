@@ -50,6 +50,31 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             pytest.skip(message)
 
 
+def delete_broker_names(prefix: str) -> None:
+    """Delete the queues and exchanges that CELERY_QUEUE_PREFIX=`prefix` declares on the configured broker."""
+    import contextlib
+
+    from kombu import Connection
+
+    with Connection(os.environ["CELERY_BROKER_URL"], connect_timeout=2) as connection:
+        channel = connection.default_channel
+        for name in ("critical", "default", "low"):
+            with contextlib.suppress(Exception):
+                channel.queue_delete(f"{prefix}{name}")
+        for name in ("critical", "default", "low", "domain-events", "celery", "celeryev"):
+            with contextlib.suppress(Exception):
+                channel.exchange_delete(f"{prefix}{name}")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _delete_this_runs_queues():  # type: ignore[no-untyped-def]
+    """This run's queues (a prefix of its own, see config/settings/test.py) go when it ends."""
+    yield
+    url = os.environ.get("CELERY_BROKER_URL", "")
+    if url.startswith(("amqp", "pyamqp")) and server_answers(url):
+        delete_broker_names(settings.CELERY_QUEUE_PREFIX)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache() -> None:
     cache.clear()
@@ -147,12 +172,14 @@ def start_celery_worker(transactional_db, real_broker):
 
     def start(database_port: int | None = None, **overrides: str) -> subprocess.Popen:
         env = project_env(
-            DJANGO_SETTINGS_MODULE="config.settings.test",
-            DATABASE_URL=database_url(database_port),
-            REDIS_URL=os.environ.get("REDIS_URL", ""),
-            CELERY_BROKER_URL=os.environ["CELERY_BROKER_URL"],
-            CELERY_TASK_ALWAYS_EAGER="false",
-            **overrides,
+            **{
+                "DJANGO_SETTINGS_MODULE": "config.settings.test",
+                "DATABASE_URL": database_url(database_port),
+                "REDIS_URL": os.environ.get("REDIS_URL", ""),
+                "CELERY_BROKER_URL": os.environ["CELERY_BROKER_URL"],
+                "CELERY_TASK_ALWAYS_EAGER": "false",
+                **overrides,
+            }
         )
         process = subprocess.Popen(
             [

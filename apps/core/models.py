@@ -59,3 +59,14 @@ class OutboxEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}"
+
+
+class CacheVersion(models.Model):
+    """The current version of one cache scope (apps.core.versioned_cache). The database owns it, so a write
+    replaces it in its own transaction whether the cache answers or not."""
+
+    scope = models.CharField(max_length=100, primary_key=True)
+    version = models.CharField(max_length=26)
+
+    def __str__(self) -> str:
+        return f"{self.scope}@{self.version}"

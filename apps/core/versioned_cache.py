@@ -1,23 +1,27 @@
 """Cache entries that a write makes stale at once, in every process: the version-token pattern.
 
-Every entry is stored with the version of its scope it was computed under; one key per scope holds the current
-version. A write replaces that version (after its transaction commits), so every entry of the scope stops
-matching at once, without finding or deleting the entries (which Redis cannot do atomically across keys). The
-version is a fresh unique key, never a counter: a counter that restarts (key evicted, Redis flushed) could come
-back to an old value and revive old entries. A read fetches the version and its entry in one round trip.
+Every entry is stored with the version of its scope it was computed under; the current version of each scope is
+a row of the database (CacheVersion). A write replaces that row in its own transaction, so every entry of the
+scope stops matching once it commits, without finding or deleting the entries (which Redis cannot do atomically
+across keys). The version is a fresh unique key, never a counter, and it lives in the database rather than in
+Redis: a write made while Redis is unreachable still replaces it, and a Redis that comes back with its old data
+(or an old dump) serves none of the entries that write made stale. A read costs one primary-key lookup for the
+version and one cache round trip for the entry.
 
+Until it commits, the new version is invisible to other transactions, so no read can store the old rows under it.
 When the cache is unavailable (Redis down: django-redis with IGNORE_EXCEPTIONS answers "missing" and drops
 writes after short socket timeouts) every read is computed afresh and nothing is stored. Used by the catalog
 read cache (one scope) and the message counts (a scope per account).
 """
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.cache import caches
 from django.core.cache.backends.base import BaseCache
-from django.db import transaction
 
 from .keygen import new_key
+from .models import CacheVersion
 
 CACHE_ALIAS = "default"
 
@@ -30,24 +34,25 @@ class VersionedCache:
     def backend(self) -> BaseCache:
         return caches[CACHE_ALIAS]
 
-    def version_key(self, scope: str = "") -> str:
-        return f"{self.prefix}:version:{scope}" if scope else f"{self.prefix}:version"
+    def scope_key(self, scope: str = "") -> str:
+        return f"{self.prefix}:{scope}" if scope else self.prefix
 
     def entry_key(self, name: str) -> str:
         return f"{self.prefix}:entry:{name}"
 
-    def lookup(self, entry_key: str, scope: str = "") -> tuple[str | None, Any]:
-        """The scope's current version (None: the cache cannot keep one, so store nothing) and the value cached
-        under it (None when there is none)."""
-        version_key = self.version_key(scope)
-        found = self.backend.get_many([version_key, entry_key])
-        version = found.get(version_key)
+    def current_version(self, scope: str = "") -> str:
+        """The scope's version; a scope never written gets one now (the first of two concurrent readers wins)."""
+        key = self.scope_key(scope)
+        version = CacheVersion.objects.filter(scope=key).values_list("version", flat=True).first()
         if version is None:
-            version = new_key()
-            # `add`, not `set`: of two processes that both found no version, the first one's wins. A failed add
-            # (the cache is down, or another process won) means this read must not store what it computes.
-            return (version if self.backend.add(version_key, version, timeout=None) else None), None
-        entry = found.get(entry_key)
+            CacheVersion.objects.bulk_create([CacheVersion(scope=key, version=new_key())], ignore_conflicts=True)
+            version = CacheVersion.objects.values_list("version", flat=True).get(scope=key)
+        return version
+
+    def lookup(self, entry_key: str, scope: str = "") -> tuple[str, Any]:
+        """The scope's current version and the value cached under it (None when there is none)."""
+        version = self.current_version(scope)
+        entry = self.backend.get(entry_key)
         if entry is not None and entry[0] == version:
             return version, entry[1]
         return version, None
@@ -56,8 +61,12 @@ class VersionedCache:
         self.backend.set(entry_key, (version, value), timeout=timeout)
 
     def invalidate(self, scope: str = "") -> None:
-        """Make every entry of `scope` stale once the current transaction commits (at once outside one).
+        """Make every entry of `scope` stale once the current transaction commits (at once outside one)."""
+        self.invalidate_scopes([scope])
 
-        Replacing the version before the commit would let a read in between store the old rows under the new one.
-        """
-        transaction.on_commit(lambda: self.backend.set(self.version_key(scope), new_key(), timeout=None))
+    def invalidate_scopes(self, scopes: Iterable[str]) -> None:
+        # One statement; rows in a fixed order, so two writers that replace the same versions cannot deadlock.
+        rows = [CacheVersion(scope=key, version=new_key()) for key in sorted({self.scope_key(s) for s in scopes})]
+        CacheVersion.objects.bulk_create(
+            rows, update_conflicts=True, unique_fields=["scope"], update_fields=["version"]
+        )

@@ -2,11 +2,11 @@
 
 A page of a large account's messages is cheap (an index range), its `count` is not: counting 100,000 index
 entries costs more than the rest of the request together. Counts are kept per account under a version
-(apps.core.versioned_cache) that every insert or delete of one of the account's messages replaces once it
-commits, so a list read after a create always counts the new message. A status change does not replace it
-(deliveries are frequent and change no count but a `status` filter's), so a count filtered by `status` is never
-cached. The entry key is the read's path and its query string without the page parameters, normalised: two reads
-share a count only when they ask the very same question.
+(apps.core.versioned_cache, owned by the database) that every insert or delete of one of the account's messages
+replaces in its transaction, so a list read after a create always counts the new message. A status change does
+not replace it (deliveries are frequent and change no count but a `status` filter's), so a count filtered by
+`status` is never cached. The entry key is the read's path and its query string without the page parameters,
+normalised: two reads share a count only when they ask the very same question.
 
 The same version keeps where a deep page starts (the ordering key of its first row): a page of newest-first rows
 is then found by seeking the index to that key, not by skipping the rows before it. Inserts and deletes move every
@@ -58,16 +58,15 @@ def cached_count(queryset: QuerySet[Any], *, account_id: UUID, question: str) ->
     if count is not None:
         return count
     count = queryset.count()
-    if version is not None:
-        account_counts.store(entry_key, version, count, timeout=COUNT_CACHE_SECONDS)
+    account_counts.store(entry_key, version, count, timeout=COUNT_CACHE_SECONDS)
     return count
 
 
 PageStart = tuple[datetime, int]  # (created_at, id) of a page's first row
 
 
-def cached_page_start(*, account_id: UUID, question: str, offset: int) -> tuple[str | None, PageStart | None]:
-    """The version to remember a page start under (None: do not) and the start of the page at `offset`, if known."""
+def cached_page_start(*, account_id: UUID, question: str, offset: int) -> tuple[str, PageStart | None]:
+    """The version to remember a page start under and the start of the page at `offset`, if known."""
     return account_counts.lookup(_entry_key(account_id, f"{question}#offset={offset}"), scope=str(account_id))
 
 
@@ -77,9 +76,8 @@ def remember_page_start(*, account_id: UUID, question: str, offset: int, version
 
 
 def forget_account_counts(account_ids: set[UUID]) -> None:
-    """Make the cached counts of these accounts stale once the current transaction commits."""
-    for account_id in account_ids:
-        account_counts.invalidate(scope=str(account_id))
+    """Make the cached counts of these accounts stale, in the current transaction (seen once it commits)."""
+    account_counts.invalidate_scopes(str(account_id) for account_id in account_ids)
 
 
 @receiver(post_save, sender=Message, dispatch_uid="messages.forget_counts_on_create")

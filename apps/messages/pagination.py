@@ -74,7 +74,7 @@ class DeferredJoinPaginator(Paginator):
             at_or_after = Q(created_at__lte=created_at) & (Q(created_at__lt=created_at) | Q(pk__lte=pk))
             return queryset.filter(at_or_after).values(*MESSAGE_COLUMNS)[: top - bottom]
         rows = list(self._deferred_join(queryset, bottom, top, "pk"))
-        if rows and version is not None:
+        if rows:
             start = (rows[0]["created_at"], rows[0]["pk"])
             remember_page_start(
                 account_id=scope.account_id, question=scope.question, offset=bottom, version=version, start=start

@@ -1,8 +1,8 @@
 """The catalog read cache: whole rendered list and detail bodies, made stale at once by any catalog write.
 
-One version scope for the whole catalog (apps.core.versioned_cache): a write replaces the version after its
-transaction commits, so every cached body in every process stops matching at once. With the cache down every
-read goes to the database, and nothing is stored.
+One version scope for the whole catalog (apps.core.versioned_cache, owned by the database): a write replaces the
+version in its transaction, so every cached body in every process stops matching once it commits, Redis outage
+or not. With the cache down every read goes to the database, and nothing is stored.
 """
 
 import hashlib
@@ -21,7 +21,6 @@ from apps.core.metrics import products_cache_hits_total, products_cache_misses_t
 from apps.core.versioned_cache import VersionedCache
 
 catalog_reads = VersionedCache("products")
-VERSION_KEY = catalog_reads.version_key()
 
 View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 
@@ -37,7 +36,7 @@ def cached_read(*, detail: bool) -> Callable[[View], View]:
     Runs after authentication, permissions and throttling (inside the viewset action), before any query or
     serializer. Only JSON renderings are cached; the browsable API always renders afresh. Every JSON answer
     carries an ETag, and a matching If-None-Match is a 304: a list's tag is its catalog version and entry (so a
-    304 costs no query), a detail's is its product row's (`product_etag`, set by the view, kept with the entry).
+    304 costs one primary-key read, the version's), a detail's is its product row's (`product_etag`, set by the view, kept with the entry).
     """
 
     def decorator(view_method: View) -> View:
@@ -47,7 +46,7 @@ def cached_read(*, detail: bool) -> Callable[[View], View]:
                 return view_method(viewset, request, *args, **kwargs)
             entry_key = _entry_key(request, detail=detail)
             version, entry = catalog_reads.lookup(entry_key)
-            list_etag = make_etag(version, entry_key) if version is not None and not detail else None
+            list_etag = None if detail else make_etag(version, entry_key)
             if list_etag is not None and if_none_match_hits(request, list_etag):
                 return not_modified(list_etag)
             if entry is not None:
@@ -67,12 +66,11 @@ def cached_read(*, detail: bool) -> Callable[[View], View]:
             if detail and if_none_match_hits(request, etag):
                 return not_modified(etag)
             response["ETag"] = etag
-            if version is not None:
-                response.add_post_render_callback(
-                    lambda rendered: catalog_reads.store(
-                        entry_key, version, (etag, rendered.content), timeout=settings.PRODUCTS_CACHE_TTL
-                    )
+            response.add_post_render_callback(
+                lambda rendered: catalog_reads.store(
+                    entry_key, version, (etag, rendered.content), timeout=settings.PRODUCTS_CACHE_TTL
                 )
+            )
             return response
 
         return cast(View, wrapper)  # the same call signature: wraps() keeps the view's

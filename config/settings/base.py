@@ -358,20 +358,36 @@ CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT",
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A publish while the broker is down fails fast instead of retrying inside the web request.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 0, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+if CELERY_BROKER_URL.startswith("sqs://"):
+    # kombu's SQS transport (README, "Celery on SQS"): one SQS queue per Celery queue, named as above.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "region": AWS_REGION_NAME or "us-east-1",
+        # Longer than the longest task (CELERY_TASK_TIME_LIMIT) and the longest retry countdown.
+        "visibility_timeout": env.int("CELERY_SQS_VISIBILITY_TIMEOUT", default=3600),
+        "wait_time_seconds": env.int("CELERY_SQS_WAIT_TIME_SECONDS", default=10),
+        "polling_interval": 1,
+    }
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1}
-CELERY_TASK_DEFAULT_QUEUE = "default"
+# Prefixes every queue and exchange name (tasks, control, events, domain events): deployments that share a
+# RabbitMQ vhost (staging beside production, two test runs) never take each other's tasks.
+CELERY_QUEUE_PREFIX = env("CELERY_QUEUE_PREFIX", default="")
+CELERY_TASK_DEFAULT_QUEUE = f"{CELERY_QUEUE_PREFIX}default"
+CELERY_TASK_DEFAULT_EXCHANGE = CELERY_TASK_DEFAULT_QUEUE
+CELERY_TASK_DEFAULT_ROUTING_KEY = CELERY_TASK_DEFAULT_QUEUE
+CELERY_CONTROL_EXCHANGE = f"{CELERY_QUEUE_PREFIX}celery"
+CELERY_EVENT_EXCHANGE = f"{CELERY_QUEUE_PREFIX}celeryev"
 CELERY_TASK_QUEUE_MAX_PRIORITY = 10
 CELERY_TASK_DEFAULT_PRIORITY = 5
-# Every queue supports AMQP priorities; `make worker` and docker-compose consume all of them.
+# Every queue supports AMQP priorities; a worker started without -Q (`make worker`, docker-compose) consumes all.
 CELERY_TASK_QUEUES = [
     Queue(name, Exchange(name), routing_key=name, queue_arguments={"x-max-priority": CELERY_TASK_QUEUE_MAX_PRIORITY})
-    for name in ("critical", "default", "low")
+    for name in (f"{CELERY_QUEUE_PREFIX}{queue}" for queue in ("critical", "default", "low"))
 ]
 CELERY_TASK_ROUTES = {
-    "apps.messages.tasks.*": {"queue": "critical"},
-    "apps.messages.callback_tasks.*": {"queue": "default"},
-    "apps.users.tasks.*": {"queue": "low"},
-    "apps.core.tasks.*": {"queue": "default"},
+    "apps.messages.tasks.*": {"queue": f"{CELERY_QUEUE_PREFIX}critical"},
+    "apps.messages.callback_tasks.*": {"queue": f"{CELERY_QUEUE_PREFIX}default"},
+    "apps.users.tasks.*": {"queue": f"{CELERY_QUEUE_PREFIX}low"},
+    "apps.core.tasks.*": {"queue": f"{CELERY_QUEUE_PREFIX}default"},
 }
 CELERY_BEAT_SCHEDULE = {
     # The outbox sweeper: publishes whatever the on-commit trigger could not (broker down, worker crash).
@@ -420,7 +436,7 @@ IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 PRODUCTS_CACHE_TTL = env.int("PRODUCTS_CACHE_TTL", default=300)
 DEFAULT_CURRENCY = env("DEFAULT_CURRENCY", default="USD")
 EVENTS_BACKEND = env("EVENTS_BACKEND", default="amqp")
-EVENTS_EXCHANGE = env("EVENTS_EXCHANGE", default="domain-events")
+EVENTS_EXCHANGE = env("EVENTS_EXCHANGE", default=f"{CELERY_QUEUE_PREFIX}domain-events")
 AWS_SNS_TOPIC_ARN = env("AWS_SNS_TOPIC_ARN", default="")
 AWS_SNS_ENDPOINT_URL = env("AWS_SNS_ENDPOINT_URL", default="") or None
 OIDC_PROVIDERS = env.json("OIDC_PROVIDERS", default=[])

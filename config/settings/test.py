@@ -1,6 +1,13 @@
 """The test suite: fast hashing, in-memory email, no debug toolbar of any kind."""
 
+import os
+import secrets
+
 from config.keys import LOCAL_KEY_FILE, local_secret_key
+
+# A prefix of its own for every test run (inherited by the servers and workers the tests start), so two runs on
+# one broker vhost never take each other's tasks; set before base.py reads it. conftest deletes its queues.
+os.environ.setdefault("CELERY_QUEUE_PREFIX", f"test-{secrets.token_hex(4)}-")
 
 from .base import *  # noqa: F403
 from .base import BASE_DIR, REST_FRAMEWORK, SECRET_KEY, env

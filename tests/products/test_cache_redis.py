@@ -10,7 +10,8 @@ import os
 import pytest
 from django.core.cache import caches
 
-from apps.products.cache import VERSION_KEY
+from apps.core.models import CacheVersion
+from apps.products.cache import catalog_reads
 from tests.products.conftest import PRODUCTS, product_url
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db]
@@ -87,8 +88,9 @@ def test_a_soft_delete_through_one_process_empties_the_others_list(process, admi
     assert admin_client.get(product_url(product)).status_code == 404
 
 
-def test_the_version_lives_in_redis_without_expiry(process, user_client, product) -> None:
+def test_the_version_lives_in_the_database_and_the_entries_in_redis(process, user_client, product) -> None:
     user_client.get(PRODUCTS)
+    assert CacheVersion.objects.filter(scope=catalog_reads.scope_key()).exists()
     backend = caches["default"]
-    assert backend.get(VERSION_KEY)
-    assert backend.ttl(VERSION_KEY) is None  # django-redis: no expiry
+    (entry_key,) = backend.keys(catalog_reads.entry_key("*"))  # django-redis
+    assert backend.get(entry_key)[0] == catalog_reads.current_version()
