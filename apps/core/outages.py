@@ -6,7 +6,6 @@ and is logged as one warning line, with no traceback (the traceback would repeat
 
 import logging
 import random
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.db import InterfaceError
@@ -66,21 +65,10 @@ def mark_logged(response: ResponseType) -> ResponseType:
     return response
 
 
-class DatabaseUnavailableMiddleware:
-    """Views outside DRF (the admin, the health pages' neighbours): a database outage is the same 503 as in the
-    API. DRF views get it from the API exception handler."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
-
-    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not is_outage(exception) or isinstance(exception, BrokerOperationalError):
-            return None
-        answer = database_unavailable(exception, request)
-        return mark_logged(JsonResponse(answer["data"], status=answer["status"], headers=answer["headers"]))
+def database_unavailable_response(exc: Exception, request: HttpRequest) -> JsonResponse:
+    """The 503 for a database outage met outside a DRF view (a middleware, the admin): from the 500 handler."""
+    answer = database_unavailable(exc, request)
+    return mark_logged(JsonResponse(answer["data"], status=answer["status"], headers=answer["headers"]))
 
 
 def outage_countdown(retries: int) -> float:

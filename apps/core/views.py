@@ -1,5 +1,6 @@
 import hmac
 import ipaddress
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -20,7 +21,7 @@ from rest_framework.response import Response
 
 from . import health
 from .context import request_client_ip
-from .outages import mark_logged
+from .outages import DATABASE_ERRORS, database_unavailable_response, is_outage, mark_logged
 
 ViewFunction = TypeVar("ViewFunction", bound=Callable[..., Any])
 
@@ -142,6 +143,11 @@ def json_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def json_server_error(request: HttpRequest) -> JsonResponse:
+    """Django's 500 handler, called with the exception being handled: a database outage met outside a DRF view
+    (the admin, a middleware that reads the session's user) is the same 503 as in the API."""
+    exc = sys.exc_info()[1]
+    if isinstance(exc, DATABASE_ERRORS) and is_outage(exc):
+        return database_unavailable_response(exc, request)
     return JsonResponse({"detail": "Internal server error.", "request_id": get_guid()}, status=500)
 
 

@@ -36,7 +36,8 @@ def cached_read(*, detail: bool) -> Callable[[View], View]:
     Runs after authentication, permissions and throttling (inside the viewset action), before any query or
     serializer. Only JSON renderings are cached; the browsable API always renders afresh. Every JSON answer
     carries an ETag, and a matching If-None-Match is a 304: a list's tag is its catalog version and entry (so a
-    304 costs one primary-key read, the version's), a detail's is its product row's (`product_etag`, set by the view, kept with the entry).
+    304 costs one primary-key read, the version's), a detail's is its product row's (`product_etag`, set by the
+    view, kept with the entry).
     """
 
     def decorator(view_method: View) -> View:

@@ -75,7 +75,6 @@ MIDDLEWARE = [
     "apps.core.browser.BrowserMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "apps.core.middleware.JsonApiErrorsMiddleware",
-    "apps.core.outages.DatabaseUnavailableMiddleware",
 ]
 
 # Bytes a request body may have (a view may allow more: the image upload); larger ones get 413 before being read.
@@ -357,7 +356,12 @@ CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=1.0)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A publish while the broker is down fails fast instead of retrying inside the web request.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 0, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+    "max_retries": 0,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 if CELERY_BROKER_URL.startswith("sqs://"):
     # kombu's SQS transport (README, "Celery on SQS"): one SQS queue per Celery queue, named as above.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
