@@ -113,22 +113,24 @@ def test_every_endpoint_answers_503_while_the_database_is_unreachable(database_r
 def test_a_delivery_during_a_database_outage_is_sent_within_seconds_of_its_return(
     database_relay, start_celery_worker
 ) -> None:
-    from apps.messages.tasks import deliver_message_task
+    from apps.messages.tasks import deliver_message_task, deliver_messages_task
 
     start_celery_worker(database_port=database_relay.port)
-    before, during = MessageFactory(), MessageFactory()
+    before, alone, batched = MessageFactory(), MessageFactory(), MessageFactory()
     deliver_message_task.delay(before.pk)
     _wait_until_sent(before.pk, seconds=60)  # the worker is up and holds a database connection
 
     database_relay.cut()
-    deliver_message_task.delay(during.pk)
-    time.sleep(3)  # the worker takes the task at once and meets the outage
-    assert Message.objects.get(pk=during.pk).status == Message.Status.QUEUED
+    deliver_message_task.delay(alone.pk)  # a retry's or the sweeper's task
+    deliver_messages_task.delay([batched.pk])  # the batch a create publishes
+    time.sleep(3)  # the worker takes the tasks at once and meets the outage
+    assert set(Message.objects.values_list("status", flat=True).filter(pk__in=[alone.pk, batched.pk])) == {"queued"}
 
     database_relay.restore()
-    _wait_until_sent(during.pk, seconds=RESUME_WITHIN_SECONDS)
-    sent = Message.objects.get(pk=during.pk)
-    assert (sent.status, sent.attempts) == (Message.Status.SENT, 1)
+    for pk in (alone.pk, batched.pk):
+        _wait_until_sent(pk, seconds=RESUME_WITHIN_SECONDS)
+    sent = Message.objects.filter(pk__in=[alone.pk, batched.pk]).values_list("status", "attempts")
+    assert list(sent) == [(Message.Status.SENT, 1)] * 2
 
 
 def _wait_until_sent(pk: int, *, seconds: float) -> None:
