@@ -5,6 +5,7 @@ these tests also prove that the admin's and the docs' assets are served by the s
 those pages is blocked by the policy or fetched from outside 127.0.0.1. Screenshots: test-artifacts/browser/.
 """
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -161,4 +162,84 @@ def test_docs_render_the_operations_from_the_service_alone(
         # On 127.0.0.1 Swagger UI never shows its online validator badge; on a real host it would fetch it from
         # validator.swagger.io (with the schema's URL) unless the setting turns it off.
         assert page.evaluate("ui.getConfigs().validatorUrl") is None
+    assert_served_locally(watch)
+
+
+def test_a_person_signs_in_to_the_browsable_api(session: Session, service: Service) -> None:
+    page, watch = session
+    page.goto("/api/v1/products/")
+    page.get_by_role("link", name="Log in").click()
+    assert page.url.startswith(f"{service.url}/api-auth/login/")
+    page.fill("#id_username", ADMIN_EMAIL)
+    page.fill("#id_password", PASSWORD)
+    screenshot(page, "browsable-api-login")
+    page.click("input[type=submit], button[type=submit]")
+    page.wait_for_load_state()
+    assert page.url == f"{service.url}/api/v1/products/"
+    assert page.get_by_text(ADMIN_EMAIL).count() >= 1
+    # The create form starts from the service's defaults, not from the first currency of the list.
+    content = page.locator("#id__content").input_value()
+    assert '"currency": "USD"' in content
+    assert '"is_available": true' in content
+    screenshot(page, "browsable-api-signed-in")
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("link", name="Log in").wait_for()  # signed out, back on the page, which now answers 401
+    assert page.get_by_text(ADMIN_EMAIL).count() == 0
+    assert_served_locally(watch)
+
+
+def test_swagger_authorize_lists_the_bearer_scheme_first(session: Session) -> None:
+    page, _ = session
+    page.goto("/api/docs/")
+    page.locator("button.authorize").first.click()
+    names = page.locator(".auth-container h4").all_inner_texts()
+    assert names
+    assert names[0].startswith("jwtAuth")
+    screenshot(page, "swagger-authorize", full_page=False)
+
+
+def _emailed_link(service: Service, path: str, address: str) -> str:
+    """The last link to `path` the console email backend printed in the service's output for `address`."""
+    text = service.log.read_text(errors="replace")
+    start = text.rfind(f"To: {address}")
+    assert start >= 0, text[-3000:]
+    links = re.findall(rf"{re.escape(service.url)}{path}\?uid=[\w-]+&token=[\w-]+", text[start:])
+    assert links, text[start : start + 3000]
+    return links[0]
+
+
+def test_a_person_verifies_their_email_and_resets_their_password_in_pages(session: Session, service: Service) -> None:
+    page, watch = session
+    email = "pages-person@example.com"
+    registered = page.request.post(
+        f"{service.url}/api/v1/auth/register/",
+        data={"email": email, "password": "a-first-password-for-pages-1", "full_name": "Page Person"},
+        timeout=TIMEOUT_MS,
+    )
+    assert registered.status == 201, registered.text()
+    page.wait_for_timeout(500)  # the email goes out right after the commit, in the same process
+
+    page.goto(_emailed_link(service, "/account/verify-email/", email))
+    screenshot(page, "account-verify-email")
+    page.get_by_role("button", name="Verify my email").click()
+    page.get_by_text("Your email is verified.").wait_for()
+    screenshot(page, "account-verified")
+
+    asked = page.request.post(f"{service.url}/api/v1/auth/password/reset/", data={"email": email}, timeout=TIMEOUT_MS)
+    assert asked.status == 202
+    page.wait_for_timeout(500)
+    page.goto(_emailed_link(service, "/account/reset-password/", email))
+    page.fill("#id_new_password", "a-second-password-for-pages-2")
+    page.fill("#id_again", "a-second-password-for-pages-2")
+    screenshot(page, "account-reset-password")
+    page.get_by_role("button", name="Set the new password").click()
+    page.get_by_text("Your password is changed.").wait_for()
+    screenshot(page, "account-password-changed")
+
+    login = page.request.post(
+        f"{service.url}/api/v1/auth/login/",
+        data={"email": email, "password": "a-second-password-for-pages-2"},
+        timeout=TIMEOUT_MS,
+    )
+    assert login.status == 200, login.text()
     assert_served_locally(watch)
