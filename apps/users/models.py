@@ -1,7 +1,9 @@
+import unicodedata
 import uuid
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -12,6 +14,13 @@ EMAIL_MAX_LENGTH = 254  # RFC 5321 limits a forward path to 256 characters, the 
 def normalize_email(email: str) -> str:
     """The stored form of an email: trimmed and lowercased, so uniqueness is case-insensitive."""
     return (email or "").strip().lower()
+
+
+def validate_full_name(value: str) -> None:
+    """A name is one line of visible text. It goes into the emails we send: a newline, a control character or a
+    bidirectional override would let anyone who registers write their own text into our mail."""
+    if any(unicodedata.category(character)[0] == "C" or character in "\u2028\u2029" for character in value):
+        raise ValidationError("Enter a name without line breaks or control characters.", code="invalid_full_name")
 
 
 class UserManager(BaseUserManager["User"]):
@@ -41,7 +50,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         ADMIN = "admin", "Admin"
 
     email = models.EmailField(max_length=EMAIL_MAX_LENGTH, unique=True)
-    full_name = models.CharField(max_length=150, blank=True)
+    full_name = models.CharField(max_length=150, blank=True, validators=[validate_full_name])
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.USER)
     account_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     is_verified = models.BooleanField(default=False)
@@ -111,3 +120,17 @@ class OidcIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.subject}"
+
+
+class RotatedRefreshToken(models.Model):
+    """A refresh token that was traded for a new one. Presented again, it is a stolen copy (apps/users/auth).
+
+    Kept apart from the blacklist, which also holds tokens signed out or revoked: those may come back from a
+    client that missed the news, and are only refused. Deleted with its outstanding token (flushexpiredtokens).
+    """
+
+    token = models.OneToOneField("token_blacklist.OutstandingToken", on_delete=models.CASCADE, related_name="rotation")
+    rotated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"rotated {self.token_id}"

@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from apps.core.models import AuditEvent
 
-from .models import User, normalize_email
+from .models import User, normalize_email, validate_full_name
 from .validators import password_problems
 
 USER_FIELDS = ("id", "email", "full_name", "role", "account_id", "is_verified", "date_joined")
@@ -51,7 +51,9 @@ class UserAdminUpdateSerializer(serializers.ModelSerializer):
 class RegisterSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     password = password_field()
-    full_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    full_name = serializers.CharField(
+        max_length=150, required=False, allow_blank=True, default="", validators=[validate_full_name]
+    )
 
     def validate_email(self, value: str) -> str:
         email = normalize_email(value)

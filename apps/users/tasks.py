@@ -40,12 +40,13 @@ def send_verification_email_task(user_id: int, site: str = "") -> bool:
 
 @shared_task(**EMAIL_RETRY)
 def send_password_reset_email_task(user_id: int, site: str = "") -> bool:
-    """Send a password-reset link to an active user. Returns whether it was sent."""
+    """Send a password-reset link to an active user, also one without a usable password (an OpenID Connect link
+    cleared it): the link is how they get one back. Returns whether it was sent."""
     from .emails import password_reset_email
     from .models import User
 
     user = User.objects.filter(pk=user_id, is_active=True).first()
-    if user is None or not user.has_usable_password():
+    if user is None:
         logger.info("Password reset email for user %s skipped: gone or inactive", user_id)
         return False
     email = password_reset_email(user, site=site)

@@ -251,7 +251,8 @@ SIMPLE_JWT = {
     "REFRESH_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_REFRESH_MINUTES", default=60 * 24)),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
-    "UPDATE_LAST_LOGIN": False,
+    # Every sign-in writes last_login, which the password-reset token covers: a sign-in ends every emailed link.
+    "UPDATE_LAST_LOGIN": True,
     "AUTH_HEADER_TYPES": ("Bearer",),
     # Every token names who issued it and for whom; one without both, or with others, is refused.
     "ISSUER": env("JWT_ISSUER", default=SERVICE_NAME),

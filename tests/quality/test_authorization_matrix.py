@@ -157,7 +157,7 @@ MATRIX: list[Row] = [
     Row(
         "POST",
         "/api/v1/auth/password/change/",
-        signed_in(204),
+        signed_in(200),
         body=lambda w, c: {"old_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD},
     ),
     Row("POST", "/api/v1/auth/password/reset/", anyone(202), body=lambda w, c: {"email": w.user.email}),

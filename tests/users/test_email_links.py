@@ -159,6 +159,7 @@ def test_password_reset_bad_input_is_400(db, api_client, body, errors) -> None:
 
 def test_reset_confirm_sets_the_password_once_and_signs_out_everywhere(api_client, user, login) -> None:
     tokens = login(user.email)
+    user.refresh_from_db()  # the sign-in wrote last_login, which the link covers
     params = reset_params(user)
 
     response = api_client.post(CONFIRM, {**params, "new_password": NEW_PASSWORD})
@@ -175,6 +176,44 @@ def test_reset_confirm_sets_the_password_once_and_signs_out_everywhere(api_clien
     again = api_client.post(CONFIRM, {**params, "new_password": "and-another-one-12"})
     assert again.status_code == 400
     assert again.json() == BAD_LINK
+
+
+def test_a_sign_in_ends_every_outstanding_reset_link(api_client, user, login) -> None:  # type: ignore[no-untyped-def]
+    params = reset_params(user)
+    login(user.email)
+
+    response = api_client.post(CONFIRM, {**params, "new_password": NEW_PASSWORD})
+
+    assert response.status_code == 400
+    assert response.json() == BAD_LINK
+
+
+def test_a_password_change_ends_every_outstanding_reset_link(api_client, user, auth_client) -> None:  # type: ignore[no-untyped-def]
+    params = reset_params(user)
+    change = {"old_password": DEFAULT_PASSWORD, "new_password": "a-changed-password-77"}
+    assert auth_client(user).post("/api/v1/auth/password/change/", change).status_code == 200
+
+    response = api_client.post(CONFIRM, {**params, "new_password": NEW_PASSWORD})
+
+    assert response.status_code == 400
+    assert response.json() == BAD_LINK
+
+
+def test_a_reset_link_lives_one_hour_by_default(settings) -> None:  # type: ignore[no-untyped-def]
+    assert settings.PASSWORD_RESET_TIMEOUT == 60 * 60
+
+
+def test_a_user_without_a_usable_password_gets_the_reset_email(api_client, run_on_commit) -> None:  # type: ignore[no-untyped-def]
+    user = UserFactory()
+    user.set_unusable_password()  # what linking an OpenID Connect identity may leave
+    user.save(update_fields=["password"])
+
+    response = run_on_commit(api_client.post, RESET, {"email": user.email})
+
+    assert response.status_code == 202
+    [message] = emails_to(user.email, "Reset your password")
+    user.refresh_from_db()
+    assert password_reset_token.check_token(user, link_params(message)["token"])
 
 
 @pytest.mark.parametrize(

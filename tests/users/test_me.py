@@ -108,7 +108,7 @@ def test_activity_lists_the_callers_own_events_newest_first(user, other_user, lo
     login(other_user.email)
     tokens = login(user.email)
     client = bearer(tokens["access"])
-    assert client.post(CHANGE, {"old_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD}).status_code == 204
+    assert client.post(CHANGE, {"old_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD}).status_code == 200
     audit.record(actor=user, action="message.created", object_type="messaging.message", object_id="01ABC")
 
     response = client.get(ACTIVITY)
@@ -153,8 +153,8 @@ def test_activity_needs_authentication(db, api_client) -> None:
 def test_password_change_sets_the_new_password_and_audits_it(user, user_client) -> None:
     response = user_client.post(CHANGE, {"old_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD})
 
-    assert response.status_code == 204
-    assert response.content == b""
+    assert response.status_code == 200
+    assert set(response.json()) == {"access", "refresh"}
     user.refresh_from_db()
     assert user.check_password(NEW_PASSWORD)
     assert AuditEvent.objects.filter(actor=user, action="auth.password_changed").count() == 1
@@ -207,7 +207,7 @@ def test_password_change_rejects_a_password_like_the_email(db, auth_client) -> N
 
 def test_password_change_ignores_fields_a_client_may_not_set(user, user_client) -> None:
     body = {"old_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD, "role": "admin", "is_verified": False}
-    assert user_client.post(CHANGE, body).status_code == 204
+    assert user_client.post(CHANGE, body).status_code == 200
     user.refresh_from_db()
     assert (user.role, user.is_verified, user.is_staff) == ("user", True, False)
 
@@ -216,3 +216,21 @@ def test_password_change_needs_authentication(db, api_client) -> None:
     response = api_client.post(CHANGE, {"old_password": "a", "new_password": NEW_PASSWORD})
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
+def test_password_change_signs_out_every_other_session_and_keeps_the_callers(  # type: ignore[no-untyped-def]
+    api_client, user, login, bearer
+) -> None:
+    elsewhere = login(user.email)
+    here = login(user.email)
+
+    response = bearer(here["access"]).post(CHANGE, {"old_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD})
+
+    fresh = response.json()
+    assert response.status_code == 200
+    assert api_client.post("/api/v1/auth/refresh/", {"refresh": elsewhere["refresh"]}).status_code == 401
+    assert api_client.post("/api/v1/auth/refresh/", {"refresh": here["refresh"]}).status_code == 401
+    assert bearer(fresh["access"]).get(ME).status_code == 200
+    assert api_client.post("/api/v1/auth/refresh/", {"refresh": fresh["refresh"]}).status_code == 200
+    event = AuditEvent.objects.get(action="auth.password_changed")
+    assert event.changes == {"revoked_refresh_tokens": 2}

@@ -17,7 +17,7 @@ def paths() -> dict:
         ("/api/v1/auth/refresh/", "post", {"200", "400", "401", "413", "415", "429"}),
         ("/api/v1/auth/logout/", "post", {"204", "400", "401", "413", "415", "429"}),
         ("/api/v1/auth/verify-email/", "post", {"204", "400", "413", "415", "429"}),
-        ("/api/v1/auth/password/change/", "post", {"204", "400", "401", "413", "415", "429"}),
+        ("/api/v1/auth/password/change/", "post", {"200", "400", "401", "413", "415", "429"}),
         ("/api/v1/auth/password/reset/", "post", {"202", "400", "413", "415", "429"}),
         ("/api/v1/auth/password/reset/confirm/", "post", {"204", "400", "413", "415", "429"}),
         ("/api/v1/users/me/", "get", {"200", "401", "429"}),

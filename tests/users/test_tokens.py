@@ -100,6 +100,30 @@ def test_refresh_rotates_and_blacklists_the_old_token(api_client, user, login) -
     assert again.json() == {"detail": "Token is blacklisted", "code": "token_not_valid"}
 
 
+def test_a_replayed_rotated_refresh_token_revokes_every_session_and_is_audited(  # type: ignore[no-untyped-def]
+    api_client, user, login
+) -> None:
+    first = login(user.email)
+    other_session = login(user.email)
+    second = api_client.post(REFRESH, {"refresh": first["refresh"]}).json()
+
+    replay = api_client.post(REFRESH, {"refresh": first["refresh"]})
+
+    assert replay.status_code == 401
+    assert replay.json() == {"detail": "Token is blacklisted", "code": "token_not_valid"}
+    assert api_client.post(REFRESH, {"refresh": second["refresh"]}).status_code == 401
+    assert api_client.post(REFRESH, {"refresh": other_session["refresh"]}).status_code == 401
+    event = AuditEvent.objects.get(action="auth.refresh_token_replayed")
+    assert (event.actor, event.object_id, event.changes) == (None, str(user.pk), {"revoked_refresh_tokens": 2})
+
+
+def test_a_bad_refresh_token_revokes_nothing(api_client, user, login) -> None:  # type: ignore[no-untyped-def]
+    tokens = login(user.email)
+    assert api_client.post(REFRESH, {"refresh": _forged(user)}).status_code == 401
+    assert api_client.post(REFRESH, {"refresh": tokens["refresh"]}).status_code == 200
+    assert not AuditEvent.objects.filter(action="auth.refresh_token_replayed").exists()
+
+
 def _forged(user) -> str:
     token = RefreshToken.for_user(user)
     header, payload, _signature = str(token).split(".")

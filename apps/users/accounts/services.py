@@ -13,7 +13,7 @@ from apps.core import audit
 from apps.core.queueing import enqueue_on_commit
 
 from .. import events
-from ..auth.services import user_blacklist_refresh_tokens
+from ..auth.services import auth_token_pair, user_blacklist_refresh_tokens
 from ..models import User, normalize_email
 from ..tasks import send_password_reset_email_task, send_verification_email_task
 from ..tokens import PasswordResetTokenGenerator, decode_uid, email_verification_token, password_reset_token
@@ -102,7 +102,9 @@ def _user_store_reset_password(*, uid: str, token: str, password_hash: str) -> U
     return user
 
 
-def user_change_password(*, user: User, old_password: str, new_password: str) -> User:
+def user_change_password(*, user: User, old_password: str, new_password: str) -> dict[str, str]:
+    """Set a new password, sign the account out everywhere (every refresh token revoked, and every emailed reset
+    link spent with the old hash) and return a fresh token pair for the caller's own session."""
     errors: dict[str, list[str]] = {}
     if not user.check_password(old_password):
         errors["old_password"] = ["The old password is not correct."]
@@ -114,11 +116,12 @@ def user_change_password(*, user: User, old_password: str, new_password: str) ->
 
 
 @transaction.atomic(durable=True)
-def _user_store_changed_password(*, user: User, password_hash: str) -> User:
+def _user_store_changed_password(*, user: User, password_hash: str) -> dict[str, str]:
     user.password = password_hash
     user.save(update_fields=["password"])
-    audit.record(actor=user, action="auth.password_changed", target=user)
-    return user
+    revoked = user_blacklist_refresh_tokens(user=user)
+    audit.record(actor=user, action="auth.password_changed", target=user, changes={"revoked_refresh_tokens": revoked})
+    return auth_token_pair(user=user)
 
 
 @transaction.atomic(durable=True)

@@ -28,6 +28,7 @@ from ..serializers import (
     PasswordResetConfirmSerializer,
     PasswordResetSerializer,
     RegisterSerializer,
+    TokenPairSerializer,
     UidTokenSerializer,
     UserActivitySerializer,
     UserProfileSerializer,
@@ -72,18 +73,22 @@ class VerifyEmailView(PublicAuthView):
 
 
 class PasswordChangeView(ValidatedInputMixin):
-    """Change the caller's password. The old password must be right and the new one pass the password rules."""
+    """Change the caller's password. The old password must be right and the new one pass the password rules.
+
+    The account is signed out everywhere: every refresh token it holds is revoked, and every password-reset link
+    already emailed stops working. The answer is a fresh access and refresh token for this session; access tokens
+    issued before stay valid until they expire (minutes).
+    """
 
     serializer_class = PasswordChangeSerializer
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
         operation_id="auth_password_change",
-        responses={204: NO_CONTENT, 400: VALIDATION_ERROR, 401: UNAUTHENTICATED, 429: THROTTLED},
+        responses={200: TokenPairSerializer, 400: VALIDATION_ERROR, 401: UNAUTHENTICATED, 429: THROTTLED},
     )
     def post(self, request: Request) -> Response:
-        services.user_change_password(user=request_user(request), **self.get_valid_data(request))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(services.user_change_password(user=request_user(request), **self.get_valid_data(request)))
 
 
 class PasswordResetView(CredentialThrottledMixin, PublicAuthView):

@@ -21,13 +21,13 @@ from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.django_client import DjangoIntegration, DjangoOAuth2App
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from joserfc.errors import JoseError
 from rest_framework import status
 
 from apps.core.exceptions import ApplicationError
 
-from ..models import normalize_email
+from ..models import normalize_email, validate_full_name
 
 logger = logging.getLogger(__name__)
 
@@ -223,6 +223,10 @@ def _claims(provider: OidcProvider, userinfo: dict[str, Any]) -> OidcClaims:
     name = userinfo.get("name") or " ".join(
         part for part in (userinfo.get("given_name"), userinfo.get("family_name")) if part
     )
+    try:
+        validate_full_name(str(name or ""))
+    except ValidationError as exc:
+        raise OidcSignInFailed("The provider's name for this account has line breaks or control characters.") from exc
     subject = str(userinfo["sub"])
     if len(subject) > SUBJECT_MAX_LENGTH:  # OpenID Connect Core 1.0, 2: at most 255 ASCII characters
         raise OidcSignInFailed("The ID token's subject is longer than OpenID Connect allows.")
