@@ -48,6 +48,16 @@ def user_cache_key(user_id: Any) -> str:
     return f"auth:user:{user_id}"
 
 
+def canonical_user_id(value: object) -> int:
+    """The user id a token names, in the one form the cache keys use. "01" or "1 " would reach user 1 through a
+    cache entry that no save of user 1 deletes, so only the form we issue (digits, no leading zero) is accepted."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit() and str(int(value)) == value:
+        return int(value)
+    raise ValueError(f"not a user id: {value!r}")
+
+
 @lru_cache(maxsize=VERIFIED_TOKENS_PER_PROCESS)
 def _verified_token(raw_token: bytes) -> Token:
     # Verifying an access token (signature, claims) gives the same answer every time until it expires, and
@@ -70,8 +80,8 @@ class CachedUserJWTAuthentication(JWTAuthentication):
     # simplejwt declares the return as its AuthUser TypeVar, which no override can match.
     def get_user(self, validated_token: Token) -> User:  # type: ignore[override]
         try:
-            user_id = validated_token[api_settings.USER_ID_CLAIM]
-        except KeyError as exc:
+            user_id = canonical_user_id(validated_token[api_settings.USER_ID_CLAIM])
+        except (KeyError, ValueError) as exc:
             raise InvalidToken(_("Token contained no recognizable user identification")) from exc
         key = user_cache_key(user_id)
         values = cache.get(key)

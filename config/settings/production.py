@@ -6,7 +6,7 @@ from django.core.exceptions import ImproperlyConfigured
 from config.keys import refuse_unsafe_key
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, CELERY_BROKER_URL, JWT_SIGNING_KEY, SECRET_KEY_FALLBACKS, STORAGES, env
+from .base import BASE_DIR, CELERY_BROKER_URL, JWT_SIGNING_KEY, REDIS_URL, SECRET_KEY_FALLBACKS, STORAGES, env
 
 # No defaults here on purpose: a deployment that forgot them must not start with the local values.
 SECRET_KEY = env.str("SECRET_KEY")
@@ -25,6 +25,11 @@ for _name in ("DATABASE_URL", "CELERY_BROKER_URL"):
         raise ImproperlyConfigured(f"Set the {_name} environment variable")
 if CELERY_BROKER_URL.startswith("memory://"):  # an in-process queue that no worker reads: every task is lost
     raise ImproperlyConfigured("CELERY_BROKER_URL must name a real broker, not memory://")
+
+# Throttle counters, the user cache and the catalog cache must be one for every process: with an in-process cache
+# and several gunicorn workers the login limit multiplies and a deactivated user stays signed in on the others.
+if not REDIS_URL and env.int("GUNICORN_WORKERS", default=2) > 1:
+    raise ImproperlyConfigured("Set REDIS_URL: an in-process cache is not shared between GUNICORN_WORKERS > 1")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

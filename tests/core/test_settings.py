@@ -17,6 +17,7 @@ PRODUCTION_ENV = {
     # Loading the settings connects to neither.
     "DATABASE_URL": "postgres://app@db.example.com:5432/app",
     "CELERY_BROKER_URL": "amqp://app@broker.example.com:5672//",
+    "REDIS_URL": "redis://cache.example.com:6379/0",
 }
 SETUP = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
 
@@ -51,6 +52,17 @@ def test_production_refuses_the_in_memory_broker() -> None:
     result = run_python(SETUP, env=project_env(**{**PRODUCTION_ENV, "CELERY_BROKER_URL": "memory://"}))
     assert result.returncode != 0
     assert "CELERY_BROKER_URL must name a real broker" in result.stderr
+
+
+@pytest.mark.parametrize(("workers", "starts"), [("", False), ("2", False), ("1", True)])
+def test_production_refuses_a_per_process_cache_with_several_workers(workers: str, starts: bool) -> None:
+    env = project_env(**{key: value for key, value in PRODUCTION_ENV.items() if key != "REDIS_URL"})
+    if workers:
+        env["GUNICORN_WORKERS"] = workers
+    result = run_python(SETUP, env=env)
+    assert (result.returncode == 0) == starts, result.stderr[-2000:]
+    if not starts:
+        assert "Set REDIS_URL: an in-process cache is not shared between GUNICORN_WORKERS > 1" in result.stderr
 
 
 def test_production_refuses_empty_allowed_hosts() -> None:

@@ -3,6 +3,7 @@
 import time
 from datetime import timedelta
 
+import pytest
 from django.core.cache import cache
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -79,3 +80,20 @@ def test_a_tampered_token_is_refused_after_the_genuine_one_was_remembered(api_cl
     forged = f"{header}.{payload}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}"
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {forged}")
     assert api_client.get(ME).status_code == 401
+
+
+@pytest.mark.parametrize("user_id", ["0{pk}", "{pk} ", " {pk}", "+{pk}", "{pk}.0"])
+def test_a_token_naming_the_user_in_another_form_is_refused(api_client, user, user_id) -> None:  # type: ignore[no-untyped-def]
+    token = AccessToken.for_user(user)
+    token["user_id"] = user_id.format(pk=user.pk)  # signed with our key: only the form differs
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    assert api_client.get(ME).status_code == 401
+    assert cache.get(user_cache_key(user_id.format(pk=user.pk))) is None
+
+
+def test_the_issued_form_is_accepted(api_client, user) -> None:  # type: ignore[no-untyped-def]
+    token = AccessToken.for_user(user)
+    assert token["user_id"] == str(user.pk)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert api_client.get(ME).status_code == 200
