@@ -8,6 +8,7 @@ bumped with the cache's atomic `incr` is one round trip and exact. When the cach
 
 from typing import TYPE_CHECKING
 
+from django.core.cache.backends.base import BaseCache
 from rest_framework import throttling
 
 from .context import request_client_ip
@@ -38,15 +39,7 @@ class FixedWindowRateThrottle(throttling.SimpleRateThrottle):
         return count is None or count <= self.num_requests
 
     def _bump(self, key: str) -> int | None:
-        try:
-            return self.cache.incr(key)
-        except ValueError:  # first request of the window
-            if self.cache.add(key, 1, self.duration + 1):
-                return 1
-            try:
-                return self.cache.incr(key)
-            except ValueError:
-                return None
+        return bump_counter(self.cache, key, self.duration + 1)
 
     def wait(self) -> float | None:
         return max(getattr(self, "wait_seconds", self.duration), 1)
@@ -54,6 +47,19 @@ class FixedWindowRateThrottle(throttling.SimpleRateThrottle):
     def get_ident(self, request: "Request") -> str:
         # The one address of the request (NUM_PROXIES applied once), not DRF's own reading of X-Forwarded-For.
         return request_client_ip(request) or ""
+
+
+def bump_counter(cache: BaseCache, key: str, timeout: int) -> int | None:
+    """Add one to the counter at `key` (made with `timeout` on first use); None when the cache is down."""
+    try:
+        return cache.incr(key)
+    except ValueError:  # first of the window
+        if cache.add(key, 1, timeout):
+            return 1
+        try:
+            return cache.incr(key)
+        except ValueError:
+            return None
 
 
 class AnonRateThrottle(FixedWindowRateThrottle, throttling.AnonRateThrottle):

@@ -18,6 +18,7 @@ from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
 from .admin_users import services
+from .login_guard import refuse_admin_login_after_failures
 from .models import OidcIdentity, User
 from .request_user import request_user
 
@@ -177,3 +178,7 @@ class OidcIdentityAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: OidcIdentity | None = None) -> bool:
         return False
+
+
+# The admin's login form and the API's login share one set of failure counters (apps/users/login_guard.py).
+admin.site.login = refuse_admin_login_after_failures(admin.site.login)  # type: ignore[method-assign]

@@ -69,9 +69,11 @@ class CredentialThrottledMixin(APIViewBase):
     who guesses on sends most)."""
 
     throttle_bucket: str
+    credential_throttle_classes: tuple[type[BaseThrottle], ...] = (LoginEmailRateThrottle, LoginAddressRateThrottle)
 
     def get_throttles(self) -> list[BaseThrottle]:
-        return [LoginEmailRateThrottle(), LoginAddressRateThrottle(), *super().get_throttles()]
+        credential = [throttle() for throttle in self.credential_throttle_classes]
+        return [*credential, *super().get_throttles()]
 
     def check_throttles(self, request: Request) -> None:
         for throttle in self.get_throttles():

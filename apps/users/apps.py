@@ -7,4 +7,5 @@ class UsersConfig(AppConfig):
     verbose_name = "Users"
 
     def ready(self) -> None:
-        from . import authentication  # noqa: F401 - connects the signals that drop cached users
+        # Connect their signals: cached users dropped on save, sign-in failures counted.
+        from . import authentication, login_guard  # noqa: F401

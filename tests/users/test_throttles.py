@@ -40,24 +40,55 @@ def assert_throttled(response) -> None:
     assert response.json() == {"detail": f"Request was throttled. Expected available in {retry_after} seconds."}
 
 
-def test_login_attempts_for_one_email_are_throttled_before_the_password_is_checked(
+def test_failures_for_one_email_from_one_address_are_throttled_before_the_password_is_checked(  # type: ignore[no-untyped-def]
     api_client, user, login_rate, check_password_calls
 ) -> None:
     login_rate("3/min")
-    for attempt in range(3):  # from three addresses, so only the per-email counter can trip
+    for attempt in range(3):
+        response = api_client.post(LOGIN, {"email": user.email, "password": f"guess-{attempt}"})
+        assert response.status_code == 401
+    assert len(check_password_calls) == 3
+
+    # The right password, in another case of the email, from the same address: throttled, never checked.
+    assert_throttled(api_client.post(LOGIN, {"email": user.email.upper(), "password": DEFAULT_PASSWORD}))
+    assert len(check_password_calls) == 3
+
+
+def test_failures_from_other_addresses_never_lock_the_owner_out(api_client, user, login_rate) -> None:  # type: ignore[no-untyped-def]
+    login_rate("3/min")
+    for attempt in range(10):  # ten addresses, each under its own limit
         response = api_client.post(
             LOGIN, {"email": user.email, "password": f"guess-{attempt}"}, REMOTE_ADDR=f"10.0.0.{attempt}"
         )
         assert response.status_code == 401
-    assert len(check_password_calls) == 3
 
-    # The right password, in another case of the email, from a fourth address: still throttled, never checked.
-    response = api_client.post(
-        LOGIN, {"email": user.email.upper(), "password": DEFAULT_PASSWORD}, REMOTE_ADDR="10.0.0.99"
+    owner = api_client.post(LOGIN, {"email": user.email, "password": DEFAULT_PASSWORD}, REMOTE_ADDR="10.0.0.99")
+
+    assert owner.status_code == 200
+
+
+def test_only_failures_count(api_client, user, login_rate) -> None:  # type: ignore[no-untyped-def]
+    login_rate("3/min")
+    statuses = [
+        api_client.post(LOGIN, {"email": user.email, "password": DEFAULT_PASSWORD}).status_code for _ in range(6)
+    ]
+    assert statuses == [200] * 6
+
+
+def test_a_crowd_of_guessers_is_stopped_per_email_but_not_at_the_owners_usual_address(  # type: ignore[no-untyped-def]
+    api_client, user, login_rate
+) -> None:
+    login_rate("3/min")
+    home = "192.0.2.10"
+    assert (
+        api_client.post(LOGIN, {"email": user.email, "password": DEFAULT_PASSWORD}, REMOTE_ADDR=home).status_code == 200
     )
+    for attempt in range(30):  # ten times the rate, for one email, from thirty addresses
+        api_client.post(LOGIN, {"email": user.email, "password": "guess"}, REMOTE_ADDR=f"10.1.0.{attempt}")
 
-    assert_throttled(response)
-    assert len(check_password_calls) == 3
+    assert_throttled(api_client.post(LOGIN, {"email": user.email, "password": "guess"}, REMOTE_ADDR="10.2.0.1"))
+    from_home = api_client.post(LOGIN, {"email": user.email, "password": DEFAULT_PASSWORD}, REMOTE_ADDR=home)
+    assert from_home.status_code == 200
 
 
 def test_login_attempts_from_one_address_are_throttled(api_client, user, login_rate, check_password_calls) -> None:
@@ -67,7 +98,7 @@ def test_login_attempts_from_one_address_are_throttled(api_client, user, login_r
         assert response.status_code == 401
 
     assert_throttled(api_client.post(LOGIN, {"email": user.email, "password": DEFAULT_PASSWORD}))
-    assert check_password_calls == []  # the three guesses were for unknown emails
+    assert check_password_calls == []  # the three failures were for unknown emails
     # Another address may still sign in as this user.
     ok = api_client.post(LOGIN, {"email": user.email, "password": DEFAULT_PASSWORD}, REMOTE_ADDR="10.9.9.9")
     assert ok.status_code == 200

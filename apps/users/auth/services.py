@@ -19,8 +19,10 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.core import audit
+from apps.core.context import request_client_ip
 from apps.core.exceptions import ApplicationError
 
+from .. import login_guard
 from ..models import RotatedRefreshToken, User, normalize_email
 
 logger = logging.getLogger(__name__)
@@ -42,8 +44,9 @@ def auth_login(*, email: str, password: str, request: HttpRequest | None = None)
     """Check the credentials of an active user (outside any transaction) and issue their tokens."""
     user = authenticate(request, email=normalize_email(email), password=password)
     if user is None:  # a wrong email, a wrong password, or an inactive user: one answer for all three
-        logger.info("Failed sign-in")
+        logger.info("Failed sign-in")  # and counted by login_guard, through Django's user_login_failed signal
         raise InvalidCredentials()
+    login_guard.record_success(email=email, address=request_client_ip(request) if request is not None else None)
     return auth_issue_tokens(user=user)
 
 
