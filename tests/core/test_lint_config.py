@@ -69,4 +69,5 @@ def test_the_import_contracts_state_the_arrows(base_dir) -> None:
     assert independent == [["apps.products", "apps.messages"]]
     (acyclic,) = (c for c in contracts if c["type"] == "acyclic_siblings")
     assert set(acyclic["ancestors"]) == {"apps.core", "apps.users", "apps.products", "apps.messages"}
-    assert all(re.fullmatch(r"apps\.\w+\.tasks -> apps\.\w+\.services", rule) for rule in acyclic["ignore_imports"])
+    for rule in acyclic["ignore_imports"]:  # only a task module importing the services it runs, in its own app
+        assert re.fullmatch(r"(apps\.\w+)\.\w*tasks -> \1\.\w+", rule), rule
