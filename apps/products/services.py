@@ -5,6 +5,8 @@ it commits.
 The services are plain `atomic`, not `durable`: the Django admin runs its add, change and delete views inside
 its own transaction, and its `save_model`/`delete_model` call these services. Nothing here depends on being
 the outermost block: cache invalidation, event relay and file clean-up all wait for the real commit.
+
+One module of about 300 lines: the catalog's writes share their locking, audit and invalidation helpers.
 """
 
 from collections.abc import Callable, Iterable, Mapping
