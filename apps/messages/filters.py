@@ -1,11 +1,13 @@
 """Query parameters of the message list and search, parsed and validated with django-filter."""
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import django_filters
 from django import forms
 from django.db.models import QuerySet
+from django_filters.fields import IsoDateTimeField
 
 from .models import Message
 from .phone import InvalidPhoneNumber, normalize_phone
@@ -47,6 +49,24 @@ class CommaSeparatedField(forms.CharField):
         return list(dict.fromkeys(self.item_cleaner(item) for item in items))
 
 
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time turned into UTC: Python accepts offsets up to ±23:59, PostgreSQL only up to ±15:59, so a
+    time is compared in UTC, and one that leaves the calendar once in UTC is refused like any malformed time."""
+
+    def clean(self, value: Any) -> datetime | None:
+        parsed = super().clean(value)
+        if parsed is None:
+            return None
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError as exc:
+            raise forms.ValidationError("Enter a valid date/time.", code="invalid") from exc
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 class InListFilter(django_filters.Filter):
     """Matches any of a comma-separated list of values."""
 
@@ -79,8 +99,8 @@ class MessageSearchFilter(django_filters.FilterSet):
     sender_number = InListFilter(field_name="sender_number", item_cleaner=_query_phone)
     receiver_number = InListFilter(field_name="receiver_number", item_cleaner=_query_phone)
     status = django_filters.ChoiceFilter(field_name="status", choices=Message.Status.choices)
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Message

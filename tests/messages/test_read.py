@@ -331,6 +331,22 @@ def test_search_with_a_malformed_date_is_400(user_client, parameter, value) -> N
     assert response.json() == {parameter: ["Enter a valid date/time."]}
 
 
+def test_search_takes_any_offset_python_reads_and_compares_in_utc(user_client, mine) -> None:
+    # +23:44 is valid ISO 8601 but outside PostgreSQL's range of offsets; in UTC it is an ordinary time.
+    response = user_client.get(SEARCH_URL, {"created_before": "4345-03-24T15:18:00+23:44"})
+
+    assert response.status_code == 200
+    assert response.json() == page(newest_first(mine))
+
+
+@pytest.mark.parametrize("parameter", ["created_after", "created_before"])
+def test_search_with_a_time_past_the_calendar_in_utc_is_400(user_client, parameter) -> None:
+    response = user_client.get(SEARCH_URL, {parameter: "9999-12-31T23:59:00-05:00"})
+
+    assert response.status_code == 400
+    assert response.json() == {parameter: ["Enter a valid date/time."]}
+
+
 def test_search_with_an_unknown_status_is_400(user_client) -> None:
     response = user_client.get(SEARCH_URL, {"status": "lost"})
 
