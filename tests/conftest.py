@@ -67,7 +67,7 @@ def delete_broker_names(prefix: str) -> None:
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _delete_this_runs_queues():  # type: ignore[no-untyped-def]
+def _delete_this_runs_queues():
     """This run's queues (a prefix of its own, see config/settings/test.py) go when it ends."""
     yield
     url = os.environ.get("CELERY_BROKER_URL", "")

@@ -8,13 +8,13 @@ from apps.core.models import OutboxEvent
 
 
 @pytest.fixture
-def site(admin_user) -> Client:  # type: ignore[no-untyped-def]
+def site(admin_user) -> Client:
     client = Client()
     client.force_login(admin_user)
     return client
 
 
-def test_staff_cannot_delete_or_change_a_pending_outbox_event(site) -> None:  # type: ignore[no-untyped-def]
+def test_staff_cannot_delete_or_change_a_pending_outbox_event(site) -> None:
     publish_event("user.deactivated", {"user_id": 1}, priority="high", aggregate_type="user", aggregate_id="1")
     event = OutboxEvent.objects.get()
     url = f"/admin/core/outboxevent/{event.pk}/"

@@ -20,7 +20,7 @@ def _seen_by_the_view(request: HttpRequest) -> dict[str, bool]:
     return seen
 
 
-def test_an_api_request_with_a_bearer_token_skips_the_browser_middleware(rf) -> None:  # type: ignore[no-untyped-def]
+def test_an_api_request_with_a_bearer_token_skips_the_browser_middleware(rf) -> None:
     request = rf.get("/api/v1/products/", HTTP_AUTHORIZATION="Bearer some.jwt.token")
     assert _seen_by_the_view(request) == {"session": False, "user": False, "messages": False}
 
@@ -34,14 +34,14 @@ def test_an_api_request_with_a_bearer_token_skips_the_browser_middleware(rf) -> 
         ("/admin/", "Bearer some.jwt.token"),  # only the API authenticates bearer tokens
     ],
 )
-def test_every_other_request_runs_the_browser_middleware(rf, path, authorization) -> None:  # type: ignore[no-untyped-def]
+def test_every_other_request_runs_the_browser_middleware(rf, path, authorization) -> None:
     headers = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
     assert _seen_by_the_view(rf.get(path, **headers)) == {"session": True, "user": True, "messages": True}
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("authorization", [None, "Bearer some.jwt.token"])
-def test_csrf_still_guards_the_admin(authorization) -> None:  # type: ignore[no-untyped-def]
+def test_csrf_still_guards_the_admin(authorization) -> None:
     client = Client(enforce_csrf_checks=True)
     headers = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
     response = client.post("/admin/login/", {"username": "a@example.com", "password": "x"}, **headers)
@@ -49,7 +49,7 @@ def test_csrf_still_guards_the_admin(authorization) -> None:  # type: ignore[no-
 
 
 @pytest.mark.django_db
-def test_a_bad_bearer_token_is_refused_even_beside_a_signed_in_session(api_client, user) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_bearer_token_is_refused_even_beside_a_signed_in_session(api_client, user) -> None:
     api_client.force_login(user)
     assert api_client.get("/api/v1/messages/").status_code == 200  # the session alone signs in
 

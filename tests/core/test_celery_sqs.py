@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.worker, pytest.mark.slow]
 MESSAGES = 5
 
 
-def test_messages_created_through_the_api_are_sent_by_a_worker_on_sqs(transactional_db, tmp_path, settings) -> None:  # type: ignore[no-untyped-def]
+def test_messages_created_through_the_api_are_sent_by_a_worker_on_sqs(transactional_db, tmp_path, settings) -> None:
     moto = start_moto(tmp_path / "moto")
     host_port = moto.endpoint.removeprefix("http://")
     port = free_port()

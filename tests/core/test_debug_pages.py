@@ -39,7 +39,7 @@ def test_a_foreign_host_gets_json_not_a_technical_page_by_default() -> None:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("path", ["/", "/api/v1/products/"])
-def test_the_debug_page_redacts_credentials_and_shows_no_environment(client, settings, path) -> None:  # type: ignore[no-untyped-def]
+def test_the_debug_page_redacts_credentials_and_shows_no_environment(client, settings, path) -> None:
     settings.DEBUG = True
     settings.CELERY_BROKER_URL = f"amqp://guest:{BROKER_PASSWORD}@127.0.0.1:5672//"
     settings.OIDC_PROVIDERS = [{"id": "idp", "client_id": "web", "client_secret": OIDC_SECRET}]

@@ -100,20 +100,20 @@ def test_well_formed_json_reaches_the_view(api_client, db) -> None:
     ["x" * 65, "a b", "id\r\n forged log line", "ünïcode", "semi;colon", ""],
     ids=["too-long", "space", "folded", "non-ascii", "semicolon", "empty"],
 )
-def test_a_request_id_outside_the_pattern_is_replaced(api_client, sent) -> None:  # type: ignore[no-untyped-def]
+def test_a_request_id_outside_the_pattern_is_replaced(api_client, sent) -> None:
     response = api_client.get("/health/live/", HTTP_X_REQUEST_ID=sent)
     assert response["X-Request-ID"] != sent
     assert re.fullmatch(r"[0-9a-f]{32}", response["X-Request-ID"])
 
 
-def test_a_request_id_of_64_allowed_characters_is_echoed(api_client) -> None:  # type: ignore[no-untyped-def]
+def test_a_request_id_of_64_allowed_characters_is_echoed(api_client) -> None:
     sent = "A-z_0.9" * 9 + "a"
     assert len(sent) == 64
     assert api_client.get("/health/live/", HTTP_X_REQUEST_ID=sent)["X-Request-ID"] == sent
 
 
 @pytest.mark.django_db
-def test_a_long_request_id_never_reaches_the_audit_row(api_client) -> None:  # type: ignore[no-untyped-def]
+def test_a_long_request_id_never_reaches_the_audit_row(api_client) -> None:
     from apps.core.models import AuditEvent
 
     body = {"email": "new@example.com", "password": "a-long-enough-password-9", "full_name": "New User"}

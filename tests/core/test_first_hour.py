@@ -9,7 +9,7 @@ from django.conf import settings
 from tests.helpers.processes import project_env
 
 
-def _make(base_dir, *args: str, tmp_path) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+def _make(base_dir, *args: str, tmp_path) -> subprocess.CompletedProcess[str]:
     env = project_env(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
     return subprocess.run(
         ["make", "--no-print-directory", *args],
@@ -23,7 +23,7 @@ def _make(base_dir, *args: str, tmp_path) -> subprocess.CompletedProcess[str]:  
     )
 
 
-def test_a_bare_make_lists_every_target(base_dir, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_bare_make_lists_every_target(base_dir, tmp_path) -> None:
     result = _make(base_dir, tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
     phony = re.search(r"^\.PHONY: (.*)$", (base_dir / "Makefile").read_text(), re.MULTILINE)
@@ -32,13 +32,13 @@ def test_a_bare_make_lists_every_target(base_dir, tmp_path) -> None:  # type: ig
     assert sorted(listed) == sorted(phony.group(1).split())
 
 
-def test_make_superuser_without_a_terminal_fails_loudly(base_dir, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_make_superuser_without_a_terminal_fails_loudly(base_dir, tmp_path) -> None:
     result = _make(base_dir, "superuser", tmp_path=tmp_path)
     assert result.returncode != 0
     assert "needs a terminal, or DJANGO_SUPERUSER_EMAIL and DJANGO_SUPERUSER_PASSWORD" in result.stderr
 
 
-def test_the_reference_is_in_the_repository(base_dir) -> None:  # type: ignore[no-untyped-def]
+def test_the_reference_is_in_the_repository(base_dir) -> None:
     readme = (base_dir / "README.md").read_text()
     for page in ("docs/api.md", "docs/schema.md"):
         assert (base_dir / page).is_file()

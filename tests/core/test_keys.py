@@ -44,7 +44,7 @@ def test_the_test_settings_key_appears_nowhere_in_the_repository() -> None:
     assert file_containing(settings.SECRET_KEY, BASE_DIR) is None
 
 
-def test_local_key_file_is_made_once_and_read_back(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_local_key_file_is_made_once_and_read_back(tmp_path) -> None:
     path = tmp_path / ".secret_key"
     key = local_secret_key(path)
 
@@ -89,7 +89,7 @@ def test_production_refuses_an_unsafe_jwt_signing_key() -> None:
     assert "JWT_SIGNING_KEY appears in the repository" in result.stderr
 
 
-def test_a_random_key_passes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_random_key_passes(tmp_path) -> None:
     refuse_unsafe_key("SECRET_KEY", secrets.token_urlsafe(50), repository=BASE_DIR)
     refuse_unsafe_key("SECRET_KEY", secrets.token_hex(32), repository=BASE_DIR)
 
@@ -119,12 +119,12 @@ def _forged(user_id: int, **claims: object) -> str:
     [{}, {"iss": "someone-else", "aud": settings.SIMPLE_JWT["AUDIENCE"]}, {"iss": settings.SIMPLE_JWT["ISSUER"]}],
     ids=["no-issuer-nor-audience", "other-issuer", "no-audience"],
 )
-def test_a_token_without_our_issuer_and_audience_is_refused(api_client, admin_user, claims) -> None:  # type: ignore[no-untyped-def]
+def test_a_token_without_our_issuer_and_audience_is_refused(api_client, admin_user, claims) -> None:
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {_forged(admin_user.pk, **claims)}")
     assert api_client.get("/api/v1/users/").status_code == 401
 
 
-def test_a_token_with_our_issuer_and_audience_is_accepted(api_client, admin_user) -> None:  # type: ignore[no-untyped-def]
+def test_a_token_with_our_issuer_and_audience_is_accepted(api_client, admin_user) -> None:
     claims = {"iss": settings.SIMPLE_JWT["ISSUER"], "aud": settings.SIMPLE_JWT["AUDIENCE"]}
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {_forged(admin_user.pk, **claims)}")
     assert api_client.get("/api/v1/users/").status_code == 200

@@ -40,7 +40,7 @@ def test_make_run_serves_from_a_fresh_copy(base_dir, tmp_path) -> None:
     assert not os.path.exists(copy / ".venv")
 
 
-def test_make_run_with_env_example_copied_unchanged(base_dir, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_make_run_with_env_example_copied_unchanged(base_dir, tmp_path) -> None:
     """What the README tells a Docker user to do first must not break `make run`: empty values are defaults."""
     copy = tmp_path / "project"
     shutil.copytree(base_dir, copy, ignore=COPY_IGNORE)

@@ -32,12 +32,12 @@ def test_metrics_refused_outside_allowed_networks(api_client, settings) -> None:
 
 
 @pytest.mark.parametrize("address", ["10.1.2.3", "172.16.0.5", "192.168.1.10", "203.0.113.9"])
-def test_metrics_are_loopback_only_by_default(api_client, address) -> None:  # type: ignore[no-untyped-def]
+def test_metrics_are_loopback_only_by_default(api_client, address) -> None:
     assert api_client.get("/metrics", REMOTE_ADDR=address).status_code == 403
 
 
 @pytest.mark.django_db
-def test_metrics_answer_a_scraper_with_the_token_from_anywhere(api_client, settings) -> None:  # type: ignore[no-untyped-def]
+def test_metrics_answer_a_scraper_with_the_token_from_anywhere(api_client, settings) -> None:
     settings.METRICS_TOKEN = "scraper-token-for-this-test-only"
     allowed = api_client.get(
         "/metrics", REMOTE_ADDR="203.0.113.9", HTTP_AUTHORIZATION="Bearer scraper-token-for-this-test-only"
@@ -48,7 +48,7 @@ def test_metrics_answer_a_scraper_with_the_token_from_anywhere(api_client, setti
     assert wrong.status_code == 403
 
 
-def test_request_series_keep_their_labels_bounded(api_client, db) -> None:  # type: ignore[no-untyped-def]
+def test_request_series_keep_their_labels_bounded(api_client, db) -> None:
     def count(status: str, view: str, method: str) -> float:
         labels = {"status": status, "view": view, "method": method}
         return REGISTRY.get_sample_value("django_http_responses_total_by_status_view_method_total", labels) or 0.0

@@ -37,7 +37,7 @@ def _enqueue(prefix: str, message_pks: list[int]) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
 
 
-def test_two_prefixed_workers_on_one_vhost_never_take_each_others_tasks(start_celery_worker, settings) -> None:  # type: ignore[no-untyped-def]
+def test_two_prefixed_workers_on_one_vhost_never_take_each_others_tasks(start_celery_worker, settings) -> None:
     prefixes = {suffix: f"{settings.CELERY_QUEUE_PREFIX}{suffix}" for suffix in DEPLOYMENTS}
     messages = {suffix: [MessageFactory().pk for _ in range(PER_DEPLOYMENT)] for suffix in DEPLOYMENTS}
     workers = []

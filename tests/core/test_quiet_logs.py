@@ -10,7 +10,7 @@ from django.test import Client
 from apps.core.logs import DropServerSocket
 
 
-def test_the_favicon_is_served_not_a_404(db) -> None:  # type: ignore[no-untyped-def]
+def test_the_favicon_is_served_not_a_404(db) -> None:
     response = Client().get("/favicon.ico")
     assert response.status_code == 302
     assert response["Location"] == "/static/core/favicon.ico"
@@ -39,7 +39,7 @@ def test_runserver_logs_through_the_service_console_with_the_filter() -> None:
     assert config["handlers"] == ["console"]
 
 
-def test_no_broker_warning_when_tasks_run_in_process(api_client, db, caplog, django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
+def test_no_broker_warning_when_tasks_run_in_process(api_client, db, caplog, django_capture_on_commit_callbacks):
     on_commit = django_capture_on_commit_callbacks(execute=True)
     with caplog.at_level(logging.WARNING, logger="kombu"), on_commit:
         response = api_client.post(
@@ -51,7 +51,7 @@ def test_no_broker_warning_when_tasks_run_in_process(api_client, db, caplog, dja
     assert [r.getMessage() for r in caplog.records if r.name.startswith("kombu")] == []
 
 
-def test_view_descriptions_render_as_markdown(admin_client) -> None:  # type: ignore[no-untyped-def]
+def test_view_descriptions_render_as_markdown(admin_client) -> None:
     page = admin_client.get("/api/v1/products/", HTTP_ACCEPT="text/html").content.decode()
     assert "<code>ordering</code>" in page
     assert "`ordering`" not in page

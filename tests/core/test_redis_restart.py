@@ -44,7 +44,7 @@ def _entries(prefix: str) -> list[str]:
     return caches["default"].keys(f"{prefix}*")  # django-redis
 
 
-def test_writes_made_while_redis_was_down_are_seen_after_it_comes_back_with_its_data(  # type: ignore[no-untyped-def]
+def test_writes_made_while_redis_was_down_are_seen_after_it_comes_back_with_its_data(
     settings, auth_client, tmp_path, django_capture_on_commit_callbacks
 ) -> None:
     port = free_port()

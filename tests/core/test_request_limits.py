@@ -34,7 +34,7 @@ def test_a_body_over_the_limit_is_413_json_before_it_is_read(content_type: str) 
 
 
 @pytest.mark.django_db
-def test_a_multipart_body_over_the_limit_is_413(api_client) -> None:  # type: ignore[no-untyped-def]
+def test_a_multipart_body_over_the_limit_is_413(api_client) -> None:
     response = api_client.post(
         LOGIN, {"email": "a@example.com", "pad": upload(b"x" * (LIMIT + 10))}, format="multipart"
     )
@@ -43,13 +43,13 @@ def test_a_multipart_body_over_the_limit_is_413(api_client) -> None:  # type: ig
 
 
 @pytest.mark.django_db
-def test_a_body_at_the_limit_is_read(api_client) -> None:  # type: ignore[no-untyped-def]
+def test_a_body_at_the_limit_is_read(api_client) -> None:
     body = b'{"email": "a@example.com", "password": "' + b"p" * 100 + b'"}'
     response = api_client.generic("POST", LOGIN, body.ljust(LIMIT), content_type="application/json")
     assert response.status_code == 401
 
 
-def _post_chunked(body: bytes):  # type: ignore[no-untyped-def]
+def _post_chunked(body: bytes):
     """What gunicorn hands over for a chunked body: no Content-Length, the de-chunked stream, its end marked."""
     return Client().generic(
         "POST",
@@ -69,14 +69,14 @@ def test_a_chunked_body_over_the_limit_is_413() -> None:
 
 
 @pytest.mark.django_db
-def test_a_chunked_body_under_the_limit_is_parsed(user) -> None:  # type: ignore[no-untyped-def]
+def test_a_chunked_body_under_the_limit_is_parsed(user) -> None:
     response = _post_chunked(json.dumps({"email": user.email, "password": DEFAULT_PASSWORD}).encode())
     assert response.status_code == 200, response.content
     assert set(response.json()) == {"access", "refresh"}
 
 
 @pytest.mark.django_db
-def test_too_many_query_parameters_is_400_json(user_client) -> None:  # type: ignore[no-untyped-def]
+def test_too_many_query_parameters_is_400_json(user_client) -> None:
     query = "&".join(f"f{i}=1" for i in range(1500))
     response = user_client.get(f"/api/v1/messages/?{query}")
     assert response.status_code == 400
@@ -84,7 +84,7 @@ def test_too_many_query_parameters_is_400_json(user_client) -> None:  # type: ig
 
 
 @pytest.mark.django_db
-def test_too_many_query_parameters_outside_drf_is_400_json(admin_user) -> None:  # type: ignore[no-untyped-def]
+def test_too_many_query_parameters_outside_drf_is_400_json(admin_user) -> None:
     client = Client()
     client.force_login(admin_user)
     query = "&".join(f"f{i}=1" for i in range(1500))

@@ -46,7 +46,7 @@ def test_demo_users_can_sign_in(api_client) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_closing_line_claims_only_the_passwords_it_set(capsys) -> None:  # type: ignore[no-untyped-def]
+def test_the_closing_line_claims_only_the_passwords_it_set(capsys) -> None:
     from apps.users.seed import DEMO_PASSWORD
 
     get_user_model().objects.create_superuser(email="admin@example.com", password="the-admins-own-password-7")
@@ -61,7 +61,7 @@ def test_the_closing_line_claims_only_the_passwords_it_set(capsys) -> None:  # t
     assert "no account made: existing accounts keep their passwords" in again
 
 
-def test_help_shows_the_defaults(capsys) -> None:  # type: ignore[no-untyped-def]
+def test_help_shows_the_defaults(capsys) -> None:
     with pytest.raises(SystemExit):
         call_command("seed_demo", "--help")
     text = " ".join(capsys.readouterr().out.split())

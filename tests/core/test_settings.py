@@ -211,7 +211,7 @@ def _names_read_by_the_code(base_dir: Path) -> set[str]:
     return names
 
 
-def test_env_example_lists_every_variable_the_code_reads(base_dir) -> None:  # type: ignore[no-untyped-def]
+def test_env_example_lists_every_variable_the_code_reads(base_dir) -> None:
     listed = {
         line.split("=", 1)[0].lstrip("# ").strip()
         for line in (base_dir / ".env.example").read_text().splitlines()

@@ -178,14 +178,14 @@ def test_a_category_in_use_cannot_be_deleted(superuser_client, product) -> None:
     assert Category.objects.filter(pk=category.pk).exists()
 
 
-def test_the_add_form_labels_the_sku_and_has_no_price_history(superuser_client) -> None:  # type: ignore[no-untyped-def]
+def test_the_add_form_labels_the_sku_and_has_no_price_history(superuser_client) -> None:
     page = superuser_client.get(reverse("admin:products_product_add")).content.decode()
     assert '<label class="required" for="id_sku">SKU:</label>' in page
     assert "price_changes" not in page
     assert 'name="price"' in page  # a new product gets its first price here
 
 
-def test_the_change_form_shows_the_price_read_only_with_where_to_change_it(superuser_client, product) -> None:  # type: ignore[no-untyped-def]
+def test_the_change_form_shows_the_price_read_only_with_where_to_change_it(superuser_client, product) -> None:
     page = superuser_client.get(change_url(product)).content.decode()
     assert 'name="price"' not in page
     assert f"{product.price} {product.currency}" in page
@@ -193,12 +193,12 @@ def test_the_change_form_shows_the_price_read_only_with_where_to_change_it(super
     assert page.index('id="id_name"') < page.index(f"{product.price} {product.currency}")
 
 
-def test_the_category_form_puts_the_name_before_the_slug(superuser_client) -> None:  # type: ignore[no-untyped-def]
+def test_the_category_form_puts_the_name_before_the_slug(superuser_client) -> None:
     page = superuser_client.get(reverse("admin:products_category_add")).content.decode()
     assert page.index('id="id_name"') < page.index('id="id_slug"')
 
 
-def test_the_currency_filter_offers_only_currencies_in_use(superuser_client, category) -> None:  # type: ignore[no-untyped-def]
+def test_the_currency_filter_offers_only_currencies_in_use(superuser_client, category) -> None:
     ProductFactory(category=category, currency="EUR")
     ProductFactory(category=category, currency="JPY")
     page = superuser_client.get(CHANGELIST).content.decode()

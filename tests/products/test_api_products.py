@@ -341,7 +341,7 @@ def test_delete_is_soft_and_hides_the_product_everywhere(admin_client, user_clie
     assert AuditEvent.objects.filter(action="product.deleted", object_id=str(product.pk)).exists()
 
 
-def test_the_browsable_form_preselects_the_default_currency_and_availability(admin_client, settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_browsable_form_preselects_the_default_currency_and_availability(admin_client, settings) -> None:
     settings.DEFAULT_CURRENCY = "EUR"
     page = admin_client.get(PRODUCTS, HTTP_ACCEPT="text/html")
     assert page.status_code == 200

@@ -8,7 +8,7 @@ LIMIT = 1024 * 1024
 
 
 @pytest.mark.django_db
-def test_the_image_upload_takes_5_mb_and_no_more(admin_client, product) -> None:  # type: ignore[no-untyped-def]
+def test_the_image_upload_takes_5_mb_and_no_more(admin_client, product) -> None:
     png = image_bytes()
     near_limit = upload(png + b"\0" * (5 * 1024 * 1024 - len(png)))
     accepted = admin_client.put(product_url(product, "image/"), {"image": near_limit}, format="multipart")
@@ -22,7 +22,7 @@ def test_the_image_upload_takes_5_mb_and_no_more(admin_client, product) -> None:
 
 
 @pytest.mark.django_db
-def test_a_form_field_over_the_memory_limit_is_413_json(admin_client, product) -> None:  # type: ignore[no-untyped-def]
+def test_a_form_field_over_the_memory_limit_is_413_json(admin_client, product) -> None:
     # Within the image upload's body limit, but a form field (not a file) larger than DATA_UPLOAD_MAX_MEMORY_SIZE.
     response = admin_client.put(
         product_url(product, "image/"), {"image": upload(image_bytes()), "note": "x" * (LIMIT + 1)}, format="multipart"

@@ -21,7 +21,7 @@ def _link(body: str) -> str:
     return match.group(0)
 
 
-def test_the_registration_email_links_to_the_port_the_service_runs_on(run_on_commit, settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_registration_email_links_to_the_port_the_service_runs_on(run_on_commit, settings) -> None:
     settings.FRONTEND_URL = ""
     client = Client(HTTP_HOST="127.0.0.1:8123")
     body = {"email": "pages@example.com", "password": "a-long-page-password-42", "full_name": "P"}
@@ -53,7 +53,7 @@ def test_the_verification_page_verifies_on_the_button_only() -> None:
     assert b"The link is invalid or has expired." in again.content
 
 
-def test_the_reset_page_sets_the_new_password(api_client) -> None:  # type: ignore[no-untyped-def]
+def test_the_reset_page_sets_the_new_password(api_client) -> None:
     user = UserFactory()
     query = {"uid": encode_uid(user), "token": password_reset_token.make_token(user)}
     client = Client()

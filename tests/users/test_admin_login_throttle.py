@@ -10,11 +10,11 @@ API_LOGIN = "/api/v1/auth/login/"
 pytestmark = pytest.mark.django_db
 
 
-def _admin_sign_in(client: Client, email: str, password: str):  # type: ignore[no-untyped-def]
+def _admin_sign_in(client: Client, email: str, password: str):
     return client.post(ADMIN_LOGIN, {"username": email, "password": password})
 
 
-def test_wrong_passwords_on_the_admin_form_are_throttled(admin_user, login_rate) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_passwords_on_the_admin_form_are_throttled(admin_user, login_rate) -> None:
     login_rate("3/min")
     client = Client()
     for attempt in range(3):
@@ -27,7 +27,7 @@ def test_wrong_passwords_on_the_admin_form_are_throttled(admin_user, login_rate)
     assert client.get("/admin/").status_code == 302  # not signed in
 
 
-def test_admin_form_failures_count_for_the_api_login_and_back(api_client, admin_user, login_rate) -> None:  # type: ignore[no-untyped-def]
+def test_admin_form_failures_count_for_the_api_login_and_back(api_client, admin_user, login_rate) -> None:
     login_rate("3/min")
     client = Client()
     for attempt in range(2):
@@ -38,7 +38,7 @@ def test_admin_form_failures_count_for_the_api_login_and_back(api_client, admin_
     assert _admin_sign_in(client, admin_user.email, DEFAULT_PASSWORD).status_code == 429
 
 
-def test_the_right_password_on_the_admin_form_signs_in(admin_user, login_rate) -> None:  # type: ignore[no-untyped-def]
+def test_the_right_password_on_the_admin_form_signs_in(admin_user, login_rate) -> None:
     login_rate("3/min")
     client = Client()
     _admin_sign_in(client, admin_user.email, "one-typo")

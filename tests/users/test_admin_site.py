@@ -145,7 +145,7 @@ def password_url(user: User) -> str:
     return f"/admin/users/user/{user.pk}/password/"
 
 
-def test_the_change_page_edits_only_what_the_service_applies(site, other_user) -> None:  # type: ignore[no-untyped-def]
+def test_the_change_page_edits_only_what_the_service_applies(site, other_user) -> None:
     from apps.users.admin import EDITABLE_FIELDS
 
     form = site.get(change_url(other_user)).context["adminform"].form
@@ -153,7 +153,7 @@ def test_the_change_page_edits_only_what_the_service_applies(site, other_user) -
     assert editable == set(EDITABLE_FIELDS)
 
 
-def test_an_email_and_verification_edit_in_the_admin_is_audited(site, admin_user) -> None:  # type: ignore[no-untyped-def]
+def test_an_email_and_verification_edit_in_the_admin_is_audited(site, admin_user) -> None:
     other_user = UserFactory(is_verified=False)
     old_email = other_user.email
     response = site.post(change_url(other_user), change_form(other_user, email="Renamed@Example.com", is_verified="on"))
@@ -168,13 +168,13 @@ def test_an_email_and_verification_edit_in_the_admin_is_audited(site, admin_user
     ]
 
 
-def test_an_unchanged_save_in_the_admin_writes_and_audits_nothing(site, other_user) -> None:  # type: ignore[no-untyped-def]
+def test_an_unchanged_save_in_the_admin_writes_and_audits_nothing(site, other_user) -> None:
     response = site.post(change_url(other_user), change_form(other_user))
     assert response.status_code == 302
     assert not AuditEvent.objects.exists()
 
 
-def test_a_password_change_in_the_admin_revokes_the_sessions(site, admin_user, other_user) -> None:  # type: ignore[no-untyped-def]
+def test_a_password_change_in_the_admin_revokes_the_sessions(site, admin_user, other_user) -> None:
     RefreshToken.for_user(other_user)
     new_password = "another-fine-password-2024"
     response = site.post(
@@ -192,7 +192,7 @@ def test_a_password_change_in_the_admin_revokes_the_sessions(site, admin_user, o
     )
 
 
-def test_removing_a_password_in_the_admin_revokes_the_sessions(site, other_user) -> None:  # type: ignore[no-untyped-def]
+def test_removing_a_password_in_the_admin_revokes_the_sessions(site, other_user) -> None:
     RefreshToken.for_user(other_user)
     response = site.post(password_url(other_user), {"usable_password": "false", "unset-password": "1"})
 
@@ -203,7 +203,7 @@ def test_removing_a_password_in_the_admin_revokes_the_sessions(site, other_user)
     assert AuditEvent.objects.get(action="auth.password_set").changes["usable_password"] is False
 
 
-def test_an_admin_changing_their_own_password_stays_signed_in(site, admin_user) -> None:  # type: ignore[no-untyped-def]
+def test_an_admin_changing_their_own_password_stays_signed_in(site, admin_user) -> None:
     new_password = "another-fine-password-2024"
     response = site.post(
         password_url(admin_user), {"usable_password": "true", "password1": new_password, "password2": new_password}

@@ -83,7 +83,7 @@ def test_a_tampered_token_is_refused_after_the_genuine_one_was_remembered(api_cl
 
 
 @pytest.mark.parametrize("user_id", ["0{pk}", "{pk} ", " {pk}", "+{pk}", "{pk}.0"])
-def test_a_token_naming_the_user_in_another_form_is_refused(api_client, user, user_id) -> None:  # type: ignore[no-untyped-def]
+def test_a_token_naming_the_user_in_another_form_is_refused(api_client, user, user_id) -> None:
     token = AccessToken.for_user(user)
     token["user_id"] = user_id.format(pk=user.pk)  # signed with our key: only the form differs
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
@@ -92,7 +92,7 @@ def test_a_token_naming_the_user_in_another_form_is_refused(api_client, user, us
     assert cache.get(user_cache_key(user_id.format(pk=user.pk))) is None
 
 
-def test_the_issued_form_is_accepted(api_client, user) -> None:  # type: ignore[no-untyped-def]
+def test_the_issued_form_is_accepted(api_client, user) -> None:
     token = AccessToken.for_user(user)
     assert token["user_id"] == str(user.pk)
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")

@@ -8,13 +8,13 @@ from .factories import DEFAULT_PASSWORD
 pytestmark = pytest.mark.django_db
 
 
-def test_the_browsable_api_links_to_its_sign_in(user) -> None:  # type: ignore[no-untyped-def]
+def test_the_browsable_api_links_to_its_sign_in(user) -> None:
     page = Client().get("/api/v1/products/", HTTP_ACCEPT="text/html")
     assert page.status_code == 401
     assert b"<a href='/api-auth/login/?next=/api/v1/products/'>Log in</a>" in page.content
 
 
-def test_sign_in_then_the_api_answers_and_sign_out_ends_it(user) -> None:  # type: ignore[no-untyped-def]
+def test_sign_in_then_the_api_answers_and_sign_out_ends_it(user) -> None:
     client = Client()
     assert client.get("/api-auth/login/").status_code == 200
     response = client.post(
@@ -26,7 +26,7 @@ def test_sign_in_then_the_api_answers_and_sign_out_ends_it(user) -> None:  # typ
     assert client.get("/api/v1/users/me/", HTTP_ACCEPT="application/json").status_code in (401, 403)
 
 
-def test_wrong_passwords_are_throttled_like_the_api_login(user, login_rate) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_passwords_are_throttled_like_the_api_login(user, login_rate) -> None:
     login_rate("3/min")
     client = Client()
     statuses = [

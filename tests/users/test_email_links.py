@@ -178,7 +178,7 @@ def test_reset_confirm_sets_the_password_once_and_signs_out_everywhere(api_clien
     assert again.json() == BAD_LINK
 
 
-def test_a_sign_in_ends_every_outstanding_reset_link(api_client, user, login) -> None:  # type: ignore[no-untyped-def]
+def test_a_sign_in_ends_every_outstanding_reset_link(api_client, user, login) -> None:
     params = reset_params(user)
     login(user.email)
 
@@ -188,7 +188,7 @@ def test_a_sign_in_ends_every_outstanding_reset_link(api_client, user, login) ->
     assert response.json() == BAD_LINK
 
 
-def test_a_password_change_ends_every_outstanding_reset_link(api_client, user, auth_client) -> None:  # type: ignore[no-untyped-def]
+def test_a_password_change_ends_every_outstanding_reset_link(api_client, user, auth_client) -> None:
     params = reset_params(user)
     change = {"old_password": DEFAULT_PASSWORD, "new_password": "a-changed-password-77"}
     assert auth_client(user).post("/api/v1/auth/password/change/", change).status_code == 200
@@ -199,11 +199,11 @@ def test_a_password_change_ends_every_outstanding_reset_link(api_client, user, a
     assert response.json() == BAD_LINK
 
 
-def test_a_reset_link_lives_one_hour_by_default(settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_reset_link_lives_one_hour_by_default(settings) -> None:
     assert settings.PASSWORD_RESET_TIMEOUT == 60 * 60
 
 
-def test_a_user_without_a_usable_password_gets_the_reset_email(api_client, run_on_commit) -> None:  # type: ignore[no-untyped-def]
+def test_a_user_without_a_usable_password_gets_the_reset_email(api_client, run_on_commit) -> None:
     user = UserFactory()
     user.set_unusable_password()  # what linking an OpenID Connect identity may leave
     user.save(update_fields=["password"])

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize("name", BAD_NAMES)
-def test_register_refuses_a_name_with_line_breaks_or_control_characters(api_client, name) -> None:  # type: ignore[no-untyped-def]
+def test_register_refuses_a_name_with_line_breaks_or_control_characters(api_client, name) -> None:
     body = {"email": "new@example.com", "password": "a-long-enough-password-9", "full_name": name}
     response = api_client.post(REGISTER, body)
     assert response.status_code == 400
@@ -29,7 +29,7 @@ def test_register_refuses_a_name_with_line_breaks_or_control_characters(api_clie
 
 
 @pytest.mark.parametrize("name", BAD_NAMES)
-def test_profile_update_refuses_it_too(user_client, user, name) -> None:  # type: ignore[no-untyped-def]
+def test_profile_update_refuses_it_too(user_client, user, name) -> None:
     response = user_client.patch(ME, {"full_name": name})
     assert response.status_code == 400
     assert response.json() == REFUSED
@@ -38,14 +38,14 @@ def test_profile_update_refuses_it_too(user_client, user, name) -> None:  # type
 
 
 @pytest.mark.parametrize("name", ["José Ñúñez-O'Brien", "李小龍", "Zoë 'Z' Saldaña", ""])
-def test_names_in_any_script_are_accepted(user_client, name) -> None:  # type: ignore[no-untyped-def]
+def test_names_in_any_script_are_accepted(user_client, name) -> None:
     response = user_client.patch(ME, {"full_name": name})
     assert response.status_code == 200
     assert response.json()["full_name"] == name
 
 
 @pytest.mark.parametrize("name", BAD_NAMES)
-def test_an_admin_cannot_set_it_either(admin_client, name) -> None:  # type: ignore[no-untyped-def]
+def test_an_admin_cannot_set_it_either(admin_client, name) -> None:
     target = UserFactory()
     response = admin_client.patch(f"/api/v1/users/{target.pk}/", {"full_name": name})
     assert response.status_code == 400

@@ -218,9 +218,7 @@ def test_password_change_needs_authentication(db, api_client) -> None:
     assert response["WWW-Authenticate"] == 'Bearer realm="api"'
 
 
-def test_password_change_signs_out_every_other_session_and_keeps_the_callers(  # type: ignore[no-untyped-def]
-    api_client, user, login, bearer
-) -> None:
+def test_password_change_signs_out_every_other_session_and_keeps_the_callers(api_client, user, login, bearer) -> None:
     elsewhere = login(user.email)
     here = login(user.email)
 

@@ -40,7 +40,7 @@ def assert_throttled(response) -> None:
     assert response.json() == {"detail": f"Request was throttled. Expected available in {retry_after} seconds."}
 
 
-def test_failures_for_one_email_from_one_address_are_throttled_before_the_password_is_checked(  # type: ignore[no-untyped-def]
+def test_failures_for_one_email_from_one_address_are_throttled_before_the_password_is_checked(
     api_client, user, login_rate, check_password_calls
 ) -> None:
     login_rate("3/min")
@@ -54,7 +54,7 @@ def test_failures_for_one_email_from_one_address_are_throttled_before_the_passwo
     assert len(check_password_calls) == 3
 
 
-def test_failures_from_other_addresses_never_lock_the_owner_out(api_client, user, login_rate) -> None:  # type: ignore[no-untyped-def]
+def test_failures_from_other_addresses_never_lock_the_owner_out(api_client, user, login_rate) -> None:
     login_rate("3/min")
     for attempt in range(10):  # ten addresses, each under its own limit
         response = api_client.post(
@@ -67,7 +67,7 @@ def test_failures_from_other_addresses_never_lock_the_owner_out(api_client, user
     assert owner.status_code == 200
 
 
-def test_only_failures_count(api_client, user, login_rate) -> None:  # type: ignore[no-untyped-def]
+def test_only_failures_count(api_client, user, login_rate) -> None:
     login_rate("3/min")
     statuses = [
         api_client.post(LOGIN, {"email": user.email, "password": DEFAULT_PASSWORD}).status_code for _ in range(6)
@@ -75,7 +75,7 @@ def test_only_failures_count(api_client, user, login_rate) -> None:  # type: ign
     assert statuses == [200] * 6
 
 
-def test_a_crowd_of_guessers_is_stopped_per_email_but_not_at_the_owners_usual_address(  # type: ignore[no-untyped-def]
+def test_a_crowd_of_guessers_is_stopped_per_email_but_not_at_the_owners_usual_address(
     api_client, user, login_rate
 ) -> None:
     login_rate("3/min")

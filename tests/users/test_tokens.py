@@ -100,9 +100,7 @@ def test_refresh_rotates_and_blacklists_the_old_token(api_client, user, login) -
     assert again.json() == {"detail": "Token is blacklisted", "code": "token_not_valid"}
 
 
-def test_a_replayed_rotated_refresh_token_revokes_every_session_and_is_audited(  # type: ignore[no-untyped-def]
-    api_client, user, login
-) -> None:
+def test_a_replayed_rotated_refresh_token_revokes_every_session_and_is_audited(api_client, user, login) -> None:
     first = login(user.email)
     other_session = login(user.email)
     second = api_client.post(REFRESH, {"refresh": first["refresh"]}).json()
@@ -117,7 +115,7 @@ def test_a_replayed_rotated_refresh_token_revokes_every_session_and_is_audited( 
     assert (event.actor, event.object_id, event.changes) == (None, str(user.pk), {"revoked_refresh_tokens": 2})
 
 
-def test_a_bad_refresh_token_revokes_nothing(api_client, user, login) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_refresh_token_revokes_nothing(api_client, user, login) -> None:
     tokens = login(user.email)
     assert api_client.post(REFRESH, {"refresh": _forged(user)}).status_code == 401
     assert api_client.post(REFRESH, {"refresh": tokens["refresh"]}).status_code == 200
