@@ -2,8 +2,12 @@ from collections.abc import Callable
 from io import BytesIO
 from typing import Any, TypeVar
 
+from csp.constants import HEADER as CSP_HEADER
+from csp.constants import HEADER_REPORT_ONLY as CSP_HEADER_REPORT_ONLY
+from csp.middleware import CheckableLazyObject, CSPMiddleware
+from csp.utils import build_policy
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.utils.functional import SimpleLazyObject, empty
 from django_guid import get_guid
 
@@ -140,3 +144,46 @@ class JsonApiErrorsMiddleware:
 
 def _is_json(response: HttpResponse) -> bool:
     return "json" in response.get("Content-Type", "")
+
+
+# Set on a response by django-csp's decorators (csp_exempt, csp_update, ...): such a response gets its own policy.
+_CSP_OVERRIDES = tuple(
+    f"_csp_{kind}{suffix}" for kind in ("exempt", "config", "update", "replace") for suffix in ("", "_ro")
+)
+
+
+class PrebuiltPolicyCSPMiddleware(CSPMiddleware):
+    """django-csp's middleware, with the policy header built once per settings instead of for every response.
+
+    django-csp rebuilds both headers from settings on every response (two policy builds, two dataclass copies:
+    about a tenth of `/health/live/`). The service uses no nonce and no per-view policy, so every response gets the
+    same string; one that does carry a nonce or a decorator's override still goes through django-csp's own path.
+    """
+
+    _built: tuple[object, object, str, str] | None = None
+
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        if getattr(request, "_csp_nonce", None) is not None or any(hasattr(response, a) for a in _CSP_OVERRIDES):
+            return super().process_response(request, response)
+        if settings.DEBUG and response.status_code in (404, 500):
+            return response
+        enforced, report_only = self._policies()
+        for header, policy, setting in (
+            (CSP_HEADER, enforced, "CONTENT_SECURITY_POLICY"),
+            (CSP_HEADER_REPORT_ONLY, report_only, "CONTENT_SECURITY_POLICY_REPORT_ONLY"),
+        ):
+            prefixes = tuple((getattr(settings, setting, None) or {}).get("EXCLUDE_URL_PREFIXES") or ())
+            if policy and header not in response and not request.path_info.startswith(prefixes):
+                response[header] = policy
+        request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)  # type: ignore[attr-defined]
+        return response
+
+    def _policies(self) -> tuple[str, str]:
+        # Kept with the settings objects it was built from: override_settings (tests) makes new ones.
+        enforced = getattr(settings, "CONTENT_SECURITY_POLICY", None)
+        report_only = getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None)
+        built = self._built
+        if built is None or built[0] is not enforced or built[1] is not report_only:
+            built = (enforced, report_only, build_policy(), build_policy(report_only=True))
+            self._built = built
+        return built[2], built[3]

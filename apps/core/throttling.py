@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from django.core.cache.backends.base import BaseCache
 from rest_framework import throttling
 
+from . import cache_batch
 from .context import request_client_ip
 
 if TYPE_CHECKING:  # rest_framework.views imports the throttle classes while it loads
@@ -32,14 +33,22 @@ class FixedWindowRateThrottle(throttling.SimpleRateThrottle):
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
+        window_key = self._window_key(self.key)
+        count = cache_batch.take_count(request, window_key)  # bumped already, with the request's other reads
+        if count is None:
+            count = bump_counter(self.cache, window_key, self.duration + 1)
+        return count is None or count <= self.num_requests
+
+    def _window_key(self, key: str) -> str:
         now = int(self.timer())
         window_start = now - now % self.duration
         self.wait_seconds = window_start + self.duration - now
-        count = self._bump(f"{self.key}:{window_start}")
-        return count is None or count <= self.num_requests
+        return f"{key}:{window_start}"
 
-    def _bump(self, key: str) -> int | None:
-        return bump_counter(self.cache, key, self.duration + 1)
+    def counter_for_user(self, user_pk: int) -> tuple[str, int] | None:
+        """The counter (key and lifetime) this throttle bumps for a request signed in as `user_pk`, for a view
+        that batches its cache reads before authenticating; None when it keeps none for a signed-in user."""
+        return None
 
     def wait(self) -> float | None:
         return max(getattr(self, "wait_seconds", self.duration), 1)
@@ -68,3 +77,8 @@ class AnonRateThrottle(FixedWindowRateThrottle, throttling.AnonRateThrottle):
 
 class UserRateThrottle(FixedWindowRateThrottle, throttling.UserRateThrottle):
     """Authenticated requests, per user (`THROTTLE_RATE_USER`)."""
+
+    def counter_for_user(self, user_pk: int) -> tuple[str, int] | None:
+        if self.rate is None:
+            return None
+        return self._window_key(self.cache_format % {"scope": self.scope, "ident": user_pk}), self.duration + 1

@@ -6,7 +6,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect, JsonResponse
 from django.templatetags.static import static
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET
@@ -18,6 +18,7 @@ from rest_framework.decorators import api_view, authentication_classes, permissi
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from . import health
 from .context import request_client_ip
@@ -85,12 +86,29 @@ def health_view(request: Request) -> Response:
     return mark_logged(response)
 
 
-@extend_schema(tags=["service"], responses=inline_serializer("Live", {"status": serializers.CharField()}))
-@api_view(["GET"])
-@_public
-def live_view(request: Request) -> Response:
+LIVE = {"status": "ok"}
+
+
+class LiveView(APIView):
     """200 while the process serves. Touches no dependency."""
-    return Response({"status": "ok"})
+
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+    throttle_classes: list[type] = []
+
+    @extend_schema(tags=["service"], responses=inline_serializer("Live", {"status": serializers.CharField()}))
+    def get(self, request: Request) -> Response:
+        return Response(LIVE)
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        # Probes call this every few seconds from every balancer, and it has one answer: a GET skips DRF's request
+        # wrapping, content negotiation and rendering (two thirds of the view's time). Any other method is DRF's.
+        if request.method == "GET":
+            return JsonResponse(LIVE)
+        return super().dispatch(request, *args, **kwargs)
+
+
+live_view = LiveView.as_view()
 
 
 @extend_schema(

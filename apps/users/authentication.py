@@ -18,10 +18,13 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils.translation import gettext as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import Token
+
+from apps.core import cache_batch
 
 from .models import User
 
@@ -77,6 +80,22 @@ class CachedUserJWTAuthentication(JWTAuthentication):
             return super().get_validated_token(raw_token)  # expired since it was verified: refused as simplejwt does
         return token
 
+    def authenticate(self, request: Request) -> tuple[User, Token] | None:  # type: ignore[override]
+        self.request = request  # where a view may have fetched the user's entry already (apps.core.cache_batch)
+        return super().authenticate(request)  # type: ignore[return-value]
+
+    def token_user_id(self, request: Request) -> int | None:
+        """The user id of the request's bearer token if it verifies, without reading the user (None otherwise:
+        authentication proper then refuses the token as it always did)."""
+        header = self.get_header(request)
+        raw_token = self.get_raw_token(header) if header is not None else None
+        if raw_token is None:
+            return None
+        try:
+            return canonical_user_id(self.get_validated_token(raw_token)[api_settings.USER_ID_CLAIM])
+        except (InvalidToken, AuthenticationFailed, KeyError, ValueError):
+            return None
+
     # simplejwt declares the return as its AuthUser TypeVar, which no override can match.
     def get_user(self, validated_token: Token) -> User:  # type: ignore[override]
         try:
@@ -84,7 +103,9 @@ class CachedUserJWTAuthentication(JWTAuthentication):
         except (KeyError, ValueError) as exc:
             raise InvalidToken(_("Token contained no recognizable user identification")) from exc
         key = user_cache_key(user_id)
-        values = cache.get(key)
+        found, values = cache_batch.take_get(getattr(self, "request", None), key)
+        if not found:
+            values = cache.get(key)
         if values is None:
             user = super().get_user(validated_token)  # the database; refuses missing and inactive users
             if not isinstance(user, User):  # AUTH_USER_MODEL is User: simplejwt's annotation is wider

@@ -63,10 +63,10 @@ MIDDLEWARE = [
     "django_guid.middleware.guid_middleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "apps.core.middleware.PrebuiltPolicyCSPMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "apps.core.middleware.PrivateCacheMiddleware",
-    # Sessions, authentication and messages run for every request but an API one with a bearer token (browser.py).
+    # Sessions, authentication and messages run only for requests that can use a session (browser.py).
     "apps.core.browser.BrowserSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "apps.core.middleware.RequestBodyLimitMiddleware",
@@ -508,6 +508,9 @@ LOGGING = {
     "loggers": {
         "audit": {"handlers": ["console", *(["audit_file"] if LOG_DIR else [])], "level": "INFO", "propagate": False},
         "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # Django logs every 4xx here as a warning: a client hammering a throttled sign-in would write a line per
+        # attempt (and pay for it). 4xx answers are counted by status in /metrics; 5xx are still logged.
+        "django.request": {"level": "ERROR"},
         "django.server": {
             "handlers": ["console"],
             "level": "INFO",

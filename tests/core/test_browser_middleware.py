@@ -1,4 +1,5 @@
-"""API requests with a bearer token skip sessions, Django's authentication and messages; all others run them."""
+"""Requests that cannot use a session (API ones with a bearer token or without a session cookie, the probes and
+/metrics) skip sessions, Django's authentication and messages; all others run them."""
 
 import pytest
 from django.http import HttpRequest, HttpResponse
@@ -20,9 +21,28 @@ def _seen_by_the_view(request: HttpRequest) -> dict[str, bool]:
     return seen
 
 
-def test_an_api_request_with_a_bearer_token_skips_the_browser_middleware(rf) -> None:
-    request = rf.get("/api/v1/products/", HTTP_AUTHORIZATION="Bearer some.jwt.token")
-    assert _seen_by_the_view(request) == {"session": False, "user": False, "messages": False}
+SKIPPED = {"session": False, "user": False, "messages": False}
+RUN = {"session": True, "user": True, "messages": True}
+
+
+@pytest.mark.parametrize(
+    ("path", "authorization", "session_cookie"),
+    [
+        ("/api/v1/products/", "Bearer some.jwt.token", False),
+        ("/api/v1/products/", "Bearer some.jwt.token", True),  # the token wins: DRF never reads the session then
+        ("/api/v1/auth/login/", None, False),
+        ("/health/live/", None, False),
+        ("/health/live/", None, True),
+        ("/metrics", None, True),
+    ],
+)
+def test_a_request_that_cannot_use_a_session_skips_the_browser_middleware(
+    rf, settings, path, authorization, session_cookie
+) -> None:
+    request = rf.get(path, **({"HTTP_AUTHORIZATION": authorization} if authorization else {}))
+    if session_cookie:
+        request.COOKIES[settings.SESSION_COOKIE_NAME] = "some-session-key"
+    assert _seen_by_the_view(request) == SKIPPED
 
 
 @pytest.mark.parametrize(
@@ -32,11 +52,18 @@ def test_an_api_request_with_a_bearer_token_skips_the_browser_middleware(rf) -> 
         ("/api/v1/products/", "bearer some.jwt.token"),  # not the scheme simplejwt reads: the session may apply
         ("/api/v1/products/", "Basic dXNlcjpwYXNz"),
         ("/admin/", "Bearer some.jwt.token"),  # only the API authenticates bearer tokens
+        ("/admin/", None),
     ],
 )
-def test_every_other_request_runs_the_browser_middleware(rf, path, authorization) -> None:
-    headers = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
-    assert _seen_by_the_view(rf.get(path, **headers)) == {"session": True, "user": True, "messages": True}
+def test_a_request_with_a_session_cookie_runs_the_browser_middleware(rf, settings, path, authorization) -> None:
+    request = rf.get(path, **({"HTTP_AUTHORIZATION": authorization} if authorization else {}))
+    request.COOKIES[settings.SESSION_COOKIE_NAME] = "some-session-key"
+    assert _seen_by_the_view(request) == RUN
+
+
+def test_a_page_outside_the_api_runs_the_browser_middleware_without_a_cookie(rf) -> None:
+    assert _seen_by_the_view(rf.get("/account/reset-password/")) == RUN
+    assert _seen_by_the_view(rf.get("/api-auth/login/")) == RUN
 
 
 @pytest.mark.django_db

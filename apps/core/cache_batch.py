@@ -1,0 +1,73 @@
+"""Several cache reads of one request in one Redis round trip.
+
+A cached catalog read used to make three: the token's user, the rate-limit counter and the cached body, each
+waiting for the one before. A view that knows its keys up front asks for them here at once (a pipeline); the
+readers (authentication, the throttle, the read cache) then take their answer from the request instead of asking
+Redis again. Each answer is used once, so a counter is never counted twice. Without Redis (the in-process cache),
+or when the pipeline fails, nothing is kept and every reader asks the cache itself, as it would have.
+"""
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.cache import caches
+from django.http import HttpRequest
+from django_redis.cache import RedisCache
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+CACHE_ALIAS = "default"
+_GETS = "_cache_batch_gets"
+_COUNTS = "_cache_batch_counts"
+
+
+def _django_request(request: Any) -> HttpRequest:
+    inner: HttpRequest = getattr(request, "_request", request)  # a DRF Request wraps Django's
+    return inner
+
+
+def prefetch(request: Any, *, get: Sequence[str] = (), bump: Sequence[tuple[str, int]] = ()) -> bool:
+    """Read the `get` keys and add one to each `bump` counter (made with its timeout, in seconds, on first use)
+    in one round trip, and keep the answers on the request. False when nothing was kept."""
+    cache = caches[CACHE_ALIAS]
+    if not isinstance(cache, RedisCache) or not (get or bump):
+        return False
+    client = cache.client
+    try:
+        pipe = client.get_client(write=True).pipeline(transaction=True)
+        for key in get:
+            pipe.get(client.make_key(key))
+        for key, timeout in bump:
+            redis_key = client.make_key(key)
+            pipe.incr(redis_key)
+            pipe.expire(redis_key, timeout, nx=True)
+        answers = pipe.execute()
+    except (RedisError, OSError) as exc:
+        logger.warning("Cache batch failed, each read goes alone: %s", exc)
+        return False
+    inner = _django_request(request)
+    gets = {key: None if raw is None else client.decode(raw) for key, raw in zip(get, answers, strict=False)}
+    counts = {key: int(answers[len(get) + 2 * n]) for n, (key, _) in enumerate(bump)}
+    setattr(inner, _GETS, {**getattr(inner, _GETS, {}), **gets})
+    setattr(inner, _COUNTS, {**getattr(inner, _COUNTS, {}), **counts})
+    return True
+
+
+def take_get(request: Any, key: str) -> tuple[bool, Any]:
+    """(True, the value or None when absent) if `key` was prefetched for this request, else (False, None)."""
+    if request is None:
+        return False, None
+    gets: dict[str, Any] = getattr(_django_request(request), _GETS, {})
+    if key in gets:
+        return True, gets.pop(key)
+    return False, None
+
+
+def take_count(request: Any, key: str) -> int | None:
+    """The counter's new value if this request already bumped it in a batch, else None (bump it yourself)."""
+    if request is None:
+        return None
+    counts: dict[str, int] = getattr(_django_request(request), _COUNTS, {})
+    return counts.pop(key, None)
