@@ -70,15 +70,35 @@ MESSAGE_COLUMNS = (
     "attempts",
     "created_at",
     "sent_at",
+    "status_callback",
 )
+
+
+def _blank_as_null(value: str) -> str | None:
+    return value or None
+
+
 # How a plain row's value becomes JSON where it is not already a string or a number, as the serializer's field does.
-_JSON_FORMAT: dict[str, Callable[[Any], Any]] = {"account_id": str, "created_at": utc_iso, "sent_at": utc_iso}
+_JSON_FORMAT: dict[str, Callable[[Any], Any]] = {
+    "account_id": str,
+    "created_at": utc_iso,
+    "sent_at": utc_iso,
+    "status_callback": _blank_as_null,
+}
 _COLUMN_FORMATS = tuple((column, _JSON_FORMAT.get(column)) for column in MESSAGE_COLUMNS)
 
 
 class MessageSerializer(serializers.ModelSerializer):
     """A message as every read and the create answer show it: the schema, and the reference for
     `message_read_data`, which builds the same bodies."""
+
+    status_callback = serializers.SerializerMethodField(
+        help_text="The URL this message's status changes are POSTed to, as the create named it; null when none was "
+        "given (the account's default URL, if any, applies then)."
+    )
+
+    def get_status_callback(self, message: Message) -> str | None:
+        return _blank_as_null(message.status_callback)
 
     class Meta:
         model = Message

@@ -36,6 +36,7 @@ def message_json(message: Message) -> dict[str, Any]:
         "attempts": message.attempts,
         "created_at": iso(message.created_at),
         "sent_at": iso(message.sent_at),
+        "status_callback": message.status_callback or None,
     }
 
 

@@ -73,6 +73,7 @@ def test_every_status_reaches_the_receiver_signed_and_in_order(
         message = send(user_client, payload, hook.url, django_capture_on_commit_callbacks)
         report(api_client, message["message_id"], "delivered", django_capture_on_commit_callbacks)
 
+    assert message["status_callback"] == hook.url
     seen = events(hook, secret)
     assert [(event["message_id"], event["status"], event["attempts"], event["error"]) for event in seen] == [
         (message["message_id"], "sent", 1, None),

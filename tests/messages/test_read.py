@@ -401,3 +401,23 @@ def test_pages_either_side_of_the_deferred_join_continue_each_other(
     with django_capture_on_commit_callbacks(execute=True):
         MessageFactory(account_id=user.account_id)  # the newest: every page starts one message later
     assert read_pages() == newest_first()[start : start + 60]
+
+
+def test_every_read_shows_the_status_callback_null_when_none(user_client, user, mine) -> None:
+    hooked = MessageFactory(
+        account_id=user.account_id,
+        created_at=T0 + timedelta(minutes=3),
+        status_callback="https://hooks.example.com/status",
+    )
+    paths = [
+        MESSAGES_URL,
+        f"{SEARCH_URL}?sender_number={hooked.sender_number},{mine[0].sender_number}",
+        account_messages_url(user.account_id),
+    ]
+    for path in paths:
+        shown = {row["message_id"]: row["status_callback"] for row in user_client.get(path).json()["results"]}
+        assert shown[hooked.message_id] == "https://hooks.example.com/status", path
+        assert shown[mine[0].message_id] is None, path
+
+    assert user_client.get(detail_url(hooked.message_id)).json()["status_callback"] == hooked.status_callback
+    assert user_client.get(detail_url(mine[0].message_id)).json()["status_callback"] is None

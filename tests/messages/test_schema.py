@@ -73,4 +73,12 @@ def test_the_message_shape_is_the_contracts(schema_and_warnings) -> None:
         "attempts",
         "created_at",
         "sent_at",
+        "status_callback",
     ]
+
+
+def test_the_status_callback_is_a_nullable_read_only_string(schema_and_warnings) -> None:
+    field = schema_and_warnings[0]["components"]["schemas"]["Message"]["properties"]["status_callback"]
+
+    assert (field["type"], field["nullable"], field["readOnly"]) == ("string", True, True)
+    assert "null when none" in field["description"]
