@@ -5,7 +5,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from .http_server import QuietHandler, serving
 
 
 @dataclass(frozen=True)
@@ -28,13 +29,14 @@ class Receiver:
 
 
 @contextmanager
-def receiver(plan: list[int] | None = None, redirect_to: str = "") -> Iterator[Receiver]:
+def receiver(plan: list[int] | None = None, redirect_to: str = "", port: int = 0) -> Iterator[Receiver]:
+    """A receiver on `port` (0: a free one)."""
     state = Receiver(plan=list(plan or []), redirect_to=redirect_to)
     lock = threading.Lock()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            body = self.read_body()
             with lock:
                 state.requests.append(Received(self.path, dict(self.headers.items()), body))
                 code = state.plan.pop(0) if state.plan else 200
@@ -46,16 +48,5 @@ def receiver(plan: list[int] | None = None, redirect_to: str = "") -> Iterator[R
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler, port) as state.port:
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
