@@ -1,13 +1,18 @@
 """Status callbacks against a real receiver on 127.0.0.1: signed, every status in order, retried, given up."""
 
 import json
+import socket
+from datetime import timedelta
 
 import pytest
+from celery.beat import ScheduleEntry, Scheduler
+from django.utils import timezone
 
 from apps.core import signatures
 from apps.messages.backends import locmem
 from apps.messages.callback_tasks import send_status_callback_task, sweep_status_callbacks_task
 from apps.messages.models import Message, StatusCallback
+from config.celery import app as celery_app
 from tests.helpers.receiver import Receiver, receiver
 
 from .helpers import MESSAGES_URL
@@ -192,3 +197,40 @@ def test_a_new_default_url_applies_to_the_next_status_change(
 
     assert [event["status"] for event in events(first, secret)] == ["sent"]
     assert [event["status"] for event in events(second, secret)] == ["sent"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_embedded_a_callback_the_receiver_missed_waits_for_beat_run_beside_make_run(
+    user_client, payload, secret, settings, django_capture_on_commit_callbacks
+) -> None:
+    # Embedded mode: tasks run in-process (eager), where no timer runs a retry, with the default backoff.
+    assert settings.CELERY_TASK_ALWAYS_EAGER
+    settings.CALLBACK_RETRY_BACKOFF_SECONDS = 30
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/hooks/status"  # nothing listens there yet: the receiver is down
+    message = send(user_client, payload, url, django_capture_on_commit_callbacks)
+
+    callback = StatusCallback.objects.get()
+    assert (callback.state, callback.attempts) == ("pending", 1)  # tried once, kept: not lost, not a loop
+    assert [attempt.status_code for attempt in callback.attempt_log.all()] == [None]
+    assert callback.next_attempt_at > timezone.now()
+
+    # Past its retry time and the sweeper's grace, with the receiver back: beat (`make beat`, which with no broker
+    # runs each task in its own process) sends it.
+    StatusCallback.objects.filter(pk=callback.pk).update(next_attempt_at=timezone.now() - timedelta(minutes=5))
+    schedule = settings.CELERY_BEAT_SCHEDULE["sweep-status-callbacks"]
+    sweep = ScheduleEntry(name="sweep-status-callbacks", app=celery_app, **schedule)
+    with receiver(port=port) as hook, django_capture_on_commit_callbacks(execute=True):
+        Scheduler(app=celery_app, lazy=True).apply_async(sweep, advance=False)
+
+    assert [(event["event_id"], event["message_id"], event["status"]) for event in events(hook, secret)] == [
+        (callback.event_id, message["message_id"], "sent")
+    ]
+    callback.refresh_from_db()
+    assert (callback.state, callback.attempts) == ("delivered", 2)
