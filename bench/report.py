@@ -23,6 +23,9 @@ TARGETS = {
     "login_throttled": 0.50,
 }
 DELIVERY_TARGET_PER_SECOND = 300
+# Cases measured again on the service instance without the tracing packages (its case is named with this suffix).
+TRACING_PAIRS = ("health_live", "message_create")
+TRACING_ABSENT_SUFFIX = "_tracing_absent"
 
 
 @dataclass
@@ -78,6 +81,8 @@ def build_report(
         )
         # Every message the gateway saw came once: one post per idempotency key (the fake gateway never fails).
         checks["delivery_sent_once"] = delivery["gateway_posts"] == delivery["gateway_distinct_keys"]
+    tracing_off = [_tracing_off(by_name[name], by_name[name + TRACING_ABSENT_SUFFIX]) for name in TRACING_PAIRS
+                   if name in by_name and name + TRACING_ABSENT_SUFFIX in by_name]  # fmt: skip
     checks["queries_constant"] = all(q["page_size_5"] == q["page_size_100"] for q in prepared["queries"].values())
     return {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -86,9 +91,22 @@ def build_report(
         "versions": _versions(),
         "settings": settings,
         "cases": cases,
+        "tracing_off": tracing_off,
         "delivery": delivery,
         "queries": prepared["queries"],
         "checks": checks,
+    }
+
+
+def _tracing_off(off: dict[str, Any], absent: dict[str, Any]) -> dict[str, Any]:
+    """A case on the service (tracing and Sentry off) beside the same on the instance where neither is installed."""
+    return {
+        "case": off["case"],
+        "rps_off": off["rps"],
+        "rps_absent": absent["rps"],
+        "p50_ms_off": off["p50_ms"],
+        "p50_ms_absent": absent["p50_ms"],
+        "ratio": round(off["rps"] / absent["rps"], 3) if absent["rps"] else None,
     }
 
 
@@ -112,6 +130,20 @@ def render_markdown(report: dict[str, Any]) -> str:
             f"| {case['case']} | `{case['path'][:60]}` | {case['rps']} | {case['p50_ms']} | {case['p99_ms']} | "
             f"{case['errors']} | {case['ratio']} | {case['ratio_health']} | {target} |"
         )
+    if report["tracing_off"]:
+        lines += [
+            "",
+            "Tracing and Sentry off (no OTEL_EXPORTER_OTLP_ENDPOINT, no SENTRY_DSN) against a service instance where "
+            "neither package can be imported:",
+            "",
+            "| case | req/s off | req/s absent | p50 ms off | p50 ms absent | ratio tracing off / tracing absent |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        lines += [
+            f"| {pair['case']} | {pair['rps_off']} | {pair['rps_absent']} | {pair['p50_ms_off']} | "
+            f"{pair['p50_ms_absent']} | {pair['ratio']} |"
+            for pair in report["tracing_off"]
+        ]
     delivery = report["delivery"]
     if delivery is not None:
         lines += [

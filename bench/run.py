@@ -3,9 +3,11 @@ bare Django project (bench/baseline) served with the same gunicorn settings over
 
 Cases of both servers run interleaved, round after round; each is reported as req/s, p50/p99 latency and errors,
 as a ratio to the bare Django view and as a ratio to the service's `/health/live/`, all from the same run (the
-machines are shared and noisy: only ratios from one run compare). Then delivery through the `http` backend to a
-fake gateway answering in 200 ms, and a soak. Results go to bench/results/latest.json and latest.md. `--quick`
-runs one short round on small data (the test suite does, so the harness cannot rot).
+machines are shared and noisy: only ratios from one run compare). `/health/live/` and message create also run on a
+second instance of the service in which opentelemetry and sentry_sdk cannot be imported: the ratio of the two shows
+what tracing and Sentry cost while off. Then delivery through the `http` backend to a fake gateway answering in
+200 ms, and a soak. Results go to bench/results/latest.json and latest.md. `--quick` runs one short round on small
+data (the test suite does, so the harness cannot rot).
 """
 
 from __future__ import annotations
@@ -24,15 +26,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.report import BARE, CaseResult, build_report, render_markdown
+from bench.report import BARE, TRACING_ABSENT_SUFFIX, TRACING_PAIRS, CaseResult, build_report, render_markdown
 from bench.servers import (
     BASE_DIR,
     PYTHON,
+    TRACING_PACKAGES,
     baseline_env,
     ensure_database,
     ensure_wrk,
     free_port,
     get_json,
+    importable,
     log,
     manage,
     message_statuses,
@@ -41,6 +45,7 @@ from bench.servers import (
     service_env,
     start,
     stop,
+    tracing_absent_env,
     wait_http,
 )
 from bench.soak import run_soak
@@ -55,13 +60,17 @@ FULL_SIZES = {"categories": 20, "products": 10_000, "users": 1_000, "messages": 
 QUICK_SIZES = {"categories": 5, "products": 300, "users": 20, "messages": 6_000, "heavy_accounts": 1,
                "heavy_messages": 3_000}  # fmt: skip
 ALWAYS = {BARE, "health_live"}
+# Which instance serves a case: the service, the bare project, or the service with the tracing packages absent.
+SERVICE, BASELINE, TRACING_ABSENT = "service", "baseline", "tracing_absent"
+# `--cases tracing`: what tracing and Sentry cost while off, each case beside the same on the TRACING_ABSENT instance.
+TRACING_CASES = {*TRACING_PAIRS, *(name + TRACING_ABSENT_SUFFIX for name in TRACING_PAIRS)}
 
 
 @dataclass(frozen=True)
 class Case:
     name: str
     path: str
-    baseline: bool = False  # served by the bare project, not the service
+    server: str = SERVICE
     method: str = "GET"
     headers: tuple[tuple[str, str], ...] = ()
     body: str | None = None
@@ -77,16 +86,19 @@ def cases_for(prepared: dict[str, Any]) -> list[Case]:
     message = json.dumps({"sender_number": "+15551230001", "receiver_number": "+15551230002", "body": "bench"})
     login = json.dumps({"email": "bench-login@example.com", "password": "wrong-password-for-the-bench"})
     cases = [
-        Case(BARE, "/bare/", baseline=True),
+        Case(BARE, "/bare/", server=BASELINE),
         Case("health_live", "/health/live/"),
-        Case("stock_drf_cached", "/cached/products/?page=1", baseline=True),
+        Case(f"health_live{TRACING_ABSENT_SUFFIX}", "/health/live/", server=TRACING_ABSENT),
+        Case("stock_drf_cached", "/cached/products/?page=1", server=BASELINE),
         Case("catalog_cached", "/api/v1/products/?page=1", headers=auth),
-        Case("stock_drf_uncached", "/products/?page=1", baseline=True),
+        Case("stock_drf_uncached", "/products/?page=1", server=BASELINE),
         # A different max_price on every request: each one misses the response cache.
         Case("catalog_uncached", "/api/v1/products/?min_price=1&max_price={random}&ordering=-price&is_available=true",
              headers=auth),
         Case("product_detail", f"/api/v1/products/{prepared['product_id']}/", headers=auth),
         Case("message_create", "/api/v1/messages/", method="POST", headers=json_auth, body=message),
+        Case(f"message_create{TRACING_ABSENT_SUFFIX}", "/api/v1/messages/", method="POST", headers=json_auth,
+             body=message, server=TRACING_ABSENT),
         Case("message_search", search, headers=auth),
         Case("message_search_1conn", search, headers=auth, connections=1),
         Case("account_page_1", f"/api/v1/accounts/{account}/messages/?page=1", headers=auth),
@@ -115,7 +127,7 @@ def main() -> int:
     parser.add_argument("--delivery-messages", type=int, default=3000)
     parser.add_argument(
         "--cases", default="", help="comma-separated case names to run (bare_django and health_live always run; "
-        "`delivery` is one); skips the soak"
+        "`delivery` is one, `tracing` names what tracing and Sentry cost while off); skips the soak"
     )  # fmt: skip
     args = parser.parse_args()
 
@@ -131,9 +143,10 @@ def main() -> int:
             raise SystemExit(f"{name} does not answer on 127.0.0.1:{port}")
     wrk = ensure_wrk()
     workdir = Path(tempfile.mkdtemp(prefix="drm-bench-"))
-    port, baseline_port, gateway_port = free_port(), free_port(), free_port()
+    port, baseline_port, gateway_port, absent_port = free_port(), free_port(), free_port(), free_port()
     env = service_env(database, workdir, port)
-    urls = {False: f"http://127.0.0.1:{port}", True: f"http://127.0.0.1:{baseline_port}"}
+    urls = {server: f"http://127.0.0.1:{server_port}" for server, server_port in
+            ((SERVICE, port), (BASELINE, baseline_port), (TRACING_ABSENT, absent_port))}  # fmt: skip
 
     ensure_database(database)
     log("migrating")
@@ -145,6 +158,14 @@ def main() -> int:
     subprocess.run([PYTHON, "-m", "celery", "-A", "config", "purge", "-f"],  # noqa: S603
                    cwd=BASE_DIR, env=env, capture_output=True, check=False, timeout=60)  # fmt: skip
     prepared = run_module(env, "bench.prepare")
+    only = {name for name in args.cases.split(",") if name}
+    if "tracing" in only:
+        only |= TRACING_CASES
+    cases = [case for case in cases_for(prepared) if not only or case.name in only | ALWAYS]
+    absent_env = tracing_absent_env(env, workdir, absent_port)
+    for package in TRACING_PACKAGES:
+        if importable(absent_env, package):
+            raise SystemExit(f"{package} is still importable where the bench made it absent")
 
     gunicorn = [PYTHON, "-m", "gunicorn", "-c", "config/gunicorn.py"]
     worker_env = {**env, "SMS_BACKEND": "apps.messages.backends.http.HttpGatewayBackend",
@@ -159,14 +180,14 @@ def main() -> int:
         start(worker, worker_env, workdir / "worker.log"),
         start([PYTHON, "-m", "bench.gateway", str(gateway_port), str(GATEWAY_DELAY_MS)], env, workdir / "gw.log"),
     ]
+    if any(case.server == TRACING_ABSENT for case in cases):
+        processes.append(start([*gunicorn, "config.wsgi"], absent_env, workdir / "gunicorn-tracing-absent.log"))
     soak = None
     delivery = None
     try:
-        wait_http(f"{urls[False]}/health/live/")
-        wait_http(f"{urls[True]}/bare/")
+        for server in {case.server for case in cases}:
+            wait_http(f"{urls[server]}/bare/" if server == BASELINE else f"{urls[server]}/health/live/")
         wait_http(f"http://127.0.0.1:{gateway_port}/stats")
-        only = {name for name in args.cases.split(",") if name}
-        cases = [case for case in cases_for(prepared) if not only or case.name in only | ALWAYS]
         results = run_cases(wrk, urls, workdir, cases, rounds=rounds, seconds=seconds, args=args)
         if not only or "delivery" in only:
             count = 300 if args.quick else args.delivery_messages
@@ -180,11 +201,11 @@ def main() -> int:
             stop(processes[0])
             processes[0] = start([*gunicorn, "config.wsgi"], {**env, "THROTTLE_RATE_LOGIN": "100000000/min"},
                                  workdir / "gunicorn-soak.log")  # fmt: skip
-            wait_http(f"{urls[False]}/health/live/")
+            wait_http(f"{urls[SERVICE]}/health/live/")
             soak_seconds, soak_clients = (5.0, 4) if args.quick else (args.soak_seconds, 16)
             log(f"soak: {soak_seconds:.0f} s, {soak_clients} clients")
             soak = run_soak(
-                urls[False],
+                urls[SERVICE],
                 accounts=[(f"demo-user-{n}@example.com", DEMO_PASSWORD) for n in range(soak_clients)],
                 product_ids=prepared["product_ids"],
                 seconds=soak_seconds,
@@ -214,12 +235,12 @@ def main() -> int:
     return 0
 
 
-def warm_up(urls: dict[bool, str], cases: list[Case]) -> None:
+def warm_up(urls: dict[str, str], cases: list[Case]) -> None:
     for case in cases:
         # The throttled-login case starts once the login limit is spent, so warm it until it answers 429.
         for _ in range(12 if case.name == "login_throttled" else 3):
             request = urllib.request.Request(  # noqa: S310 - our own servers on 127.0.0.1
-                urls[case.baseline] + case.path.replace("{random}", "1"),
+                urls[case.server] + case.path.replace("{random}", "1"),
                 method=case.method,
                 headers=dict(case.headers),
                 data=case.body.encode() if case.body else None,
@@ -234,7 +255,7 @@ def warm_up(urls: dict[bool, str], cases: list[Case]) -> None:
 
 
 def run_cases(
-    wrk: str, urls: dict[bool, str], workdir: Path, cases: list[Case], *, rounds: int, seconds: float,
+    wrk: str, urls: dict[str, str], workdir: Path, cases: list[Case], *, rounds: int, seconds: float,
     args: argparse.Namespace,
 ) -> dict[str, CaseResult]:  # fmt: skip
     results = {case.name: CaseResult(case.name, case.path) for case in cases}
@@ -245,7 +266,7 @@ def run_cases(
         for case in cases:
             script = lua_script(workdir, case.name, case.method, dict(case.headers), case.body, case.path)
             connections = case.connections or args.connections
-            url = urls[case.baseline] + case.path.replace("{random}", "1")
+            url = urls[case.server] + case.path.replace("{random}", "1")
             figures = run_wrk(wrk, url, script, seconds=seconds, connections=connections,
                               threads=min(args.threads, connections))  # fmt: skip
             result = results[case.name]

@@ -17,6 +17,9 @@ from typing import IO, Any
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+# A sitecustomize there refuses these packages (it keeps its own copy of the names: it cannot import the bench).
+TRACING_ABSENT_DIR = BASE_DIR / "bench" / "tracing_absent"
+TRACING_PACKAGES = ("opentelemetry", "sentry_sdk")
 SECRET_KEY = secrets.token_urlsafe(50)  # one per bench run: production settings refuse a key written in the repository
 
 
@@ -96,6 +99,25 @@ def service_env(database: str, workdir: Path, port: int) -> dict[str, str]:
         }
     )
     return env
+
+
+def tracing_absent_env(env: dict[str, str], workdir: Path, port: int) -> dict[str, str]:
+    """`env` (the service's) for a second instance on `port` in which the tracing and error-reporting packages
+    cannot be imported (bench/tracing_absent/sitecustomize.py): beside it, the service shows what both cost off."""
+    return {
+        **env,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(TRACING_ABSENT_DIR), env.get("PYTHONPATH", "")])),
+        "PROMETHEUS_MULTIPROC_DIR": str(workdir / "prometheus-tracing-absent"),
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+    }
+
+
+def importable(env: dict[str, str], module: str) -> bool:
+    """Whether `module` imports in a Python started with `env`."""
+    result = subprocess.run(  # noqa: S603
+        [PYTHON, "-c", f"import {module}"], cwd=BASE_DIR, env=env, capture_output=True, timeout=60, check=False
+    )
+    return result.returncode == 0
 
 
 def baseline_env(database: str, port: int) -> dict[str, str]:

@@ -38,13 +38,16 @@ def test_quick_benchmark_measures_every_case(tmp_path) -> None:
     cases = {case["case"]: case for case in report["cases"]}
     assert {"bare_django", "health_live", "stock_drf_cached", "stock_drf_uncached", "catalog_cached",
             "catalog_uncached", "product_detail", "message_create", "message_search",
-            "login_throttled"} <= set(cases)  # fmt: skip
+            "login_throttled", "health_live_tracing_absent", "message_create_tracing_absent"} <= set(cases)  # fmt: skip
     for name, case in cases.items():
         assert case["rps"] > 0, name
         assert case["ratio"] is not None, name
         assert case["ratio_health"] is not None, name
     assert cases["bare_django"]["ratio"] == 1.0
     assert cases["health_live"]["ratio_health"] == 1.0
+    # Tracing and Sentry off, beside an instance where neither can be imported.
+    assert [pair["case"] for pair in report["tracing_off"]] == ["health_live", "message_create"]
+    assert all(pair["ratio"] > 0 for pair in report["tracing_off"]), report["tracing_off"]
     delivery = report["delivery"]
     assert delivery["sent"] == delivery["messages"]
     assert delivery["gateway_posts"] >= delivery["messages"]
@@ -54,6 +57,7 @@ def test_quick_benchmark_measures_every_case(tmp_path) -> None:
     markdown = (tmp_path / "quick.md").read_text()
     assert markdown.startswith("# Benchmark")
     assert "ratio to bare Django" in markdown
+    assert "ratio tracing off / tracing absent" in markdown
 
     # The profiler reads the same seeded database; it must keep working too.
     profiled = _run_module(
