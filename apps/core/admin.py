@@ -1,8 +1,36 @@
+from typing import Any
+
 from django.contrib import admin
 from django.db.models import Model
 from django.http import HttpRequest
 
 from .models import AuditEvent, OutboxEvent
+from .permissions import is_admin
+
+
+def is_admin_staff(request: HttpRequest) -> bool:
+    """An active staff member with the admin role."""
+    return bool(request.user.is_active and request.user.is_staff and is_admin(request.user))
+
+
+class ViewOnlyForAdmins:
+    """For a ModelAdmin or an inline: shown to admin staff only (`is_admin_staff`), and never added to, changed or
+    deleted from through the admin; an action of its own is what writes, through a service."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_admin_staff(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_admin_staff(request)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(AuditEvent)

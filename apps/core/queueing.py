@@ -6,10 +6,13 @@ beat sweepers (outbox relay, stale-message requeue) pick the work up once the br
 """
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from celery import Task
 from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
@@ -27,3 +30,23 @@ def enqueue(task: Task, *args: Any, **options: Any) -> bool:
 def enqueue_on_commit(task: Task, *args: Any, **options: Any) -> None:
     """Send `task` once the current transaction commits (at once outside a transaction)."""
     transaction.on_commit(lambda: enqueue(task, *args, **options))
+
+
+def requeue_overdue(queryset: QuerySet[Any], *, overdue_before: datetime, task: Task, batch_size: int) -> int:
+    """Enqueue `task` (with the row's pk) for up to `batch_size` rows of `queryset` whose `next_attempt_at` is before
+    `overdue_before`, most overdue first, once the caller's transaction commits; returns how many.
+
+    A sweeper's half: rows another sweeper holds are skipped, and each row's `next_attempt_at` becomes now, so it is
+    not overdue again until another full period passes and a slow queue is not flooded with duplicates."""
+    now = timezone.now()
+    due = list(
+        queryset.select_for_update(skip_locked=True)
+        .filter(next_attempt_at__lt=overdue_before)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:batch_size]
+    )
+    if due:
+        queryset.model._default_manager.filter(pk__in=due).update(next_attempt_at=now)
+    for pk in due:
+        enqueue_on_commit(task, pk)
+    return len(due)

@@ -1,12 +1,11 @@
 import contextlib
-from typing import Any
 from uuid import UUID
 
 from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
-from apps.core.permissions import is_admin
+from apps.core.admin import ViewOnlyForAdmins, is_admin_staff
 
 from .models import Message
 from .phone import InvalidPhoneNumber, normalize_phone
@@ -14,7 +13,7 @@ from .services import message_retry_failed
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(ViewOnlyForAdmins, admin.ModelAdmin):
     """Read-only view of every account's messages; the only write is the retry action, through the service."""
 
     list_display = (
@@ -54,27 +53,8 @@ class MessageAdmin(admin.ModelAdmin):
         count = message_retry_failed(messages=queryset, by=request.user)
         self.message_user(request, f"{count} failed message(s) queued for delivery again.", messages.SUCCESS)
 
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return _is_admin_staff(request)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _is_admin_staff(request)
-
     def has_retry_permission(self, request: HttpRequest) -> bool:
-        return _is_admin_staff(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-def _is_admin_staff(request: HttpRequest) -> bool:
-    return bool(request.user.is_active and request.user.is_staff and is_admin(request.user))
+        return is_admin_staff(request)
 
 
 # The status callbacks' admin, registered beside the messages'.

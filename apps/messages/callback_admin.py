@@ -1,36 +1,25 @@
 """Status callbacks in the admin: each one with its attempts (when, answer code, error), and a resend action."""
 
-from typing import Any
-
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from apps.core.permissions import is_admin
+from apps.core.admin import ViewOnlyForAdmins, is_admin_staff
 
 from .callbacks import status_callback_resend
 from .models import StatusCallback, StatusCallbackAttempt
 
 
-class StatusCallbackAttemptInline(admin.TabularInline):
+class StatusCallbackAttemptInline(ViewOnlyForAdmins, admin.TabularInline):
     model = StatusCallbackAttempt
     fields = ("attempted_at", "status_code", "error", "duration_ms")
     readonly_fields = fields
     extra = 0
     can_delete = False
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _is_admin_staff(request)
-
 
 @admin.register(StatusCallback)
-class StatusCallbackAdmin(admin.ModelAdmin):
+class StatusCallbackAdmin(ViewOnlyForAdmins, admin.ModelAdmin):
     """Read-only; the one write is the resend action, through the service."""
 
     list_display = ("event_id", "message", "status", "state", "attempts", "last_status_code", "created_at")
@@ -53,24 +42,5 @@ class StatusCallbackAdmin(admin.ModelAdmin):
         count = status_callback_resend(callbacks=queryset, by=request.user)
         self.message_user(request, f"{count} callback(s) queued to be sent again.", messages.SUCCESS)
 
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return _is_admin_staff(request)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _is_admin_staff(request)
-
     def has_resend_permission(self, request: HttpRequest) -> bool:
-        return _is_admin_staff(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-def _is_admin_staff(request: HttpRequest) -> bool:
-    return bool(request.user.is_active and request.user.is_staff and is_admin(request.user))
+        return is_admin_staff(request)

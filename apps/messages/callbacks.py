@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from apps.core import audit, safe_http
 from apps.core.exceptions import ApplicationError
-from apps.core.queueing import enqueue_on_commit
+from apps.core.queueing import enqueue_on_commit, requeue_overdue
 
 from .callback_tasks import send_status_callback_task
 from .models import CallbackSettings, Message, StatusCallback
@@ -157,17 +157,12 @@ def status_callbacks_requeue_due(*, batch_size: int = SWEEP_BATCH_SIZE) -> int:
     """Enqueue pending callbacks that are overdue by SWEEP_GRACE (their task was lost). Returns how many.
 
     A duplicate task is harmless: the sender locks the row and sends only a pending one whose turn it is."""
-    now = timezone.now()
-    due = list(
-        StatusCallback.objects.select_for_update(skip_locked=True)
-        .filter(state=StatusCallback.State.PENDING, next_attempt_at__lt=now - SWEEP_GRACE)
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:batch_size]
+    count = requeue_overdue(
+        StatusCallback.objects.filter(state=StatusCallback.State.PENDING),
+        overdue_before=timezone.now() - SWEEP_GRACE,
+        task=send_status_callback_task,
+        batch_size=batch_size,
     )
-    if not due:
-        return 0
-    StatusCallback.objects.filter(pk__in=due).update(next_attempt_at=now)
-    for callback_pk in due:
-        enqueue_on_commit(send_status_callback_task, callback_pk)
-    logger.info("Re-enqueued %d overdue status callbacks", len(due))
-    return len(due)
+    if count:
+        logger.info("Re-enqueued %d overdue status callbacks", count)
+    return count

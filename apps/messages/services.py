@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from apps.core import audit, metrics
 from apps.core.exceptions import Conflict
-from apps.core.queueing import enqueue_on_commit
+from apps.core.queueing import enqueue_on_commit, requeue_overdue
 
 from . import events
 from .backends import SmsDeliveryError, get_sms_backend
@@ -279,18 +279,12 @@ def message_requeue_stale(*, overdue_by: timedelta, batch_size: int = REQUEUE_BA
 
     A duplicate task is harmless: delivery locks the row and sends only a message that is still queued.
     """
-    now = timezone.now()
-    due = list(
-        Message.objects.select_for_update(skip_locked=True)
-        .filter(status=Message.Status.QUEUED, next_attempt_at__lt=now - overdue_by)
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:batch_size]
+    count = requeue_overdue(
+        Message.objects.filter(status=Message.Status.QUEUED),
+        overdue_before=timezone.now() - overdue_by,
+        task=deliver_message_task,
+        batch_size=batch_size,
     )
-    if not due:
-        return 0
-    # Not due again until another full period passes, so a slow queue is not flooded with duplicates.
-    Message.objects.filter(pk__in=due).update(next_attempt_at=now)
-    for message_pk in due:
-        enqueue_on_commit(deliver_message_task, message_pk)
-    logger.info("Re-enqueued %d stale queued messages", len(due))
-    return len(due)
+    if count:
+        logger.info("Re-enqueued %d stale queued messages", count)
+    return count
