@@ -32,9 +32,11 @@ def enqueue_on_commit(task: Task, *args: Any, **options: Any) -> None:
     transaction.on_commit(lambda: enqueue(task, *args, **options))
 
 
-def requeue_overdue(queryset: QuerySet[Any], *, overdue_before: datetime, task: Task, batch_size: int) -> int:
+def requeue_overdue(
+    queryset: QuerySet[Any], *, overdue_before: datetime, task: Task, batch_size: int, what: str
+) -> int:
     """Enqueue `task` (with the row's pk) for up to `batch_size` rows of `queryset` whose `next_attempt_at` is before
-    `overdue_before`, most overdue first, once the caller's transaction commits; returns how many.
+    `overdue_before`, most overdue first, once the caller's transaction commits; returns how many (logged as `what`).
 
     A sweeper's half: rows another sweeper holds are skipped, and each row's `next_attempt_at` becomes now, so it is
     not overdue again until another full period passes and a slow queue is not flooded with duplicates."""
@@ -45,8 +47,10 @@ def requeue_overdue(queryset: QuerySet[Any], *, overdue_before: datetime, task: 
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:batch_size]
     )
-    if due:
-        queryset.model._default_manager.filter(pk__in=due).update(next_attempt_at=now)
+    if not due:
+        return 0
+    queryset.model._default_manager.filter(pk__in=due).update(next_attempt_at=now)
     for pk in due:
         enqueue_on_commit(task, pk)
+    logger.info("Re-enqueued %d %s", len(due), what)
     return len(due)

@@ -157,12 +157,10 @@ def status_callbacks_requeue_due(*, batch_size: int = SWEEP_BATCH_SIZE) -> int:
     """Enqueue pending callbacks that are overdue by SWEEP_GRACE (their task was lost). Returns how many.
 
     A duplicate task is harmless: the sender locks the row and sends only a pending one whose turn it is."""
-    count = requeue_overdue(
+    return requeue_overdue(
         StatusCallback.objects.filter(state=StatusCallback.State.PENDING),
         overdue_before=timezone.now() - SWEEP_GRACE,
         task=send_status_callback_task,
         batch_size=batch_size,
+        what="overdue status callbacks",
     )
-    if count:
-        logger.info("Re-enqueued %d overdue status callbacks", count)
-    return count

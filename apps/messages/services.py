@@ -279,12 +279,10 @@ def message_requeue_stale(*, overdue_by: timedelta, batch_size: int = REQUEUE_BA
 
     A duplicate task is harmless: delivery locks the row and sends only a message that is still queued.
     """
-    count = requeue_overdue(
+    return requeue_overdue(
         Message.objects.filter(status=Message.Status.QUEUED),
         overdue_before=timezone.now() - overdue_by,
         task=deliver_message_task,
         batch_size=batch_size,
+        what="stale queued messages",
     )
-    if count:
-        logger.info("Re-enqueued %d stale queued messages", count)
-    return count
