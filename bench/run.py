@@ -114,8 +114,8 @@ def cases_for(prepared: dict[str, Any]) -> list[Case]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="one short round per case on small data")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=8.0, help="wrk duration per case and round")
+    parser.add_argument("--rounds", type=int, help="rounds of every case (default 3, with --quick 1)")
+    parser.add_argument("--seconds", type=float, help="wrk duration per case and round (default 8, with --quick 2)")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument(
@@ -132,8 +132,8 @@ def main() -> int:
     args = parser.parse_args()
 
     sizes = QUICK_SIZES if args.quick else FULL_SIZES
-    rounds = 1 if args.quick else args.rounds
-    seconds = 2.0 if args.quick else args.seconds
+    rounds = args.rounds or (1 if args.quick else 3)
+    seconds = args.seconds or (2.0 if args.quick else 8.0)
     database = f"{args.database}_quick" if args.quick else args.database
     if args.quick:  # few connections: on a busy machine 32 of them can keep a slow case from finishing any request
         args.connections = min(args.connections, 8)
