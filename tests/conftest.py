@@ -86,6 +86,22 @@ def _media_in_tmp(settings, tmp_path) -> None:
 
 
 @pytest.fixture
+def redis_round_trips(monkeypatch) -> list[int]:
+    """How many times the code under test wrote to a Redis socket: once per command, or once per pipeline."""
+    from redis.connection import AbstractConnection
+
+    sent: list[int] = []
+    real_send = AbstractConnection.send_packed_command
+
+    def counting_send(self, command, check_health=True):
+        sent.append(1)
+        return real_send(self, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting_send)
+    return sent
+
+
+@pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
 

@@ -22,6 +22,7 @@ from apps.core.conditional import ETAG_HEADER, IF_NONE_MATCH, NOT_MODIFIED, cond
 from apps.core.keygen import KEY_LENGTH
 from apps.core.permissions import is_admin
 from apps.core.schema import ERROR
+from apps.users.authentication import BatchedAuthenticationReadsMixin
 from apps.users.request_user import request_user
 
 from .filters import MAX_LIST_VALUES, MessageListFilter
@@ -112,6 +113,7 @@ CONDITIONAL_READ = [IF_NONE_MATCH, ETAG_HEADER]
 )
 @method_decorator(conditional_get, name="dispatch")
 class MessageViewSet(
+    BatchedAuthenticationReadsMixin,
     ValidatedInputMixin,
     MessagePagesMixin,
     mixins.CreateModelMixin,
@@ -250,7 +252,7 @@ class MessageViewSet(
     },
 )
 @method_decorator(conditional_get, name="dispatch")
-class AccountMessageListView(MessagePagesMixin, generics.ListAPIView):
+class AccountMessageListView(BatchedAuthenticationReadsMixin, MessagePagesMixin, generics.ListAPIView):
     """One account's messages, newest first: the caller's own, or any account's for an admin (an account with no
     messages is an empty page). Another account, or an id that is not a UUID, is a 404."""
 

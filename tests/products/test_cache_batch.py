@@ -2,27 +2,12 @@
 Authentication, the rate limit and staleness hold exactly as when each was asked alone."""
 
 import pytest
-from redis.connection import AbstractConnection
 
 from apps.core import cache_batch
 from apps.core.throttling import UserRateThrottle
 from tests.products.conftest import PRODUCTS, product_url
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db]
-
-
-@pytest.fixture
-def redis_round_trips(monkeypatch):
-    """How many times the request path wrote to a Redis socket: one per command, or one per pipeline."""
-    sent: list[int] = []
-    real_send = AbstractConnection.send_packed_command
-
-    def counting_send(self, command, check_health=True):
-        sent.append(1)
-        return real_send(self, command, check_health)
-
-    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting_send)
-    return sent
 
 
 @pytest.fixture
