@@ -9,6 +9,8 @@ from django import forms
 from django.db.models import QuerySet
 from django_filters.fields import IsoDateTimeField
 
+from apps.core.filtering import ReusedFormFilterSet
+
 from .models import Message
 from .phone import InvalidPhoneNumber, normalize_phone
 
@@ -78,7 +80,7 @@ class InListFilter(django_filters.Filter):
         return qs.filter(**{f"{self.field_name}__in": value})
 
 
-class MessageListFilter(django_filters.FilterSet):
+class MessageListFilter(ReusedFormFilterSet):
     """`?account_id=` on the message list (it narrows within what the caller may read)."""
 
     account_id = django_filters.UUIDFilter(
@@ -92,7 +94,7 @@ class MessageListFilter(django_filters.FilterSet):
         fields: list[str] = []
 
 
-class MessageSearchFilter(django_filters.FilterSet):
+class MessageSearchFilter(ReusedFormFilterSet):
     """Every given parameter must match (AND); list parameters match any of their values (OR)."""
 
     message_id = InListFilter(field_name="message_id")

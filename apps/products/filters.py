@@ -13,6 +13,8 @@ from django_filters.widgets import BaseCSVWidget
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from apps.core.filtering import ReusedFormFilterSet
+
 from .models import Category, Product
 
 ORDERING_FIELDS = ("name", "price", "created_at")
@@ -46,7 +48,7 @@ class StableOrderingFilter(filters.OrderingFilter):
         return qs.order_by(*ordering, tiebreaker)
 
 
-class ProductFilter(filters.FilterSet):
+class ProductFilter(ReusedFormFilterSet):
     search = filters.CharFilter(
         method="filter_search", help_text="Case-insensitive substring of the name, description or sku."
     )
