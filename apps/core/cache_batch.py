@@ -13,8 +13,6 @@ from typing import Any
 
 from django.core.cache import caches
 from django.http import HttpRequest
-from django_redis.cache import RedisCache
-from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +30,13 @@ def prefetch(request: Any, *, get: Sequence[str] = (), bump: Sequence[tuple[str,
     """Read the `get` keys and add one to each `bump` counter (made with its timeout, in seconds, on first use)
     in one round trip, and keep the answers on the request. False when nothing was kept."""
     cache = caches[CACHE_ALIAS]
-    if not isinstance(cache, RedisCache) or not (get or bump):
+    if not (get or bump) or not type(cache).__module__.startswith("django_redis."):
+        return False
+    # Imported only here: redis-py loads OpenTelemetry's API as it imports, which the embedded defaults never need.
+    from django_redis.cache import RedisCache
+    from redis.exceptions import RedisError
+
+    if not isinstance(cache, RedisCache):
         return False
     client = cache.client
     try:

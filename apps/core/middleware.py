@@ -1,3 +1,4 @@
+import uuid
 from collections.abc import Callable
 from io import BytesIO
 from typing import Any, TypeVar
@@ -10,33 +11,42 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.utils.functional import SimpleLazyObject, empty
 from django_guid import get_guid
+from django_guid.context import guid
 
 from .context import client_ip, is_valid_request_id, request_client_ip
 
 F = TypeVar("F", bound=Callable[..., Any])
-# Read from and deleted in request.META, never through request.headers: that is built once, on its first read,
-# and would go on showing django-guid the id dropped here.
+REQUEST_ID_HEADER = "X-Request-ID"
 REQUEST_ID_META_KEY = "HTTP_X_REQUEST_ID"
 BODY_LIMIT_ATTRIBUTE = "max_request_body_bytes"  # set on a view by request_body_limit
 
 
 class RequestContextMiddleware:
-    """Before django-guid: an `X-Request-ID` that is not 1 to 64 of `[A-Za-z0-9._-]` is dropped, so django-guid
-    makes a fresh id instead of echoing (and logging, and storing) what the client wrote. Then the client address
-    is resolved once, for the audit trail and everything else that reads it."""
+    """The request id and the client address, resolved once, first of all.
+
+    The id is the client's `X-Request-ID` when it is 1 to 64 of `[A-Za-z0-9._-]`, else a fresh one, so nothing the
+    client wrote otherwise is echoed, logged or stored. It goes into django-guid's context (its log filter puts it
+    on every line, `get_guid()` reads it) and back in the answer's `X-Request-ID`. This replaces django-guid's own
+    middleware, which read and checked the header and its URL rules twice per request: a tenth of `/health/live/`.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = request.META.get(REQUEST_ID_META_KEY)
-        if request_id is not None and not is_valid_request_id(request_id):
-            del request.META[REQUEST_ID_META_KEY]
-        token = client_ip.set(request_client_ip(request))
+        if request_id is None or not is_valid_request_id(request_id):
+            request_id = uuid.uuid4().hex
+        # Left set after the answer: Django logs a 4xx or 5xx once the middleware has returned, with this id.
+        guid.set(request_id)
+        address_token = client_ip.set(request_client_ip(request))
         try:
-            return self.get_response(request)
+            response = self.get_response(request)
         finally:
-            client_ip.reset(token)
+            client_ip.reset(address_token)
+        response[REQUEST_ID_HEADER] = request_id
+        response["Access-Control-Expose-Headers"] = REQUEST_ID_HEADER
+        return response
 
 
 def request_body_limit(max_bytes: int) -> Callable[[F], F]:

@@ -56,7 +56,7 @@ def setup_tracing(*, service_name: str) -> bool:
 
 
 def _tag_request_id(span: Any, request: Any, response: Any) -> None:
-    # The response hook runs after django-guid has set the id (its middleware runs inside the tracing one).
+    # The response hook runs after RequestContextMiddleware has set the id (it runs inside the tracing one).
     request_id = response.get("X-Request-ID") if response is not None else None
     if request_id and span is not None and span.is_recording():
         span.set_attribute(REQUEST_ID_ATTRIBUTE, request_id)

@@ -60,7 +60,6 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "apps.core.metrics.RequestMetricsMiddleware",
     "apps.core.middleware.RequestContextMiddleware",
-    "django_guid.middleware.guid_middleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.core.middleware.PrebuiltPolicyCSPMiddleware",
@@ -311,14 +310,9 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# --- Request ids (django-guid) --------------------------------------------------------------------------------
-DJANGO_GUID = {
-    "GUID_HEADER_NAME": "X-Request-ID",
-    "VALIDATE_GUID": False,
-    "RETURN_HEADER": True,
-    "EXPOSE_HEADER": True,
-    "UUID_LENGTH": 32,
-}
+# --- Request ids ----------------------------------------------------------------------------------------------
+# apps.core.middleware.RequestContextMiddleware resolves each request's id into django-guid's context, where its
+# log filter (LOGGING below) and get_guid() read it; django-guid's own middleware is not used.
 
 # --- Metrics --------------------------------------------------------------------------------------------------
 # Loopback only unless a deployment names its scraper's network, or gives the scraper a bearer token.
