@@ -1,11 +1,14 @@
 """Posts each message as JSON to an HTTP SMS gateway (`SMS_GATEWAY_URL`) with a bearer token and a timeout, and
 reads the gateway's signed delivery receipts.
 
-With `requests` (already a dependency, for Authlib): one session per backend keeps the connection to the gateway
-open across the messages of a batch.
+With `requests` (already a dependency, for Authlib): one session per process keeps the connections to the gateway
+open across batches, its pool as large as a batch's sends in flight at once (requests' default keeps 10 and
+opens, then drops, a connection for every send past them).
 """
 
 import json
+import os
+import threading
 import urllib.parse
 from collections.abc import Mapping
 from typing import Any
@@ -13,6 +16,7 @@ from typing import Any
 import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from requests.adapters import HTTPAdapter
 
 from apps.core import signatures
 from apps.messages.models import Message
@@ -31,6 +35,22 @@ MAX_ANSWER_BYTES = 64 * 1024
 RETRYABLE_CLIENT_ERRORS = {408, 409, 425, 429}
 RECEIPT_STATUSES = {"delivered": True, "undelivered": False}
 RECEIPT_ERROR_MAX_LENGTH = 1000
+
+_session_lock = threading.Lock()
+_sessions: dict[int, requests.Session] = {}  # by process id: a forked worker process makes its own
+
+
+def _process_session() -> requests.Session:
+    with _session_lock:
+        session = _sessions.get(os.getpid())
+        if session is None:
+            _sessions.clear()
+            session = requests.Session()
+            adapter = HTTPAdapter(pool_maxsize=settings.MESSAGE_DELIVERY_BATCH_SIZE)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            _sessions[os.getpid()] = session
+        return session
 
 
 class HttpGatewayBackend(BaseSmsBackend):
@@ -81,7 +101,7 @@ class HttpGatewayBackend(BaseSmsBackend):
         self.timeout = timeout if timeout is not None else settings.SMS_GATEWAY_TIMEOUT
         if urllib.parse.urlsplit(self.url).scheme not in {"http", "https"}:
             raise ImproperlyConfigured("SMS_GATEWAY_URL must be an http:// or https:// URL")
-        self.session = requests.Session()
+        self.session = _process_session()
 
     def send(self, message: Message) -> str:
         payload = {
