@@ -7,7 +7,13 @@ dies before publishing, or a broker that is down, leaves the messages queued, an
 (`requeue_stale_messages_task`) enqueues them again. In-process (eager) Celery keeps delivering each at once.
 
 A worker sends a batch's messages concurrently, so one worker process keeps a batch's worth of sends in flight
-against a gateway that takes a few hundred milliseconds to answer, on one database connection.
+against a gateway that takes a few hundred milliseconds to answer, on one database connection. A batch also takes
+the other messages already due for their first attempt (`SELECT ... FOR UPDATE SKIP LOCKED`, oldest first, up to
+MESSAGE_DELIVERY_BATCH_SIZE in all): under a steady trickle of creates each batch names only a few ids, and the
+worker's processes would each spend a gateway round trip on those few; instead, the batch that starts while others
+are in flight carries everything that gathered meanwhile, and the later batches of those ids find them sent (or
+held by a batch in flight) and skip them. SQLite, which cannot skip locked rows, and eager runs send only their
+own ids.
 """
 
 import atexit

@@ -12,7 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -189,19 +189,36 @@ def message_deliver(*, message_pk: int, retry_in: float = 0.0) -> Message | None
     return message
 
 
-def messages_deliver(*, message_pks: list[int], retry_in: float = 0.0) -> list[tuple[int, SmsDeliveryError]]:
-    """Send the still-queued messages among `message_pks` through the SMS backend concurrently, each once.
+def messages_deliver(
+    *, message_pks: list[int], retry_in: float = 0.0, claim_due: bool = False
+) -> list[tuple[int, SmsDeliveryError]]:
+    """Send the messages among `message_pks` still waiting for their first attempt through the SMS backend
+    concurrently, each once; with `claim_due`, other such messages already due as well, oldest first, up to
+    MESSAGE_DELIVERY_BATCH_SIZE in all (where the database can skip locked rows: PostgreSQL, not SQLite).
 
     As `message_deliver`, every row stays locked while its send is in flight, and rows another delivery holds are
-    skipped (that one sends them). Returns the (pk, error) of each refused send, recorded as an attempt like
-    `message_deliver` records it, for the caller to retry or fail one by one.
+    skipped (that one sends them). Only first attempts: a message already tried has a retry task of its own
+    waiting for its next attempt time, and taking it here would send it early and start a second series of
+    retries. Returns the (pk, error) of each refused send, recorded as an attempt like `message_deliver` records
+    it, for the caller to retry or fail one by one.
     """
     backend = get_sms_backend()
     failed: list[tuple[int, SmsDeliveryError]] = []
+    first_attempts = Message.objects.select_for_update(skip_locked=True).filter(
+        status=Message.Status.QUEUED, attempts=0
+    )
     with transaction.atomic(durable=True):
-        messages = list(
-            Message.objects.select_for_update(skip_locked=True).filter(pk__in=message_pks, status=Message.Status.QUEUED)
-        )
+        messages = list(first_attempts.filter(pk__in=message_pks))
+        room = settings.MESSAGE_DELIVERY_BATCH_SIZE - len(messages)
+        if claim_due and room > 0 and connection.features.has_select_for_update_skip_locked:
+            # Under a steady trickle of creates each batch holds a few ids while a send takes a gateway's round
+            # trip; taking what else is due lets one batch carry what gathered meanwhile, and the later batches
+            # of those ids find them sent. The order follows msg_queued_due_idx.
+            messages += (
+                first_attempts.filter(next_attempt_at__lte=timezone.now())
+                .exclude(pk__in=[message.pk for message in messages])
+                .order_by("next_attempt_at", "pk")[:room]
+            )
         for message, outcome in zip(messages, send_concurrently(backend, messages), strict=True):
             if isinstance(outcome, SmsDeliveryError):
                 _record_failed_attempt(message, error=outcome, retry_in=retry_in)

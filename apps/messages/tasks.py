@@ -75,17 +75,20 @@ def requeue_stale_messages_task() -> int:
     return message_requeue_stale(overdue_by=timedelta(seconds=settings.MESSAGE_REQUEUE_AFTER_SECONDS))
 
 
-@shared_task(acks_late=True, ignore_result=True)
-def deliver_messages_task(message_pks: list[int]) -> None:
-    """Send a batch of newly accepted messages concurrently (see dispatch.py); a refused send goes on alone as a
-    `deliver_message_task` retry with backoff, a refusal for good marks its message failed at once. Should the
-    batch itself fail (the database, a crash), its messages go on alone, or, with a dead worker, the batch is
-    delivered again (late ack): rows already sent are skipped, the rest resent under the same idempotency key."""
+@shared_task(bind=True, acks_late=True, ignore_result=True)
+def deliver_messages_task(self: Task, message_pks: list[int]) -> None:
+    """Send a batch of newly accepted messages concurrently, with the other messages already due for their first
+    attempt (see dispatch.py); a refused send goes on alone as a `deliver_message_task` retry with backoff, a
+    refusal for good marks its message failed at once. Should the batch itself fail (the database, a crash), its
+    own messages go on alone, or, with a dead worker, the batch is delivered again (late ack) and takes what is
+    still queued (the rows the dead one held are due, oldest first; the sweeper is the backstop): rows already sent
+    are skipped, the rest resent under the same idempotency key."""
     from .services import message_fail, messages_deliver
 
     countdown = retry_countdown(0)
     try:
-        failed = messages_deliver(message_pks=message_pks, retry_in=countdown)
+        # Eager (in-process) runs send only their own messages, inside the caller's request.
+        failed = messages_deliver(message_pks=message_pks, retry_in=countdown, claim_due=not self.request.is_eager)
     except Exception:
         logger.warning("Batch delivery of %d messages failed; each goes on alone", len(message_pks), exc_info=True)
         for message_pk in message_pks:

@@ -2,9 +2,11 @@
 once per attempt, with the single-message path's retries, failures and idempotency key."""
 
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from apps.messages.backends import locmem
 from apps.messages.backends.failing import FailingBackend
@@ -127,3 +129,62 @@ def test_a_batch_skips_the_rows_another_delivery_holds(user) -> None:
     assert [sms.message_id for sms in locmem.outbox] == [free.message_id]
     held.refresh_from_db()
     assert (held.status, held.attempts) == ("queued", 0)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_batch_takes_the_other_messages_due_for_their_first_attempt_oldest_first(user, settings) -> None:
+    settings.MESSAGE_DELIVERY_BATCH_SIZE = 4
+    now = timezone.now()
+    own = MessageFactory(account_id=user.account_id)
+    oldest, older, old, newest = (
+        MessageFactory(account_id=user.account_id, next_attempt_at=now - timedelta(seconds=seconds))
+        for seconds in (40, 30, 20, 10)
+    )
+
+    assert messages_deliver(message_pks=[own.pk], claim_due=True) == []
+
+    # Its own message first, then the oldest due, up to MESSAGE_DELIVERY_BATCH_SIZE in all.
+    assert sorted(sms.message_id for sms in locmem.outbox) == sorted(m.message_id for m in (own, oldest, older, old))
+    newest.refresh_from_db()
+    assert (newest.status, newest.attempts) == ("queued", 0)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_batch_never_takes_a_message_before_its_next_attempt_nor_one_waiting_for_its_retry(user) -> None:
+    now = timezone.now()
+    own = MessageFactory(account_id=user.account_id)
+    not_due = MessageFactory(account_id=user.account_id, next_attempt_at=now + timedelta(minutes=5))
+    # Refused once: its retry task sends it (taking it here would start a second series of retries).
+    refused_waiting = MessageFactory(account_id=user.account_id, attempts=1, next_attempt_at=now + timedelta(minutes=5))
+    refused_due = MessageFactory(account_id=user.account_id, attempts=1, next_attempt_at=now - timedelta(seconds=1))
+
+    assert messages_deliver(message_pks=[own.pk], claim_due=True) == []
+
+    assert [sms.message_id for sms in locmem.outbox] == [own.message_id]
+    rows = Message.objects.filter(pk__in=[not_due.pk, refused_waiting.pk, refused_due.pk])
+    assert sorted(rows.values_list("status", "attempts")) == [("queued", 0), ("queued", 1), ("queued", 1)]
+
+
+@pytest.mark.django_db
+def test_a_batch_run_in_process_sends_only_its_own_messages(user) -> None:
+    own = MessageFactory(account_id=user.account_id)
+    other = MessageFactory(account_id=user.account_id)
+
+    deliver_messages_task.delay([own.pk])  # eager: inside the caller's request
+
+    assert [sms.message_id for sms in locmem.outbox] == [own.message_id]
+    other.refresh_from_db()
+    assert other.status == "queued"
+
+
+@pytest.mark.django_db
+def test_a_redelivered_batch_leaves_a_refused_message_to_its_retry(user) -> None:
+    message = MessageFactory(account_id=user.account_id, attempts=1, last_error="503", next_attempt_at=timezone.now())
+
+    deliver_messages_task.delay([message.pk])  # the batch again after a crash past its commit
+
+    assert locmem.outbox == []
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == ("queued", 1)
