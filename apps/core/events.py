@@ -14,6 +14,24 @@ from .tasks import relay_outbox_task
 Priority = OutboxEvent.Priority
 
 
+def outbox_event(
+    event_type: str,
+    payload: dict[str, Any],
+    *,
+    priority: Priority = Priority.MEDIUM,
+    aggregate_type: str = "",
+    aggregate_id: str = "",
+) -> OutboxEvent:
+    """An event not yet written: `publish_events` writes many at once."""
+    return OutboxEvent(
+        event_type=event_type,
+        payload=payload,
+        priority=priority,
+        aggregate_type=aggregate_type,
+        aggregate_id=str(aggregate_id),
+    )
+
+
 def publish_event(
     event_type: str,
     payload: dict[str, Any],
@@ -23,15 +41,22 @@ def publish_event(
     aggregate_id: str = "",
 ) -> OutboxEvent:
     """Write an event in the caller's transaction; it is relayed after the commit, and never if rolled back."""
-    event = OutboxEvent.objects.create(
-        event_type=event_type,
-        payload=payload,
-        priority=priority,
-        aggregate_type=aggregate_type,
-        aggregate_id=str(aggregate_id),
+    (event,) = publish_events(
+        [outbox_event(event_type, payload, priority=priority, aggregate_type=aggregate_type, aggregate_id=aggregate_id)]
     )
-    transaction.on_commit(trigger_relay)
     return event
+
+
+def publish_events(events: list[OutboxEvent]) -> list[OutboxEvent]:
+    """`publish_event` for several events (from `outbox_event`), in one INSERT."""
+    if not events:
+        return events
+    if len(events) == 1:
+        events[0].save(force_insert=True)
+    else:
+        OutboxEvent.objects.bulk_create(events)
+    transaction.on_commit(trigger_relay)
+    return events
 
 
 RELAY_TRIGGER_KEY = "outbox:relay-triggered"

@@ -58,13 +58,21 @@ def _default_url_key(account_id: UUID) -> str:
 def account_default_url(*, account_id: UUID) -> str:
     """The account's default callback URL ("" for none), from the cache: every status change of every message
     asks, and deliveries are the hot path. A settings change replaces the cached value once it commits."""
-    key = _default_url_key(account_id)
-    url = cache.get(key)
-    if url is None:
-        url = CallbackSettings.objects.filter(account_id=account_id).values_list("default_url", flat=True).first() or ""
-        # `add`: a value a settings change stored meanwhile is newer than this read and stays.
-        cache.add(key, url, timeout=DEFAULT_URL_CACHE_SECONDS)
-    return str(url)
+    return account_default_urls(account_ids={account_id})[account_id]
+
+
+def account_default_urls(*, account_ids: set[UUID]) -> dict[UUID, str]:
+    """`account_default_url` of each account, in one cache read (and one query for those it misses)."""
+    keys = {_default_url_key(account_id): account_id for account_id in account_ids}
+    urls = {keys[key]: str(url) for key, url in cache.get_many(list(keys)).items()}
+    missing = account_ids - urls.keys()
+    if missing:
+        stored = dict(CallbackSettings.objects.filter(account_id__in=missing).values_list("account_id", "default_url"))
+        for account_id in missing:
+            urls[account_id] = stored.get(account_id) or ""
+            # `add`: a value a settings change stored meanwhile is newer than this read and stays.
+            cache.add(_default_url_key(account_id), urls[account_id], timeout=DEFAULT_URL_CACHE_SECONDS)
+    return urls
 
 
 def require_callback_secret(*, account_id: UUID) -> None:
@@ -119,9 +127,29 @@ def record_status_change(message: Message) -> StatusCallback | None:
     """Write the callback of `message`'s new status in the caller's transaction; sent once it commits.
 
     The URL is the message's `status_callback`, else the account's default at the time of the change."""
-    url = message.status_callback or account_default_url(account_id=message.account_id)
-    if not url:
-        return None
+    (callback,) = record_status_changes([message])
+    return callback
+
+
+def record_status_changes(messages: list[Message]) -> list[StatusCallback | None]:
+    """`record_status_change` for each of `messages` (a batch's deliveries): one cache read for the accounts'
+    default URLs, one INSERT."""
+    defaults = account_default_urls(account_ids={m.account_id for m in messages if not m.status_callback})
+    callbacks: list[StatusCallback | None] = []
+    for message in messages:
+        url = message.status_callback or defaults[message.account_id]
+        callbacks.append(_status_callback(message, url) if url else None)
+    written = [callback for callback in callbacks if callback is not None]
+    if len(written) == 1:
+        written[0].save(force_insert=True)
+    elif written:
+        StatusCallback.objects.bulk_create(written)
+    for callback in written:
+        enqueue_on_commit(send_status_callback_task, callback.pk)
+    return callbacks
+
+
+def _status_callback(message: Message, url: str) -> StatusCallback:
     callback = StatusCallback(message=message, url=url, payload={})
     callback.payload = {
         "event_id": callback.event_id,
@@ -131,8 +159,6 @@ def record_status_change(message: Message) -> StatusCallback | None:
         "error": (message.last_error or None) if message.status in ERROR_STATUSES else None,
         "time": timezone.now().isoformat().replace("+00:00", "Z"),
     }
-    callback.save(force_insert=True)
-    enqueue_on_commit(send_status_callback_task, callback.pk)
     return callback
 
 

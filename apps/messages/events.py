@@ -2,17 +2,22 @@
 
 from typing import Any
 
-from apps.core.events import Priority, publish_event
+from apps.core.events import Priority, outbox_event, publish_events
 from apps.core.models import OutboxEvent
 
 from .models import Message
 
 
-def _publish(event_type: str, message: Message, priority: Priority, **fields: Any) -> OutboxEvent:
+def _event(event_type: str, message: Message, priority: Priority, **fields: Any) -> OutboxEvent:
     payload = {"message_id": message.message_id, "account_id": str(message.account_id), **fields}
-    return publish_event(
+    return outbox_event(
         event_type, payload, priority=priority, aggregate_type="message", aggregate_id=message.message_id
     )
+
+
+def _publish(event_type: str, message: Message, priority: Priority, **fields: Any) -> OutboxEvent:
+    (event,) = publish_events([_event(event_type, message, priority, **fields)])
+    return event
 
 
 def message_created(message: Message) -> OutboxEvent:
@@ -28,13 +33,24 @@ def message_created(message: Message) -> OutboxEvent:
 
 
 def message_sent(message: Message) -> OutboxEvent:
-    return _publish(
-        "message.sent",
-        message,
-        Priority.HIGH,
-        provider_message_id=message.provider_message_id,
-        attempts=message.attempts,
-        sent_at=message.sent_at.isoformat() if message.sent_at else None,
+    (event,) = messages_sent([message])
+    return event
+
+
+def messages_sent(messages: list[Message]) -> list[OutboxEvent]:
+    """`message.sent` for each of `messages`, in one INSERT (a batch's deliveries)."""
+    return publish_events(
+        [
+            _event(
+                "message.sent",
+                message,
+                Priority.HIGH,
+                provider_message_id=message.provider_message_id,
+                attempts=message.attempts,
+                sent_at=message.sent_at.isoformat() if message.sent_at else None,
+            )
+            for message in messages
+        ]
     )
 
 

