@@ -160,3 +160,33 @@ def test_http_backend_needs_a_json_answer_with_an_id(gateway, answer) -> None:
 def test_http_backend_refuses_a_url_that_is_not_http(url) -> None:
     with pytest.raises(ImproperlyConfigured):
         HttpGatewayBackend(url=url)
+
+
+@pytest.mark.django_db
+def test_http_backend_keeps_a_batch_worth_of_connections_open_across_batches() -> None:
+    from apps.messages.dispatch import send_concurrently
+    from bench.gateway import Gateway, GatewayHandler
+
+    ports: set[int] = set()
+
+    class CountingHandler(GatewayHandler):
+        def setup(self) -> None:
+            super().setup()
+            ports.add(self.client_address[1])  # one per connection the backend opened
+
+    server = Gateway(0, 0.2)
+    server.RequestHandlerClass = CountingHandler
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/messages"
+        messages = MessageFactory.build_batch(12)
+        for _ in range(2):  # two batches, each with a backend of its own
+            outcomes = send_concurrently(HttpGatewayBackend(url=url, timeout=5), messages)
+            assert outcomes == [f"fake-{m.message_id}" for m in messages]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    # requests' default pool kept 10 of a batch's connections, and a session per batch kept none across batches.
+    assert len(ports) == 12

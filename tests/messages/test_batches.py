@@ -136,18 +136,19 @@ def test_a_batch_skips_the_rows_another_delivery_holds(user) -> None:
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_a_batch_takes_the_other_messages_due_for_their_first_attempt_oldest_first(user, settings) -> None:
-    settings.MESSAGE_DELIVERY_BATCH_SIZE = 4
     now = timezone.now()
     own = MessageFactory(account_id=user.account_id)
-    oldest, older, old, newest = (
-        MessageFactory(account_id=user.account_id, next_attempt_at=now - timedelta(seconds=seconds))
-        for seconds in (40, 30, 20, 10)
-    )
+    due = [
+        MessageFactory(account_id=user.account_id, next_attempt_at=now - timedelta(seconds=1000 - n))
+        for n in range(settings.MESSAGE_DELIVERY_BATCH_SIZE)
+    ]
 
     assert messages_deliver(message_pks=[own.pk], claim_due=True) == []
 
     # Its own message first, then the oldest due, up to MESSAGE_DELIVERY_BATCH_SIZE in all.
-    assert sorted(sms.message_id for sms in locmem.outbox) == sorted(m.message_id for m in (own, oldest, older, old))
+    sent = [own, *due[:-1]]
+    assert sorted(sms.message_id for sms in locmem.outbox) == sorted(m.message_id for m in sent)
+    newest = due[-1]
     newest.refresh_from_db()
     assert (newest.status, newest.attempts) == ("queued", 0)
 
