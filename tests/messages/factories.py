@@ -3,9 +3,10 @@ import uuid
 import factory
 
 from apps.messages.models import Message
+from tests.helpers.factories import ModelFactory
 
 
-class MessageFactory(factory.django.DjangoModelFactory):
+class MessageFactory(ModelFactory[Message]):
     class Meta:
         model = Message
 

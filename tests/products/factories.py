@@ -3,9 +3,10 @@ from decimal import Decimal
 import factory
 
 from apps.products.models import Category, PriceChange, Product
+from tests.helpers.factories import ModelFactory
 
 
-class CategoryFactory(factory.django.DjangoModelFactory):
+class CategoryFactory(ModelFactory[Category]):
     class Meta:
         model = Category
 
@@ -13,7 +14,7 @@ class CategoryFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Category {n}")
 
 
-class ProductFactory(factory.django.DjangoModelFactory):
+class ProductFactory(ModelFactory[Product]):
     class Meta:
         model = Product
 
@@ -27,7 +28,7 @@ class ProductFactory(factory.django.DjangoModelFactory):
     is_available = True
 
 
-class PriceChangeFactory(factory.django.DjangoModelFactory):
+class PriceChangeFactory(ModelFactory[PriceChange]):
     class Meta:
         model = PriceChange
 

@@ -1,10 +1,13 @@
 import factory
 from django.contrib.auth import get_user_model
 
+from apps.users.models import User
+from tests.helpers.factories import ModelFactory
+
 DEFAULT_PASSWORD = "correct-horse-battery-staple-42"
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(ModelFactory[User]):
     class Meta:
         model = get_user_model()
         skip_postgeneration_save = True
