@@ -17,7 +17,7 @@ LINK = re.compile(r"https?://\S+\?uid=\S+")
 
 def link_params(message: mail.EmailMessage) -> dict[str, str]:
     """The `uid` and `token` of the one link in an email's body."""
-    links = LINK.findall(message.body)
+    links = LINK.findall(str(message.body))
     assert len(links) == 1, message.body
     query = parse_qs(urlparse(links[0]).query)
     return {"uid": query["uid"][0], "token": query["token"][0]}

@@ -19,6 +19,6 @@ class UserFactory(ModelFactory[User]):
     password = factory.PostGenerationMethodCall("set_password", DEFAULT_PASSWORD)
 
     @factory.post_generation
-    def _save_password(obj, create, extracted, **kwargs):
+    def _save_password(obj: User, create: bool, extracted: object, **kwargs: object) -> None:
         if create:
             obj.save(update_fields=["password"])

@@ -28,7 +28,7 @@ def test_the_registration_email_links_to_the_port_the_service_runs_on(run_on_com
     response = run_on_commit(client.post, "/api/v1/auth/register/", body, content_type="application/json")
     assert response.status_code == 201
     [message] = mail.outbox
-    assert _link(message.body).startswith("http://127.0.0.1:8123/account/verify-email/?uid=")
+    assert _link(str(message.body)).startswith("http://127.0.0.1:8123/account/verify-email/?uid=")
 
 
 def test_the_verification_page_verifies_on_the_button_only() -> None:

@@ -170,7 +170,9 @@ def authorize(authorization_endpoint: str, person: Person) -> Grant:
     )
     assert login_page.status_code == 200, login_page.text[:2000]
     assert urlparse(login_page.url).path == "/accounts/login/"
-    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login_page.text).group(1)
+    csrf_field = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login_page.text)
+    assert csrf_field is not None
+    csrf = csrf_field.group(1)
     response = browser.post(
         login_page.url,
         data={"csrfmiddlewaretoken": csrf, "username": person.username, "password": person.password},

@@ -13,10 +13,12 @@ class DiscoveryView(ConnectDiscoveryInfoView):
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = super().get(request, *args, **kwargs)
-        if not settings.IDP_PUBLISHED_JWKS_URI:
+        # The provider's own settings module (oidc_provider/settings.py), not the one the django-stubs plugin reads.
+        published_jwks_uri: str = settings.IDP_PUBLISHED_JWKS_URI  # type: ignore[misc]
+        if not published_jwks_uri:
             return response
         document = json.loads(response.content)
-        document["jwks_uri"] = settings.IDP_PUBLISHED_JWKS_URI
+        document["jwks_uri"] = published_jwks_uri
         return JsonResponse(document)
 
 
