@@ -78,6 +78,7 @@ def test_add_goes_through_the_service(superuser_client, category) -> None:
     assert response.status_code == 302
     created = Product.objects.get(sku="ADM-1")
     assert (created.price, created.currency, created.stock) == (Decimal("12.34"), "EUR", 4)
+    assert created.image.name is not None
     assert created.image.name.endswith(".png")
     assert AuditEvent.objects.filter(action="product.created", object_id=str(created.pk)).exists()
     assert OutboxEvent.objects.filter(event_type="product.created").exists()
@@ -149,6 +150,7 @@ def test_set_price_action_records_history(superuser_client, product) -> None:
     assert response.status_code == 302
     change = PriceChange.objects.get(product=product)
     assert (change.old_price, change.new_price) == (Decimal("19.99"), Decimal("25.00"))
+    assert change.changed_by is not None
     assert change.changed_by.is_superuser
 
 

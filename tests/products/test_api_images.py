@@ -34,13 +34,16 @@ def test_a_real_image_is_stored_and_linked(admin_client, product, image_format, 
 def test_replacing_an_image_removes_the_old_file_after_commit(admin_client, product, committed) -> None:
     put_image(admin_client, product, image_bytes())
     old_name = Product.objects.get(pk=product.pk).image.name
+    assert old_name is not None
 
     with committed():
         response = put_image(admin_client, product, image_bytes("JPEG"))
 
     assert response.status_code == 200
     assert not default_storage.exists(old_name)
-    assert default_storage.exists(Product.objects.get(pk=product.pk).image.name)
+    new_name = Product.objects.get(pk=product.pk).image.name
+    assert new_name is not None
+    assert default_storage.exists(new_name)
 
 
 @pytest.mark.parametrize(

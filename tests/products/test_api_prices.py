@@ -109,7 +109,9 @@ def test_price_history_newest_first_with_who_changed_it(user_client, admin_clien
     response = user_client.get(product_url(product, "price-history/"))
 
     assert response.status_code == 200
-    stamp = serializers.DateTimeField().to_representation(PriceChange.objects.first().changed_at)
+    first_change = PriceChange.objects.first()
+    assert first_change is not None
+    stamp = serializers.DateTimeField().to_representation(first_change.changed_at)
     assert response.json() == {
         "count": 3,
         "next": None,

@@ -9,6 +9,7 @@ import os
 
 import pytest
 from django.core.cache import caches
+from django_redis.cache import RedisCache
 
 from apps.core.models import CacheVersion
 from apps.products.cache import catalog_reads
@@ -92,5 +93,6 @@ def test_the_version_lives_in_the_database_and_the_entries_in_redis(process, use
     user_client.get(PRODUCTS)
     assert CacheVersion.objects.filter(scope=catalog_reads.scope_key()).exists()
     backend = caches["default"]
-    (entry_key,) = backend.keys(catalog_reads.entry_key("*"))  # django-redis
+    assert isinstance(backend, RedisCache)
+    (entry_key,) = backend.keys(catalog_reads.entry_key("*"))
     assert backend.get(entry_key)[0] == catalog_reads.current_version()

@@ -38,7 +38,9 @@ def _set_image_then_fail(product: Product, by: User, content: bytes, name: str =
     def transaction_that_fails() -> None:
         with transaction.atomic():
             product_set_image(product=product, image=upload(content, name), by=by)
-            stored.append(Product.objects.get(pk=product.pk).image.name)
+            name_stored = Product.objects.get(pk=product.pk).image.name
+            assert name_stored is not None
+            stored.append(name_stored)
             assert default_storage.exists(stored[0]), "stored before the transaction ends"
             raise LaterStepFailed("a later step of the same transaction fails")
 
