@@ -107,6 +107,7 @@ def test_http_backend_reads_its_settings(gateway, settings) -> None:
 
     backend = get_sms_backend()
 
+    assert isinstance(backend, HttpGatewayBackend)
     assert (backend.url, backend.token, backend.timeout) == (url, "t0k", 1.5)
     assert backend.send(MessageFactory.build()) == "gw-1"
 

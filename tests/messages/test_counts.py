@@ -57,7 +57,9 @@ def test_a_bulk_insert_and_a_delete_make_the_count_stale(user_client, user, djan
     assert _read(user_client, MESSAGES_URL) == (5, 1)
 
     with django_capture_on_commit_callbacks(execute=True):
-        Message.objects.filter(account_id=user.account_id).order_by("id").first().delete()
+        oldest = Message.objects.filter(account_id=user.account_id).order_by("id").first()
+        assert oldest is not None
+        oldest.delete()
     assert _read(user_client, MESSAGES_URL) == (4, 1)
 
 

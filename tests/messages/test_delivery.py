@@ -189,7 +189,7 @@ def test_two_concurrent_runs_send_once(user, settings) -> None:
     def run() -> None:
         try:
             start.wait(timeout=10)
-            deliver_message_task.apply(args=[message.pk])
+            deliver_message_task.apply(args=(message.pk,))
         finally:
             connection.close()
 

@@ -9,7 +9,7 @@ from django.db import connection, transaction
 
 from apps.core.models import AuditEvent
 from apps.messages.models import IdempotencyKey, Message
-from apps.messages.services import message_create, request_fingerprint
+from apps.messages.services import IdempotencyConflict, message_create, request_fingerprint
 from tests.users.factories import UserFactory
 
 from .factories import MessageFactory
@@ -191,6 +191,6 @@ def test_the_service_replays_and_conflicts_without_http(user) -> None:
 
     assert (first.replayed, again.replayed) == (False, True)
     assert again.message.message_id == first.message.message_id
-    with pytest.raises(Exception, match="different request body") as raised:
+    with pytest.raises(IdempotencyConflict, match="different request body") as raised:
         message_create(actor=user, idempotency_key=KEY, **{**fields, "body": "other"})
     assert raised.value.status_code == 409
