@@ -7,6 +7,7 @@ django-environ; `local.py`, `test.py` and `production.py` only change what diffe
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from botocore.config import Config as BotoConfig
@@ -261,7 +262,7 @@ JWT_SIGNING_KEY = env("JWT_SIGNING_KEY", default="")
 if JWT_SIGNING_KEY:
     SIMPLE_JWT["SIGNING_KEY"] = JWT_SIGNING_KEY  # otherwise simplejwt signs with the final SECRET_KEY
 
-SPECTACULAR_SETTINGS = {
+SPECTACULAR_SETTINGS: dict[str, Any] = {
     "TITLE": "Django REST monolith",
     "DESCRIPTION": "Users, catalog and messaging in one Django REST service. The prose reference is `docs/api.md` "
     "in the service's repository; every 4xx body is the `Error` shape. Sign in with `POST /api/v1/auth/login/` and "
@@ -473,7 +474,7 @@ _file_handlers = (
     if LOG_DIR
     else {}
 )
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
