@@ -3,6 +3,7 @@
 import os
 import socket
 from collections.abc import Callable
+from typing import cast
 from urllib.parse import urlparse
 
 import pytest
@@ -55,9 +56,10 @@ def delete_broker_names(prefix: str) -> None:
     import contextlib
 
     from kombu import Connection
+    from kombu.transport.pyamqp import Channel as AmqpChannel
 
     with Connection(os.environ["CELERY_BROKER_URL"], connect_timeout=2) as connection:
-        channel = connection.default_channel
+        channel = cast(AmqpChannel, connection.default_channel)  # every caller's broker is amqp://
         for name in ("critical", "default", "low"):
             with contextlib.suppress(Exception):
                 channel.queue_delete(f"{prefix}{name}")

@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from apps.core.events import publish_event
+from apps.core.events import Priority, publish_event
 from apps.core.models import OutboxEvent
 
 
@@ -15,7 +15,7 @@ def site(admin_user) -> Client:
 
 
 def test_staff_cannot_delete_or_change_a_pending_outbox_event(site) -> None:
-    publish_event("user.deactivated", {"user_id": 1}, priority="high", aggregate_type="user", aggregate_id="1")
+    publish_event("user.deactivated", {"user_id": 1}, priority=Priority.HIGH, aggregate_type="user", aggregate_id="1")
     event = OutboxEvent.objects.get()
     url = f"/admin/core/outboxevent/{event.pk}/"
 

@@ -19,7 +19,7 @@ import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from apps.core.events import publish_event
+from apps.core.events import Priority, publish_event
 from apps.core.models import OutboxEvent
 from apps.core.relay import event_envelope, relay_pending_events
 from tests.helpers.processes import BASE_DIR, free_port, project_env, run_python, stop, wait_for_http
@@ -209,8 +209,8 @@ def attributes(message: dict[str, Any]) -> dict[str, str]:
 
 @pytest.mark.django_db
 def test_events_reach_a_subscribed_queue_with_the_envelope_and_their_priority(moto, subscription) -> None:
-    low = publish_event("test.sns.low", {"n": 1}, priority="low", aggregate_type="thing", aggregate_id="a")
-    critical = publish_event("test.sns.critical", {"n": 2}, priority="critical")
+    low = publish_event("test.sns.low", {"n": 1}, priority=Priority.LOW, aggregate_type="thing", aggregate_id="a")
+    critical = publish_event("test.sns.critical", {"n": 2}, priority=Priority.CRITICAL)
 
     assert relay_pending_events() == 2
 
@@ -242,8 +242,8 @@ def test_with_the_endpoint_down_events_stay_pending_and_go_out_once_it_is_back(a
         use_topic(aws_settings, server, subscribe_queue(server, name))
         stop(server.process)  # the endpoint goes down
 
-        first = publish_event("test.sns.outage", {"n": 1}, priority="high")
-        second = publish_event("test.sns.outage", {"n": 2}, priority="high")
+        first = publish_event("test.sns.outage", {"n": 1}, priority=Priority.HIGH)
+        second = publish_event("test.sns.outage", {"n": 2}, priority=Priority.HIGH)
         assert relay_pending_events() == 0
         for event in (first, second):
             event.refresh_from_db()

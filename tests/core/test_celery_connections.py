@@ -5,7 +5,7 @@ set: a delivery then spent more time connecting to PostgreSQL than delivering.""
 import time
 
 import pytest
-from celery.fixups.django import DjangoWorkerFixup
+from celery.fixups.django import DjangoWorkerFixup  # type: ignore[attr-defined]  # in celery, not in celery-types
 from django.db import connection
 
 from config.celery import app, close_old_connections

@@ -104,6 +104,7 @@ def test_the_real_servers_are_service_containers_on_the_ports_the_variables_name
     for variable, service in expected.items():
         url = urlparse(variables[variable])
         assert url.hostname == "127.0.0.1"
+        assert url.port is not None
         assert published[url.port] == service
         assert services[service]["image"].split(":")[0] == service
         assert "--health-cmd" in services[service]["options"]  # steps start once the server answers

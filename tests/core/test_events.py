@@ -6,8 +6,9 @@ import uuid
 import pytest
 from django.db import transaction
 from kombu import Exchange, Queue
+from kombu.message import Message
 
-from apps.core.events import publish_event
+from apps.core.events import Priority, publish_event
 from apps.core.models import OutboxEvent
 from apps.core.relay import AMQP_PRIORITY, broker_connection, events_exchange, relay_pending_events
 from tests.helpers.processes import closed_port
@@ -29,7 +30,13 @@ def test_rolled_back_transaction_publishes_nothing() -> None:
 @pytest.mark.django_db(transaction=True)
 def test_committed_event_is_relayed_after_commit() -> None:
     with transaction.atomic():
-        event = publish_event("test.committed", {"n": 2}, priority="high", aggregate_type="thing", aggregate_id=7)
+        event = publish_event(
+            "test.committed",
+            {"n": 2},
+            priority=Priority.HIGH,
+            aggregate_type="thing",
+            aggregate_id=7,  # type: ignore[arg-type]  # an int on purpose: publish_event stores str(aggregate_id)
+        )
         assert OutboxEvent.objects.get(pk=event.pk).published_at is None
 
     event.refresh_from_db()
@@ -90,11 +97,13 @@ def test_events_reach_a_bound_queue_with_priority_and_envelope() -> None:
     )
     with broker_connection() as conn:
         queue(conn.default_channel).declare()
-        low = publish_event(f"test.{marker}.low", {"n": 1}, priority="low", aggregate_type="thing", aggregate_id="a")
-        critical = publish_event(f"test.{marker}.critical", {"n": 2}, priority="critical")
+        low = publish_event(
+            f"test.{marker}.low", {"n": 1}, priority=Priority.LOW, aggregate_type="thing", aggregate_id="a"
+        )
+        critical = publish_event(f"test.{marker}.critical", {"n": 2}, priority=Priority.CRITICAL)
         assert relay_pending_events() >= 2
 
-        received = []
+        received: list[Message] = []
         bound = queue(conn.default_channel)
         deadline = time.monotonic() + 10
         while len(received) < 2 and time.monotonic() < deadline:
@@ -117,8 +126,9 @@ def test_events_reach_a_bound_queue_with_priority_and_envelope() -> None:
         "aggregate": {"type": "thing", "id": "a"},
         "payload": {"n": 1},
     }
-    assert low_message.properties["priority"] == AMQP_PRIORITY["low"]
-    assert by_type[critical.event_type].properties["priority"] == AMQP_PRIORITY["critical"]
+    # kombu-stubs type the properties dict[str, str]; the AMQP priority in them is an int.
+    assert low_message.properties["priority"] == AMQP_PRIORITY[Priority.LOW]  # type: ignore[comparison-overlap]
+    assert by_type[critical.event_type].properties["priority"] == AMQP_PRIORITY[Priority.CRITICAL]  # type: ignore[comparison-overlap]
 
 
 def test_exchange_is_a_durable_topic() -> None:

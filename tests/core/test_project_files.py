@@ -35,7 +35,9 @@ def test_compose_and_make_workers_consume_every_declared_queue(base_dir) -> None
 
 def test_image_command_matches_compose_web(base_dir) -> None:
     dockerfile = (base_dir / "Dockerfile").read_text()
-    cmd = re.search(r"^CMD (\[.*\])$", dockerfile, re.MULTILINE).group(1)
+    cmd_line = re.search(r"^CMD (\[.*\])$", dockerfile, re.MULTILINE)
+    assert cmd_line is not None
+    cmd = cmd_line.group(1)
     image_command = " ".join(yaml.safe_load(cmd))
     compose = yaml.safe_load((base_dir / "docker-compose.yml").read_text())
     web_command = compose["services"]["web"]["command"][-1]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from django.core.cache import caches
+from django_redis.cache import RedisCache
 
 from apps.messages.counts import account_counts
 from apps.products.cache import catalog_reads
@@ -33,15 +34,19 @@ def _start_redis(port: int, directory: Path) -> subprocess.Popen:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )  # fmt: skip
+    cache = caches["default"]
+    assert isinstance(cache, RedisCache)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not caches["default"].set("probe", 1):
+    while time.monotonic() < deadline and not cache.set("probe", 1):
         time.sleep(0.1)
-    assert caches["default"].get("probe") == 1, "the private Redis answers"
+    assert cache.get("probe") == 1, "the private Redis answers"
     return server
 
 
 def _entries(prefix: str) -> list[str]:
-    return caches["default"].keys(f"{prefix}*")  # django-redis
+    cache = caches["default"]
+    assert isinstance(cache, RedisCache)
+    return cache.keys(f"{prefix}*")
 
 
 def test_writes_made_while_redis_was_down_are_seen_after_it_comes_back_with_its_data(

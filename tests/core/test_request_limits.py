@@ -2,6 +2,7 @@
 
 import io
 import json
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -26,9 +27,8 @@ class ExplodingStream(io.BytesIO):
 @pytest.mark.django_db
 @pytest.mark.parametrize("content_type", ["application/json", "application/x-www-form-urlencoded", "text/plain"])
 def test_a_body_over_the_limit_is_413_json_before_it_is_read(content_type: str) -> None:
-    response = Client().generic(
-        "POST", LOGIN, content_type=content_type, CONTENT_LENGTH=str(LIMIT + 1), **{"wsgi.input": ExplodingStream()}
-    )
+    environ: dict[str, Any] = {"wsgi.input": ExplodingStream()}
+    response = Client().generic("POST", LOGIN, content_type=content_type, CONTENT_LENGTH=str(LIMIT + 1), **environ)
     assert response.status_code == 413
     assert response.json() == TOO_LARGE
 
@@ -51,13 +51,14 @@ def test_a_body_at_the_limit_is_read(api_client) -> None:
 
 def _post_chunked(body: bytes):
     """What gunicorn hands over for a chunked body: no Content-Length, the de-chunked stream, its end marked."""
+    environ: dict[str, Any] = {"wsgi.input": io.BytesIO(body), "wsgi.input_terminated": True}
     return Client().generic(
         "POST",
         LOGIN,
         CONTENT_LENGTH="",
         CONTENT_TYPE="application/json",
         HTTP_TRANSFER_ENCODING="chunked",
-        **{"wsgi.input": io.BytesIO(body), "wsgi.input_terminated": True},
+        **environ,
     )
 
 

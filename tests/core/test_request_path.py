@@ -59,6 +59,7 @@ def test_a_view_that_used_the_nonce_gets_it_in_the_policy() -> None:
     with override_settings(CONTENT_SECURITY_POLICY={"DIRECTIVES": {"script-src": [SELF, NONCE]}}):
         request = RequestFactory().get("/page/")
         response = PrebuiltPolicyCSPMiddleware(uses_nonce)(request)
+    assert isinstance(response, HttpResponse)
     nonce = request._csp_nonce  # type: ignore[attr-defined]
     directives = set(response["Content-Security-Policy"].split("; "))
     assert directives == {"default-src 'self'", f"script-src 'self' 'nonce-{nonce}'"}

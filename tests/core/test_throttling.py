@@ -42,11 +42,13 @@ def test_cache_down_fails_open_instead_of_500(user_client, three_per_minute, set
 @pytest.mark.redis
 def test_counter_is_shared_through_redis(user, auth_client, three_per_minute) -> None:
     from django.core.cache import caches
+    from django_redis.cache import RedisCache
 
     for _ in range(3):
         assert auth_client(user).get("/api/v1/users/me/").status_code == 200
     # A second, independent connection (another web process) sees the same count.
     other_process_cache = caches.create_connection("default")
+    assert isinstance(other_process_cache, RedisCache)
     keys = [key for key in other_process_cache.keys("throttle_user_*")]
     assert keys
     assert other_process_cache.get(keys[0]) == 3
