@@ -29,16 +29,16 @@ def test_make_lint_runs_ruff_the_format_check_mypy_and_the_import_contracts(base
     ]
 
 
-def test_mypy_checks_apps_config_and_bench_with_both_stub_plugins(base_dir) -> None:
+def test_mypy_checks_apps_config_bench_and_tests_with_both_stub_plugins(base_dir) -> None:
     mypy = tomllib.loads((base_dir / "pyproject.toml").read_text())["tool"]["mypy"]
-    assert mypy["files"] == ["apps", "config", "bench"]
+    assert mypy["files"] == ["apps", "config", "bench", "tests"]
     assert mypy["plugins"] == ["mypy_django_plugin.main", "mypy_drf_plugin.main"]
     assert mypy["check_untyped_defs"] is True
     assert mypy["warn_unused_ignores"] is True
     assert "ignore_errors" not in mypy
     for override in mypy.get("overrides", []):
         assert set(override) == {"module", "ignore_missing_imports"}  # libraries without types, never our code
-        assert not [module for module in override["module"] if module.startswith(("apps", "config", "bench"))]
+        assert not [module for module in override["module"] if module.startswith(("apps", "config", "bench", "tests"))]
 
 
 def test_pre_commit_runs_the_pinned_ruff_and_targets_the_pinned_django(base_dir) -> None:
