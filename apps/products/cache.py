@@ -93,6 +93,15 @@ class BatchedCacheReadsMixin(BatchedAuthenticationReadsMixin):
 
 
 def _entry_key(request: Request, *, detail: bool) -> str:
+    # Asked twice per read (the batch, then the read itself): made once.
+    key: str | None = getattr(request, "_catalog_entry_key", None)
+    if key is None:
+        key = _make_entry_key(request, detail=detail)
+        request._catalog_entry_key = key  # type: ignore[attr-defined]
+    return key
+
+
+def _make_entry_key(request: Request, *, detail: bool) -> str:
     # Pagination links and image URLs are absolute, so scheme and host are part of what was rendered. A detail
     # read ignores its query string; a list's is normalised: empty parameters are absent, and parameters are
     # sorted by name only, so the values of a repeated one keep their order (`ordering` depends on it).
