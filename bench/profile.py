@@ -124,7 +124,7 @@ def main() -> int:
                 statuses.append(status)
                 return lambda data: None
 
-            handler(_environ(method, url, headers, body), start_response)
+            handler(_environ(method, url, headers, body), start_response).close()  # as a WSGI server does
             if n == 0:
                 print(f"first answer: {statuses[0]}")
 
@@ -132,9 +132,15 @@ def main() -> int:
         run(n)
     started, cpu_started = time.perf_counter(), time.process_time()
     if args.plain:
+        latencies = []
         for n in range(args.requests):
+            request_started = time.perf_counter()
             run(n + 100_000)
+            latencies.append(1000 * (time.perf_counter() - request_started))
         elapsed = time.perf_counter() - started
+        latencies.sort()
+        print(f"latency ms: p50 {latencies[len(latencies) // 2]:.2f}, p99 {latencies[len(latencies) * 99 // 100]:.2f}, "
+              f"max {latencies[-1]:.2f}")  # fmt: skip
     elif args.cprofile:
         import cProfile
         import pstats

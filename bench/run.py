@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -41,6 +42,7 @@ from bench.servers import (
     manage,
     message_statuses,
     port_answers,
+    queued_messages,
     run_module,
     service_env,
     start,
@@ -54,6 +56,7 @@ from bench.wrk import lua_script, run_wrk
 DEMO_PASSWORD = "demo-password-change-me"  # noqa: S105 - seed_demo's demo accounts
 RESULTS_DIR = Path(os.environ.get("BENCH_RESULTS_DIR", BASE_DIR / "bench" / "results"))
 GATEWAY_DELAY_MS = 200
+DRAIN_TIMEOUT_SECONDS = 60.0
 
 FULL_SIZES = {"categories": 20, "products": 10_000, "users": 1_000, "messages": 1_000_000, "heavy_accounts": 5,
               "heavy_messages": 100_000}  # fmt: skip
@@ -76,6 +79,9 @@ class Case:
     body: str | None = None
     connections: int | None = None  # None: the run's --connections
     expect_ok: bool = True
+    # Creates messages: the next case waits until the worker has delivered them, so it is not measured while the
+    # worker takes its share of the two cores.
+    creates_messages: bool = False
 
 
 def cases_for(prepared: dict[str, Any]) -> list[Case]:
@@ -96,9 +102,10 @@ def cases_for(prepared: dict[str, Any]) -> list[Case]:
         Case("catalog_uncached", "/api/v1/products/?min_price=1&max_price={random}&ordering=-price&is_available=true",
              headers=auth),
         Case("product_detail", f"/api/v1/products/{prepared['product_id']}/", headers=auth),
-        Case("message_create", "/api/v1/messages/", method="POST", headers=json_auth, body=message),
+        Case("message_create", "/api/v1/messages/", method="POST", headers=json_auth, body=message,
+             creates_messages=True),
         Case(f"message_create{TRACING_ABSENT_SUFFIX}", "/api/v1/messages/", method="POST", headers=json_auth,
-             body=message, server=TRACING_ABSENT),
+             body=message, server=TRACING_ABSENT, creates_messages=True),
         Case("message_search", search, headers=auth),
         Case("message_search_1conn", search, headers=auth, connections=1),
         Case("account_page_1", f"/api/v1/accounts/{account}/messages/?page=1", headers=auth),
@@ -188,7 +195,7 @@ def main() -> int:
         for server in {case.server for case in cases}:
             wait_http(f"{urls[server]}/bare/" if server == BASELINE else f"{urls[server]}/health/live/")
         wait_http(f"http://127.0.0.1:{gateway_port}/stats")
-        results = run_cases(wrk, urls, workdir, cases, rounds=rounds, seconds=seconds, args=args)
+        results = run_cases(wrk, urls, workdir, cases, rounds=rounds, seconds=seconds, args=args, database=database)
         if not only or "delivery" in only:
             count = 300 if args.quick else args.delivery_messages
             log(f"delivery: {count} messages through the worker to a gateway answering in {GATEWAY_DELAY_MS} ms")
@@ -256,7 +263,7 @@ def warm_up(urls: dict[str, str], cases: list[Case]) -> None:
 
 def run_cases(
     wrk: str, urls: dict[str, str], workdir: Path, cases: list[Case], *, rounds: int, seconds: float,
-    args: argparse.Namespace,
+    args: argparse.Namespace, database: str,
 ) -> dict[str, CaseResult]:  # fmt: skip
     results = {case.name: CaseResult(case.name, case.path) for case in cases}
     log("warming up")
@@ -276,7 +283,17 @@ def run_cases(
             result.requests += int(figures["requests"])
             result.unexpected += int(figures["non2xx"]) if case.expect_ok else 0
             result.socket_errors += int(figures["socket_errors"])
+            if case.creates_messages:
+                wait_for_deliveries(database)
     return results
+
+
+def wait_for_deliveries(database: str, timeout: float = DRAIN_TIMEOUT_SECONDS) -> None:
+    """Until no message is queued (the worker delivered what the case created), or `timeout` seconds."""
+    started = time.monotonic()
+    while (queued := queued_messages(database)) and time.monotonic() - started < timeout:
+        time.sleep(0.25)
+    log(f"deliveries drained in {time.monotonic() - started:.1f} s" + (f", {queued} still queued" if queued else ""))
 
 
 if __name__ == "__main__":

@@ -168,6 +168,14 @@ def message_statuses(database: str, message_ids: list[str]) -> dict[str, str]:
     return dict(rows)
 
 
+def queued_messages(database: str) -> int:
+    import psycopg
+
+    with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{database}") as conn:
+        row = conn.execute("SELECT count(*) FROM messaging_message WHERE status = 'queued'").fetchone()
+    return int(row[0]) if row else 0
+
+
 def ensure_database(name: str) -> None:
     import psycopg
     from psycopg import sql

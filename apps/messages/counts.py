@@ -45,16 +45,22 @@ def count_question(path: str, query_params: QueryDict) -> str:
     return f"{path}?{urlencode(params)}"
 
 
+def count_entry_key(account_id: UUID, question: str) -> str:
+    """The cache key of `account_id`'s count for `question`: a view that knows both before authenticating adds it
+    to the request's batch (apps.core.cache_batch), and `cached_count` takes it from there."""
+    return _entry_key(account_id, question)
+
+
 def _entry_key(account_id: UUID, question: str) -> str:
     digest = hashlib.blake2b(question.encode(), digest_size=16).hexdigest()
     return account_counts.entry_key(f"{account_id}:{digest}")
 
 
-def cached_count(queryset: QuerySet[Any], *, account_id: UUID, question: str) -> int:
+def cached_count(queryset: QuerySet[Any], *, account_id: UUID, question: str, request: Any = None) -> int:
     """`queryset.count()` for a queryset that reads only `account_id`'s messages and answers `question` (see
-    `count_question`), from the cache when it can."""
+    `count_question`), from the cache when it can (an entry `request` fetched already is not asked for again)."""
     entry_key = _entry_key(account_id, question)
-    version, count = account_counts.lookup(entry_key, scope=str(account_id))
+    version, count = account_counts.lookup(entry_key, scope=str(account_id), request=request)
     if count is not None:
         return count
     count = queryset.count()

@@ -38,16 +38,21 @@ class DeferredJoinPaginator(Paginator):
     to skip them. Rows are `MESSAGE_COLUMNS` dicts. With a `count_scope` the count is cached, and so is where each
     deep page starts: a page read again seeks straight to it."""
 
-    def __init__(self, object_list: Any, per_page: int, *, count_scope: CountScope | None = None) -> None:
+    def __init__(
+        self, object_list: Any, per_page: int, *, count_scope: CountScope | None = None, request: Any = None
+    ) -> None:
         super().__init__(object_list, per_page)
         self.count_scope = count_scope
+        self.request = request  # whose batch may hold the cached count (apps.core.cache_batch)
 
     @cached_property
     def count(self) -> int:
         if self.count_scope is None or not isinstance(self.object_list, QuerySet):
             return super().count
         scope = self.count_scope
-        return cached_count(self.object_list, account_id=scope.account_id, question=scope.question)
+        return cached_count(
+            self.object_list, account_id=scope.account_id, question=scope.question, request=self.request
+        )
 
     def page(self, number: Any) -> Page:
         number = self.validate_number(number)
@@ -111,7 +116,7 @@ class MessagePagination(PageNumberPagination):
         page_size = self.get_page_size(request)
         if page_size is None:
             raise ImproperlyConfigured("Message pages need REST_FRAMEWORK['PAGE_SIZE'].")
-        paginator = DeferredJoinPaginator(queryset, page_size, count_scope=scope)
+        paginator = DeferredJoinPaginator(queryset, page_size, count_scope=scope, request=request)
         page_number = self.get_page_number(request, paginator)
         try:
             self.page = paginator.page(page_number)

@@ -25,6 +25,7 @@ from apps.core.schema import ERROR
 from apps.users.authentication import BatchedAuthenticationReadsMixin
 from apps.users.request_user import request_user
 
+from .counts import count_entry_key, count_question
 from .filters import MAX_LIST_VALUES, MessageListFilter
 from .models import IDEMPOTENCY_KEY_MAX_LENGTH, Message
 from .pagination import MessagePagination
@@ -84,6 +85,26 @@ def _idempotency_key(request: Request) -> str | None:
     return key
 
 
+# The account of each user this process has counted a page for: before authenticating, a list read guesses from it
+# which cached count it will read, and fetches it in the request's one Redis round trip. A wrong guess (an account
+# changed since) fetches a key that no read takes; the count is then asked for as it would have been.
+_user_accounts: dict[int, UUID] = {}
+USER_ACCOUNTS_REMEMBERED = 10_000
+
+
+def _remember_account(user_pk: int, account_id: UUID) -> None:
+    if user_pk not in _user_accounts and len(_user_accounts) >= USER_ACCOUNTS_REMEMBERED:
+        _user_accounts.clear()
+    _user_accounts[user_pk] = account_id
+
+
+def _count_keys(request: Request, account_id: UUID | None) -> list[str]:
+    """The cached count a page of `account_id`'s messages will read (none with a `status` filter: not cached)."""
+    if account_id is None or request.query_params.get("status"):
+        return []
+    return [count_entry_key(account_id, count_question(request.path, request.query_params))]
+
+
 class MessagePagesMixin(generics.GenericAPIView):
     """Lists answer pages of plain message rows (`MessagePagination`), counted from the cache for one account."""
 
@@ -136,6 +157,11 @@ class MessageViewSet(
         if getattr(self, "swagger_fake_view", False):
             return Message.objects.none()
         return message_list_for_account(user=request_user(self.request))
+
+    def batched_cache_keys(self, request: Request, user_pk: int) -> list[str]:
+        if self.action not in ("list", "search"):
+            return []
+        return _count_keys(request, _user_accounts.get(user_pk))
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer]:
         if self.action == "create":
@@ -213,7 +239,9 @@ class MessageViewSet(
         is an admin (reads across accounts) or filters on `status` (which deliveries change)."""
         if is_admin(self.request.user) or self.request.query_params.get("status"):
             return None
-        return request_user(self.request).account_id
+        user = request_user(self.request)
+        _remember_account(user.pk, user.account_id)
+        return user.account_id
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """The caller's messages, newest first. An admin sees every account's and may narrow them with
@@ -263,6 +291,13 @@ class AccountMessageListView(BatchedAuthenticationReadsMixin, MessagePagesMixin,
         if getattr(self, "swagger_fake_view", False):
             return Message.objects.none()
         return message_list_for_account(user=request_user(self.request), account_id=self._account_id())
+
+    def batched_cache_keys(self, request: Request, user_pk: int) -> list[str]:
+        try:
+            account_id = UUID(self.kwargs["account_id"])
+        except (KeyError, ValueError):
+            return []
+        return _count_keys(request, account_id)  # of an account the caller may not see: fetched, never read
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.message_page(self.get_queryset(), count_account=self._account_id())

@@ -85,7 +85,7 @@ class BatchedCacheReadsMixin(BatchedAuthenticationReadsMixin):
     user's rate-limit counter in the one Redis round trip made before authenticating, so a warm read asks Redis
     once instead of three times."""
 
-    def batched_cache_keys(self, request: Request) -> list[str]:
+    def batched_cache_keys(self, request: Request, user_pk: int) -> list[str]:
         action = getattr(self, "action", None)
         if action in ("list", "retrieve") and request.accepted_renderer.format == "json":
             return [_entry_key(request, detail=action == "retrieve")]

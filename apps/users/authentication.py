@@ -127,7 +127,8 @@ class BatchedAuthenticationReadsMixin:
     token that does not verify fetches nothing here and is refused as before; one of a user that turns out
     inactive has counted one request against that user's limit."""
 
-    def batched_cache_keys(self, request: Request) -> list[str]:
+    def batched_cache_keys(self, request: Request, user_pk: int) -> list[str]:
+        """Other keys this request will read, known before authenticating (the token's user is `user_pk`)."""
         return []
 
     def perform_authentication(self, request: Request) -> None:
@@ -138,7 +139,7 @@ class BatchedAuthenticationReadsMixin:
             throttles = self.get_throttles()  # type: ignore[attr-defined]
             counters = [c for t in throttles if (c := getattr(t, "counter_for_user", lambda _: None)(user_pk))]
             cache_batch.prefetch(
-                request, get=[user_cache_key(user_pk), *self.batched_cache_keys(request)], bump=counters
+                request, get=[user_cache_key(user_pk), *self.batched_cache_keys(request, user_pk)], bump=counters
             )
         super().perform_authentication(request)  # type: ignore[misc]
 

@@ -1,28 +1,58 @@
-"""Message requests read the token's user and bump the user's rate-limit counter in one Redis round trip."""
+"""Message requests read the token's user, bump the user's rate-limit counter and read a list's cached count in
+one Redis round trip."""
+
+import uuid
 
 import pytest
 
 from apps.core import cache_batch
 from apps.core.throttling import UserRateThrottle
+from apps.messages import views
+from tests.messages.factories import MessageFactory
+from tests.messages.helpers import MESSAGES_URL, SEARCH_URL, account_messages_url
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db]
 
-MESSAGES = "/api/v1/messages/"
+MESSAGES = MESSAGES_URL
 
 
-def _round_trips_of_a_warm_list(user_client, redis_round_trips) -> int:
-    assert user_client.get(MESSAGES).status_code == 200  # warm: the user's entry and the count are cached
+def _round_trips_of_a_warm_read(client, redis_round_trips, path: str = MESSAGES) -> int:
+    assert client.get(path).status_code == 200  # warm: the user's entry and the count are cached
     redis_round_trips.clear()
-    assert user_client.get(MESSAGES).status_code == 200
+    assert client.get(path).status_code == 200
     return len(redis_round_trips)
 
 
-def test_a_message_list_asks_redis_once_for_user_and_counter(user_client, redis_round_trips, monkeypatch) -> None:
-    batched = _round_trips_of_a_warm_list(user_client, redis_round_trips)
-    monkeypatch.setattr(cache_batch, "prefetch", lambda *args, **kwargs: False)
-    alone = _round_trips_of_a_warm_list(user_client, redis_round_trips)
+@pytest.mark.parametrize("read", ["list", "search", "account"])
+def test_a_warm_message_page_asks_redis_once(user_client, user, redis_round_trips, monkeypatch, read) -> None:
+    MessageFactory.create_batch(3, account_id=user.account_id)
+    path = {"list": MESSAGES, "search": SEARCH_URL, "account": account_messages_url(user.account_id)}[read]
 
-    assert alone - batched == 1  # user and counter: two round trips alone, one batched
+    batched = _round_trips_of_a_warm_read(user_client, redis_round_trips, path)
+    monkeypatch.setattr(cache_batch, "prefetch", lambda *args, **kwargs: False)
+    alone = _round_trips_of_a_warm_read(user_client, redis_round_trips, path)
+
+    assert batched == 1
+    assert alone - batched == 2  # user, counter and count: three round trips alone, one batched
+
+
+def test_a_batched_count_is_never_stale_after_a_create(user_client, user, payload) -> None:
+    MessageFactory.create_batch(2, account_id=user.account_id)
+    assert user_client.get(MESSAGES).json()["count"] == 2  # counted, cached, and the user's account learned
+
+    assert user_client.post(MESSAGES, payload, format="json").status_code == 201
+    assert user_client.get(MESSAGES).json()["count"] == 3
+
+
+def test_a_wrong_guess_of_the_users_account_still_counts_their_own(user_client, user) -> None:
+    MessageFactory.create_batch(2, account_id=user.account_id)
+    other_account = uuid.uuid4()
+    MessageFactory.create_batch(5, account_id=other_account)
+    assert user_client.get(MESSAGES).json()["count"] == 2
+    assert user_client.get(account_messages_url(other_account)).status_code == 404
+
+    views._user_accounts[user.pk] = other_account  # as if the user had moved accounts since
+    assert user_client.get(MESSAGES).json()["count"] == 2
 
 
 def test_a_create_counts_once_against_the_rate_limit(user_client, payload, monkeypatch) -> None:
