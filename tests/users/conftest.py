@@ -13,6 +13,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from tests.users.factories import DEFAULT_PASSWORD
 
 LINK = re.compile(r"https?://\S+\?uid=\S+")
+STOPPED_CLOCK = 3_600_000.0 + 10  # ten seconds into a window of any rate up to an hour
 
 
 def link_params(message: mail.EmailMessage) -> dict[str, str]:
@@ -65,12 +66,14 @@ def bearer() -> Callable[[str], APIClient]:
 
 @pytest.fixture
 def login_rate(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
-    """`login_rate("3/min")`: the `login` throttle rate for this test.
+    """`login_rate("3/min")`: the `login` throttle rate for this test, with the throttles' clock stopped ten
+    seconds into a window, so the test's attempts never straddle two windows (the `clock` fixture moves it).
 
     DRF copies the rates onto SimpleRateThrottle when it is imported, so the class attribute is what to patch.
     """
 
     def set_rate(rate: str) -> None:
         monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {**SimpleRateThrottle.THROTTLE_RATES, "login": rate})
+        monkeypatch.setattr(SimpleRateThrottle, "timer", lambda self: STOPPED_CLOCK)
 
     return set_rate
