@@ -69,6 +69,8 @@ def test_a_separate_jwt_signing_key_signs_the_tokens() -> None:
         ("django-insecure-" + secrets.token_urlsafe(50), "too uniform"),
         (KEY_IN_THE_REPOSITORY, "appears in the repository"),
     ],
+    # Fixed ids: two of the keys are random, and pytest-xdist's workers must agree on every test's name.
+    ids=["short", "one-character", "repeated-pattern", "django-insecure-prefix", "in-the-repository"],
 )
 def test_production_refuses_an_unsafe_key(key: str, reason: str) -> None:
     env = project_env(DJANGO_SETTINGS_MODULE="config.settings.production", SECRET_KEY=key, ALLOWED_HOSTS="api.test")
