@@ -48,10 +48,6 @@ def count_question(path: str, query_params: QueryDict) -> str:
 def count_entry_key(account_id: UUID, question: str) -> str:
     """The cache key of `account_id`'s count for `question`: a view that knows both before authenticating adds it
     to the request's batch (apps.core.cache_batch), and `cached_count` takes it from there."""
-    return _entry_key(account_id, question)
-
-
-def _entry_key(account_id: UUID, question: str) -> str:
     digest = hashlib.blake2b(question.encode(), digest_size=16).hexdigest()
     return account_counts.entry_key(f"{account_id}:{digest}")
 
@@ -59,7 +55,7 @@ def _entry_key(account_id: UUID, question: str) -> str:
 def cached_count(queryset: QuerySet[Any], *, account_id: UUID, question: str, request: Any = None) -> int:
     """`queryset.count()` for a queryset that reads only `account_id`'s messages and answers `question` (see
     `count_question`), from the cache when it can (an entry `request` fetched already is not asked for again)."""
-    entry_key = _entry_key(account_id, question)
+    entry_key = count_entry_key(account_id, question)
     version, count = account_counts.lookup(entry_key, scope=str(account_id), request=request)
     if count is not None:
         return count
@@ -73,11 +69,11 @@ PageStart = tuple[datetime, int]  # (created_at, id) of a page's first row
 
 def cached_page_start(*, account_id: UUID, question: str, offset: int) -> tuple[str, PageStart | None]:
     """The version to remember a page start under and the start of the page at `offset`, if known."""
-    return account_counts.lookup(_entry_key(account_id, f"{question}#offset={offset}"), scope=str(account_id))
+    return account_counts.lookup(count_entry_key(account_id, f"{question}#offset={offset}"), scope=str(account_id))
 
 
 def remember_page_start(*, account_id: UUID, question: str, offset: int, version: str, start: PageStart) -> None:
-    entry_key = _entry_key(account_id, f"{question}#offset={offset}")
+    entry_key = count_entry_key(account_id, f"{question}#offset={offset}")
     account_counts.store(entry_key, version, start, timeout=COUNT_CACHE_SECONDS)
 
 
