@@ -173,8 +173,8 @@ def main() -> int:
 
 
 def _delivery_runner(owner: Any) -> Any:
+    from apps.messages.delivery.services import message_deliver
     from apps.messages.models import Message
-    from apps.messages.services import message_deliver
 
     pks: list[int] = []
 

@@ -1,3 +1,5 @@
+"""Messages and their status callbacks in the admin: view-only for admins, with retry and resend actions."""
+
 import contextlib
 from uuid import UUID
 
@@ -7,9 +9,10 @@ from django.http import HttpRequest
 
 from apps.core.admin import ViewOnlyForAdmins, is_admin_staff
 
-from .models import Message
+from .callbacks.services import status_callback_resend
+from .delivery.services import message_retry_failed
+from .models import Message, StatusCallback, StatusCallbackAttempt
 from .phone import InvalidPhoneNumber, normalize_phone
-from .services import message_retry_failed
 
 
 @admin.register(Message)
@@ -57,5 +60,38 @@ class MessageAdmin(ViewOnlyForAdmins, admin.ModelAdmin):
         return is_admin_staff(request)
 
 
-# The status callbacks' admin, registered beside the messages'.
-from . import callback_admin  # noqa: E402, F401
+
+class StatusCallbackAttemptInline(ViewOnlyForAdmins, admin.TabularInline):
+    model = StatusCallbackAttempt
+    fields = ("attempted_at", "status_code", "error", "duration_ms")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(StatusCallback)
+class StatusCallbackAdmin(ViewOnlyForAdmins, admin.ModelAdmin):
+    """Read-only; the one write is the resend action, through the service."""
+
+    list_display = ("event_id", "message", "status", "state", "attempts", "last_status_code", "created_at")
+    list_filter = ("state",)
+    list_select_related = ("message",)
+    search_fields = ("=event_id", "=message__message_id")
+    search_help_text = "An exact event id or message id."
+    readonly_fields = [field.name for field in StatusCallback._meta.fields]
+    inlines = [StatusCallbackAttemptInline]
+    ordering = ("-id",)
+    show_full_result_count = False
+    actions = ["resend_callbacks"]
+
+    @admin.display(description="status")
+    def status(self, callback: StatusCallback) -> str:
+        return str(callback.payload.get("status", ""))
+
+    @admin.action(description="Resend the selected callbacks", permissions=["resend"])
+    def resend_callbacks(self, request: HttpRequest, queryset: QuerySet[StatusCallback]) -> None:
+        count = status_callback_resend(callbacks=queryset, by=request.user)
+        self.message_user(request, f"{count} callback(s) queued to be sent again.", messages.SUCCESS)
+
+    def has_resend_permission(self, request: HttpRequest) -> bool:
+        return is_admin_staff(request)

@@ -8,4 +8,4 @@ class MessagingConfig(AppConfig):
     verbose_name = "Messages"
 
     def ready(self) -> None:
-        from . import counts  # noqa: F401 - connects the signals that keep cached counts fresh
+        from . import pagination  # noqa: F401 - connects the signals that keep cached counts fresh

@@ -12,6 +12,8 @@ from .phone import E164_MAX_LENGTH
 BODY_MAX_LENGTH = 1600
 CALLBACK_URL_MAX_LENGTH = 2000
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
+# How much of an error text (a gateway's, a receiver's) a row keeps.
+ERROR_TEXT_MAX_LENGTH = 1000
 
 
 # Sent with `account_ids` after a bulk insert of messages, which sends no post_save (counts.py listens).
@@ -65,7 +67,7 @@ class Message(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     provider_message_id = models.CharField(max_length=128, blank=True)
-    # Where its status changes are POSTed (apps.messages.callbacks); empty: the account's default, if any.
+    # Where its status changes are POSTed (apps.messages.callbacks.services); empty: the account's default, if any.
     status_callback = models.CharField(max_length=CALLBACK_URL_MAX_LENGTH, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)

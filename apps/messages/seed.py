@@ -18,8 +18,8 @@ from apps.core.keygen import new_key
 from apps.users.models import User
 from apps.users.seed import demo_users
 
-from .counts import forget_account_counts
 from .models import Message
+from .pagination import forget_account_counts
 
 
 class MessageSeeder:

@@ -1,4 +1,5 @@
-"""Background delivery of messages. The rules live in services.py; these tasks add retries and backoff."""
+"""Background work of messages: delivery and status callbacks. Each task loads its rows through a service
+(delivery/services.py, callbacks/services.py), imported inside the task (the service enqueues the task)."""
 
 import logging
 import random
@@ -35,7 +36,7 @@ class DeliverMessageTask(Task):
         it once its retry could not even be enqueued)."""
         if is_outage(exc):
             return
-        from .services import message_fail
+        from .delivery.services import message_fail
 
         message_pk = args[0] if args else kwargs["message_pk"]
         message_fail(message_pk=message_pk, error=str(exc) or exc.__class__.__name__)
@@ -48,7 +49,7 @@ def deliver_message_task(self: Task, message_pk: int, outages: int = 0) -> None:
 
     A database or broker error retries within seconds (`outage_countdown`), without limit and without spending
     the gateway's retries: `outages` counts those retries apart from the gateway's."""
-    from .services import message_deliver
+    from .delivery.services import message_deliver
 
     gateway_retries = self.request.retries - outages
     countdown = retry_countdown(gateway_retries)
@@ -70,7 +71,7 @@ def deliver_message_task(self: Task, message_pk: int, outages: int = 0) -> None:
 @shared_task(ignore_result=True)
 def requeue_stale_messages_task() -> int:
     """Beat sweeper: re-enqueue queued messages whose delivery task was lost (e.g. the broker was down)."""
-    from .services import message_requeue_stale
+    from .delivery.services import message_requeue_stale
 
     return message_requeue_stale(overdue_by=timedelta(seconds=settings.MESSAGE_REQUEUE_AFTER_SECONDS))
 
@@ -78,12 +79,12 @@ def requeue_stale_messages_task() -> int:
 @shared_task(bind=True, acks_late=True, ignore_result=True)
 def deliver_messages_task(self: Task, message_pks: list[int]) -> None:
     """Send a batch of newly accepted messages concurrently, with the other messages already due for their first
-    attempt (see dispatch.py); a refused send goes on alone as a `deliver_message_task` retry with backoff, a
+    attempt (see delivery/dispatch.py); a refused send goes on alone as a `deliver_message_task` retry with backoff, a
     refusal for good marks its message failed at once. Should the batch itself fail (the database, a crash), its
     own messages go on alone, or, with a dead worker, the batch is delivered again (late ack) and takes what is
     still queued (the rows the dead one held are due, oldest first; the sweeper is the backstop): rows already sent
     are skipped, the rest resent under the same idempotency key."""
-    from .services import message_fail, messages_deliver
+    from .delivery.services import message_fail, messages_deliver
 
     countdown = retry_countdown(0)
     try:
@@ -106,10 +107,25 @@ def deliver_messages_task(self: Task, message_pks: list[int]) -> None:
 @shared_task(ignore_result=True)
 def prune_idempotency_keys_task() -> int:
     """Beat: delete the idempotency keys older than IDEMPOTENCY_KEY_TTL_HOURS."""
-    from .services import idempotency_keys_prune
+    from .delivery.idempotency import idempotency_keys_prune
 
     return idempotency_keys_prune()
 
 
-# Registered with the worker beside the delivery tasks (autodiscovery imports only tasks.py).
-from .callback_tasks import send_status_callback_task, sweep_status_callbacks_task  # noqa: E402, F401
+@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=None)
+def send_status_callback_task(self: Task, callback_pk: int) -> None:
+    """POST one status callback; when it fails, retry with backoff until delivered or given up (the sender
+    decides both and records every attempt)."""
+    from .callbacks.services import status_callback_send
+
+    retry_in = status_callback_send(callback_pk=callback_pk)
+    if retry_in is not None:
+        raise self.retry(countdown=retry_in)
+
+
+@shared_task(ignore_result=True)
+def sweep_status_callbacks_task() -> int:
+    """Beat sweeper: enqueue pending callbacks whose task was lost (e.g. the broker was down)."""
+    from .callbacks.services import status_callbacks_requeue_due
+
+    return status_callbacks_requeue_due()

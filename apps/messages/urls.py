@@ -1,9 +1,9 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .callback_views import CallbackSecretView, CallbackSettingsView
-from .receipt_views import DeliveryReceiptView
-from .views import AccountMessageListView, MessageViewSet
+from .callbacks.views import CallbackSecretView, CallbackSettingsView
+from .delivery.views import AccountMessageListView, MessageViewSet
+from .receipts.views import DeliveryReceiptView
 
 router = SimpleRouter()
 router.register("messages", MessageViewSet, basename="message")

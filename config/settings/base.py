@@ -280,7 +280,7 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.core.schema.postprocess_for_generated_clients",
     ],
-    # What a delivery receipt reports (apps.messages.receipt_views), named apart from a message's own statuses.
+    # What a delivery receipt reports (apps.messages.receipts.views), named apart from a message's own statuses.
     "ENUM_NAME_OVERRIDES": {"ReceiptStatusEnum": ["delivered", "undelivered"]},
 }
 
@@ -385,8 +385,10 @@ CELERY_TASK_QUEUES = [
     for name in (f"{CELERY_QUEUE_PREFIX}{queue}" for queue in ("critical", "default", "low"))
 ]
 CELERY_TASK_ROUTES = {
+    # Exact names are matched before the patterns: status callbacks leave the delivery queue to deliveries.
+    "apps.messages.tasks.send_status_callback_task": {"queue": f"{CELERY_QUEUE_PREFIX}default"},
+    "apps.messages.tasks.sweep_status_callbacks_task": {"queue": f"{CELERY_QUEUE_PREFIX}default"},
     "apps.messages.tasks.*": {"queue": f"{CELERY_QUEUE_PREFIX}critical"},
-    "apps.messages.callback_tasks.*": {"queue": f"{CELERY_QUEUE_PREFIX}default"},
     "apps.users.tasks.*": {"queue": f"{CELERY_QUEUE_PREFIX}low"},
     "apps.core.tasks.*": {"queue": f"{CELERY_QUEUE_PREFIX}default"},
 }
@@ -399,7 +401,7 @@ CELERY_BEAT_SCHEDULE = {
     # Idempotency keys older than IDEMPOTENCY_KEY_TTL_HOURS no longer count; this deletes them.
     "prune-idempotency-keys": {"task": "apps.messages.tasks.prune_idempotency_keys_task", "schedule": 60.0 * 60},
     # Status callbacks whose task was lost (broker down at the status change) or is overdue.
-    "sweep-status-callbacks": {"task": "apps.messages.callback_tasks.sweep_status_callbacks_task", "schedule": 30.0},
+    "sweep-status-callbacks": {"task": "apps.messages.tasks.sweep_status_callbacks_task", "schedule": 30.0},
 }
 
 # --- Email ----------------------------------------------------------------------------------------------------

@@ -86,7 +86,7 @@ def test_broker_outage_loses_no_message_and_no_event(web_with_broker_down, setti
     # The broker is back: a worker consumes it, and the beat sweepers run (here, once, in this process).
     request.getfixturevalue("celery_worker_process")
     settings.MESSAGE_REQUEUE_AFTER_SECONDS = 0
-    from apps.messages.services import message_requeue_stale
+    from apps.messages.delivery.services import message_requeue_stale
 
     assert message_requeue_stale(overdue_by=timedelta(seconds=0)) == 5
     assert relay_pending_events() >= 5

@@ -14,7 +14,7 @@ import pytest
 from django.core.cache import caches
 from django_redis.cache import RedisCache
 
-from apps.messages.counts import account_counts
+from apps.messages.pagination import account_counts
 from apps.products.cache import catalog_reads
 from tests.helpers.processes import free_port, stop
 from tests.products.factories import ProductFactory

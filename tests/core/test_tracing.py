@@ -16,7 +16,7 @@ from tests.helpers.receiver import receiver
 from tests.users.factories import UserFactory
 
 WAIT_SECONDS = 60
-CALLBACK_RUN = "run/apps.messages.callback_tasks.send_status_callback_task"
+CALLBACK_RUN = "run/apps.messages.tasks.send_status_callback_task"
 
 CREATE_ONE = """
 import django, json, time

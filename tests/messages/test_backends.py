@@ -165,7 +165,7 @@ def test_http_backend_refuses_a_url_that_is_not_http(url) -> None:
 
 @pytest.mark.django_db
 def test_http_backend_keeps_a_batch_worth_of_connections_open_across_batches() -> None:
-    from apps.messages.dispatch import send_concurrently
+    from apps.messages.delivery.dispatch import send_concurrently
     from bench.gateway import Gateway, GatewayHandler
 
     ports: set[int] = set()

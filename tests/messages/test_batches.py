@@ -12,9 +12,9 @@ from django.utils import timezone
 from apps.core.models import OutboxEvent
 from apps.messages.backends import locmem
 from apps.messages.backends.failing import FailingBackend
-from apps.messages.dispatch import send_concurrently
+from apps.messages.delivery.dispatch import send_concurrently
+from apps.messages.delivery.services import messages_deliver
 from apps.messages.models import CallbackSettings, Message, StatusCallback
-from apps.messages.services import messages_deliver
 from apps.messages.tasks import deliver_messages_task
 
 from .backends import SlowLocmemBackend

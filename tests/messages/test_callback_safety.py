@@ -2,7 +2,7 @@
 
 import pytest
 
-from apps.core import safe_http
+from apps.messages import safe_http
 from apps.messages.models import StatusCallback
 from tests.helpers.receiver import receiver
 

@@ -8,10 +8,10 @@ import pytest
 from celery.beat import ScheduleEntry, Scheduler
 from django.utils import timezone
 
-from apps.core import signatures
+from apps.messages import signatures
 from apps.messages.backends import locmem
-from apps.messages.callback_tasks import send_status_callback_task, sweep_status_callbacks_task
 from apps.messages.models import Message, StatusCallback
+from apps.messages.tasks import send_status_callback_task, sweep_status_callbacks_task
 from config.celery import app as celery_app
 from tests.helpers.receiver import Receiver, receiver
 

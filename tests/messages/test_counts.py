@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from apps.messages import services
+from apps.messages.delivery import services
 from apps.messages.models import Message
 from tests.messages.factories import MessageFactory
 from tests.messages.helpers import MESSAGES_URL, SEARCH_URL, account_messages_url

@@ -10,11 +10,11 @@ from django.utils import timezone
 from prometheus_client import REGISTRY
 
 from apps.core.models import OutboxEvent
-from apps.messages import services
 from apps.messages.backends import locmem
 from apps.messages.backends.failing import FailingBackend
+from apps.messages.delivery import services
+from apps.messages.delivery.services import message_fail
 from apps.messages.models import Message
-from apps.messages.services import message_fail
 from apps.messages.tasks import deliver_message_task, requeue_stale_messages_task, retry_countdown
 
 from .factories import MessageFactory

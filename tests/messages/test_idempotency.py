@@ -8,8 +8,9 @@ import pytest
 from django.db import connection, transaction
 
 from apps.core.models import AuditEvent
+from apps.messages.delivery.idempotency import IdempotencyConflict, request_fingerprint
+from apps.messages.delivery.services import message_create
 from apps.messages.models import IdempotencyKey, Message
-from apps.messages.services import IdempotencyConflict, message_create, request_fingerprint
 from tests.users.factories import UserFactory
 
 from .factories import MessageFactory

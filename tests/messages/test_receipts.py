@@ -6,8 +6,8 @@ import time
 import pytest
 
 from apps.core.models import OutboxEvent
-from apps.core.signatures import signed_headers
 from apps.messages.models import Message
+from apps.messages.signatures import signed_headers
 
 from .factories import MessageFactory
 

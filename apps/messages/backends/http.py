@@ -20,8 +20,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_environ_proxies
 
-from apps.core import signatures
-from apps.messages.models import Message
+from apps.messages import signatures
+from apps.messages.models import ERROR_TEXT_MAX_LENGTH, Message
 
 from .base import (
     BaseSmsBackend,
@@ -36,7 +36,6 @@ MAX_ANSWER_BYTES = 64 * 1024
 # Client errors that a later attempt may get past; every other 4xx is the gateway refusing the message for good.
 RETRYABLE_CLIENT_ERRORS = {408, 409, 425, 429}
 RECEIPT_STATUSES = {"delivered": True, "undelivered": False}
-RECEIPT_ERROR_MAX_LENGTH = 1000
 
 _pools_lock = threading.Lock()
 _pools: dict[tuple[int, str], urllib3.PoolManager] = {}  # by process id (a forked process makes its own) and proxy
@@ -95,7 +94,7 @@ class HttpGatewayBackend(BaseSmsBackend):
         if not isinstance(error, str):
             raise ReceiptInvalid("`error` must be a string.")
         return DeliveryReceipt(
-            message_id=reference, delivered=RECEIPT_STATUSES[status], error=error[:RECEIPT_ERROR_MAX_LENGTH]
+            message_id=reference, delivered=RECEIPT_STATUSES[status], error=error[:ERROR_TEXT_MAX_LENGTH]
         )
 
     def __init__(

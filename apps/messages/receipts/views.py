@@ -11,11 +11,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.schema import ERROR
-from apps.core.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from apps.core.throttling import FixedWindowRateThrottle
 
-from .backends import ReceiptInvalid, ReceiptNotAuthentic
-from .receipts import message_record_receipt, receipt_backend
+from ..backends import ReceiptInvalid, ReceiptNotAuthentic
+from ..signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from .services import message_record_receipt, receipt_backend
 
 _answer = inline_serializer(
     "DeliveryReceiptAnswer",

@@ -1,11 +1,13 @@
 """Status callbacks: every status change of a message is POSTed, signed, to the URL its account chose.
 
 A status change writes a `StatusCallback` row in its own transaction (the outbox pattern): nothing is lost when
-the broker or the receiver is down, and a rolled-back change sends nothing. `callback_sender` delivers the rows,
-at least once and in order per message; the beat sweeper picks up rows whose task was lost.
+the broker or the receiver is down, and a rolled-back change sends nothing. `status_callback_send` delivers the
+rows, at least once and in order per message (the HTTP exchange is in `transport.py`); the beat sweeper picks up
+rows whose task was lost.
 """
 
 import logging
+import random
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,16 +20,18 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from apps.core import audit, safe_http
+from apps.core import audit
 from apps.core.exceptions import ApplicationError
 from apps.core.queueing import enqueue_on_commit, requeue_overdue
 
-from .callback_tasks import send_status_callback_task
-from .models import CallbackSettings, Message, StatusCallback
+from ..models import ERROR_TEXT_MAX_LENGTH, CallbackSettings, Message, StatusCallback
+from ..tasks import send_status_callback_task
+from .transport import post_callback
 
 logger = logging.getLogger(__name__)
 
 SWEEP_BATCH_SIZE = 500
+MAX_BACKOFF_SECONDS = 60 * 60
 DEFAULT_URL_CACHE_SECONDS = 10 * 60
 # A pending callback this late is one whose task was lost (or is stuck behind a busy queue): enqueue it again.
 SWEEP_GRACE = timedelta(seconds=60)
@@ -41,12 +45,6 @@ class CallbackSecretMissing(ApplicationError):
     )
 
 
-def check_callback_url(url: str) -> str:
-    """`url` if the service may send callbacks to it (see apps.core.safe_http); raises UnsafeDestination."""
-    safe_http.resolve(url, allowed_hosts=settings.CALLBACK_ALLOWED_HOSTS)
-    return url
-
-
 def callback_settings_for(*, account_id: UUID) -> CallbackSettings | None:
     return CallbackSettings.objects.filter(account_id=account_id).first()
 
@@ -55,14 +53,10 @@ def _default_url_key(account_id: UUID) -> str:
     return f"callbacks:default-url:{account_id}"
 
 
-def account_default_url(*, account_id: UUID) -> str:
-    """The account's default callback URL ("" for none), from the cache: every status change of every message
-    asks, and deliveries are the hot path. A settings change replaces the cached value once it commits."""
-    return account_default_urls(account_ids={account_id})[account_id]
-
-
 def account_default_urls(*, account_ids: set[UUID]) -> dict[UUID, str]:
-    """`account_default_url` of each account, in one cache read (and one query for those it misses)."""
+    """Each account's default callback URL ("" for none), in one cache read (and one query for those it misses):
+    every status change of every message asks, and deliveries are the hot path. A settings change replaces the
+    cached value once it commits."""
     keys = {_default_url_key(account_id): account_id for account_id in account_ids}
     urls = {keys[key]: str(url) for key, url in cache.get_many(list(keys)).items()}
     missing = account_ids - urls.keys()
@@ -190,3 +184,73 @@ def status_callbacks_requeue_due(*, batch_size: int = SWEEP_BATCH_SIZE) -> int:
         batch_size=batch_size,
         what="overdue status callbacks",
     )
+
+
+def retry_countdown(attempts: int) -> float:
+    """Seconds before attempt `attempts + 1`: doubling from CALLBACK_RETRY_BACKOFF_SECONDS, at most an hour, plus
+    up to one base period of jitter."""
+    base = float(settings.CALLBACK_RETRY_BACKOFF_SECONDS)
+    jitter = random.uniform(0, base)  # noqa: S311 (spreads retries; not a secret)
+    return min(base * 2 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS) + jitter
+
+
+def status_callback_send(*, callback_pk: int) -> float | None:
+    """Make one attempt at a pending callback whose turn it is; returns the seconds until its retry, or None
+    when there is nothing more to do (delivered, given up, not pending, or waiting behind an earlier one).
+
+    The row stays locked while the POST runs (bounded by CALLBACK_TIMEOUT_SECONDS), so a duplicate task waits
+    and then finds it done. Once it is done, the message's next pending callback is enqueued."""
+    with transaction.atomic(durable=True):
+        callback = StatusCallback.objects.select_for_update().filter(pk=callback_pk).first()
+        if callback is None or not _its_turn(callback):
+            return None
+        answer_code, error, permanent = post_callback(callback)
+        retry_in = _record(callback, answer_code=answer_code, error=error, permanent=permanent)
+        if retry_in is None:
+            _enqueue_next(callback)
+    return retry_in
+
+
+def _its_turn(callback: StatusCallback) -> bool:
+    if callback.state != StatusCallback.State.PENDING:
+        return False
+    # A retry already scheduled for later (this task is a duplicate) keeps its time.
+    if callback.next_attempt_at > timezone.now() + timedelta(seconds=1):
+        return False
+    earlier = StatusCallback.objects.filter(
+        message_id=callback.message_id, state=StatusCallback.State.PENDING, pk__lt=callback.pk
+    )
+    return not earlier.exists()
+
+
+def _record(callback: StatusCallback, *, answer_code: int | None, error: str, permanent: bool) -> float | None:
+    now = timezone.now()
+    callback.attempts += 1
+    callback.last_status_code = answer_code
+    callback.last_error = error[:ERROR_TEXT_MAX_LENGTH]
+    retry_in = None
+    if not error:
+        callback.state = StatusCallback.State.DELIVERED
+        callback.finished_at = now
+    elif permanent or callback.attempts >= settings.CALLBACK_MAX_ATTEMPTS:
+        callback.state = StatusCallback.State.GAVE_UP
+        callback.finished_at = now
+        logger.warning("Gave up status callback %s after %d attempts: %s", callback.event_id, callback.attempts, error)
+    else:
+        retry_in = retry_countdown(callback.attempts)
+        callback.next_attempt_at = now + timedelta(seconds=retry_in)
+    callback.save(
+        update_fields=["attempts", "last_status_code", "last_error", "state", "finished_at", "next_attempt_at"]
+    )
+    return retry_in
+
+
+def _enqueue_next(callback: StatusCallback) -> None:
+    following = (
+        StatusCallback.objects.filter(message_id=callback.message_id, state=StatusCallback.State.PENDING)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if following is not None:
+        enqueue_on_commit(send_status_callback_task, following)

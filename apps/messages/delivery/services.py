@@ -3,11 +3,9 @@
 The API, the admin and the Celery tasks all come through here; the tasks only add retries and backoff.
 """
 
-import hashlib
-import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -17,54 +15,25 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.core import audit, metrics
-from apps.core.exceptions import Conflict
 from apps.core.queueing import enqueue_on_commit, requeue_overdue
 
-from . import events
-from .backends import SmsDeliveryError, get_sms_backend
-from .callbacks import record_status_change, record_status_changes, require_callback_secret
+from .. import events
+from ..backends import SmsDeliveryError, get_sms_backend
+from ..callbacks.services import record_status_change, record_status_changes, require_callback_secret
+from ..models import ERROR_TEXT_MAX_LENGTH, IdempotencyKey, Message
+from ..tasks import deliver_message_task
 from .dispatch import request_delivery, send_concurrently
-from .models import IdempotencyKey, Message
-from .tasks import deliver_message_task
+from .idempotency import idempotency_key_cutoff, idempotent_replay, request_fingerprint
 
 logger = logging.getLogger(__name__)
 
-LAST_ERROR_MAX_LENGTH = 1000
 REQUEUE_BATCH_SIZE = 500
-PRUNE_BATCH_SIZE = 5000
-
-
-class IdempotencyConflict(Conflict):
-    code = "idempotency_conflict"
-    default_detail = "This Idempotency-Key was already used with a different request body."
 
 
 @dataclass(frozen=True)
 class MessageCreateResult:
     message: Message
     replayed: bool
-
-
-def request_fingerprint(
-    *, account_id: UUID, sender_number: str, receiver_number: str, body: str, status_callback: str = ""
-) -> str:
-    """sha256 of the canonical (normalised, key-sorted) request, for comparing idempotent retries."""
-    request = {
-        "account_id": str(account_id),
-        "sender_number": sender_number,
-        "receiver_number": receiver_number,
-        "body": body,
-    }
-    if status_callback:
-        # Only when given, so the fingerprints of requests without one stay what they were.
-        request["status_callback"] = status_callback
-    canonical = json.dumps(
-        request,
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def message_create(
@@ -81,8 +50,8 @@ def message_create(
 
     Numbers must already be normalised (see `phone.normalize_phone`). With an `idempotency_key` (scoped to the
     actor's account), a retry of the same request writes nothing and answers the first message as it was
-    accepted; the same key with another request raises IdempotencyConflict. A `status_callback` URL (checked by
-    the caller) needs the account's callback secret, else CallbackSecretMissing.
+    accepted; the same key with another request raises IdempotencyConflict (delivery/idempotency.py). A
+    `status_callback` URL (checked by the caller) needs the account's callback secret, else CallbackSecretMissing.
     """
     fields: dict[str, Any] = {
         "account_id": account_id,
@@ -99,7 +68,7 @@ def message_create(
     key = IdempotencyKey(
         account_id=actor.account_id, key=idempotency_key, request_fingerprint=request_fingerprint(**fields)
     )
-    replay = _idempotent_replay(key)
+    replay = idempotent_replay(key)
     if replay is not None:
         return MessageCreateResult(message=replay, replayed=True)
     try:
@@ -107,39 +76,11 @@ def message_create(
     except IntegrityError:
         # A concurrent request with the same key committed first (the unique constraint made this one wait for
         # it, then refused): everything here was rolled back, so answer from the winner's row.
-        replay = _idempotent_replay(key)
+        replay = idempotent_replay(key)
         if replay is None:
             raise
         return MessageCreateResult(message=replay, replayed=True)
     return MessageCreateResult(message=message, replayed=False)
-
-
-def idempotency_key_cutoff() -> datetime:
-    """Keys created before this no longer count: a request with one of them is a new request."""
-    return timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
-
-
-def idempotency_keys_prune(*, batch_size: int = PRUNE_BATCH_SIZE) -> int:
-    """Delete the keys past their retention window, a batch per statement. Returns how many."""
-    deleted = 0
-    while True:
-        batch = IdempotencyKey.objects.filter(created_at__lt=idempotency_key_cutoff()).values("pk")[:batch_size]
-        count, _ = IdempotencyKey.objects.filter(pk__in=batch).delete()
-        deleted += count
-        if count < batch_size:
-            return deleted
-
-
-def _idempotent_replay(key: IdempotencyKey) -> Message | None:
-    try:
-        stored = IdempotencyKey.objects.select_related("message").get(
-            account_id=key.account_id, key=key.key, created_at__gte=idempotency_key_cutoff()
-        )
-    except IdempotencyKey.DoesNotExist:
-        return None
-    if stored.request_fingerprint != key.request_fingerprint:
-        raise IdempotencyConflict()
-    return stored.message.as_created()
 
 
 @transaction.atomic(durable=True)
@@ -183,7 +124,7 @@ def message_deliver(*, message_pk: int, retry_in: float = 0.0) -> Message | None
             error = exc
             _record_failed_attempt(message, error=exc, retry_in=retry_in)
         else:
-            _mark_sent(message, provider_message_id=provider_message_id)
+            _mark_all_sent([(message, provider_message_id)])
     if error is not None:
         raise error
     return message
@@ -239,14 +180,10 @@ def _lock_queued(message_pk: int) -> Message | None:
 
 def _record_failed_attempt(message: Message, *, error: Exception, retry_in: float) -> None:
     message.attempts += 1
-    message.last_error = str(error)[:LAST_ERROR_MAX_LENGTH]
+    message.last_error = str(error)[:ERROR_TEXT_MAX_LENGTH]
     message.next_attempt_at = timezone.now() + timedelta(seconds=retry_in)
     message.save(update_fields=["attempts", "last_error", "next_attempt_at"])
     logger.warning("Delivery of message %s failed (attempt %d): %s", message.message_id, message.attempts, error)
-
-
-def _mark_sent(message: Message, *, provider_message_id: str) -> None:
-    _mark_all_sent([(message, provider_message_id)])
 
 
 def _mark_all_sent(sent: list[tuple[Message, str]]) -> None:
@@ -287,7 +224,7 @@ def message_fail(*, message_pk: int, error: str) -> Message | None:
     if message is None:
         return None
     message.status = Message.Status.FAILED
-    message.last_error = error[:LAST_ERROR_MAX_LENGTH]
+    message.last_error = error[:ERROR_TEXT_MAX_LENGTH]
     message.save(update_fields=["status", "last_error"])
     events.message_failed(message)
     record_status_change(message)

@@ -30,9 +30,9 @@ from django.conf import settings
 from apps.core import tracing
 from apps.core.queueing import enqueue
 
-from .backends import BaseSmsBackend, SmsDeliveryError
-from .models import Message
-from .tasks import deliver_message_task, deliver_messages_task
+from ..backends import BaseSmsBackend, SmsDeliveryError
+from ..models import Message
+from ..tasks import deliver_message_task, deliver_messages_task
 
 logger = logging.getLogger(__name__)
 

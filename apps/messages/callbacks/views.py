@@ -11,9 +11,9 @@ from rest_framework.views import APIView
 
 from apps.core.formats import utc_iso
 
-from .callbacks import SettingsChange, callback_secret_rotate, callback_settings_for, callback_settings_update
-from .models import CallbackSettings
-from .serializers import CallbackUrlField
+from ..models import CallbackSettings
+from ..serializers import CallbackUrlField
+from .services import SettingsChange, callback_secret_rotate, callback_settings_for, callback_settings_update
 
 if TYPE_CHECKING:
     from apps.users.models import User

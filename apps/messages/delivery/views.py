@@ -25,12 +25,11 @@ from apps.core.schema import ERROR
 from apps.users.authentication import BatchedAuthenticationReadsMixin
 from apps.users.request_user import request_user
 
-from .counts import count_entry_key, count_question
-from .filters import MAX_LIST_VALUES, MessageListFilter
-from .models import IDEMPOTENCY_KEY_MAX_LENGTH, Message
-from .pagination import MessagePagination
-from .selectors import account_exists, account_is_visible, message_list_for_account, message_search
-from .serializers import MessageCreateSerializer, MessageSerializer, message_data, message_read_data
+from ..filters import MAX_LIST_VALUES, MessageListFilter
+from ..models import IDEMPOTENCY_KEY_MAX_LENGTH, Message
+from ..pagination import MessagePagination, count_entry_key, count_question
+from ..selectors import account_exists, account_is_visible, message_list_for_account, message_search
+from ..serializers import MessageCreateSerializer, MessageSerializer, message_data, message_read_data
 from .services import message_create
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"

@@ -10,16 +10,15 @@ from django.utils.module_loading import import_string
 
 from apps.core.exceptions import ApplicationError, Conflict
 
-from . import events
-from .backends import BaseSmsBackend, DeliveryReceipt
-from .callbacks import record_status_change
-from .models import Message
+from .. import events
+from ..backends import BaseSmsBackend, DeliveryReceipt
+from ..callbacks.services import record_status_change
+from ..models import ERROR_TEXT_MAX_LENGTH, Message
 
 logger = logging.getLogger(__name__)
 
 # The `{backend}` of POST /api/v1/messages/receipts/{backend}/ → the backend class that reads its receipts.
 RECEIPT_BACKENDS = {"http": "apps.messages.backends.http.HttpGatewayBackend"}
-LAST_ERROR_MAX_LENGTH = 1000
 
 
 class UnknownMessage(ApplicationError):
@@ -64,7 +63,7 @@ def message_record_receipt(*, receipt: DeliveryReceipt) -> ReceiptResult:
     message.status = Message.Status.DELIVERED if receipt.delivered else Message.Status.UNDELIVERED
     update_fields = ["status"]
     if not receipt.delivered:
-        message.last_error = receipt.error[:LAST_ERROR_MAX_LENGTH]
+        message.last_error = receipt.error[:ERROR_TEXT_MAX_LENGTH]
         update_fields.append("last_error")
     message.save(update_fields=update_fields)
     events.message_receipt(message, error=receipt.error, reported_at=timezone.now().isoformat())

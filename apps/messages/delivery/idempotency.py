@@ -1,0 +1,70 @@
+"""Idempotent creation: a key scoped to the account, the request's fingerprint, and the window keys count in."""
+
+import hashlib
+import json
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from django.conf import settings
+from django.utils import timezone
+
+from apps.core.exceptions import Conflict
+
+from ..models import IdempotencyKey, Message
+
+PRUNE_BATCH_SIZE = 5000
+
+
+class IdempotencyConflict(Conflict):
+    code = "idempotency_conflict"
+    default_detail = "This Idempotency-Key was already used with a different request body."
+
+
+def request_fingerprint(
+    *, account_id: UUID, sender_number: str, receiver_number: str, body: str, status_callback: str = ""
+) -> str:
+    """sha256 of the canonical (normalised, key-sorted) request, for comparing idempotent retries."""
+    request = {
+        "account_id": str(account_id),
+        "sender_number": sender_number,
+        "receiver_number": receiver_number,
+        "body": body,
+    }
+    if status_callback:
+        # Only when given, so the fingerprints of requests without one stay what they were.
+        request["status_callback"] = status_callback
+    canonical = json.dumps(
+        request,
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def idempotency_key_cutoff() -> datetime:
+    """Keys created before this no longer count: a request with one of them is a new request."""
+    return timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+
+
+def idempotency_keys_prune(*, batch_size: int = PRUNE_BATCH_SIZE) -> int:
+    """Delete the keys past their retention window, a batch per statement. Returns how many."""
+    deleted = 0
+    while True:
+        batch = IdempotencyKey.objects.filter(created_at__lt=idempotency_key_cutoff()).values("pk")[:batch_size]
+        count, _ = IdempotencyKey.objects.filter(pk__in=batch).delete()
+        deleted += count
+        if count < batch_size:
+            return deleted
+
+
+def idempotent_replay(key: IdempotencyKey) -> Message | None:
+    try:
+        stored = IdempotencyKey.objects.select_related("message").get(
+            account_id=key.account_id, key=key.key, created_at__gte=idempotency_key_cutoff()
+        )
+    except IdempotencyKey.DoesNotExist:
+        return None
+    if stored.request_fingerprint != key.request_fingerprint:
+        raise IdempotencyConflict()
+    return stored.message.as_created()
