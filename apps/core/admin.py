@@ -4,8 +4,8 @@ from django.contrib import admin
 from django.db.models import Model
 from django.http import HttpRequest
 
-from .models import AuditEvent, OutboxEvent
-from .permissions import is_admin
+from apps.core.http.permissions import is_admin
+from apps.core.models import AuditEvent, OutboxEvent
 
 
 def is_admin_staff(request: HttpRequest) -> bool:

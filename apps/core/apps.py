@@ -9,7 +9,7 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
-        from .tracing import setup_error_reporting, setup_tracing
+        from apps.core.observability.tracing import setup_error_reporting, setup_tracing
 
         setup_error_reporting()
         setup_tracing(service_name=settings.OTEL_SERVICE_NAME)

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler, set_rollback
 
-from .outages import DATABASE_ERRORS, database_unavailable, is_outage, mark_logged
+from apps.core.background.outages import DATABASE_ERRORS, database_unavailable, is_outage, mark_logged
 
 logger = logging.getLogger(__name__)
 

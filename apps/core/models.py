@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-from .keygen import new_key
+from apps.core.keygen import new_key
 
 
 class AuditEvent(models.Model):
@@ -62,7 +62,7 @@ class OutboxEvent(models.Model):
 
 
 class CacheVersion(models.Model):
-    """The current version of one cache scope (apps.core.versioned_cache). The database owns it, so a write
+    """The current version of one cache scope (apps.core.cache.versioned). The database owns it, so a write
     replaces it in its own transaction whether the cache answers or not."""
 
     scope = models.CharField(max_length=100, primary_key=True)

@@ -1,21 +1,21 @@
+"""The outbox's tasks; each imports its service inside its body (the service enqueues the task)."""
+
 from datetime import timedelta
 
 from celery import shared_task
-from django.utils import timezone
-
-from .models import OutboxEvent
-from .relay import relay_pending_events
 
 
 @shared_task(ignore_result=True)
 def relay_outbox_task() -> int:
     """Publish pending outbox events. Triggered after each commit that wrote one, and by beat as the sweeper."""
+    from apps.core.outbox.services import relay_pending_events
+
     return relay_pending_events()
 
 
 @shared_task(ignore_result=True)
 def prune_outbox_task(days: int = 7) -> int:
     """Delete events published more than `days` ago."""
-    cutoff = timezone.now() - timedelta(days=days)
-    deleted, _ = OutboxEvent.objects.filter(published_at__lt=cutoff).delete()
-    return deleted
+    from apps.core.outbox.services import outbox_prune
+
+    return outbox_prune(older_than=timedelta(days=days))

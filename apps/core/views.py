@@ -20,9 +20,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import health
-from .context import request_client_ip
-from .outages import DATABASE_ERRORS, database_unavailable_response, is_outage, mark_logged
+from apps.core.background.outages import DATABASE_ERRORS, database_unavailable_response, is_outage, mark_logged
+from apps.core.observability import health
+from apps.core.observability.context import request_client_ip
 
 ViewFunction = TypeVar("ViewFunction", bound=Callable[..., Any])
 

@@ -60,7 +60,6 @@ class MessageAdmin(ViewOnlyForAdmins, admin.ModelAdmin):
         return is_admin_staff(request)
 
 
-
 class StatusCallbackAttemptInline(ViewOnlyForAdmins, admin.TabularInline):
     model = StatusCallbackAttempt
     fields = ("attempted_at", "status_code", "error", "duration_ms")

@@ -2,8 +2,8 @@
 
 from typing import Any
 
-from apps.core.events import Priority, outbox_event, publish_events
 from apps.core.models import OutboxEvent
+from apps.core.outbox.events import Priority, outbox_event, publish_events
 
 from .models import Message
 

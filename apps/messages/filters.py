@@ -9,7 +9,7 @@ from django import forms
 from django.db.models import QuerySet
 from django_filters.fields import IsoDateTimeField
 
-from apps.core.filtering import ReusedFormFilterSet
+from apps.core.http.filtering import ReusedFormFilterSet
 
 from .models import Message
 from .phone import InvalidPhoneNumber, normalize_phone

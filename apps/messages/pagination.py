@@ -5,7 +5,7 @@ Counts of one account's messages (and where its deep pages start), cached until 
 
 A page of a large account's messages is cheap (an index range), its `count` is not: counting 100,000 index
 entries costs more than the rest of the request together. Counts are kept per account under a version
-(apps.core.versioned_cache, owned by the database) that every insert or delete of one of the account's messages
+(apps.core.cache.versioned, owned by the database) that every insert or delete of one of the account's messages
 replaces in its transaction, so a list read after a create always counts the new message. A status change does
 not replace it (deliveries are frequent and change no count but a `status` filter's), so a count filtered by
 `status` is never cached. The entry key is the read's path and its query string without the page parameters,
@@ -35,8 +35,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from apps.core.pagination import PageNumberPagination
-from apps.core.versioned_cache import VersionedCache
+from apps.core.cache.versioned import VersionedCache
+from apps.core.http.pagination import PageNumberPagination
 
 from .models import Message, messages_bulk_created
 from .selectors import NEWEST_FIRST
@@ -61,7 +61,7 @@ def count_question(path: str, query_params: QueryDict) -> str:
 
 def count_entry_key(account_id: UUID, question: str) -> str:
     """The cache key of `account_id`'s count for `question`: a view that knows both before authenticating adds it
-    to the request's batch (apps.core.cache_batch), and `cached_count` takes it from there."""
+    to the request's batch (apps.core.cache.batch), and `cached_count` takes it from there."""
     digest = hashlib.blake2b(question.encode(), digest_size=16).hexdigest()
     return account_counts.entry_key(f"{account_id}:{digest}")
 
@@ -135,7 +135,7 @@ class DeferredJoinPaginator(Paginator):
     ) -> None:
         super().__init__(object_list, per_page)
         self.count_scope = count_scope
-        self.request = request  # whose batch may hold the cached count (apps.core.cache_batch)
+        self.request = request  # whose batch may hold the cached count (apps.core.cache.batch)
 
     @cached_property
     def count(self) -> int:

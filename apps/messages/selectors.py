@@ -7,9 +7,9 @@ from uuid import UUID
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
-from apps.core.permissions import is_admin
+from apps.core.http.permissions import is_admin
 
-from .models import Message
+from .models import CallbackSettings, Message
 
 NEWEST_FIRST = ("-created_at", "-id")
 
@@ -48,3 +48,8 @@ def account_exists(*, account_id: UUID) -> bool:
     from django.contrib.auth import get_user_model
 
     return get_user_model().objects.filter(account_id=account_id).exists()
+
+
+def account_callback_settings(*, account_id: UUID) -> CallbackSettings | None:
+    """The account's status-callback settings, None before it first set any."""
+    return CallbackSettings.objects.filter(account_id=account_id).first()

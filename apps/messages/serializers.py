@@ -5,7 +5,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.core.formats import utc_iso
+from apps.core.http.formats import utc_iso
 
 from .models import BODY_MAX_LENGTH, CALLBACK_URL_MAX_LENGTH, Message
 from .phone import MAX_DIGITS, MIN_DIGITS, InvalidPhoneNumber, normalize_phone

@@ -10,7 +10,7 @@ from billiard.einfo import ExceptionInfo
 from celery import Task, shared_task
 from django.conf import settings
 
-from apps.core.outages import OUTAGE_ERRORS, is_outage, outage_countdown
+from apps.core.background.outages import OUTAGE_ERRORS, is_outage, outage_countdown
 
 from .backends import SmsDeliveryError, SmsRejectedError
 

@@ -1,6 +1,6 @@
 """The catalog read cache: whole rendered list and detail bodies, made stale at once by any catalog write.
 
-One version scope for the whole catalog (apps.core.versioned_cache, owned by the database): a write replaces the
+One version scope for the whole catalog (apps.core.cache.versioned, owned by the database): a write replaces the
 version in its transaction, so every cached body in every process stops matching once it commits, Redis outage
 or not. With the cache down every read goes to the database, and nothing is stored.
 """
@@ -16,9 +16,9 @@ from django.utils.http import urlencode
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.core.conditional import if_none_match_hits, make_etag, not_modified, with_etag
-from apps.core.metrics import products_cache_hits_total, products_cache_misses_total
-from apps.core.versioned_cache import VersionedCache
+from apps.core.cache.versioned import VersionedCache
+from apps.core.http.conditional import if_none_match_hits, make_etag, not_modified, with_etag
+from apps.core.observability.metrics import products_cache_hits_total, products_cache_misses_total
 from apps.users.authentication import BatchedAuthenticationReadsMixin
 
 catalog_reads = VersionedCache("products")

@@ -3,8 +3,8 @@
 from decimal import Decimal
 from typing import Any
 
-from apps.core.events import Priority, publish_event
 from apps.core.models import OutboxEvent
+from apps.core.outbox.events import Priority, publish_event
 
 from .models import Product
 

@@ -13,7 +13,7 @@ from django_filters.widgets import BaseCSVWidget
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from apps.core.filtering import ReusedFormFilterSet
+from apps.core.http.filtering import ReusedFormFilterSet
 
 from .models import Category, Product
 

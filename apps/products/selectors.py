@@ -4,7 +4,7 @@ from typing import Any
 
 from django.db.models import OuterRef, QuerySet, Subquery
 
-from apps.core.conditional import make_etag
+from apps.core.http.conditional import make_etag
 
 from .models import Category, PriceChange, Product
 

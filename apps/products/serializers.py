@@ -11,7 +11,7 @@ from rest_framework.fields import empty
 from rest_framework.request import Request
 from rest_framework.validators import UniqueValidator
 
-from apps.core.formats import utc_iso
+from apps.core.http.formats import utc_iso
 from apps.users.models import User
 
 from .models import Category, PriceChange, Product

@@ -18,11 +18,11 @@ from django.core.files import File
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from apps.core import audit
-from apps.core.conditional import require_match
 from apps.core.exceptions import ApplicationError
 from apps.core.files import delete_on_rollback
+from apps.core.http.conditional import require_match
 from apps.core.keygen import new_key
+from apps.core.observability import audit
 
 from . import cache as catalog_cache
 from . import events, selectors

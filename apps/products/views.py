@@ -12,8 +12,8 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.core.api import ValidatedInputMixin
-from apps.core.conditional import (
+from apps.core.http.api import ValidatedInputMixin
+from apps.core.http.conditional import (
     ETAG_HEADER,
     IF_MATCH,
     IF_NONE_MATCH,
@@ -21,10 +21,10 @@ from apps.core.conditional import (
     PRECONDITION_FAILED,
     if_match_header,
 )
-from apps.core.middleware import request_body_limit
-from apps.core.pagination import page_of
-from apps.core.permissions import IsAdminOrReadOnly
-from apps.core.schema import ERROR
+from apps.core.http.middleware import request_body_limit
+from apps.core.http.pagination import page_of
+from apps.core.http.permissions import IsAdminOrReadOnly
+from apps.core.http.schema import ERROR
 from apps.users.request_user import request_user
 
 from . import selectors, services

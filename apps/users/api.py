@@ -1,5 +1,5 @@
 """What the users endpoints share: the `WWW-Authenticate` of the open endpoints, the credential
-throttles and the documented error answers (their body is always the `Error` component, apps/core/schema.py)."""
+throttles and the documented error answers (their body is always the `Error` component, apps/core/http/schema.py)."""
 
 from typing import TYPE_CHECKING
 
@@ -10,8 +10,8 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
-from apps.core.api import ValidatedInputMixin
-from apps.core.schema import ERROR
+from apps.core.http.api import ValidatedInputMixin
+from apps.core.http.schema import ERROR
 
 from .throttles import LoginAddressRateThrottle, LoginEmailRateThrottle
 

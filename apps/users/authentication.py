@@ -24,7 +24,7 @@ from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidTok
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import Token
 
-from apps.core import cache_batch
+from apps.core.cache import batch as cache_batch
 
 from .models import User
 
@@ -81,7 +81,7 @@ class CachedUserJWTAuthentication(JWTAuthentication):
         return token
 
     def authenticate(self, request: Request) -> tuple[User, Token] | None:  # type: ignore[override]
-        self.request = request  # where a view may have fetched the user's entry already (apps.core.cache_batch)
+        self.request = request  # where a view may have fetched the user's entry already (apps.core.cache.batch)
         return super().authenticate(request)  # type: ignore[return-value]
 
     def token_user_id(self, request: Request) -> int | None:
@@ -123,7 +123,7 @@ class CachedUserJWTAuthentication(JWTAuthentication):
 class BatchedAuthenticationReadsMixin:
     """For an API view: before authenticating, the token's cached user and the user's rate-limit counters (and
     any key `batched_cache_keys` names) are read and bumped in one Redis round trip instead of one each
-    (apps.core.cache_batch). Authentication, permissions and throttling then run as always, on those answers. A
+    (apps.core.cache.batch). Authentication, permissions and throttling then run as always, on those answers. A
     token that does not verify fetches nothing here and is refused as before; one of a user that turns out
     inactive has counted one request against that user's limit."""
 

@@ -1,7 +1,7 @@
 """The users app's domain events: one function per event, the one place its payload and priority are written."""
 
-from apps.core.events import Priority, publish_event
 from apps.core.models import OutboxEvent
+from apps.core.outbox.events import Priority, publish_event
 
 from .models import User
 

@@ -26,8 +26,8 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from apps.core.context import request_client_ip
-from apps.core.throttling import bump_counter
+from apps.core.http.throttling import bump_counter
+from apps.core.observability.context import request_client_ip
 
 from .models import normalize_email
 from .throttles import LoginRateThrottle

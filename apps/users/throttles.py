@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from apps.core.context import request_client_ip
-from apps.core.throttling import FixedWindowRateThrottle
+from apps.core.http.throttling import FixedWindowRateThrottle
+from apps.core.observability.context import request_client_ip
 
 from .models import normalize_email
 

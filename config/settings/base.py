@@ -59,22 +59,22 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "apps.core.metrics.RequestMetricsMiddleware",
-    "apps.core.middleware.RequestContextMiddleware",
+    "apps.core.observability.metrics.RequestMetricsMiddleware",
+    "apps.core.http.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "apps.core.middleware.PrebuiltPolicyCSPMiddleware",
+    "apps.core.http.middleware.PrebuiltPolicyCSPMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "apps.core.middleware.PrivateCacheMiddleware",
+    "apps.core.http.middleware.PrivateCacheMiddleware",
     # Sessions, authentication and messages run only for requests that can use a session (browser.py).
-    "apps.core.browser.BrowserSessionMiddleware",
+    "apps.core.http.browser.BrowserSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "apps.core.middleware.RequestBodyLimitMiddleware",
+    "apps.core.http.middleware.RequestBodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "apps.core.browser.BrowserAuthenticationMiddleware",
-    "apps.core.browser.BrowserMessageMiddleware",
+    "apps.core.http.browser.BrowserAuthenticationMiddleware",
+    "apps.core.http.browser.BrowserMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "apps.core.middleware.JsonApiErrorsMiddleware",
+    "apps.core.http.middleware.JsonApiErrorsMiddleware",
 ]
 
 # Bytes a request body may have (a view may allow more: the image upload); larger ones get 413 before being read.
@@ -84,8 +84,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 # client is the socket's peer. Throttles, the audit trail and /metrics all take the address resolved from it.
 NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 
-# Where DEBUG is on, its pages show neither the environment nor a credential (apps/core/debug.py).
-DEFAULT_EXCEPTION_REPORTER_FILTER = "apps.core.debug.RedactingExceptionReporterFilter"
+# Where DEBUG is on, its pages show neither the environment nor a credential (apps/core/http/debug.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "apps.core.http.debug.RedactingExceptionReporterFilter"
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -224,14 +224,14 @@ REST_FRAMEWORK = {
     ],
     # Bodies are JSON only (the image upload alone takes multipart): with form parsers too, the schema offers
     # every body in three encodings, and a generated client sends forms whose booleans the API refuses.
-    "DEFAULT_PARSER_CLASSES": ["apps.core.parsers.JSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.PageNumberPagination",
+    "DEFAULT_PARSER_CLASSES": ["apps.core.http.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "apps.core.http.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "apps.core.schema.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.core.http.schema.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
-        "apps.core.throttling.AnonRateThrottle",
-        "apps.core.throttling.UserRateThrottle",
+        "apps.core.http.throttling.AnonRateThrottle",
+        "apps.core.http.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env("THROTTLE_RATE_ANON", default="60/min"),
@@ -240,7 +240,7 @@ REST_FRAMEWORK = {
         "receipts": env("THROTTLE_RATE_RECEIPTS", default="6000/min"),
     },
     "EXCEPTION_HANDLER": "apps.core.exceptions.api_exception_handler",
-    # Unused by our throttles (they take apps.core.context's address), set for any DRF code that reads it.
+    # Unused by our throttles (they take apps.core.observability.context's address), set for any DRF code that reads it.
     "NUM_PROXIES": NUM_PROXIES,
     "COERCE_DECIMAL_TO_STRING": True,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -278,7 +278,7 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "apps.core.schema.postprocess_for_generated_clients",
+        "apps.core.http.schema.postprocess_for_generated_clients",
     ],
     # What a delivery receipt reports (apps.messages.receipts.views), named apart from a message's own statuses.
     "ENUM_NAME_OVERRIDES": {"ReceiptStatusEnum": ["delivered", "undelivered"]},
@@ -312,7 +312,7 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- Request ids ----------------------------------------------------------------------------------------------
-# apps.core.middleware.RequestContextMiddleware resolves each request's id into django-guid's context, where its
+# apps.core.http.middleware.RequestContextMiddleware resolves each request's id into django-guid's context, where its
 # log filter (LOGGING below) and get_guid() read it; django-guid's own middleware is not used.
 
 # --- Metrics --------------------------------------------------------------------------------------------------
@@ -411,7 +411,7 @@ EMAIL_HOST = env("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
-# --- Tracing and error reporting (apps/core/tracing.py): each off unless its variable is set ----------------------
+# --- Tracing and error reporting (apps/core/observability/tracing.py): each off unless its variable is set ---
 OTEL_EXPORTER_OTLP_ENDPOINT = env("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
 OTEL_SERVICE_NAME = env("OTEL_SERVICE_NAME", default="django-rest-monolith")
 SENTRY_DSN = env("SENTRY_DSN", default="")
@@ -459,7 +459,7 @@ _log_formatter = "json" if LOG_FORMAT == "json" else "plain"
 
 def _log_file(name: str, **options: str) -> dict[str, object]:
     return {
-        "class": "apps.core.logs.FolderWatchedFileHandler",
+        "class": "apps.core.observability.logs.FolderWatchedFileHandler",
         "filename": str(Path(LOG_DIR) / name),
         "formatter": "json",
         "filters": ["request_id"],
@@ -481,7 +481,7 @@ LOGGING: dict[str, Any] = {
     "disable_existing_loggers": False,
     "filters": {
         "request_id": {"()": "django_guid.log_filters.CorrelationId", "correlation_id_field": "request_id"},
-        "drop_server_socket": {"()": "apps.core.logs.DropServerSocket"},
+        "drop_server_socket": {"()": "apps.core.observability.logs.DropServerSocket"},
     },
     "formatters": {
         "json": {

@@ -3,8 +3,8 @@
 import pytest
 from django.test import Client
 
-from apps.core.events import Priority, publish_event
 from apps.core.models import OutboxEvent
+from apps.core.outbox.events import Priority, publish_event
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Every view validates its input one way: `ValidatedInputMixin.get_valid_data` in apps/core/api.py."""
+"""Every view validates its input one way: `ValidatedInputMixin.get_valid_data` in apps/core/http/api.py."""
 
 import ast
 from pathlib import Path
@@ -21,5 +21,5 @@ def test_no_view_validates_a_serializer_itself(base_dir: Path) -> None:
     ]
     assert len(view_modules) >= 8  # the search really found the view modules
     calls = {str(path.relative_to(base_dir)): lines for path in view_modules if (lines := _is_valid_calls(path))}
-    assert list(calls) == ["apps/core/api.py"]
-    assert len(calls["apps/core/api.py"]) == 1
+    assert list(calls) == ["apps/core/http/api.py"]
+    assert len(calls["apps/core/http/api.py"]) == 1

@@ -5,8 +5,8 @@ import logging
 import pytest
 from django.db import transaction
 
-from apps.core import audit
 from apps.core.models import AuditEvent
+from apps.core.observability import audit
 
 
 class _Lines(logging.Handler):

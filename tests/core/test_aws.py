@@ -19,9 +19,9 @@ import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from apps.core.events import Priority, publish_event
 from apps.core.models import OutboxEvent
-from apps.core.relay import event_envelope, relay_pending_events
+from apps.core.outbox.events import Priority, publish_event
+from apps.core.outbox.services import event_envelope, relay_pending_events
 from tests.helpers.processes import BASE_DIR, free_port, project_env, run_python, stop, wait_for_http
 
 REGION = "us-east-1"

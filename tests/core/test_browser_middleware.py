@@ -5,7 +5,7 @@ import pytest
 from django.http import HttpRequest, HttpResponse
 from django.test import Client
 
-from apps.core.browser import BrowserAuthenticationMiddleware, BrowserMessageMiddleware, BrowserSessionMiddleware
+from apps.core.http.browser import BrowserAuthenticationMiddleware, BrowserMessageMiddleware, BrowserSessionMiddleware
 
 
 def _seen_by_the_view(request: HttpRequest) -> dict[str, bool]:

@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from apps.core.outages import DATABASE_UNAVAILABLE_BODY, RETRY_AFTER_SECONDS
+from apps.core.background.outages import DATABASE_UNAVAILABLE_BODY, RETRY_AFTER_SECONDS
 from apps.messages.models import Message
 from tests.conftest import database_url
 from tests.helpers.outage import CuttableRelay

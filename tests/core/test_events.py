@@ -8,9 +8,9 @@ from django.db import transaction
 from kombu import Exchange, Queue
 from kombu.message import Message
 
-from apps.core.events import Priority, publish_event
 from apps.core.models import OutboxEvent
-from apps.core.relay import AMQP_PRIORITY, broker_connection, events_exchange, relay_pending_events
+from apps.core.outbox.events import Priority, publish_event
+from apps.core.outbox.services import AMQP_PRIORITY, broker_connection, events_exchange, relay_pending_events
 from tests.helpers.processes import closed_port
 
 
@@ -162,8 +162,8 @@ def test_prune_deletes_only_old_published_events() -> None:
 def test_triggers_within_a_window_send_one_relay_task(real_broker, monkeypatch) -> None:
     from django.core.cache import cache
 
-    from apps.core import events
-    from apps.core.events import RELAY_TRIGGER_KEY, trigger_relay
+    from apps.core.outbox import events
+    from apps.core.outbox.events import RELAY_TRIGGER_KEY, trigger_relay
 
     app = real_broker
     sent = []

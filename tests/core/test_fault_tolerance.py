@@ -12,7 +12,7 @@ import pytest
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.core.models import OutboxEvent
-from apps.core.relay import relay_pending_events
+from apps.core.outbox.services import relay_pending_events
 from apps.messages.models import Message
 from bench.http import json_call
 from tests.helpers.processes import BASE_DIR, closed_port, free_port, project_env, stop, wait_for_http

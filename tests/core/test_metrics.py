@@ -2,7 +2,7 @@ import pytest
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from apps.core import metrics
+from apps.core.observability import metrics
 
 
 def test_metrics_parse_and_carry_request_and_domain_figures(api_client, db) -> None:

@@ -7,7 +7,7 @@ import socket
 from django.contrib.staticfiles import finders
 from django.test import Client
 
-from apps.core.logs import DropServerSocket
+from apps.core.observability.logs import DropServerSocket
 
 
 def test_the_favicon_is_served_not_a_404(db) -> None:

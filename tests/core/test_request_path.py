@@ -10,7 +10,7 @@ from csp.middleware import CSPMiddleware
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.test import RequestFactory, override_settings
 
-from apps.core.middleware import PrebuiltPolicyCSPMiddleware
+from apps.core.http.middleware import PrebuiltPolicyCSPMiddleware
 
 
 def _headers(middleware_class: type, view, path: str = "/somewhere/") -> dict[str, str]:

@@ -1,6 +1,6 @@
 import pytest
 
-from apps.core.throttling import UserRateThrottle
+from apps.core.http.throttling import UserRateThrottle
 from tests.helpers.processes import closed_port
 
 

@@ -5,8 +5,8 @@ import uuid
 
 import pytest
 
-from apps.core import cache_batch
-from apps.core.throttling import UserRateThrottle
+from apps.core.cache import batch as cache_batch
+from apps.core.http.throttling import UserRateThrottle
 from apps.messages.delivery import views
 from tests.messages.factories import MessageFactory
 from tests.messages.helpers import MESSAGES_URL, SEARCH_URL, account_messages_url

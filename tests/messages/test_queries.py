@@ -9,7 +9,7 @@ from .helpers import MESSAGES_URL, SEARCH_URL, account_messages_url
 
 pytestmark = pytest.mark.django_db
 
-# The user behind the token, the account's count version (apps.core.versioned_cache), the count, the page.
+# The user behind the token, the account's count version (apps.core.cache.versioned), the count, the page.
 QUERIES_PER_LIST = 4
 
 

@@ -3,8 +3,8 @@ Authentication, the rate limit and staleness hold exactly as when each was asked
 
 import pytest
 
-from apps.core import cache_batch
-from apps.core.throttling import UserRateThrottle
+from apps.core.cache import batch as cache_batch
+from apps.core.http.throttling import UserRateThrottle
 from tests.products.conftest import PRODUCTS, product_url
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db]

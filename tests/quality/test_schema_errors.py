@@ -1,4 +1,4 @@
-"""The schema documents the error answers the shared machinery gives (apps/core/schema.py), without a fuzz run:
+"""The schema documents the error answers the shared machinery gives (apps/core/http/schema.py), without a fuzz run:
 401 with `WWW-Authenticate` where a token is needed, 404 on detail routes and paginated lists, 429 with
 `Retry-After` where a throttle applies, 403 where only an admin may act."""
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from apps.core import audit
 from apps.core.models import AuditEvent
+from apps.core.observability import audit
 from apps.users.models import User
 
 from .factories import DEFAULT_PASSWORD, UserFactory

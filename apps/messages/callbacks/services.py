@@ -20,9 +20,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from apps.core import audit
+from apps.core.background.queueing import enqueue_on_commit, requeue_overdue
 from apps.core.exceptions import ApplicationError
-from apps.core.queueing import enqueue_on_commit, requeue_overdue
+from apps.core.observability import audit
 
 from ..models import ERROR_TEXT_MAX_LENGTH, CallbackSettings, Message, StatusCallback
 from ..tasks import send_status_callback_task
@@ -43,10 +43,6 @@ class CallbackSecretMissing(ApplicationError):
     default_detail = (
         "Create the account's callback signing secret first: POST /api/v1/accounts/me/status-callback/secret/."
     )
-
-
-def callback_settings_for(*, account_id: UUID) -> CallbackSettings | None:
-    return CallbackSettings.objects.filter(account_id=account_id).first()
 
 
 def _default_url_key(account_id: UUID) -> str:

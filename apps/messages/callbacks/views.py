@@ -1,7 +1,6 @@
 """The caller's account's status callback settings: its default URL and its signing secret."""
 
-from typing import TYPE_CHECKING, Any, cast
-from uuid import UUID
+from typing import TYPE_CHECKING, Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -9,14 +8,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.formats import utc_iso
+from apps.core.http.api import ValidatedInputMixin
+from apps.core.http.formats import utc_iso
+from apps.users.request_user import request_user
 
 from ..models import CallbackSettings
+from ..selectors import account_callback_settings
 from ..serializers import CallbackUrlField
-from .services import SettingsChange, callback_secret_rotate, callback_settings_for, callback_settings_update
+from .services import SettingsChange, callback_secret_rotate, callback_settings_update
 
 if TYPE_CHECKING:
-    from apps.users.models import User
+    pass
 
 
 class CallbackSettingsInput(serializers.Serializer):
@@ -42,11 +44,6 @@ class CallbackSecretSerializer(serializers.Serializer):
     secret_created_at = serializers.DateTimeField(read_only=True)
 
 
-def _caller_account(request: Request) -> UUID:
-    # The default permission (IsAuthenticated) lets only a signed-in User this far.
-    return cast("User", request.user).account_id
-
-
 def _settings_data(current: CallbackSettings | None, *, new_secret: str | None = None) -> dict[str, Any]:
     data: dict[str, Any] = {
         "default_url": current.default_url if current is not None else "",
@@ -58,16 +55,19 @@ def _settings_data(current: CallbackSettings | None, *, new_secret: str | None =
     return data
 
 
-class CallbackSettingsView(APIView):
+class CallbackSettingsView(ValidatedInputMixin, APIView):
     """Status callbacks of the caller's account.
 
     Every status change of a message (`sent`, `failed`, `delivered`, `undelivered`) is POSTed as JSON
     `{"event_id", "message_id", "status", "attempts", "error", "time"}` to the message's `status_callback`, or else
     to this default URL. Each POST is signed: `X-Signature-Timestamp` (Unix seconds) and `X-Signature`, the hex
     HMAC-SHA256 of `<timestamp>.<body>` under the account's secret; check both, and refuse old timestamps. A
-    receiver answers 2xx; anything else (or no answer within 5 seconds) is retried with exponential backoff for
-    about a day. Events of one message arrive in order; an event may arrive twice (same `event_id`).
+    receiver answers 2xx; anything else (or no answer within the callback timeout, 5 seconds unless the service is
+    configured otherwise) is retried with exponential backoff for about a day. Events of one message arrive in
+    order; an event may arrive twice (same `event_id`).
     """
+
+    serializer_class = CallbackSettingsInput
 
     @extend_schema(
         tags=["messages"],
@@ -76,7 +76,7 @@ class CallbackSettingsView(APIView):
     )
     def get(self, request: Request) -> Response:
         """The default callback URL and whether a signing secret exists (the secret itself is never shown)."""
-        return Response(_settings_data(callback_settings_for(account_id=_caller_account(request))))
+        return Response(_settings_data(account_callback_settings(account_id=request_user(request).account_id)))
 
     @extend_schema(
         tags=["messages"],
@@ -87,11 +87,9 @@ class CallbackSettingsView(APIView):
     def patch(self, request: Request) -> Response:
         """Set `default_url` (https; "" clears it). The first URL set also makes the signing secret, answered here
         once as `secret`."""
-        serializer = CallbackSettingsInput(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        change = callback_settings_update(
-            account_id=_caller_account(request), default_url=serializer.validated_data["default_url"], by=request.user
-        )
+        user = request_user(request)
+        data = self.get_valid_data(request)
+        change = callback_settings_update(account_id=user.account_id, default_url=data["default_url"], by=user)
         return Response(_settings_data(change.settings, new_secret=change.new_secret))
 
 
@@ -107,5 +105,6 @@ class CallbackSecretView(APIView):
     def post(self, request: Request) -> Response:
         """Replace the account's signing secret and answer it, this once. Callbacks not yet sent are signed with
         the new one from now on."""
-        change: SettingsChange = callback_secret_rotate(account_id=_caller_account(request), by=request.user)
+        user = request_user(request)
+        change: SettingsChange = callback_secret_rotate(account_id=user.account_id, by=user)
         return Response({"secret": change.new_secret, "secret_created_at": utc_iso(change.settings.secret_created_at)})

@@ -27,8 +27,8 @@ from typing import Any
 
 from django.conf import settings
 
-from apps.core import tracing
-from apps.core.queueing import enqueue
+from apps.core.background.queueing import enqueue
+from apps.core.observability import tracing
 
 from ..backends import BaseSmsBackend, SmsDeliveryError
 from ..models import Message

@@ -14,8 +14,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from apps.core import audit, metrics
-from apps.core.queueing import enqueue_on_commit, requeue_overdue
+from apps.core.background.queueing import enqueue_on_commit, requeue_overdue
+from apps.core.observability import audit, metrics
 
 from .. import events
 from ..backends import SmsDeliveryError, get_sms_backend

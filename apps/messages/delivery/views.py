@@ -17,11 +17,11 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.core.api import ValidatedInputMixin
-from apps.core.conditional import ETAG_HEADER, IF_NONE_MATCH, NOT_MODIFIED, conditional_get
+from apps.core.http.api import ValidatedInputMixin
+from apps.core.http.conditional import ETAG_HEADER, IF_NONE_MATCH, NOT_MODIFIED, conditional_get
+from apps.core.http.permissions import is_admin
+from apps.core.http.schema import ERROR
 from apps.core.keygen import KEY_LENGTH
-from apps.core.permissions import is_admin
-from apps.core.schema import ERROR
 from apps.users.authentication import BatchedAuthenticationReadsMixin
 from apps.users.request_user import request_user
 

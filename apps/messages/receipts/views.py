@@ -10,8 +10,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.schema import ERROR
-from apps.core.throttling import FixedWindowRateThrottle
+from apps.core.http.schema import ERROR
+from apps.core.http.throttling import FixedWindowRateThrottle
 
 from ..backends import ReceiptInvalid, ReceiptNotAuthentic
 from ..signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER

@@ -9,8 +9,8 @@ from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from apps.core import audit
-from apps.core.queueing import enqueue_on_commit
+from apps.core.background.queueing import enqueue_on_commit
+from apps.core.observability import audit
 
 from .. import events
 from ..auth.services import auth_token_pair, user_blacklist_refresh_tokens

@@ -8,7 +8,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.core.api import ValidatedInputMixin
+from apps.core.http.api import ValidatedInputMixin
 from apps.core.models import AuditEvent
 
 from .. import selectors

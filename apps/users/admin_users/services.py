@@ -8,7 +8,7 @@ from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from apps.core import audit
+from apps.core.observability import audit
 
 from .. import events
 from ..accounts.services import set_full_name

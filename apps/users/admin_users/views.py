@@ -11,8 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 
-from apps.core.api import ValidatedInputMixin
-from apps.core.permissions import IsAdminRole
+from apps.core.http.api import ValidatedInputMixin
+from apps.core.http.permissions import IsAdminRole
 
 from .. import selectors
 from ..api import FORBIDDEN, NO_CONTENT, NOT_FOUND, THROTTLED, UNAUTHENTICATED, VALIDATION_ERROR

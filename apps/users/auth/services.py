@@ -18,9 +18,9 @@ from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from apps.core import audit
-from apps.core.context import request_client_ip
 from apps.core.exceptions import ApplicationError
+from apps.core.observability import audit
+from apps.core.observability.context import request_client_ip
 
 from .. import login_guard
 from ..models import RotatedRefreshToken, User, normalize_email

@@ -6,7 +6,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.core.api import ValidatedInputMixin
+from apps.core.http.api import ValidatedInputMixin
 
 from ..api import (
     BAD_CREDENTIALS,

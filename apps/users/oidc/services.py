@@ -8,9 +8,9 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from rest_framework import status
 
-from apps.core import audit
+from apps.core.background.queueing import enqueue_on_commit
 from apps.core.exceptions import ApplicationError, Conflict
-from apps.core.queueing import enqueue_on_commit
+from apps.core.observability import audit
 
 from .. import events
 from ..auth.services import InvalidCredentials, auth_issue_tokens, user_blacklist_refresh_tokens

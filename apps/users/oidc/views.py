@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from apps.core.schema import ERROR
+from apps.core.http.schema import ERROR
 
 from ..api import RETRY_AFTER, THROTTLED, WWW_AUTHENTICATE, PublicAuthView
 from ..serializers import OidcProviderSerializer, OidcSignInSerializer, TokenPairSerializer

@@ -1,5 +1,5 @@
 """The transactional outbox: domain events are rows written in the transaction of the change they describe, and
-a relay (apps.core.relay, run by a task) publishes them once committed."""
+a relay (apps.core.outbox.services, run by a task) publishes them once committed."""
 
 import time
 from typing import Any
@@ -7,9 +7,9 @@ from typing import Any
 from django.core.cache import cache
 from django.db import transaction
 
-from .models import OutboxEvent
-from .queueing import enqueue
-from .tasks import relay_outbox_task
+from apps.core.background.queueing import enqueue
+from apps.core.models import OutboxEvent
+from apps.core.tasks import relay_outbox_task
 
 Priority = OutboxEvent.Priority
 

@@ -16,7 +16,7 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 from rest_framework.permissions import SAFE_METHODS, AllowAny, IsAuthenticated
 
-from .permissions import IsAdminOrReadOnly
+from apps.core.http.permissions import IsAdminOrReadOnly
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -6,8 +6,8 @@ from typing import Any
 from django.db import models, transaction
 from django_guid import get_guid
 
-from .context import client_ip
-from .models import AuditEvent
+from apps.core.models import AuditEvent
+from apps.core.observability.context import client_ip
 
 audit_logger = logging.getLogger("audit")
 

@@ -21,9 +21,9 @@ from django.core.cache import caches
 from django.core.cache.backends.base import BaseCache
 from django.db import connections, router
 
-from . import cache_batch
-from .keygen import new_key
-from .models import CacheVersion
+from apps.core.cache import batch as cache_batch
+from apps.core.keygen import new_key
+from apps.core.models import CacheVersion
 
 _VERSION_SQL = f"SELECT version FROM {CacheVersion._meta.db_table} WHERE scope = %s"  # noqa: S608 (a model's table)
 
@@ -59,7 +59,7 @@ class VersionedCache:
 
     def lookup(self, entry_key: str, scope: str = "", request: Any = None) -> tuple[str, Any]:
         """The scope's current version and the value cached under it (None when there is none). With `request`,
-        an entry the request fetched already (apps.core.cache_batch) is not asked for again."""
+        an entry the request fetched already (apps.core.cache.batch) is not asked for again."""
         version = self.current_version(scope)
         found, entry = cache_batch.take_get(request, entry_key)
         if not found:

@@ -1,10 +1,11 @@
-"""The outbox relay: publishes committed outbox events (apps.core.events) to where `EVENTS_BACKEND` says, in id
-order, and marks them published once the publisher accepted them."""
+"""The outbox's services. The relay publishes committed outbox events (apps.core.outbox.events) to where
+`EVENTS_BACKEND` says, in id order, and marks them published once the publisher accepted them."""
 
 import json
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -15,7 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 from kombu import Connection, Exchange
 
-from .models import OutboxEvent
+from apps.core.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
 
@@ -184,3 +185,9 @@ def _try_relay_lock() -> bool:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [0x0B0C])
         return bool(cursor.fetchone()[0])
+
+
+def outbox_prune(*, older_than: timedelta) -> int:
+    """Delete the events published more than `older_than` ago. Returns how many."""
+    deleted, _ = OutboxEvent.objects.filter(published_at__lt=timezone.now() - older_than).delete()
+    return deleted

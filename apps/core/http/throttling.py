@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from django.core.cache.backends.base import BaseCache
 from rest_framework import throttling
 
-from . import cache_batch
-from .context import request_client_ip
+from apps.core.cache import batch as cache_batch
+from apps.core.observability.context import request_client_ip
 
 if TYPE_CHECKING:  # rest_framework.views imports the throttle classes while it loads
     from rest_framework.request import Request

@@ -16,8 +16,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import status
 
-from .exceptions import ApplicationError
-from .schema import ERROR
+from apps.core.exceptions import ApplicationError
+from apps.core.http.schema import ERROR
 
 View = Callable[..., HttpResponseBase]
 

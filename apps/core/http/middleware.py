@@ -13,7 +13,7 @@ from django.utils.functional import SimpleLazyObject, empty
 from django_guid import get_guid
 from django_guid.context import guid
 
-from .context import client_ip, is_valid_request_id, request_client_ip
+from apps.core.observability.context import client_ip, is_valid_request_id, request_client_ip
 
 F = TypeVar("F", bound=Callable[..., Any])
 REQUEST_ID_HEADER = "X-Request-ID"

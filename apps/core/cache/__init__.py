@@ -1,0 +1,1 @@
+"""Caches owned by the database: versioned entries and the request's one Redis round trip."""

@@ -1,0 +1,1 @@
+"""HTTP plumbing every app's views share: middleware, errors, schema, throttles, pagination, filters."""

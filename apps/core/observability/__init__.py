@@ -1,0 +1,1 @@
+"""What the service tells about itself: request context, logs, metrics, tracing, health, audit."""
