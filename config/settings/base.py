@@ -4,26 +4,15 @@ Every value that may differ between machines is read here from the environment (
 django-environ; `local.py`, `test.py` and `production.py` only change what differs for their use.
 """
 
-import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import environ
 from botocore.config import Config as BotoConfig
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from kombu import Exchange, Queue
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
-
-env = environ.Env()
-if (BASE_DIR / ".env").is_file():
-    env.read_env(str(BASE_DIR / ".env"))
-# An empty variable means "use the default", as if it were not set: `.env.example` copied unchanged leaves many
-# empty, and a library that reads the environment itself (prometheus_client's PROMETHEUS_MULTIPROC_DIR) would
-# take "" as a value. Dropped before anything reads them.
-for _name in [name for name, value in os.environ.items() if not value]:
-    del os.environ[_name]
+from config.settings.env import BASE_DIR, env
 
 SERVICE_NAME = "django-rest-monolith"
 SERVICE_VERSION = "0.1.0"
