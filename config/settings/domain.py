@@ -7,6 +7,9 @@ SMS_BACKEND = env("SMS_BACKEND", default="apps.messages.backends.console.Console
 SMS_GATEWAY_URL = env("SMS_GATEWAY_URL", default="")
 SMS_GATEWAY_TOKEN = env("SMS_GATEWAY_TOKEN", default="")
 SMS_GATEWAY_TIMEOUT = env.float("SMS_GATEWAY_TIMEOUT", default=5.0)
+# The CA bundle (PEM file) the gateway's certificate is checked against, from the variables requests reads;
+# empty: certifi's bundle.
+SMS_GATEWAY_CA_BUNDLE = env("REQUESTS_CA_BUNDLE", default="") or env("CURL_CA_BUNDLE", default="")
 # The gateway signs its delivery receipts with this; empty refuses every receipt (401).
 SMS_GATEWAY_RECEIPT_SECRET = env("SMS_GATEWAY_RECEIPT_SECRET", default="")
 # Status callbacks: hosts that may be reached over http and at any address (local work, tests; never in production).

@@ -128,6 +128,25 @@ def test_env_example_lists_every_configuration_variable(base_dir) -> None:
     assert contract <= names
 
 
+@pytest.mark.parametrize(
+    ("variables", "bundle"),
+    [
+        ({"REQUESTS_CA_BUNDLE": "/requests.pem", "CURL_CA_BUNDLE": "/curl.pem"}, "/requests.pem"),
+        ({"CURL_CA_BUNDLE": "/curl.pem"}, "/curl.pem"),
+        ({"REQUESTS_CA_BUNDLE": "", "CURL_CA_BUNDLE": ""}, ""),
+    ],
+)
+def test_the_gateway_ca_bundle_is_read_as_requests_reads_it(variables: dict[str, str], bundle: str) -> None:
+    env = project_env(DJANGO_SETTINGS_MODULE="config.settings.local")
+    env.pop("REQUESTS_CA_BUNDLE", None)
+    env.pop("CURL_CA_BUNDLE", None)
+    code = "import django; django.setup(); from django.conf import settings; "
+    code += "print(repr(settings.SMS_GATEWAY_CA_BUNDLE))"
+    result = run_python(code, env={**env, **variables})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == repr(bundle)
+
+
 def test_env_file_is_never_tracked(base_dir) -> None:
     assert ".env" in (base_dir / ".gitignore").read_text().split()
 
