@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 
+# Read from os.environ, not through config/settings/env.py: gunicorn loads this file itself, before and apart from
+# Django, and these are gunicorn's settings, not Django's.
 def _env(name: str, default: str) -> str:
     """The variable's value, or `default` when it is unset or empty (as in a copy of `.env.example`)."""
     return os.environ.get(name) or default

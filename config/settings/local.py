@@ -1,9 +1,9 @@
 """Local development: `make run`. A random key of this checkout, debug pages only when asked for."""
 
 from config.keys import LOCAL_KEY_FILE, local_secret_key
-
-from .base import *  # noqa: F403
-from .base import BASE_DIR, SECRET_KEY, env
+from config.settings.base import *  # noqa: F403
+from config.settings.base import SECRET_KEY
+from config.settings.env import BASE_DIR, env
 
 SECRET_KEY = SECRET_KEY or local_secret_key(BASE_DIR / LOCAL_KEY_FILE)
 # Off unless asked for (`DEBUG=true make run`): Django's debug pages answer any client that reaches the server.

@@ -4,9 +4,12 @@ own; passes `check --deploy` cleanly."""
 from django.core.exceptions import ImproperlyConfigured
 
 from config.keys import refuse_unsafe_key
-
-from .base import *  # noqa: F403
-from .base import BASE_DIR, CELERY_BROKER_URL, JWT_SIGNING_KEY, REDIS_URL, SECRET_KEY_FALLBACKS, STORAGES, env
+from config.settings.api import JWT_SIGNING_KEY
+from config.settings.base import *  # noqa: F403
+from config.settings.base import REDIS_URL, SECRET_KEY_FALLBACKS
+from config.settings.celery import CELERY_BROKER_URL
+from config.settings.env import BASE_DIR, env
+from config.settings.storage import STORAGES
 
 # No defaults here on purpose: a deployment that forgot them must not start with the local values.
 SECRET_KEY = env.str("SECRET_KEY")
@@ -19,7 +22,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("Set the ALLOWED_HOSTS environment variable")
 DEBUG = False
-# Unset, base.py falls back to an SQLite file and to running tasks inside the request; a deployment must not.
+# Unset, they fall back to an SQLite file and to running every task inside the request; a deployment must not.
 for _name in ("DATABASE_URL", "CELERY_BROKER_URL"):
     if not env.str(_name):
         raise ImproperlyConfigured(f"Set the {_name} environment variable")

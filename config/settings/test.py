@@ -6,11 +6,14 @@ import secrets
 from config.keys import LOCAL_KEY_FILE, local_secret_key
 
 # A prefix of its own for every test run (inherited by the servers and workers the tests start), so two runs on
-# one broker vhost never take each other's tasks; set before base.py reads it. conftest deletes its queues.
+# one broker vhost never take each other's tasks; set before any settings module is imported (celery.py reads it,
+# and a value in `.env` does not replace it). conftest deletes its queues.
 os.environ.setdefault("CELERY_QUEUE_PREFIX", f"test-{secrets.token_hex(4)}-")
 
-from .base import *  # noqa: F403
-from .base import BASE_DIR, REST_FRAMEWORK, SECRET_KEY, env
+from config.settings.api import REST_FRAMEWORK
+from config.settings.base import *  # noqa: F403
+from config.settings.base import SECRET_KEY
+from config.settings.env import BASE_DIR, env
 
 SECRET_KEY = SECRET_KEY or local_secret_key(BASE_DIR / LOCAL_KEY_FILE)
 

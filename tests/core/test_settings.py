@@ -42,7 +42,7 @@ def test_production_refuses_to_start_without(missing: str) -> None:
 
 
 def test_production_refuses_an_empty_broker_url() -> None:
-    """Empty, base.py would run every task inside the request."""
+    """Empty, celery.py would run every task inside the request."""
     result = run_python(SETUP, env=project_env(**{**PRODUCTION_ENV, "CELERY_BROKER_URL": ""}))
     assert result.returncode != 0
     assert "Set the CELERY_BROKER_URL environment variable" in result.stderr
@@ -126,6 +126,25 @@ def test_env_example_lists_every_configuration_variable(base_dir) -> None:
         "EVENTS_BACKEND", "AWS_SNS_TOPIC_ARN", "LOG_DIR", "LOG_LEVEL", "LOG_FORMAT",
     }  # fmt: skip
     assert contract <= names
+
+
+@pytest.mark.parametrize(
+    ("variables", "bundle"),
+    [
+        ({"REQUESTS_CA_BUNDLE": "/requests.pem", "CURL_CA_BUNDLE": "/curl.pem"}, "/requests.pem"),
+        ({"CURL_CA_BUNDLE": "/curl.pem"}, "/curl.pem"),
+        ({"REQUESTS_CA_BUNDLE": "", "CURL_CA_BUNDLE": ""}, ""),
+    ],
+)
+def test_the_gateway_ca_bundle_is_read_as_requests_reads_it(variables: dict[str, str], bundle: str) -> None:
+    env = project_env(DJANGO_SETTINGS_MODULE="config.settings.local")
+    env.pop("REQUESTS_CA_BUNDLE", None)
+    env.pop("CURL_CA_BUNDLE", None)
+    code = "import django; django.setup(); from django.conf import settings; "
+    code += "print(repr(settings.SMS_GATEWAY_CA_BUNDLE))"
+    result = run_python(code, env={**env, **variables})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == repr(bundle)
 
 
 def test_env_file_is_never_tracked(base_dir) -> None:
@@ -220,6 +239,29 @@ def test_env_example_lists_every_variable_the_code_reads(base_dir) -> None:
     read = _names_read_by_the_code(base_dir)
     assert {"GUNICORN_WORKERS", "GUNICORN_TIMEOUT", "SECRET_KEY", "CONN_MAX_AGE"} <= read
     assert read - listed == set()
+
+
+def test_one_environment_reader_for_every_settings_module(base_dir) -> None:
+    """env.py alone makes the reader, reads `.env` and drops empty variables; each concern module says what it
+    holds in its opening line."""
+    modules = sorted((base_dir / "config" / "settings").glob("*.py"))
+    assert {"env.py", "base.py", "local.py", "test.py", "production.py"} <= {path.name for path in modules}
+    for path in modules:
+        text = path.read_text()
+        if path.name == "env.py":
+            assert text.count("environ.Env()") == text.count("read_env(") == text.count("del os.environ") == 1
+            continue
+        assert "environ.Env(" not in text, path.name
+        assert "read_env(" not in text, path.name
+        assert "del os.environ" not in text, path.name
+        if path.name != "__init__.py":
+            assert text.startswith('"""'), path.name
+
+
+def test_the_apps_read_the_environment_only_through_the_settings(base_dir) -> None:
+    read = re.compile(r"os\.environ\.get\(|os\.environ\[|os\.getenv\(|environ\.Env\(")
+    offenders = [str(path) for path in (base_dir / "apps").rglob("*.py") if read.search(path.read_text())]
+    assert offenders == []
 
 
 EMPTY_MEANS_DEFAULT = (

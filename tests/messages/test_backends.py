@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
-from apps.messages.backends import SmsDeliveryError, SmsRejectedError, get_sms_backend
+from apps.messages.backends import SmsDeliveryError, SmsRejectedError, get_sms_backend, http
 from apps.messages.backends.console import ConsoleBackend
 from apps.messages.backends.failing import FailingBackend
 from apps.messages.backends.http import HttpGatewayBackend
@@ -161,6 +162,18 @@ def test_http_backend_needs_a_json_answer_with_an_id(gateway, answer) -> None:
 def test_http_backend_refuses_a_url_that_is_not_http(url) -> None:
     with pytest.raises(ImproperlyConfigured):
         HttpGatewayBackend(url=url)
+
+
+@pytest.mark.parametrize("bundle", ["/etc/ssl/gateway-ca.pem", ""])
+def test_http_backend_verifies_tls_against_the_configured_ca_bundle(settings, monkeypatch, bundle) -> None:
+    """SMS_GATEWAY_CA_BUNDLE (from REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE); empty, certifi's bundle."""
+    settings.SMS_GATEWAY_CA_BUNDLE = bundle
+    monkeypatch.setattr(http, "_pools", {})  # a pool of its own, made with this setting
+
+    pool = HttpGatewayBackend(url="https://gateway.example/messages").pool
+
+    assert pool.connection_pool_kw["cert_reqs"] == "CERT_REQUIRED"
+    assert pool.connection_pool_kw["ca_certs"] == (bundle or DEFAULT_CA_BUNDLE_PATH)
 
 
 @pytest.mark.django_db

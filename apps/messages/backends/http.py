@@ -5,7 +5,7 @@ With urllib3 (requests' own transport): one pool per process keeps the connectio
 batches, as large as a batch's sends in flight at once. Through requests a send took 1.5 ms of CPU, through
 urllib3 0.6 ms (measured against the bench's gateway), and a batch's sends share one process's CPU. As requests
 would, it honours the proxy variables (`HTTPS_PROXY`, `NO_PROXY`...) and verifies TLS against certifi's bundle
-or `REQUESTS_CA_BUNDLE`.
+or `SMS_GATEWAY_CA_BUNDLE` (the settings read it from `REQUESTS_CA_BUNDLE` or `CURL_CA_BUNDLE`, as requests does).
 """
 
 import json
@@ -47,11 +47,10 @@ def _process_pool(proxy: str) -> urllib3.PoolManager:
         if pool is None:
             for key in [key for key in _pools if key[0] != os.getpid()]:
                 del _pools[key]
-            ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
             options: dict[str, Any] = {
                 "maxsize": settings.MESSAGE_DELIVERY_BATCH_SIZE,
                 "cert_reqs": "CERT_REQUIRED",
-                "ca_certs": ca_bundle or DEFAULT_CA_BUNDLE_PATH,
+                "ca_certs": settings.SMS_GATEWAY_CA_BUNDLE or DEFAULT_CA_BUNDLE_PATH,
             }
             pool = urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
             _pools[(os.getpid(), proxy)] = pool

@@ -1,0 +1,83 @@
+"""The API: Django REST framework, simplejwt, drf-spectacular, django-filter, CORS, the browsable API's sign-in."""
+
+from datetime import timedelta
+from typing import Any
+
+from config.settings.env import env
+from config.settings.security import NUM_PROXIES, throttle_rates
+from config.settings.service import SERVICE_NAME, SERVICE_VERSION
+
+# --- REST framework -------------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "apps.users.authentication.CachedUserJWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "drf_orjson_renderer.renderers.ORJSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    # Bodies are JSON only (the image upload alone takes multipart): with form parsers too, the schema offers
+    # every body in three encodings, and a generated client sends forms whose booleans the API refuses.
+    "DEFAULT_PARSER_CLASSES": ["apps.core.http.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "apps.core.http.pagination.PageNumberPagination",
+    "PAGE_SIZE": 20,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "apps.core.http.schema.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "apps.core.http.throttling.AnonRateThrottle",
+        "apps.core.http.throttling.UserRateThrottle",
+    ],
+    # Read in security.py (THROTTLE_RATE_*).
+    "DEFAULT_THROTTLE_RATES": throttle_rates,
+    "EXCEPTION_HANDLER": "apps.core.exceptions.api_exception_handler",
+    # Unused by our throttles (they take apps.core.observability.context's address), set for any DRF code that reads it.
+    "NUM_PROXIES": NUM_PROXIES,
+    "COERCE_DECIMAL_TO_STRING": True,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=5)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_REFRESH_MINUTES", default=60 * 24)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    # Every sign-in writes last_login, which the password-reset token covers: a sign-in ends every emailed link.
+    "UPDATE_LAST_LOGIN": True,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    # Every token names who issued it and for whom; one without both, or with others, is refused.
+    "ISSUER": env("JWT_ISSUER", default=SERVICE_NAME),
+    "AUDIENCE": env("JWT_AUDIENCE", default=SERVICE_NAME),
+}
+JWT_SIGNING_KEY = env("JWT_SIGNING_KEY", default="")
+if JWT_SIGNING_KEY:
+    SIMPLE_JWT["SIGNING_KEY"] = JWT_SIGNING_KEY  # otherwise simplejwt signs with the final SECRET_KEY
+
+SPECTACULAR_SETTINGS: dict[str, Any] = {
+    "TITLE": "Django REST monolith",
+    "DESCRIPTION": "Users, catalog and messaging in one Django REST service. The prose reference is `docs/api.md` "
+    "in the service's repository; every 4xx body is the `Error` shape. Sign in with `POST /api/v1/auth/login/` and "
+    "paste the access token into **Authorize** (bearer).",
+    "VERSION": SERVICE_VERSION,
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No "valid" badge: on any host but localhost Swagger UI would send the schema's URL to validator.swagger.io.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.core.http.schema.postprocess_for_generated_clients",
+    ],
+    # What a delivery receipt reports (apps.messages.receipts.views), named apart from a message's own statuses.
+    "ENUM_NAME_OVERRIDES": {"ReceiptStatusEnum": ["delivered", "undelivered"]},
+}
+
+# The browsable API's sign-in (/api-auth/login/) lands on the caller's own account unless `next` says otherwise.
+LOGIN_REDIRECT_URL = "/api/v1/users/me/"
+LOGOUT_REDIRECT_URL = "/api-auth/login/"
+
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])

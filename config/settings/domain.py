@@ -1,0 +1,36 @@
+"""The apps' own settings: SMS delivery and its gateway, status callbacks, the catalog, domain events, OIDC."""
+
+from config.settings.celery import CELERY_QUEUE_PREFIX
+from config.settings.env import env
+
+SMS_BACKEND = env("SMS_BACKEND", default="apps.messages.backends.console.ConsoleBackend")
+SMS_GATEWAY_URL = env("SMS_GATEWAY_URL", default="")
+SMS_GATEWAY_TOKEN = env("SMS_GATEWAY_TOKEN", default="")
+SMS_GATEWAY_TIMEOUT = env.float("SMS_GATEWAY_TIMEOUT", default=5.0)
+# The CA bundle (PEM file) the gateway's certificate is checked against, from the variables requests reads;
+# empty: certifi's bundle.
+SMS_GATEWAY_CA_BUNDLE = env("REQUESTS_CA_BUNDLE", default="") or env("CURL_CA_BUNDLE", default="")
+# The gateway signs its delivery receipts with this; empty refuses every receipt (401).
+SMS_GATEWAY_RECEIPT_SECRET = env("SMS_GATEWAY_RECEIPT_SECRET", default="")
+# Status callbacks: hosts that may be reached over http and at any address (local work, tests; never in production).
+CALLBACK_ALLOWED_HOSTS = env.list("CALLBACK_ALLOWED_HOSTS", default=[])
+CALLBACK_TIMEOUT_SECONDS = env.float("CALLBACK_TIMEOUT_SECONDS", default=5.0)
+# Backoff doubles from this base up to an hour; 30 attempts from 30 s is about a day, then the callback gives up.
+CALLBACK_RETRY_BACKOFF_SECONDS = env.float("CALLBACK_RETRY_BACKOFF_SECONDS", default=30.0)
+CALLBACK_MAX_ATTEMPTS = env.int("CALLBACK_MAX_ATTEMPTS", default=30)
+MESSAGE_MAX_RETRIES = env.int("MESSAGE_MAX_RETRIES", default=5)
+# Accepted messages go to the workers in batches of up to this many, each batch's sends in flight at once.
+MESSAGE_DELIVERY_BATCH_SIZE = env.int("MESSAGE_DELIVERY_BATCH_SIZE", default=100)
+MESSAGE_RETRY_BACKOFF_SECONDS = env.float("MESSAGE_RETRY_BACKOFF_SECONDS", default=2.0)
+MESSAGE_REQUEUE_AFTER_SECONDS = env.int("MESSAGE_REQUEUE_AFTER_SECONDS", default=60)
+IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
+PRODUCTS_CACHE_TTL = env.int("PRODUCTS_CACHE_TTL", default=300)
+DEFAULT_CURRENCY = env("DEFAULT_CURRENCY", default="USD")
+EVENTS_BACKEND = env("EVENTS_BACKEND", default="amqp")
+EVENTS_EXCHANGE = env("EVENTS_EXCHANGE", default=f"{CELERY_QUEUE_PREFIX}domain-events")
+AWS_SNS_TOPIC_ARN = env("AWS_SNS_TOPIC_ARN", default="")
+AWS_SNS_ENDPOINT_URL = env("AWS_SNS_ENDPOINT_URL", default="") or None
+OIDC_PROVIDERS = env.json("OIDC_PROVIDERS", default=[])
+# Seconds a provider's discovery document and keys are kept in the cache, and that one call to a provider may take.
+OIDC_DISCOVERY_CACHE_SECONDS = env.int("OIDC_DISCOVERY_CACHE_SECONDS", default=60 * 60)
+OIDC_HTTP_TIMEOUT = env.float("OIDC_HTTP_TIMEOUT", default=5.0)

@@ -1,0 +1,47 @@
+"""What a client may send and how it is told apart: body limits, proxies, throttle rates, CSP, debug redaction."""
+
+from csp.constants import NONE, SELF, UNSAFE_INLINE
+
+from config.settings.env import env
+
+# Bytes a request body may have (a view may allow more: the image upload); larger ones get 413 before being read.
+MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+# How many reverse proxies in front of the service append to X-Forwarded-For. 0: the header is never read, the
+# client is the socket's peer. Throttles, the audit trail and /metrics all take the address resolved from it.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+
+# Where DEBUG is on, its pages show neither the environment nor a credential (apps/core/http/debug.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "apps.core.http.debug.RedactingExceptionReporterFilter"
+
+# DRF rate strings of the throttles (apps.core.http.throttling, the sign-in's and the receipts'). Lower case: no setting
+# of its own, REST_FRAMEWORK (api.py) carries it as DEFAULT_THROTTLE_RATES.
+throttle_rates = {
+    "anon": env("THROTTLE_RATE_ANON", default="60/min"),
+    "user": env("THROTTLE_RATE_USER", default="600/min"),
+    "login": env("THROTTLE_RATE_LOGIN", default="10/min"),
+    "receipts": env("THROTTLE_RATE_RECEIPTS", default="6000/min"),
+}
+
+# --- Content-Security-Policy (django-csp) ----------------------------------------------------------------------
+# On every page: scripts only from this origin, and nothing loaded from anywhere else. The admin, the browsable API
+# and both docs pages run under it: Swagger UI gets its init script from a URL of its own (the split view in
+# config/urls.py) and ReDoc's page has no inline script and no web fonts (apps/core/templates/docs/redoc.html). They
+# still need inline styles, data: images (Swagger UI's icons) and a blob: worker (ReDoc's search).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "worker-src": [SELF, "blob:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# Cookies, HSTS, the HTTPS redirect and the proxy's scheme header apply to deployments only: production.py.
