@@ -8,6 +8,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
 from apps.core.admin import ViewOnlyForAdmins, is_admin_staff
+from apps.users.request_user import request_user
 
 from .callbacks.services import status_callback_resend
 from .delivery.services import message_retry_failed
@@ -53,7 +54,7 @@ class MessageAdmin(ViewOnlyForAdmins, admin.ModelAdmin):
 
     @admin.action(description="Retry failed messages", permissions=["retry"])
     def retry_failed_messages(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
-        count = message_retry_failed(messages=queryset, by=request.user)
+        count = message_retry_failed(messages=queryset, by=request_user(request))
         self.message_user(request, f"{count} failed message(s) queued for delivery again.", messages.SUCCESS)
 
     def has_retry_permission(self, request: HttpRequest) -> bool:
@@ -89,7 +90,7 @@ class StatusCallbackAdmin(ViewOnlyForAdmins, admin.ModelAdmin):
 
     @admin.action(description="Resend the selected callbacks", permissions=["resend"])
     def resend_callbacks(self, request: HttpRequest, queryset: QuerySet[StatusCallback]) -> None:
-        count = status_callback_resend(callbacks=queryset, by=request.user)
+        count = status_callback_resend(callbacks=queryset, by=request_user(request))
         self.message_user(request, f"{count} callback(s) queued to be sent again.", messages.SUCCESS)
 
     def has_resend_permission(self, request: HttpRequest) -> bool:

@@ -32,11 +32,6 @@ def message_created(message: Message) -> OutboxEvent:
     )
 
 
-def message_sent(message: Message) -> OutboxEvent:
-    (event,) = messages_sent([message])
-    return event
-
-
 def messages_sent(messages: list[Message]) -> list[OutboxEvent]:
     """`message.sent` for each of `messages`, in one INSERT (a batch's deliveries)."""
     return publish_events(

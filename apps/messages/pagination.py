@@ -47,7 +47,7 @@ PAGE_PARAMETERS = frozenset({"page", "page_size"})
 account_counts = VersionedCache("messages:counts")
 
 
-def count_question(path: str, query_params: QueryDict) -> str:
+def normalized_list_query(path: str, query_params: QueryDict) -> str:
     """What a list read counts: its path and its non-empty parameters but the page ones, in a fixed order."""
     params = sorted(
         (name, value)
@@ -68,7 +68,7 @@ def count_entry_key(account_id: UUID, question: str) -> str:
 
 def cached_count(queryset: QuerySet[Any], *, account_id: UUID, question: str, request: Any = None) -> int:
     """`queryset.count()` for a queryset that reads only `account_id`'s messages and answers `question` (see
-    `count_question`), from the cache when it can (an entry `request` fetched already is not asked for again)."""
+    `normalized_list_query`), from the cache when it can (an entry `request` fetched already is not asked for again)."""
     entry_key = count_entry_key(account_id, question)
     version, count = account_counts.lookup(entry_key, scope=str(account_id), request=request)
     if count is not None:
@@ -117,7 +117,7 @@ DEFERRED_JOIN_FROM_OFFSET = 1000
 
 @dataclass(frozen=True)
 class CountScope:
-    """The one account every row of a read belongs to, and the read's question (`counts.count_question`): the key
+    """The one account every row of a read belongs to, and the read's question (`normalized_list_query`): the key
     under which its count and the starts of its deep pages are cached."""
 
     account_id: UUID
@@ -204,7 +204,9 @@ class MessagePagination(PageNumberPagination):
         self.request = request
         scope = None
         if count_account is not None:
-            scope = CountScope(account_id=count_account, question=count_question(request.path, request.query_params))
+            scope = CountScope(
+                account_id=count_account, question=normalized_list_query(request.path, request.query_params)
+            )
         page_size = self.get_page_size(request)
         if page_size is None:
             raise ImproperlyConfigured("Message pages need REST_FRAMEWORK['PAGE_SIZE'].")

@@ -107,8 +107,7 @@ def _make_entry_key(request: Request, *, detail: bool) -> str:
     # sorted by name only, so the values of a repeated one keep their order (`ordering` depends on it).
     pairs = [(k, v) for k, vs in request.query_params.lists() for v in vs if v]
     query = "" if detail else urlencode(sorted(pairs, key=lambda pair: pair[0]))
-    # Entries are (etag, body) pairs under the "tagged" prefix, so no bare body stored before ETags is read.
-    raw = f"tagged|{request.accepted_media_type}|{request.scheme}://{request.get_host()}{request.path}?{query}"
+    raw = f"{request.accepted_media_type}|{request.scheme}://{request.get_host()}{request.path}?{query}"
     return catalog_reads.entry_key(hashlib.blake2b(raw.encode(), digest_size=16).hexdigest())
 
 

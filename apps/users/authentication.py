@@ -103,7 +103,7 @@ class CachedUserJWTAuthentication(JWTAuthentication):
         except (KeyError, ValueError) as exc:
             raise InvalidToken(_("Token contained no recognizable user identification")) from exc
         key = user_cache_key(user_id)
-        found, values = cache_batch.take_get(getattr(self, "request", None), key)
+        found, values = cache_batch.take_prefetched(getattr(self, "request", None), key)
         if not found:
             values = cache.get(key)
         if values is None:

@@ -59,7 +59,7 @@ def prefetch(request: Any, *, get: Sequence[str] = (), bump: Sequence[tuple[str,
     return True
 
 
-def take_get(request: Any, key: str) -> tuple[bool, Any]:
+def take_prefetched(request: Any, key: str) -> tuple[bool, Any]:
     """(True, the value or None when absent) if `key` was prefetched for this request, else (False, None)."""
     if request is None:
         return False, None

@@ -61,7 +61,7 @@ class VersionedCache:
         """The scope's current version and the value cached under it (None when there is none). With `request`,
         an entry the request fetched already (apps.core.cache.batch) is not asked for again."""
         version = self.current_version(scope)
-        found, entry = cache_batch.take_get(request, entry_key)
+        found, entry = cache_batch.take_prefetched(request, entry_key)
         if not found:
             entry = self.backend.get(entry_key)
         if entry is not None and entry[0] == version:

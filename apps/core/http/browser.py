@@ -38,20 +38,22 @@ def needs_no_session(request: HttpRequest) -> bool:
     return settings.SESSION_COOKIE_NAME not in request.COOKIES or carries_bearer_token(request)
 
 
-class _SkippedByBearerRequests(MiddlewareMixin):
+class _SkippedWithoutSession(MiddlewareMixin):
+    """Runs the middleware only for requests that can use a session (`needs_no_session` says which cannot)."""
+
     def __call__(self, request: HttpRequest) -> Any:
         if needs_no_session(request):
             return self.get_response(request)
         return super().__call__(request)
 
 
-class BrowserSessionMiddleware(_SkippedByBearerRequests, SessionMiddleware):
+class BrowserSessionMiddleware(_SkippedWithoutSession, SessionMiddleware):
     """Django's SessionMiddleware, except for requests that cannot use a session."""
 
 
-class BrowserAuthenticationMiddleware(_SkippedByBearerRequests, AuthenticationMiddleware):
+class BrowserAuthenticationMiddleware(_SkippedWithoutSession, AuthenticationMiddleware):
     """Django's AuthenticationMiddleware, except for requests that cannot use a session (DRF sets their user)."""
 
 
-class BrowserMessageMiddleware(_SkippedByBearerRequests, MessageMiddleware):
+class BrowserMessageMiddleware(_SkippedWithoutSession, MessageMiddleware):
     """Django's MessageMiddleware, except for requests that cannot use a session."""

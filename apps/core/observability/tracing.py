@@ -22,10 +22,6 @@ REQUEST_ID_ATTRIBUTE = "request.id"
 _enabled = False
 
 
-def tracing_enabled() -> bool:
-    return _enabled
-
-
 def setup_tracing(*, service_name: str) -> bool:
     """Install the tracer provider and the instrumentations once per process; False when tracing is off."""
     global _enabled

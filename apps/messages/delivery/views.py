@@ -27,7 +27,7 @@ from apps.users.request_user import request_user
 
 from ..filters import MAX_LIST_VALUES, MessageListFilter
 from ..models import IDEMPOTENCY_KEY_MAX_LENGTH, Message
-from ..pagination import MessagePagination, count_entry_key, count_question
+from ..pagination import MessagePagination, count_entry_key, normalized_list_query
 from ..selectors import account_exists, account_is_visible, message_list_for_account, message_search
 from ..serializers import MessageCreateSerializer, MessageSerializer, message_data, message_read_data
 from .services import message_create
@@ -102,7 +102,7 @@ def _count_keys(request: Request, account_id: UUID | None) -> list[str]:
     admin's) takes no count from the batch: the key fetched for it goes unused."""
     if account_id is None:
         return []
-    return [count_entry_key(account_id, count_question(request.path, request.query_params))]
+    return [count_entry_key(account_id, normalized_list_query(request.path, request.query_params))]
 
 
 class MessagePagesMixin(generics.GenericAPIView):
@@ -237,9 +237,9 @@ class MessageViewSet(
     def _count_account(self) -> UUID | None:
         """Whose cached message count a list or search page may use: the caller's own account, unless the caller
         is an admin (reads across accounts) or filters on `status` (which deliveries change)."""
-        if is_admin(self.request.user) or self.request.query_params.get("status"):
-            return None
         user = request_user(self.request)
+        if is_admin(user) or self.request.query_params.get("status"):
+            return None
         _remember_account(user.pk, user.account_id)
         return user.account_id
 

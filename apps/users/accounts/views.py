@@ -141,7 +141,7 @@ class MeView(ValidatedInputMixin):
         operation_id="users_me_retrieve", responses={200: UserSerializer, 401: UNAUTHENTICATED, 429: THROTTLED}
     )
     def get(self, request: Request) -> Response:
-        return Response(UserSerializer(request.user).data)
+        return Response(UserSerializer(request_user(request)).data)
 
     @extend_schema(
         operation_id="users_me_partial_update",
