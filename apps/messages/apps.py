@@ -6,6 +6,3 @@ class MessagingConfig(AppConfig):
     name = "apps.messages"
     label = "messaging"
     verbose_name = "Messages"
-
-    def ready(self) -> None:
-        from . import pagination  # noqa: F401 - connects the signals that keep cached counts fresh

@@ -1,8 +1,6 @@
 import copy
-from collections.abc import Collection, Iterable
 
 from django.db import models
-from django.dispatch import Signal
 from django.utils import timezone
 
 from apps.core.keygen import KEY_LENGTH, new_key
@@ -14,32 +12,6 @@ CALLBACK_URL_MAX_LENGTH = 2000
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 # How much of an error text (a gateway's, a receiver's) a row keeps.
 ERROR_TEXT_MAX_LENGTH = 1000
-
-
-# Sent with `account_ids` after a bulk insert of messages, which sends no post_save (counts.py listens).
-messages_bulk_created = Signal()
-
-
-class MessageManager(models.Manager["Message"]):
-    def bulk_create(
-        self,
-        objs: Iterable["Message"],
-        batch_size: int | None = None,
-        ignore_conflicts: bool = False,
-        update_conflicts: bool = False,
-        update_fields: Collection[str] | None = None,
-        unique_fields: Collection[str] | None = None,
-    ) -> list["Message"]:
-        created: list[Message] = super().bulk_create(
-            objs,
-            batch_size=batch_size,
-            ignore_conflicts=ignore_conflicts,
-            update_conflicts=update_conflicts,
-            update_fields=update_fields,
-            unique_fields=unique_fields,
-        )
-        messages_bulk_created.send(sender=Message, account_ids={message.account_id for message in created})
-        return created
 
 
 class Message(models.Model):
@@ -73,8 +45,6 @@ class Message(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     # When the next delivery attempt is due; the stale-message sweeper re-enqueues queued rows long past it.
     next_attempt_at = models.DateTimeField(default=timezone.now)
-
-    objects = MessageManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

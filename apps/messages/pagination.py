@@ -5,8 +5,9 @@ Counts of one account's messages (and where its deep pages start), cached until 
 
 A page of a large account's messages is cheap (an index range), its `count` is not: counting 100,000 index
 entries costs more than the rest of the request together. Counts are kept per account under a version
-(apps.core.cache.versioned, owned by the database) that every insert or delete of one of the account's messages
-replaces in its transaction, so a list read after a create always counts the new message. A status change does
+(apps.core.cache.versioned, owned by the database) that every service inserting messages replaces in its
+transaction (`forget_account_counts`, as products' services invalidate the catalog: messages are never deleted
+through the service), so a list read after a create always counts the new message. A status change does
 not replace it (deliveries are frequent and change no count but a `status` filter's), so a count filtered by
 `status` is never cached. The entry key is the read's path and its query string without the page parameters,
 normalised: two reads share a count only when they ask the very same question.
@@ -27,8 +28,6 @@ from uuid import UUID
 from django.core.exceptions import ImproperlyConfigured
 from django.core.paginator import InvalidPage, Page, Paginator
 from django.db.models import Q, QuerySet
-from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
 from django.http import QueryDict
 from django.utils.http import urlencode
 from rest_framework.exceptions import NotFound
@@ -38,7 +37,6 @@ from rest_framework.views import APIView
 from apps.core.cache.versioned import VersionedCache
 from apps.core.http.pagination import PageNumberPagination
 
-from .models import Message, messages_bulk_created
 from .selectors import NEWEST_FIRST
 from .serializers import MESSAGE_COLUMNS
 
@@ -94,22 +92,6 @@ def remember_page_start(*, account_id: UUID, question: str, offset: int, version
 def forget_account_counts(account_ids: set[UUID]) -> None:
     """Make the cached counts of these accounts stale, in the current transaction (seen once it commits)."""
     account_counts.invalidate_scopes(str(account_id) for account_id in account_ids)
-
-
-@receiver(post_save, sender=Message, dispatch_uid="messages.forget_counts_on_create")
-def _forget_counts_on_create(sender: type[Message], instance: Message, created: bool, **_: Any) -> None:
-    if created:
-        forget_account_counts({instance.account_id})
-
-
-@receiver(post_delete, sender=Message, dispatch_uid="messages.forget_counts_on_delete")
-def _forget_counts_on_delete(sender: type[Message], instance: Message, **_: Any) -> None:
-    forget_account_counts({instance.account_id})
-
-
-@receiver(messages_bulk_created, sender=Message, dispatch_uid="messages.forget_counts_on_bulk_create")
-def _forget_counts_on_bulk_create(sender: type[Message], account_ids: set[UUID], **_: Any) -> None:
-    forget_account_counts(account_ids)
 
 
 DEFERRED_JOIN_FROM_OFFSET = 1000

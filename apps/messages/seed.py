@@ -40,9 +40,9 @@ class MessageSeeder:
             if connection.vendor == "postgresql":
                 _copy(rows, fields)
                 seeding.analyze([Message])
-                forget_account_counts({user.account_id for user, _ in plan})  # COPY bypasses the model layer
             else:
-                _bulk_create(rows, fields)  # makes the accounts' cached counts stale itself
+                _bulk_create(rows, fields)
+            forget_account_counts({user.account_id for user, _ in plan})
         return f"{Message.objects.count()} messages"
 
 

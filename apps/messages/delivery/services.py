@@ -21,6 +21,7 @@ from .. import events
 from ..backends import SmsDeliveryError, get_sms_backend
 from ..callbacks.services import record_status_change, record_status_changes, require_callback_secret
 from ..models import ERROR_TEXT_MAX_LENGTH, IdempotencyKey, Message
+from ..pagination import forget_account_counts
 from ..tasks import deliver_message_task
 from .dispatch import request_delivery, send_concurrently
 from .idempotency import idempotency_key_cutoff, idempotent_replay, request_fingerprint
@@ -93,6 +94,7 @@ def _message_insert(*, actor: Any, fields: dict[str, Any], idempotency_key: Idem
         ).delete()
         idempotency_key.message = message
         idempotency_key.save(force_insert=True)
+    forget_account_counts({message.account_id})
     audit.record(actor=actor, action="message.created", target=message, object_id=message.message_id)
     events.message_created(message)
     transaction.on_commit(lambda: request_delivery(message.pk))
