@@ -1,7 +1,7 @@
 """The project's page-number pagination for messages: pages fetched by a deferred join, as plain rows, with the
 account's count from the cache.
 
-Counts of one account's messages (and where its deep pages start), cached until it gains or loses a message.
+Counts of one account's messages, cached until it gains a message.
 
 A page of a large account's messages is cheap (an index range), its `count` is not: counting 100,000 index
 entries costs more than the rest of the request together. Counts are kept per account under a version
@@ -11,23 +11,18 @@ through the service), so a list read after a create always counts the new messag
 not replace it (deliveries are frequent and change no count but a `status` filter's), so a count filtered by
 `status` is never cached. The entry key is the read's path and its query string without the page parameters,
 normalised: two reads share a count only when they ask the very same question.
-
-The same version keeps where a deep page starts (the ordering key of its first row): a page of newest-first rows
-is then found by seeking the index to that key, not by skipping the rows before it. Inserts and deletes move every
-page's start, and they replace the version; nothing else changes the order (`created_at` and the id are fixed).
 """
 
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.paginator import InvalidPage, Page, Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils.http import urlencode
 from rest_framework.exceptions import NotFound
@@ -37,7 +32,6 @@ from rest_framework.views import APIView
 from apps.core.cache.versioned import VersionedCache
 from apps.core.http.pagination import PageNumberPagination
 
-from .selectors import NEWEST_FIRST
 from .serializers import MESSAGE_COLUMNS
 
 COUNT_CACHE_SECONDS = 10 * 60
@@ -76,19 +70,6 @@ def cached_count(queryset: QuerySet[Any], *, account_id: UUID, question: str, re
     return count
 
 
-PageStart = tuple[datetime, int]  # (created_at, id) of a page's first row
-
-
-def cached_page_start(*, account_id: UUID, question: str, offset: int) -> tuple[str, PageStart | None]:
-    """The version to remember a page start under and the start of the page at `offset`, if known."""
-    return account_counts.lookup(count_entry_key(account_id, f"{question}#offset={offset}"), scope=str(account_id))
-
-
-def remember_page_start(*, account_id: UUID, question: str, offset: int, version: str, start: PageStart) -> None:
-    entry_key = count_entry_key(account_id, f"{question}#offset={offset}")
-    account_counts.store(entry_key, version, start, timeout=COUNT_CACHE_SECONDS)
-
-
 def forget_account_counts(account_ids: set[UUID]) -> None:
     """Make the cached counts of these accounts stale, in the current transaction (seen once it commits)."""
     account_counts.invalidate_scopes(str(account_id) for account_id in account_ids)
@@ -109,8 +90,7 @@ class CountScope:
 class DeferredJoinPaginator(Paginator):
     """Past the first pages, picks the page's primary keys first (a scan of the ordering index only, cheap even at a
     deep offset), then loads just those rows: page 1000 costs about what page 1 does instead of reading 20,000 rows
-    to skip them. Rows are `MESSAGE_COLUMNS` dicts. With a `count_scope` the count is cached, and so is where each
-    deep page starts: a page read again seeks straight to it."""
+    to skip them. Rows are `MESSAGE_COLUMNS` dicts. With a `count_scope` the count is cached."""
 
     def __init__(
         self, object_list: Any, per_page: int, *, count_scope: CountScope | None = None, request: Any = None
@@ -143,52 +123,35 @@ class DeferredJoinPaginator(Paginator):
         if bottom < DEFERRED_JOIN_FROM_OFFSET:
             # Near the start the plain query is cheaper: one level to plan and compile, and little to skip.
             return queryset.values(*MESSAGE_COLUMNS)[bottom:top]
-        scope = self.count_scope
-        if scope is None or tuple(queryset.query.order_by) != NEWEST_FIRST:
-            return self._deferred_join(queryset, bottom, top)
-        version, start = cached_page_start(account_id=scope.account_id, question=scope.question, offset=bottom)
-        if start is not None:
-            created_at, pk = start
-            # `created_at <= start` on its own lets the index seek; the OR breaks ties by id.
-            at_or_after = Q(created_at__lte=created_at) & (Q(created_at__lt=created_at) | Q(pk__lte=pk))
-            return queryset.filter(at_or_after).values(*MESSAGE_COLUMNS)[: top - bottom]
-        rows = list(self._deferred_join(queryset, bottom, top, "pk"))
-        if rows:
-            start = (rows[0]["created_at"], rows[0]["pk"])
-            remember_page_start(
-                account_id=scope.account_id, question=scope.question, offset=bottom, version=version, start=start
-            )
-        return rows
+        return self._deferred_join(queryset, bottom, top)
 
-    def _deferred_join(self, queryset: QuerySet[Any], bottom: int, top: int, *extra: str) -> QuerySet[Any]:
+    def _deferred_join(self, queryset: QuerySet[Any], bottom: int, top: int) -> QuerySet[Any]:
         ordering = queryset.query.order_by or queryset.model._meta.ordering
         page_keys = queryset.values("pk")[bottom:top]
         rows = queryset.model._default_manager.filter(pk__in=page_keys).order_by(*ordering)
-        return rows.values(*extra, *MESSAGE_COLUMNS)
+        return rows.values(*MESSAGE_COLUMNS)
+
+
+@runtime_checkable
+class CountedPagesView(Protocol):
+    def count_account(self) -> UUID | None:
+        """The one account every row of this read belongs to, whose cached count it may use; None counts afresh."""
 
 
 class MessagePagination(PageNumberPagination):
-    """Pages of message rows, counted afresh unless the view names the account they all belong to."""
+    """Pages of message rows, counted from the cache when the view names the one account they all belong to
+    (`count_account`), afresh otherwise."""
 
     def paginate_queryset(
-        self,
-        queryset: QuerySet[Any, Any] | Sequence[Any],
-        request: Request,
-        view: APIView | None = None,
-        *,
-        count_account: UUID | None = None,
+        self, queryset: QuerySet[Any, Any] | Sequence[Any], request: Request, view: APIView | None = None
     ) -> list[Any]:
-        """One page of `queryset` as `MESSAGE_COLUMNS` rows (a 404 past the last page).
-
-        `count_account` is the one account every row belongs to, whose cached count and page starts this read may
-        use; None (DRF's own call, an admin's read across accounts, a `status` filter) counts afresh.
-        """
+        """One page of `queryset` as `MESSAGE_COLUMNS` rows (a 404 past the last page)."""
         self.request = request
         scope = None
+        count_account = view.count_account() if isinstance(view, CountedPagesView) else None
         if count_account is not None:
-            scope = CountScope(
-                account_id=count_account, question=normalized_list_query(request.path, request.query_params)
-            )
+            query = normalized_list_query(request.path, request.query_params)
+            scope = CountScope(account_id=count_account, question=query)
         page_size = self.get_page_size(request)
         if page_size is None:
             raise ImproperlyConfigured("Message pages need REST_FRAMEWORK['PAGE_SIZE'].")

@@ -110,10 +110,9 @@ class MessagePagesMixin(generics.GenericAPIView):
 
     pagination_class = MessagePagination
 
-    def message_page(self, queryset: QuerySet[Message], *, count_account: UUID | None) -> Response:
-        pagination = MessagePagination()
-        rows = pagination.paginate_queryset(queryset, self.request, self, count_account=count_account)
-        return pagination.get_paginated_response(message_read_data(rows))
+    def message_page(self, queryset: QuerySet[Message]) -> Response:
+        rows: list[Any] = self.paginate_queryset(queryset) or []  # MESSAGE_COLUMNS dicts (MessagePagination)
+        return self.get_paginated_response(message_read_data(rows))
 
 
 # Reads answer an ETag (a hash of the body) and a 304 with no body to an If-None-Match naming it.
@@ -234,7 +233,7 @@ class MessageViewSet(
             raise ValidationError({"account_id": ["No account has this id."]})
         return requested
 
-    def _count_account(self) -> UUID | None:
+    def count_account(self) -> UUID | None:
         """Whose cached message count a list or search page may use: the caller's own account, unless the caller
         is an admin (reads across accounts) or filters on `status` (which deliveries change)."""
         user = request_user(self.request)
@@ -246,7 +245,7 @@ class MessageViewSet(
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """The caller's messages, newest first. An admin sees every account's and may narrow them with
         `?account_id=`."""
-        return self.message_page(self.filter_queryset(self.get_queryset()), count_account=self._count_account())
+        return self.message_page(self.filter_queryset(self.get_queryset()))
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """One message by its `message_id`; 404 when it does not exist or belongs to another account."""
@@ -266,7 +265,7 @@ class MessageViewSet(
         parameter at all, this lists the caller's messages.
         """
         queryset = message_search(user=request_user(request), params=request.query_params)
-        return self.message_page(queryset, count_account=self._count_account())
+        return self.message_page(queryset)
 
 
 @extend_schema(
@@ -300,7 +299,11 @@ class AccountMessageListView(BatchedAuthenticationReadsMixin, MessagePagesMixin,
         return _count_keys(request, account_id)  # of an account the caller may not see: fetched, never read
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return self.message_page(self.get_queryset(), count_account=self._account_id())
+        return self.message_page(self.get_queryset())
+
+    def count_account(self) -> UUID:
+        """Every row of the page is this account's."""
+        return self._account_id()
 
     def _account_id(self) -> UUID:
         try:
