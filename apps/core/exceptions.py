@@ -76,14 +76,25 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     # DRF's handler sets WWW-Authenticate and Retry-After from the exception and marks the transaction for rollback.
     response = exception_handler(exc, context)
     if response is not None:
+        _add_code(response, exc)
         return response
 
     set_rollback()
     logger.exception("Unhandled error in %s", context.get("view").__class__.__name__, exc_info=exc)
     return Response(
-        {"detail": "Internal server error.", "request_id": get_guid()},
+        {"detail": "Internal server error.", "code": "server_error", "request_id": get_guid()},
         status=status.HTTP_500_INTERNAL_SERVER_ERROR,
     )
+
+
+def _add_code(response: Response, exc: Exception) -> None:
+    """DRF answers `{"detail"}` alone for its own refusals (401, 403, 404, 405, 406, 415, 429): every refusal carries
+    its stable code too, the exception's own (`not_authenticated`, `not_found`, `unsupported_media_type`, ...)."""
+    data = response.data
+    if isinstance(exc, exceptions.APIException) and isinstance(data, dict) and "detail" in data and "code" not in data:
+        codes = exc.get_codes()
+        if isinstance(codes, str):
+            data["code"] = codes
 
 
 def _from_application_error(error: ApplicationError, context: dict[str, Any]) -> DomainAPIException:

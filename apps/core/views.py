@@ -152,12 +152,14 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     """Prometheus text format, for scrapers on the networks in METRICS_ALLOWED_NETWORKS (loopback by default) or
     sending `Authorization: Bearer <METRICS_TOKEN>`."""
     if not _allowed_for_metrics(request):
-        return JsonResponse({"detail": "Metrics are not served to this network."}, status=403)
+        return JsonResponse(
+            {"detail": "Metrics are not served to this network.", "code": "permission_denied"}, status=403
+        )
     return ExportToDjangoView(request)
 
 
 def json_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return JsonResponse({"detail": "Not found."}, status=404)
+    return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
 
 
 def json_server_error(request: HttpRequest) -> JsonResponse:
@@ -166,17 +168,21 @@ def json_server_error(request: HttpRequest) -> JsonResponse:
     exc = sys.exc_info()[1]
     if isinstance(exc, DATABASE_ERRORS) and is_outage(exc):
         return database_unavailable_response(exc, request)
-    return JsonResponse({"detail": "Internal server error.", "request_id": get_guid()}, status=500)
+    return JsonResponse(
+        {"detail": "Internal server error.", "code": "server_error", "request_id": get_guid()}, status=500
+    )
 
 
 def json_bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     if isinstance(exception, RequestDataTooBig):
-        return JsonResponse({"detail": "The request body is too large."}, status=413)
-    return JsonResponse({"detail": "Bad request."}, status=400)
+        return JsonResponse({"detail": "The request body is too large.", "code": "request_too_large"}, status=413)
+    return JsonResponse({"detail": "Bad request.", "code": "bad_request"}, status=400)
 
 
 def json_permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return JsonResponse({"detail": "You do not have permission to perform this action."}, status=403)
+    return JsonResponse(
+        {"detail": "You do not have permission to perform this action.", "code": "permission_denied"}, status=403
+    )
 
 
 @require_GET

@@ -34,7 +34,10 @@ def test_a_foreign_host_gets_json_not_a_technical_page_by_default() -> None:
     )
     result = run_python(code, env=project_env(DJANGO_SETTINGS_MODULE="config.settings.local", **ENVIRONMENT))
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip().splitlines()[-1] == '400 application/json {"detail": "Bad request."}'
+    assert (
+        result.stdout.strip().splitlines()[-1]
+        == '400 application/json {"detail": "Bad request.", "code": "bad_request"}'
+    )
 
 
 @pytest.mark.django_db

@@ -21,7 +21,7 @@ def test_unknown_api_path_is_json_404(api_client) -> None:
     response = api_client.get("/api/v1/no-such-thing/")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("application/json")
-    assert response.json() == {"detail": "Not found."}
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
 
 
 @pytest.mark.django_db
@@ -29,14 +29,14 @@ def test_unknown_api_path_is_json_404_with_debug(api_client, settings) -> None:
     settings.DEBUG = True
     response = api_client.get("/api/v1/no-such-thing/")
     assert response.status_code == 404
-    assert response.json() == {"detail": "Not found."}
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
 
 
 @pytest.mark.django_db
 def test_wrong_method_is_json_405(api_client) -> None:
     response = api_client.delete("/health/")
     assert response.status_code == 405
-    assert response.json() == {"detail": 'Method "DELETE" not allowed.'}
+    assert response.json() == {"detail": 'Method "DELETE" not allowed.', "code": "method_not_allowed"}
 
 
 @pytest.mark.django_db
@@ -51,7 +51,7 @@ def test_unhandled_exception_in_api_is_json_500_with_request_id(db) -> None:
     client = Client(raise_request_exception=False)
     response = client.get("/api/v1/test-crash/", HTTP_X_REQUEST_ID="crash-id-1")
     assert response.status_code == 500
-    assert response.json() == {"detail": "Internal server error.", "request_id": "crash-id-1"}
+    assert response.json() == {"detail": "Internal server error.", "code": "server_error", "request_id": "crash-id-1"}
     assert b"secret internals" not in response.content
 
 
@@ -60,7 +60,7 @@ def test_unhandled_exception_outside_drf_is_json_500(db) -> None:
     client = Client(raise_request_exception=False)
     response = client.get("/plain-crash/", HTTP_X_REQUEST_ID="crash-id-2")
     assert response.status_code == 500
-    assert response.json() == {"detail": "Internal server error.", "request_id": "crash-id-2"}
+    assert response.json() == {"detail": "Internal server error.", "code": "server_error", "request_id": "crash-id-2"}
 
 
 def test_request_id_is_on_every_log_line(api_client, caplog) -> None:

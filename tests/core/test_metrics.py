@@ -28,7 +28,7 @@ def test_metrics_refused_outside_allowed_networks(api_client, settings) -> None:
     settings.METRICS_ALLOWED_NETWORKS = ["10.1.0.0/16"]
     response = api_client.get("/metrics", REMOTE_ADDR="203.0.113.9")
     assert response.status_code == 403
-    assert response.json() == {"detail": "Metrics are not served to this network."}
+    assert response.json() == {"detail": "Metrics are not served to this network.", "code": "permission_denied"}
 
 
 @pytest.mark.parametrize("address", ["10.1.2.3", "172.16.0.5", "192.168.1.10", "203.0.113.9"])

@@ -12,7 +12,7 @@ from tests.users.factories import DEFAULT_PASSWORD
 
 LOGIN = "/api/v1/auth/login/"
 LIMIT = 1024 * 1024
-TOO_LARGE = {"detail": f"The request body is larger than {LIMIT} bytes."}
+TOO_LARGE = {"detail": f"The request body is larger than {LIMIT} bytes.", "code": "request_too_large"}
 
 
 class ExplodingStream(io.BytesIO):
@@ -81,7 +81,7 @@ def test_too_many_query_parameters_is_400_json(user_client) -> None:
     query = "&".join(f"f{i}=1" for i in range(1500))
     response = user_client.get(f"/api/v1/messages/?{query}")
     assert response.status_code == 400
-    assert response.json() == {"detail": "Too many fields in the query string or the form."}
+    assert response.json() == {"detail": "Too many fields in the query string or the form.", "code": "parse_error"}
 
 
 @pytest.mark.django_db
@@ -91,4 +91,4 @@ def test_too_many_query_parameters_outside_drf_is_400_json(admin_user) -> None:
     query = "&".join(f"f{i}=1" for i in range(1500))
     response = client.get(f"/admin/users/user/?{query}")
     assert response.status_code == 400
-    assert response.json() == {"detail": "Bad request."}
+    assert response.json() == {"detail": "Bad request.", "code": "bad_request"}

@@ -85,7 +85,7 @@ def test_the_probe_answers_get_and_head_and_refuses_other_methods(api_client) ->
     assert api_client.head("/health/live/").status_code == 200
     refused = api_client.post("/health/live/", {}, format="json")
     assert refused.status_code == 405
-    assert refused.json() == {"detail": 'Method "POST" not allowed.'}
+    assert refused.json() == {"detail": 'Method "POST" not allowed.', "code": "method_not_allowed"}
 
 
 def test_the_probe_is_in_the_schema(api_client, db) -> None:

@@ -72,7 +72,10 @@ def test_a_user_naming_another_account_is_403_and_writes_nothing(user_client, ot
     response = user_client.post(MESSAGES_URL, {**payload, "account_id": str(other_user.account_id)}, format="json")
 
     assert response.status_code == 403
-    assert response.json() == {"detail": "Only an admin may send messages for another account."}
+    assert response.json() == {
+        "detail": "Only an admin may send messages for another account.",
+        "code": "permission_denied",
+    }
     assert not Message.objects.exists()
 
 

@@ -142,7 +142,7 @@ def test_retrieve_another_accounts_message_is_404_not_403(user_client, theirs) -
     response = user_client.get(detail_url(theirs[0].message_id))
 
     assert response.status_code == 404
-    assert response.json() == {"detail": "Not found."}
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
 
 
 def test_retrieve_an_unknown_message_is_the_same_404(user_client, theirs) -> None:
@@ -150,8 +150,8 @@ def test_retrieve_an_unknown_message_is_the_same_404(user_client, theirs) -> Non
     malformed = user_client.get(detail_url("not-a-message-id"))
 
     assert unknown.status_code == malformed.status_code == 404
-    assert unknown.json() == {"detail": "Not found."}
-    assert malformed.json() == {"detail": "Not found."}
+    assert unknown.json() == {"detail": "Not found.", "code": "not_found"}
+    assert malformed.json() == {"detail": "Not found.", "code": "not_found"}
 
 
 def test_an_admin_retrieves_any_message(admin_client, theirs) -> None:
@@ -182,14 +182,14 @@ def test_another_accounts_path_is_404(user_client, other_user, theirs) -> None:
     unknown = user_client.get(account_messages_url(uuid.uuid4()))
 
     assert existing.status_code == unknown.status_code == 404
-    assert existing.json() == unknown.json() == {"detail": "Not found."}
+    assert existing.json() == unknown.json() == {"detail": "Not found.", "code": "not_found"}
 
 
 def test_a_malformed_account_id_in_the_path_is_404(user_client) -> None:
     response = user_client.get(account_messages_url("12345"))
 
     assert response.status_code == 404
-    assert response.json() == {"detail": "Not found."}
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
 
 
 def test_an_admin_reads_any_account(admin_client, other_user, mine, theirs) -> None:

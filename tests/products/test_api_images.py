@@ -89,7 +89,10 @@ def test_no_file_is_400(admin_client, product) -> None:
 def test_the_upload_takes_multipart_only(admin_client, product) -> None:
     as_json = admin_client.put(product_url(product, "image/"), {"image": "aGVsbG8="}, format="json")
     assert as_json.status_code == 415
-    assert as_json.json() == {"detail": 'Unsupported media type "application/json" in request.'}
+    assert as_json.json() == {
+        "detail": 'Unsupported media type "application/json" in request.',
+        "code": "unsupported_media_type",
+    }
 
 
 def test_image_of_a_deleted_product_is_404(admin_client, product) -> None:

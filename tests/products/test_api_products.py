@@ -89,7 +89,7 @@ def test_user_reads_but_never_writes(user_client, product, method, suffix, body,
     response = call(user_client, product, method, suffix, body, fmt)
     if method in WRITES:
         assert response.status_code == 403
-        assert response.json() == {"detail": "Only an admin may change this."}
+        assert response.json() == {"detail": "Only an admin may change this.", "code": "permission_denied"}
     else:
         assert response.status_code == 200
 

@@ -18,7 +18,10 @@ def test_the_image_upload_takes_5_mb_and_no_more(admin_client, product) -> None:
 
     assert accepted.status_code == 200, accepted.content
     assert over.status_code == 413
-    assert over.json() == {"detail": f"The request body is larger than {5 * 1024 * 1024 + 64 * 1024} bytes."}
+    assert over.json() == {
+        "detail": f"The request body is larger than {5 * 1024 * 1024 + 64 * 1024} bytes.",
+        "code": "request_too_large",
+    }
 
 
 @pytest.mark.django_db
@@ -28,4 +31,4 @@ def test_a_form_field_over_the_memory_limit_is_413_json(admin_client, product) -
         product_url(product, "image/"), {"image": upload(image_bytes()), "note": "x" * (LIMIT + 1)}, format="multipart"
     )
     assert response.status_code == 413
-    assert response.json() == {"detail": "The request body is too large."}
+    assert response.json() == {"detail": "The request body is too large.", "code": "request_too_large"}

@@ -223,18 +223,25 @@ def test_the_csrf_cookie_is_sent_over_https_only(server: Server) -> None:
 @pytest.mark.parametrize(
     ("method", "path", "body", "headers", "status", "expected"),
     [
-        ("GET", "/no-such-page/", None, {}, 404, {"detail": "Not found."}),
-        ("GET", "/api/v1/no-such-thing/", None, {}, 404, {"detail": "Not found."}),
-        ("GET", "/static/no-such-file.css", None, {}, 404, {"detail": "Not found."}),
-        ("GET", "/", None, {"Host": "evil.example.com"}, 400, {"detail": "Bad request."}),
-        ("GET", "/api/v1/products/", None, {"Host": "evil.example.com"}, 400, {"detail": "Bad request."}),
+        ("GET", "/no-such-page/", None, {}, 404, {"detail": "Not found.", "code": "not_found"}),
+        ("GET", "/api/v1/no-such-thing/", None, {}, 404, {"detail": "Not found.", "code": "not_found"}),
+        ("GET", "/static/no-such-file.css", None, {}, 404, {"detail": "Not found.", "code": "not_found"}),
+        ("GET", "/", None, {"Host": "evil.example.com"}, 400, {"detail": "Bad request.", "code": "bad_request"}),
+        (
+            "GET",
+            "/api/v1/products/",
+            None,
+            {"Host": "evil.example.com"},
+            400,
+            {"detail": "Bad request.", "code": "bad_request"},
+        ),
         (
             "DELETE",
             "/api/v1/auth/login/",
             None,
             {"Accept": "application/json"},
             405,
-            {"detail": 'Method "DELETE" not allowed.'},
+            {"detail": 'Method "DELETE" not allowed.', "code": "method_not_allowed"},
         ),
         ("OPTIONS", "/metrics", None, {}, 405, None),
         (
@@ -296,7 +303,11 @@ def test_a_server_error_is_json_with_the_request_id_and_no_internals(
 ) -> None:
     answer = unmigrated_server.fetch(method, path, body=body, headers={**headers, "X-Request-ID": "deploy-500-check"})
     assert answer.status == 500, answer.text[:500]
-    assert answer.json() == {"detail": "Internal server error.", "request_id": "deploy-500-check"}
+    assert answer.json() == {
+        "detail": "Internal server error.",
+        "code": "server_error",
+        "request_id": "deploy-500-check",
+    }
     assert_no_leak(answer)
     assert answer.headers["X-Content-Type-Options"] == "nosniff"
 

@@ -75,4 +75,7 @@ def test_a_form_body_is_refused_with_415(api_client) -> None:
         "/api/v1/auth/login/", "email=a%40example.com&password=x", content_type="application/x-www-form-urlencoded"
     )
     assert response.status_code == 415
-    assert response.json() == {"detail": 'Unsupported media type "application/x-www-form-urlencoded" in request.'}
+    assert response.json() == {
+        "detail": 'Unsupported media type "application/x-www-form-urlencoded" in request.',
+        "code": "unsupported_media_type",
+    }

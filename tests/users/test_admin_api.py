@@ -33,7 +33,7 @@ def test_a_plain_user_gets_403_on_every_admin_endpoint(user, other_user, user_cl
     url = detail(other_user) if path == "DETAIL" else path
     response = getattr(user_client, method)(url, {"role": "admin", "is_active": False})
     assert response.status_code == 403
-    assert response.json() == {"detail": "Only an admin may do this."}
+    assert response.json() == {"detail": "Only an admin may do this.", "code": "permission_denied"}
     other_user.refresh_from_db()
     assert (other_user.role, other_user.is_active) == ("user", True)
 
@@ -52,7 +52,7 @@ def test_anonymous_gets_401_on_every_admin_endpoint(db, api_client, method, path
     url = detail(target) if path == "DETAIL" else path
     response = getattr(api_client, method)(url, {"role": "admin"})
     assert response.status_code == 401
-    assert response.json() == {"detail": "Authentication credentials were not provided."}
+    assert response.json() == {"detail": "Authentication credentials were not provided.", "code": "not_authenticated"}
     assert response["WWW-Authenticate"] == 'Bearer realm="api"'
 
 
@@ -117,7 +117,7 @@ def test_admin_reads_one_user(admin_client, other_user) -> None:
 def test_an_unknown_user_is_404(admin_client, path) -> None:
     response = admin_client.get(path)
     assert response.status_code == 404
-    assert response.json() == {"detail": "Not found."}
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
     assert admin_client.patch(path, {"full_name": "x"}).status_code == 404
     assert admin_client.delete(path).status_code == 404
 

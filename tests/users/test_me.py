@@ -39,7 +39,7 @@ def test_me_answers_the_callers_user(user, user_client) -> None:
 def test_me_needs_authentication(db, api_client, method) -> None:
     response = getattr(api_client, method)(ME, {"full_name": "x"})
     assert response.status_code == 401
-    assert response.json() == {"detail": "Authentication credentials were not provided."}
+    assert response.json() == {"detail": "Authentication credentials were not provided.", "code": "not_authenticated"}
     assert response["WWW-Authenticate"] == 'Bearer realm="api"'
 
 

@@ -38,7 +38,10 @@ def assert_throttled(response) -> None:
     retry_after = int(response["Retry-After"])
     assert 0 < retry_after <= 60
     unit = "second" if retry_after == 1 else "seconds"  # DRF's wording: in the window's last second, "1 second"
-    assert response.json() == {"detail": f"Request was throttled. Expected available in {retry_after} {unit}."}
+    assert response.json() == {
+        "detail": f"Request was throttled. Expected available in {retry_after} {unit}.",
+        "code": "throttled",
+    }
 
 
 def test_failures_for_one_email_from_one_address_are_throttled_before_the_password_is_checked(

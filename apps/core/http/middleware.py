@@ -83,13 +83,15 @@ class RequestBodyLimitMiddleware:
             try:
                 length = int(declared)
             except ValueError:
-                return JsonResponse({"detail": "Content-Length is not a number."}, status=400)
+                return JsonResponse({"detail": "Content-Length is not a number.", "code": "parse_error"}, status=400)
             return _too_large(limit) if length > limit else None
         if "chunked" not in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
             return None
         if not request.META.get("wsgi.input_terminated"):
             # The server hands over the raw, still chunk-framed stream: its end cannot be found safely.
-            return JsonResponse({"detail": "Send a Content-Length with the body."}, status=411)
+            return JsonResponse(
+                {"detail": "Send a Content-Length with the body.", "code": "length_required"}, status=411
+            )
         body = request.META["wsgi.input"].read(limit + 1)
         if len(body) > limit:
             return _too_large(limit)
@@ -108,7 +110,9 @@ def _view_limit(request: HttpRequest, view_func: Callable[..., Any]) -> int | No
 
 
 def _too_large(limit: int) -> JsonResponse:
-    return JsonResponse({"detail": f"The request body is larger than {limit} bytes."}, status=413)
+    return JsonResponse(
+        {"detail": f"The request body is larger than {limit} bytes.", "code": "request_too_large"}, status=413
+    )
 
 
 def _resolved_user(request: HttpRequest) -> Any:
@@ -144,10 +148,9 @@ class JsonApiErrorsMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         if request.path.startswith("/api/") and response.status_code in (404, 500) and not _is_json(response):
-            detail = "Not found." if response.status_code == 404 else "Internal server error."
-            body: dict[str, object] = {"detail": detail}
+            body: dict[str, object] = {"detail": "Not found.", "code": "not_found"}
             if response.status_code == 500:
-                body["request_id"] = get_guid()
+                body = {"detail": "Internal server error.", "code": "server_error", "request_id": get_guid()}
             return JsonResponse(body, status=response.status_code)
         return response
 
