@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: help install run test worker beat lint format migrate superuser seed bench clean
+.PHONY: help install checkov run test worker beat lint format migrate superuser seed bench clean
 .DEFAULT_GOAL := help
 
 help: ## List the targets (a bare `make` does this)
@@ -23,6 +23,19 @@ $(STAMP): $(BIN)/python requirements/base.txt requirements/local.txt
 
 install: $(STAMP) ## Create .venv and install requirements/local.txt
 
+# checkov pins versions the project's requirements cannot share (requirements/checkov.txt says which), so it has a
+# virtualenv of its own inside .venv; tests/deploy runs it on the rendered Kubernetes manifests.
+CHECKOV_VENV := $(VENV)/tools/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+
+$(CHECKOV_STAMP): requirements/checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements/checkov.txt
+	@touch $(CHECKOV_STAMP)
+
+checkov: $(CHECKOV_STAMP) ## Install checkov in .venv/tools/checkov (tests/deploy runs it)
+
 migrate: install ## Apply the database migrations
 	$(BIN)/python manage.py migrate --noinput
 
@@ -31,7 +44,7 @@ run: migrate ## Serve on http://127.0.0.1:8000/ (HOST=, PORT= change it; the URL
 
 # Coverage of apps/ and config/ (pytest-cov; settings in pyproject.toml) is printed after the suite; the whole
 # suite fails under the floor there, a run narrowed with PYTEST_ARGS only prints it.
-test: install ## Run the whole test suite with coverage (PYTEST_ARGS=... to pass options)
+test: install checkov ## Run the whole test suite with coverage (PYTEST_ARGS=... to pass options)
 	$(BIN)/python -m pytest --cov $(if $(PYTEST_ARGS),--cov-fail-under=0) $(PYTEST_ARGS)
 
 worker: install ## A Celery worker with beat embedded, consuming every queue
