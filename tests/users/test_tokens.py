@@ -322,4 +322,5 @@ def test_a_refresh_token_of_a_revoked_generation_is_not_rotated(api_client, user
     user.save(update_fields=["token_generation"])
 
     response = api_client.post(REFRESH, {"refresh": tokens["refresh"]})
-    assert (response.status_code, response.json()) == (401, {"detail": "Token is blacklisted", "code": "token_not_valid"})
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Token is blacklisted", "code": "token_not_valid"}

@@ -184,7 +184,7 @@ def user_revoke_sessions(*, user: User) -> int:
     """End every session of `user`: their access tokens are refused from the next request (the token generation
     moves on) and every unexpired refresh token is blacklisted; returns how many were newly blacklisted. Called
     inside the caller's transaction."""
-    user.token_generation = F("token_generation") + 1  # type: ignore[assignment]  # atomic under concurrent revokes
+    user.token_generation = F("token_generation") + 1  # atomic under concurrent revokes
     user.save(update_fields=["token_generation"])  # and the cached user is forgotten (authentication's signal)
     user.refresh_from_db(fields=["token_generation"])
     outstanding = OutstandingToken.objects.filter(
