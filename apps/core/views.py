@@ -78,8 +78,13 @@ def service_info(request: Request) -> Response:
 @api_view(["GET"])
 @_public
 def health_view(request: Request) -> Response:
-    """Database, cache and broker checks. 503 only when the database is down; a cache or broker outage is `degraded`."""
+    """Database, cache and broker checks. 503 only when the database is down; a cache or broker outage is `degraded`.
+
+    Each check answers `status` and `latency_ms`; why a check is down (`error`) and its `backend` are shown only to
+    the metrics audience (`METRICS_ALLOWED_NETWORKS` or `Authorization: Bearer <METRICS_TOKEN>`), and logged."""
     overall, checks = health.service_health()
+    if not _allowed_for_metrics(request._request):
+        checks = {name: health.public_result(check) for name, check in checks.items()}
     body = {"status": overall, "version": settings.SERVICE_VERSION, "checks": checks}
     response = Response(body, status=503 if overall == health.DOWN else 200, headers={"Cache-Control": "no-store"})
     # Its body reports the outage; probes every few seconds must not each log an error.

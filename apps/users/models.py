@@ -57,6 +57,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, editable=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    token_generation = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Bumped when every session of the account is revoked: tokens issued under an older one are refused.",
+    )
 
     objects: ClassVar[UserManager] = UserManager()
 

@@ -1,13 +1,20 @@
 """The token's user comes from a short-lived cache, yet every change to the user applies on the next request."""
 
+import threading
 import time
 from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
-from rest_framework_simplejwt.tokens import AccessToken
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+from django.db import connection
+from rest_framework.request import Request
+from rest_framework.test import APIRequestFactory
+from rest_framework_simplejwt.tokens import AccessToken, Token
 
-from apps.users.authentication import user_cache_key
+from apps.users.authentication import CachedUserJWTAuthentication, user_cache_key
+from apps.users.models import User
 
 ME = "/api/v1/users/me/"
 
@@ -20,7 +27,7 @@ def test_second_request_reads_no_user_row(user_client, user, django_assert_num_q
 
 def test_password_hash_is_never_cached(user_client, user) -> None:
     user_client.get(ME)
-    cached = cache.get(user_cache_key(user.pk))
+    cached = cache.get(user_cache_key(user.pk))["values"]
     assert cached["email"] == user.email
     assert "password" not in cached
 
@@ -97,3 +104,63 @@ def test_the_issued_form_is_accepted(api_client, user) -> None:
     assert token["user_id"] == str(user.pk)
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     assert api_client.get(ME).status_code == 200
+
+
+# --- An invalidation wins over a fill in flight --------------------------------------------------------------
+
+
+class PausedFill(CachedUserJWTAuthentication):
+    """Test-only: a fill that stops between its database read and its cache write until told to go on."""
+
+    row_read = threading.Event()
+    go_on = threading.Event()
+
+    def load_user(self, validated_token: Token) -> User:
+        user = super().load_user(validated_token)
+        type(self).row_read.set()
+        assert type(self).go_on.wait(10)
+        return user
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_fill_that_read_the_row_before_a_deactivation_cannot_undo_it(api_client, admin_client, user) -> None:
+    token = str(AccessToken.for_user(user))
+    outcome: list[object] = []
+
+    def request_in_flight() -> None:
+        try:
+            request = Request(APIRequestFactory().get(ME, HTTP_AUTHORIZATION=f"Bearer {token}"))
+            outcome.append(PausedFill().authenticate(request))
+        except Exception as exc:  # reported to the test below
+            outcome.append(exc)
+        finally:
+            connection.close()
+
+    PausedFill.row_read.clear()
+    PausedFill.go_on.clear()
+    thread = threading.Thread(target=request_in_flight)
+    thread.start()
+    try:
+        assert PausedFill.row_read.wait(10)  # it read the still-active row, and has not cached it yet
+        assert admin_client.delete(f"/api/v1/users/{user.pk}/").status_code == 204  # committed on return
+    finally:
+        PausedFill.go_on.set()
+        thread.join(10)
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], tuple)  # the request in flight got in: it began before the commit
+
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    response = api_client.get(ME)
+    assert (response.status_code, response.json()) == (401, {"detail": "User is inactive", "code": "user_inactive"})
+
+
+# --- simplejwt's settings --------------------------------------------------------------------------------------
+
+
+def test_check_revoke_token_refuses_to_start(settings) -> None:
+    settings.SIMPLE_JWT = {**settings.SIMPLE_JWT, "CHECK_REVOKE_TOKEN": True}
+
+    with pytest.raises(SystemCheckError, match=r"users\.E001"):
+        call_command("check")

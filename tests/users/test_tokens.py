@@ -188,8 +188,8 @@ def test_logout_blacklists_the_refresh_token(api_client, user, login, bearer) ->
     assert response.content == b""
     assert api_client.post(REFRESH, {"refresh": tokens["refresh"]}).status_code == 401
     assert AuditEvent.objects.filter(actor=user, action="auth.logout").exists()
-    # Signing out twice with the same token: it is already dead.
-    again = client.post(LOGOUT, {"refresh": tokens["refresh"]})
+    # Signing out twice with the same refresh token: it is already dead.
+    again = bearer(login(user.email)["access"]).post(LOGOUT, {"refresh": tokens["refresh"]})
     assert again.status_code == 400
     assert again.json() == {"refresh": ["Token is blacklisted"]}
 
@@ -263,3 +263,64 @@ def test_an_inactive_users_access_token_stops_working(user, login, bearer) -> No
     response = client.get(ME)
     assert response.status_code == 401
     assert response.json() == {"detail": "User is inactive", "code": "user_inactive"}
+
+
+# --- Revocation of access tokens --------------------------------------------------------------------------------
+
+REVOKED = {"detail": "Token has been revoked.", "code": "token_revoked"}
+PASSWORD_CHANGE = "/api/v1/auth/password/change/"
+
+
+def test_a_password_change_in_another_session_ends_this_sessions_access_token(user, login, bearer) -> None:
+    session_a = bearer(login(user.email)["access"])
+    session_b = bearer(login(user.email)["access"])
+    assert session_a.get(ME).status_code == 200  # verified, remembered, and its user cached
+
+    changed = session_b.post(PASSWORD_CHANGE, {"old_password": DEFAULT_PASSWORD, "new_password": "n3w-Passphrase-8"})
+    assert changed.status_code == 200
+
+    response = session_a.get(ME)
+    assert response.status_code == 401
+    assert response.json() == REVOKED
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert session_b.get(ME).status_code == 401  # the changing session's old token too: it got a fresh pair
+    assert bearer(changed.json()["access"]).get(ME).status_code == 200
+
+
+def test_a_replayed_refresh_token_ends_every_access_token_of_the_account(api_client, user, login, bearer) -> None:
+    first = login(user.email)
+    other_session = login(user.email)
+    rotated = api_client.post(REFRESH, {"refresh": first["refresh"]}).json()
+    clients = [bearer(tokens["access"]) for tokens in (first, other_session, rotated)]
+    assert [client.get(ME).status_code for client in clients] == [200, 200, 200]
+
+    assert api_client.post(REFRESH, {"refresh": first["refresh"]}).status_code == 401  # the replay
+
+    for client in clients:
+        response = client.get(ME)
+        assert (response.status_code, response.json()) == (401, REVOKED)
+    assert bearer(login(user.email)["access"]).get(ME).status_code == 200  # signing in again works
+
+
+def test_logout_ends_its_access_token_and_no_other_session(user, login, bearer) -> None:
+    signed_out = login(user.email)
+    client = bearer(signed_out["access"])
+    other_session = bearer(login(user.email)["access"])
+    assert client.get(ME).status_code == 200
+
+    assert client.post(LOGOUT, {"refresh": signed_out["refresh"]}).status_code == 204
+
+    response = client.get(ME)
+    assert (response.status_code, response.json()) == (401, REVOKED)
+    assert other_session.get(ME).status_code == 200
+
+
+def test_a_refresh_token_of_a_revoked_generation_is_not_rotated(api_client, user, login) -> None:
+    # The rotation that raced a revocation: its refresh token escaped the blacklist, not the generation.
+    tokens = login(user.email)
+    user.token_generation += 1
+    user.save(update_fields=["token_generation"])
+
+    response = api_client.post(REFRESH, {"refresh": tokens["refresh"]})
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Token is blacklisted", "code": "token_not_valid"}

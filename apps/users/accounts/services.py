@@ -13,7 +13,7 @@ from apps.core.background.queueing import enqueue_on_commit
 from apps.core.observability import audit
 
 from .. import events
-from ..auth.services import auth_token_pair, user_blacklist_refresh_tokens
+from ..auth.services import auth_token_pair, user_revoke_sessions
 from ..models import User, normalize_email
 from ..tasks import send_password_reset_email_task, send_verification_email_task
 from ..tokens import PasswordResetTokenGenerator, decode_uid, email_verification_token, password_reset_token
@@ -97,7 +97,7 @@ def _user_store_reset_password(*, uid: str, token: str, password_hash: str) -> U
     user = _user_from_link(uid=uid, token=token, generator=password_reset_token)
     user.password = password_hash
     user.save(update_fields=["password"])
-    revoked = user_blacklist_refresh_tokens(user=user)
+    revoked = user_revoke_sessions(user=user)
     audit.record(actor=user, action="auth.password_reset", target=user, changes={"revoked_refresh_tokens": revoked})
     return user
 
@@ -119,7 +119,7 @@ def user_change_password(*, user: User, old_password: str, new_password: str) ->
 def _user_store_changed_password(*, user: User, password_hash: str) -> dict[str, str]:
     user.password = password_hash
     user.save(update_fields=["password"])
-    revoked = user_blacklist_refresh_tokens(user=user)
+    revoked = user_revoke_sessions(user=user)
     audit.record(actor=user, action="auth.password_changed", target=user, changes={"revoked_refresh_tokens": revoked})
     return auth_token_pair(user=user)
 

@@ -12,7 +12,7 @@ from apps.core.observability import audit
 
 from .. import events
 from ..accounts.services import set_full_name
-from ..auth.services import user_blacklist_refresh_tokens
+from ..auth.services import user_revoke_sessions
 from ..models import User, normalize_email
 
 EMAIL_TAKEN = "A user with this email already exists."
@@ -81,7 +81,7 @@ def user_deactivate(*, user: User, by: User) -> User:
     if user.is_active:
         _deactivate(user=user, by=by)
     else:
-        user_blacklist_refresh_tokens(user=user)
+        user_revoke_sessions(user=user)
     return user
 
 
@@ -97,7 +97,7 @@ def _deactivate(*, user: User, by: User) -> None:
     user.is_active = False
     user.save(update_fields=["is_active"])
     # Access tokens die with is_active (JWTAuthentication checks it on every request); refresh tokens are revoked.
-    revoked = user_blacklist_refresh_tokens(user=user)
+    revoked = user_revoke_sessions(user=user)
     audit.record(
         actor=by,
         action="user.deactivated",
@@ -142,7 +142,7 @@ def _user_store_password(*, user: User, by: User, password_hash: str) -> User:
     user = User.objects.select_for_update().get(pk=user.pk)
     user.password = password_hash
     user.save(update_fields=["password"])
-    revoked = user_blacklist_refresh_tokens(user=user)
+    revoked = user_revoke_sessions(user=user)
     audit.record(
         actor=by,
         action="auth.password_set",

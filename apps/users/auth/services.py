@@ -9,6 +9,7 @@ import logging
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework import status
@@ -16,13 +17,14 @@ from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.tokens import RefreshToken, Token
 
 from apps.core.exceptions import ApplicationError
 from apps.core.observability import audit
 from apps.core.observability.context import request_client_ip
 
 from .. import login_guard
+from ..authentication import GENERATION_CLAIM, deny_access_token, token_generation
 from ..models import RotatedRefreshToken, User, normalize_email
 
 logger = logging.getLogger(__name__)
@@ -67,6 +69,8 @@ def auth_issue_tokens(*, user: User, via: str = "") -> dict[str, str]:
 def auth_token_pair(*, user: User) -> dict[str, str]:
     """A new access and refresh token for `user`, the refresh token recorded as outstanding (so it can be revoked)."""
     refresh = RefreshToken.for_user(user)
+    # Copied into every access token made from it and kept through rotations: a revocation ends the whole session.
+    refresh[GENERATION_CLAIM] = user.token_generation
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
@@ -108,6 +112,8 @@ def _rotate_refresh_token(*, refresh: str) -> dict[str, str]:
     user = User.objects.filter(pk=user_id).first() if user_id is not None else None
     if user is None or not user.is_active:
         raise InvalidRefreshToken("No active account found for the given token.")
+    if token_generation(token) != user.token_generation:  # revoked while this rotation was under way
+        raise InvalidRefreshToken("Token is blacklisted")
     token.blacklist()
     if outstanding_id is not None:
         RotatedRefreshToken.objects.create(token_id=outstanding_id)
@@ -134,11 +140,11 @@ def _user_of_rotated_token(refresh: str) -> str | int | None:
 
 @transaction.atomic(durable=True)
 def auth_revoke_after_replay(*, user_id: str | int) -> int:
-    """Revoke every refresh token of the user whose traded refresh token came back; audited."""
+    """End every session of the user whose traded refresh token came back; audited."""
     user = User.objects.filter(pk=user_id).first()
     if user is None:
         return 0
-    revoked = user_blacklist_refresh_tokens(user=user)
+    revoked = user_revoke_sessions(user=user)
     logger.warning("A blacklisted refresh token of user %s was presented again; %s tokens revoked", user.pk, revoked)
     audit.record(
         actor=None, action="auth.refresh_token_replayed", target=user, changes={"revoked_refresh_tokens": revoked}
@@ -159,8 +165,9 @@ def _token_error_message(exc: Exception) -> str:
 
 
 @transaction.atomic(durable=True)
-def auth_logout(*, user: User, refresh: str) -> None:
-    """Blacklist one of the caller's own refresh tokens."""
+def auth_logout(*, user: User, refresh: str, access: Token | None = None) -> None:
+    """Blacklist one of the caller's own refresh tokens and refuse `access` (the token the request came with) from
+    now on; the account's other sessions go on."""
     try:
         token = RefreshToken(refresh)  # type: ignore[arg-type]  # (see auth_refresh) signature, expiry, blacklist
     except TokenError as exc:
@@ -168,11 +175,18 @@ def auth_logout(*, user: User, refresh: str) -> None:
     if str(token.payload.get(jwt_settings.USER_ID_CLAIM)) != str(user.pk):
         raise ValidationError({"refresh": ["Token is invalid"]})
     token.blacklist()
+    if access is not None:
+        deny_access_token(access)
     audit.record(actor=user, action="auth.logout", target=user)
 
 
-def user_blacklist_refresh_tokens(*, user: User) -> int:
-    """Revoke every unexpired refresh token of `user`; returns how many were newly blacklisted."""
+def user_revoke_sessions(*, user: User) -> int:
+    """End every session of `user`: their access tokens are refused from the next request (the token generation
+    moves on) and every unexpired refresh token is blacklisted; returns how many were newly blacklisted. Called
+    inside the caller's transaction."""
+    user.token_generation = F("token_generation") + 1  # atomic under concurrent revokes
+    user.save(update_fields=["token_generation"])  # and the cached user is forgotten (authentication's signal)
+    user.refresh_from_db(fields=["token_generation"])
     outstanding = OutstandingToken.objects.filter(
         user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
     )

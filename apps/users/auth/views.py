@@ -5,6 +5,7 @@ from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework_simplejwt.tokens import Token
 
 from apps.core.http.api import ValidatedInputMixin
 
@@ -70,10 +71,10 @@ class RefreshView(PublicAuthView):
 
 
 class LogoutView(ValidatedInputMixin):
-    """Sign out: the given refresh token (one of the caller's own) is blacklisted.
+    """Sign out: the given refresh token (one of the caller's own) is blacklisted, and the access token in use is
+    refused from now on (401 `token_revoked`). The account's other sessions stay signed in.
 
-    The access token in use stays valid until it expires (minutes); a refresh token that is not the caller's,
-    malformed, expired or already blacklisted is a 400 on `refresh`.
+    A refresh token that is not the caller's, malformed, expired or already blacklisted is a 400 on `refresh`.
     """
 
     serializer_class = RefreshInputSerializer
@@ -84,5 +85,6 @@ class LogoutView(ValidatedInputMixin):
         responses={204: NO_CONTENT, 400: VALIDATION_ERROR, 401: UNAUTHENTICATED, 429: THROTTLED},
     )
     def post(self, request: Request) -> Response:
-        services.auth_logout(user=request_user(request), refresh=self.get_valid_data(request)["refresh"])
+        access = request.auth if isinstance(request.auth, Token) else None  # None for a session (browsable API)
+        services.auth_logout(user=request_user(request), refresh=self.get_valid_data(request)["refresh"], access=access)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -13,7 +13,7 @@ from apps.core.exceptions import ApplicationError, Conflict
 from apps.core.observability import audit
 
 from .. import events
-from ..auth.services import InvalidCredentials, auth_issue_tokens, user_blacklist_refresh_tokens
+from ..auth.services import InvalidCredentials, auth_issue_tokens, user_revoke_sessions
 from ..models import EMAIL_MAX_LENGTH, OidcIdentity, User
 from ..tasks import send_verification_email_task
 from . import client as oidc
@@ -137,7 +137,7 @@ def _oidc_claim_unverified_account(*, user: User, claims: oidc.OidcClaims) -> No
     user.set_unusable_password()
     user.is_verified = True
     user.save(update_fields=["password", "is_verified"])
-    revoked = user_blacklist_refresh_tokens(user=user)
+    revoked = user_revoke_sessions(user=user)
     audit.record(
         actor=user,
         action="user.verified",
