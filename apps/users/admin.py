@@ -13,7 +13,7 @@ from django.contrib.auth.forms import AdminUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import reverse
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
@@ -193,7 +193,7 @@ class OwnPasswordChangeForm(DjangoOwnPasswordChangeForm):
         return old_password
 
 
-def own_password_change(request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+def own_password_change(request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponseBase:
     """AdminSite.password_change with the guarded form: Django's builds its form class in, with no hook to swap it."""
     from django.contrib.auth.views import PasswordChangeView
 
@@ -205,6 +205,7 @@ def own_password_change(request: HttpRequest, extra_context: dict[str, Any] | No
     )(request)
 
 
-# The admin's login form and password change share the API's failure counters (apps/users/login_guard.py).
-admin.site.login = login_guard.refuse_after_failures(admin.site.login)  # type: ignore[method-assign]
-admin.site.password_change = login_guard.refuse_after_failures(own_password_change)  # type: ignore[method-assign]
+# The admin's login form and password change share the API's failure counters (apps/users/login_guard.py). The
+# stubs type both as returning a TemplateResponse; Django's URL wrapper takes any response.
+admin.site.login = login_guard.refuse_after_failures(admin.site.login)  # type: ignore[method-assign,assignment]
+admin.site.password_change = login_guard.refuse_after_failures(own_password_change)  # type: ignore[method-assign,assignment]

@@ -29,7 +29,7 @@ from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from rest_framework.exceptions import Throttled
 
 from apps.core.http.throttling import bump_counter
@@ -44,6 +44,8 @@ KNOWN_ADDRESS_SECONDS = 30 * 24 * 60 * 60
 
 class SignInThrottled(Throttled):
     """Too many failed password checks: a 429 with `Retry-After`, the password unchecked."""
+
+    wait: float | None  # set by Throttled.__init__ (its stubs do not declare it)
 
 
 @dataclass(frozen=True)
@@ -105,22 +107,21 @@ class GuardedModelBackend(ModelBackend):
         user = super().authenticate(request, username=email, password=password, **kwargs)
         if user is not None:
             attempt.succeeded()
-        return user  # type: ignore[return-value]  # ModelBackend's stubs say AbstractBaseUser; it is our User
+        return user
 
 
-def refuse_after_failures(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def refuse_after_failures(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Wrap a server-rendered view that checks a password (the admin's login and password change): past the guard's
     limits its answer is a plain-text 429 with `Retry-After`, the password unchecked."""
 
     @wraps(view)
-    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
             return view(request, *args, **kwargs)
         except SignInThrottled as refused:
             return too_many_failures(int(refused.wait or 1))
 
     return guarded
-
 
 
 def too_many_failures(wait: int) -> HttpResponse:

@@ -18,9 +18,9 @@ try:
 except ValueError as exc:
     raise ImproperlyConfigured(f"TRUSTED_PROXIES must be comma-separated addresses or CIDRs: {exc}") from exc
 
-# Admin and browsable-API sessions end after this long without a request (sliding: each request renews it).
-SESSION_COOKIE_AGE = env.int("ADMIN_SESSION_IDLE_SECONDS", default=8 * 60 * 60)
-SESSION_SAVE_EVERY_REQUEST = True
+# Admin and browsable-API sessions end this long after sign-in, a working day (Django's two weeks by default). Not
+# sliding: SESSION_SAVE_EVERY_REQUEST would write the session row on every request that carries a session cookie.
+SESSION_COOKIE_AGE = env.int("ADMIN_SESSION_SECONDS", default=8 * 60 * 60)
 
 # Where DEBUG is on, its pages show neither the environment nor a credential (apps/core/http/debug.py).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "apps.core.http.debug.RedactingExceptionReporterFilter"
