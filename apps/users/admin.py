@@ -6,19 +6,22 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.forms import AdminPasswordChangeForm as DjangoOwnPasswordChangeForm
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm as DjangoAdminPasswordChangeForm
 from django.contrib.auth.forms import AdminUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import reverse
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
+from apps.core.observability.context import client_ip
+
+from . import login_guard
 from .admin_users import services
-from .login_guard import refuse_admin_login_after_failures
 from .models import OidcIdentity, User
 from .request_user import request_user
 
@@ -180,5 +183,29 @@ class OidcIdentityAdmin(admin.ModelAdmin):
         return False
 
 
-# The admin's login form and the API's login share one set of failure counters (apps/users/login_guard.py).
-admin.site.login = refuse_admin_login_after_failures(admin.site.login)  # type: ignore[method-assign]
+class OwnPasswordChangeForm(DjangoOwnPasswordChangeForm):
+    """The admin's "change my password" form, its old password checked behind the login guard."""
+
+    def clean_old_password(self) -> str:
+        old_password: str = self.cleaned_data["old_password"]
+        if not login_guard.check_password(user=self.user, password=old_password, address=client_ip.get()):
+            raise ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
+        return old_password
+
+
+def own_password_change(request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponseBase:
+    """AdminSite.password_change with the guarded form: Django's builds its form class in, with no hook to swap it."""
+    from django.contrib.auth.views import PasswordChangeView
+
+    request.current_app = admin.site.name
+    return PasswordChangeView.as_view(
+        form_class=OwnPasswordChangeForm,
+        success_url=reverse("admin:password_change_done", current_app=admin.site.name),
+        extra_context={**admin.site.each_context(request), **(extra_context or {})},
+    )(request)
+
+
+# The admin's login form and password change share the API's failure counters (apps/users/login_guard.py). The
+# stubs type both as returning a TemplateResponse; Django's URL wrapper takes any response.
+admin.site.login = login_guard.refuse_after_failures(admin.site.login)  # type: ignore[method-assign,assignment]
+admin.site.password_change = login_guard.refuse_after_failures(own_password_change)  # type: ignore[method-assign,assignment]

@@ -7,5 +7,5 @@ class UsersConfig(AppConfig):
     verbose_name = "Users"
 
     def ready(self) -> None:
-        # Connect their signals: cached users dropped on save, sign-in failures counted.
-        from . import authentication, login_guard  # noqa: F401
+        # Connect its signals: cached users dropped on save.
+        from . import authentication  # noqa: F401

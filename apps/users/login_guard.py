@@ -1,4 +1,5 @@
-"""Failed sign-ins, counted once for every way in with a password: the API's login and the admin's login form.
+"""One guard for every door that checks a password: the API's login, the admin's and the browsable API's login forms
+(through `GuardedModelBackend`, so every `authenticate()` call) and the password changes (`check_password`).
 
 Only failures count, so attempts made elsewhere never refuse a correct password by themselves. Within one window
 of the `login` rate (`THROTTLE_RATE_LOGIN`, N per period):
@@ -9,56 +10,138 @@ of the `login` rate (`THROTTLE_RATE_LOGIN`, N per period):
   not hold back an address this account signed in from before (remembered KNOWN_ADDRESS_SECONDS), so a crowd of
   guessers can stop the guessing without locking the owner out.
 
-Written here rather than taken from django-axes: axes would count the admin and, through its backend, the API,
-but with its own lockout rules and storage; the two ways in sharing this one set of counters is the rule.
+A limit is reserved, then checked: each attempt first takes its place in every counter (the cache's atomic
+increment), is refused if a place is past the limit (its places given back, so a refused attempt counts for
+nothing), and only then is its password checked; a right password gives its places back. However many attempts
+race on however many processes, at most N wrong passwords are checked per counter and window. Reading the counts
+first and counting the failure after the check let every attempt in flight through (14 checks for a limit of 10).
+
+Written here rather than taken from django-axes: axes counts failures after the check (the race above) with its
+own lockout rules and storage; every door sharing this one set of counters is the rule.
 """
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
-from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
-from django.dispatch import receiver
-from django.http import HttpRequest, HttpResponse
-from rest_framework.request import Request
-from rest_framework.throttling import BaseThrottle
-from rest_framework.views import APIView
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from rest_framework.exceptions import Throttled
 
 from apps.core.http.throttling import bump_counter
-from apps.core.observability.context import request_client_ip
+from apps.core.observability.context import client_ip, request_client_ip
 
-from .models import normalize_email
+from .models import User, normalize_email
 from .throttles import LoginRateThrottle
 
 EMAIL_FAILURE_FACTOR = 10
 KNOWN_ADDRESS_SECONDS = 30 * 24 * 60 * 60
 
 
-def retry_after(*, email: str, address: str | None) -> int | None:
-    """Seconds until this client may try a password for `email` again, or None if it may now."""
-    limit, _duration, window, wait = _window()
+class SignInThrottled(Throttled):
+    """Too many failed password checks: a 429 with `Retry-After`, the password unchecked."""
+
+    wait: float | None  # set by Throttled.__init__ (its stubs do not declare it)
+
+
+@dataclass(frozen=True)
+class PasswordAttempt:
+    """The places one password check holds in the failure counters; kept when the password is wrong."""
+
+    email: str
+    address: str | None
+    places: tuple[str, ...]
+    pair_key: str
+
+    def succeeded(self) -> None:
+        """The password was right: its places are given back, the address is remembered for the account, and the
+        earlier failures for this email from this address are forgotten."""
+        _give_back(self.places)
+        cache.set(_known_key(self.email, self.address), 1, KNOWN_ADDRESS_SECONDS)
+        cache.delete(self.pair_key)
+
+
+def reserve(*, email: str, address: str | None) -> PasswordAttempt:
+    """Take a place for one password check of `email` from `address`; `SignInThrottled` when it is over a limit.
+
+    Call it right before the check, and `succeeded()` on the attempt when the password was right."""
+    limit, duration, window, wait = _window()
     keys = _keys(email, address, window)
-    counts = cache.get_many(list(keys.values()))
-    if counts.get(keys["pair"], 0) >= limit or counts.get(keys["address"], 0) >= limit:
-        return wait
-    if counts.get(keys["email"], 0) >= limit * EMAIL_FAILURE_FACTOR and not cache.get(_known_key(email, address)):
-        return wait
-    return None
+    taken: list[str] = []
+    for kind in ("pair", "address", "email"):
+        count = bump_counter(cache, keys[kind], duration + 1)
+        if count is None:  # the cache is down: the limit fails open, as every throttle does
+            continue
+        taken.append(keys[kind])
+        if _over(kind, count, limit, email, address):
+            _give_back(taken)
+            raise SignInThrottled(wait=wait)
+    return PasswordAttempt(email=email, address=address, places=tuple(taken), pair_key=keys["pair"])
 
 
-def record_failure(*, email: str, address: str | None) -> None:
-    _limit, duration, window, _wait = _window()
-    for key in _keys(email, address, window).values():
-        bump_counter(cache, key, duration + 1)
+def check_password(*, user: User, password: str, address: str | None) -> bool:
+    """`user.check_password` behind the guard, for a door where the user is known (a password change): a wrong
+    password counts as a failed sign-in of the user's email from `address`; `SignInThrottled` past a limit."""
+    attempt = reserve(email=user.email, address=address)
+    if not user.check_password(password):
+        return False
+    attempt.succeeded()
+    return True
 
 
-def record_success(*, email: str, address: str | None) -> None:
-    """The owner is in: their address is remembered for the account, and its earlier typos are forgotten."""
-    _limit, _duration, window, _wait = _window()
-    cache.set(_known_key(email, address), 1, KNOWN_ADDRESS_SECONDS)
-    cache.delete(_keys(email, address, window)["pair"])
+class GuardedModelBackend(ModelBackend):
+    """Django's ModelBackend with every password check behind the guard: `authenticate()` raises `SignInThrottled`
+    past a limit (Django stops only on PermissionDenied, so it reaches the door, which answers 429)."""
+
+    def authenticate(
+        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
+    ) -> User | None:
+        email = username if username is not None else kwargs.get(User.USERNAME_FIELD)
+        if email is None or password is None:
+            return None
+        attempt = reserve(email=email, address=request_client_ip(request) if request is not None else client_ip.get())
+        user = super().authenticate(request, username=email, password=password, **kwargs)
+        if user is not None:
+            attempt.succeeded()
+        return user
+
+
+def refuse_after_failures(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Wrap a server-rendered view that checks a password (the admin's login and password change): past the guard's
+    limits its answer is a plain-text 429 with `Retry-After`, the password unchecked."""
+
+    @wraps(view)
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            return view(request, *args, **kwargs)
+        except SignInThrottled as refused:
+            return too_many_failures(int(refused.wait or 1))
+
+    return guarded
+
+
+def too_many_failures(wait: int) -> HttpResponse:
+    response = HttpResponse(
+        f"Too many failed sign-ins. Try again in {wait} seconds.", status=429, content_type="text/plain; charset=utf-8"
+    )
+    response["Retry-After"] = str(wait)
+    return response
+
+
+def _over(kind: str, count: int, limit: int, email: str, address: str | None) -> bool:
+    if kind != "email":
+        return count > limit
+    return count > limit * EMAIL_FAILURE_FACTOR and not cache.get(_known_key(email, address))
+
+
+def _give_back(keys: tuple[str, ...] | list[str]) -> None:
+    for key in keys:
+        with suppress(ValueError):  # gone already: its window ended, or a success forgot it
+            cache.decr(key)
 
 
 def _window() -> tuple[int, int, int, int]:
@@ -86,56 +169,3 @@ def _known_key(email: str, address: str | None) -> str:
 def _hashed(email: str) -> str:
     # Short, cache-safe, and no address stored in the cache in clear.
     return hashlib.sha256(normalize_email(email).encode()).hexdigest()
-
-
-class LoginFailureThrottle(BaseThrottle):
-    """The API login's face of the guard: refuses (429) before the password is looked at, counts nothing itself."""
-
-    def allow_request(self, request: Request, view: APIView) -> bool:
-        data = request.data
-        email = data.get("email") if isinstance(data, Mapping) else None
-        if not isinstance(email, str) or not normalize_email(email):
-            return True  # nothing to count against: the serializer answers 400 for it
-        self.wait_seconds = retry_after(email=email, address=request_client_ip(request))
-        return self.wait_seconds is None
-
-    def wait(self) -> float | None:
-        return getattr(self, "wait_seconds", None)
-
-
-def refuse_admin_login_after_failures(login: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Wrap the admin site's login view: a POST from a client over the guard's limits is a 429, its password
-    unchecked. The form's failures and successes reach the counters through the signals below."""
-
-    @wraps(login)
-    def guarded(request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        if request.method == "POST":
-            wait = retry_after(email=str(request.POST.get("username", "")), address=request_client_ip(request))
-            if wait is not None:
-                response = HttpResponse(
-                    f"Too many failed sign-ins. Try again in {wait} seconds.",
-                    status=429,
-                    content_type="text/plain; charset=utf-8",
-                )
-                response["Retry-After"] = str(wait)
-                return response
-        return login(request, extra_context)
-
-    return guarded
-
-
-@receiver(user_login_failed, dispatch_uid="users.count_failed_sign_in")
-def _count_failed_sign_in(
-    sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **_: Any
-) -> None:
-    # Django's authenticate() sends this for the API (`email=`) and the admin's form (`username=`) alike.
-    email = credentials.get("email") or credentials.get("username")
-    if isinstance(email, str) and normalize_email(email):
-        record_failure(email=email, address=request_client_ip(request) if request is not None else None)
-
-
-@receiver(user_logged_in, dispatch_uid="users.remember_signed_in_address")
-def _remember_session_sign_in(sender: Any, request: HttpRequest | None, user: Any, **_: Any) -> None:
-    # A session sign-in (the admin); the API's token sign-in calls record_success itself.
-    if request is not None:
-        record_success(email=user.email, address=request_client_ip(request))

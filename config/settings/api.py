@@ -4,7 +4,7 @@ from datetime import timedelta
 from typing import Any
 
 from config.settings.env import env
-from config.settings.security import NUM_PROXIES, throttle_rates
+from config.settings.security import throttle_rates
 from config.settings.service import SERVICE_NAME, SERVICE_VERSION
 
 # --- REST framework -------------------------------------------------------------------------------------------
@@ -32,8 +32,8 @@ REST_FRAMEWORK = {
     # Read in security.py (THROTTLE_RATE_*).
     "DEFAULT_THROTTLE_RATES": throttle_rates,
     "EXCEPTION_HANDLER": "apps.core.exceptions.api_exception_handler",
-    # Unused by our throttles (they take apps.core.observability.context's address), set for any DRF code that reads it.
-    "NUM_PROXIES": NUM_PROXIES,
+    # Our throttles take apps.core.observability.context's address (TRUSTED_PROXIES); DRF's own reads REMOTE_ADDR.
+    "NUM_PROXIES": 0,
     "COERCE_DECIMAL_TO_STRING": True,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

@@ -129,6 +129,8 @@ DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 
 # --- Auth -----------------------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "users.User"
+# Every password check of authenticate() (API, admin and browsable API logins) behind the login guard.
+AUTHENTICATION_BACKENDS = ["apps.users.login_guard.GuardedModelBackend"]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",

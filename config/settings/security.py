@@ -1,15 +1,26 @@
-"""What a client may send and how it is told apart: body limits, proxies, throttle rates, CSP, debug redaction."""
+"""What a client may send and how it is told apart: body limits, proxies, throttle rates, CSP, debug redaction,
+sessions."""
+
+import ipaddress
 
 from csp.constants import NONE, SELF, UNSAFE_INLINE
+from django.core.exceptions import ImproperlyConfigured
 
 from config.settings.env import env
 
 # Bytes a request body may have (a view may allow more: the image upload); larger ones get 413 before being read.
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
-# How many reverse proxies in front of the service append to X-Forwarded-For. 0: the header is never read, the
-# client is the socket's peer. Throttles, the audit trail and /metrics all take the address resolved from it.
-NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+# The reverse proxies (CIDRs) whose X-Forwarded-For and X-Forwarded-Proto are believed, when the socket's peer is
+# one of them (apps/core/observability/context.py). Empty: never read, the client is the socket's peer.
+try:
+    TRUSTED_PROXIES = [str(ipaddress.ip_network(net, strict=False)) for net in env.list("TRUSTED_PROXIES", default=[])]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES must be comma-separated addresses or CIDRs: {exc}") from exc
+
+# Admin and browsable-API sessions end this long after sign-in, a working day (Django's two weeks by default). Not
+# sliding: SESSION_SAVE_EVERY_REQUEST would write the session row on every request that carries a session cookie.
+SESSION_COOKIE_AGE = env.int("ADMIN_SESSION_SECONDS", default=8 * 60 * 60)
 
 # Where DEBUG is on, its pages show neither the environment nor a credential (apps/core/http/debug.py).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "apps.core.http.debug.RedactingExceptionReporterFilter"

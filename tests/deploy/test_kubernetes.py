@@ -33,7 +33,6 @@ PENDING_COMMANDS = {"migrate_with_lock", "beat_alive"}
 # Environment names the manifests set that config/ does not read yet: the service engineers are adding them (issue
 # 27). Same rule: once config/ reads one, the test fails until it leaves this set.
 PENDING_ENV = {
-    "TRUSTED_PROXIES",  # replaces NUM_PROXIES: CIDRs of the ingress controller's pods
     "DRAIN_SECONDS",  # after SIGTERM, /health/ready/ answers 503 and the pod serves this long
     "GUNICORN_GRACEFUL_TIMEOUT",  # config/gunicorn.py's graceful_timeout (20, fixed today)
     "DATABASE_POOLER",  # "pgbouncer" behind PgBouncer

@@ -1,5 +1,7 @@
 """Login and password-reset attempts: counted per email and per client address, before any password check."""
 
+from typing import Any
+
 import pytest
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -164,5 +166,6 @@ def test_the_global_anonymous_rate_still_applies(api_client, user, monkeypatch) 
 def test_the_default_login_rate_comes_from_settings() -> None:
     from django.conf import settings
 
+    rest_framework: dict[str, Any] = settings.REST_FRAMEWORK
     assert LoginRateThrottle.scope == "login"
-    assert settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["login"] == LoginRateThrottle.THROTTLE_RATES["login"]
+    assert rest_framework["DEFAULT_THROTTLE_RATES"]["login"] == LoginRateThrottle.THROTTLE_RATES["login"]

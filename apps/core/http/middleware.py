@@ -13,11 +13,12 @@ from django.utils.functional import SimpleLazyObject, empty
 from django_guid import get_guid
 from django_guid.context import guid
 
-from apps.core.observability.context import client_ip, is_valid_request_id, request_client_ip
+from apps.core.observability.context import client_ip, is_valid_request_id, peer_is_trusted_proxy, request_client_ip
 
 F = TypeVar("F", bound=Callable[..., Any])
 REQUEST_ID_HEADER = "X-Request-ID"
 REQUEST_ID_META_KEY = "HTTP_X_REQUEST_ID"
+FORWARDED_META_KEYS = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO")
 BODY_LIMIT_ATTRIBUTE = "max_request_body_bytes"  # set on a view by request_body_limit
 
 
@@ -28,6 +29,10 @@ class RequestContextMiddleware:
     client wrote otherwise is echoed, logged or stored. It goes into django-guid's context (its log filter puts it
     on every line, `get_guid()` reads it) and back in the answer's `X-Request-ID`. This replaces django-guid's own
     middleware, which read and checked the header and its URL rules twice per request: a tenth of `/health/live/`.
+
+    The forwarded headers of a peer that is not one of TRUSTED_PROXIES are dropped here, before SecurityMiddleware:
+    Django reads X-Forwarded-Proto itself (SECURE_PROXY_SSL_HEADER) for `request.is_secure()`, and nothing after
+    this point may believe a header any client can send.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -39,6 +44,9 @@ class RequestContextMiddleware:
             request_id = uuid.uuid4().hex
         # Left set after the answer: Django logs a 4xx or 5xx once the middleware has returned, with this id.
         guid.set(request_id)
+        if not peer_is_trusted_proxy(request):
+            for key in FORWARDED_META_KEYS:
+                request.META.pop(key, None)
         address_token = client_ip.set(request_client_ip(request))
         try:
             response = self.get_response(request)

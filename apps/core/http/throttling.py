@@ -54,7 +54,7 @@ class FixedWindowRateThrottle(throttling.SimpleRateThrottle):
         return max(getattr(self, "wait_seconds", self.duration), 1)
 
     def get_ident(self, request: "Request") -> str:
-        # The one address of the request (NUM_PROXIES applied once), not DRF's own reading of X-Forwarded-For.
+        # The one address of the request (TRUSTED_PROXIES applied once), not DRF's own reading of X-Forwarded-For.
         return request_client_ip(request) or ""
 
 

@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from apps.core.background.queueing import enqueue_on_commit
 from apps.core.observability import audit
 
-from .. import events
+from .. import events, login_guard
 from ..auth.services import auth_token_pair, user_revoke_sessions
 from ..models import User, normalize_email
 from ..tasks import send_password_reset_email_task, send_verification_email_task
@@ -102,11 +102,16 @@ def _user_store_reset_password(*, uid: str, token: str, password_hash: str) -> U
     return user
 
 
-def user_change_password(*, user: User, old_password: str, new_password: str) -> dict[str, str]:
+def user_change_password(
+    *, user: User, old_password: str, new_password: str, address: str | None = None
+) -> dict[str, str]:
     """Set a new password, sign the account out everywhere (every refresh token revoked, and every emailed reset
-    link spent with the old hash) and return a fresh token pair for the caller's own session."""
+    link spent with the old hash) and return a fresh token pair for the caller's own session.
+
+    The old password is checked behind the login guard: a wrong one counts as a failed sign-in of the user from
+    `address` (the client's), and past a limit `SignInThrottled` is raised before it is checked."""
     errors: dict[str, list[str]] = {}
-    if not user.check_password(old_password):
+    if not login_guard.check_password(user=user, password=old_password, address=address):
         errors["old_password"] = ["The old password is not correct."]
     if problems := password_problems(new_password, user):
         errors["new_password"] = problems

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from apps.core.http.api import ValidatedInputMixin
 from apps.core.models import AuditEvent
+from apps.core.observability.context import request_client_ip
 
 from .. import selectors
 from ..api import (
@@ -75,6 +76,9 @@ class VerifyEmailView(PublicAuthView):
 class PasswordChangeView(ValidatedInputMixin):
     """Change the caller's password. The old password must be right and the new one pass the password rules.
 
+    A wrong old password counts as a failed sign-in of the account from this address (`THROTTLE_RATE_LOGIN`, the
+    login's counters): past the limit the answer is 429 with `Retry-After`, and the old password is not checked.
+
     The account is signed out everywhere: every refresh token it holds is revoked, and every password-reset link
     already emailed stops working. The answer is a fresh access and refresh token for this session; access tokens
     issued before stay valid until they expire (minutes).
@@ -85,10 +89,13 @@ class PasswordChangeView(ValidatedInputMixin):
 
     @extend_schema(
         operation_id="auth_password_change",
+        parameters=[RETRY_AFTER],
         responses={200: TokenPairSerializer, 400: VALIDATION_ERROR, 401: UNAUTHENTICATED, 429: THROTTLED},
     )
     def post(self, request: Request) -> Response:
-        return Response(services.user_change_password(user=request_user(request), **self.get_valid_data(request)))
+        data = self.get_valid_data(request)
+        tokens = services.user_change_password(user=request_user(request), address=request_client_ip(request), **data)
+        return Response(tokens)
 
 
 class PasswordResetView(CredentialThrottledMixin, PublicAuthView):

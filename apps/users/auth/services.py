@@ -21,9 +21,7 @@ from rest_framework_simplejwt.tokens import RefreshToken, Token
 
 from apps.core.exceptions import ApplicationError
 from apps.core.observability import audit
-from apps.core.observability.context import request_client_ip
 
-from .. import login_guard
 from ..authentication import GENERATION_CLAIM, deny_access_token, token_generation
 from ..models import RotatedRefreshToken, User, normalize_email
 
@@ -43,12 +41,13 @@ class InvalidRefreshToken(ApplicationError):
 
 
 def auth_login(*, email: str, password: str, request: HttpRequest | None = None) -> dict[str, str]:
-    """Check the credentials of an active user (outside any transaction) and issue their tokens."""
+    """Check the credentials of an active user (outside any transaction) and issue their tokens.
+
+    The password is checked behind the login guard (its authentication backend): past a limit, `SignInThrottled`."""
     user = authenticate(request, email=normalize_email(email), password=password)
     if user is None:  # a wrong email, a wrong password, or an inactive user: one answer for all three
-        logger.info("Failed sign-in")  # and counted by login_guard, through Django's user_login_failed signal
+        logger.info("Failed sign-in")
         raise InvalidCredentials()
-    login_guard.record_success(email=email, address=request_client_ip(request) if request is not None else None)
     return auth_issue_tokens(user=user)
 
 

@@ -18,28 +18,25 @@ from ..api import (
     UNAUTHENTICATED,
     VALIDATION_ERROR,
     WWW_AUTHENTICATE,
-    CredentialThrottledMixin,
     PublicAuthView,
 )
-from ..login_guard import LoginFailureThrottle
 from ..request_user import request_user
 from ..serializers import LoginSerializer, RefreshInputSerializer, TokenPairSerializer
 from . import services
 
 
-class LoginView(CredentialThrottledMixin, PublicAuthView):
+class LoginView(PublicAuthView):
     """Sign in with email and password; answers an access token and a refresh token.
 
     A wrong email, a wrong password and a deactivated account all get the same 401. Failed sign-ins are counted
     (`THROTTLE_RATE_LOGIN`) per email from one client address, per client address, and, ten times looser, per
     email from anywhere (which never holds back an address the account signed in from before); past a limit the
-    answer is 429 with `Retry-After`, before the password is even looked at. The admin's login form shares these
-    counters.
+    answer is 429 with `Retry-After`, and the password is not looked at. An attempt takes its place in the counts
+    before its password is checked, so concurrent guesses cannot overshoot a limit. The admin's and the browsable
+    API's login forms and the password change share these counters.
     """
 
     serializer_class = LoginSerializer
-    throttle_bucket = "login"
-    credential_throttle_classes = (LoginFailureThrottle,)
 
     @extend_schema(
         operation_id="auth_login",

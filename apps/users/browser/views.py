@@ -1,45 +1,44 @@
-"""Sign-in and sign-out for the browsable API (`/api-auth/`, the namespace DRF's pages link to), with the same
-per-email and per-address limits as `POST /api/v1/auth/login/`: a second door must not be an unthrottled one."""
+"""Sign-in and sign-out for the browsable API (`/api-auth/`, the namespace DRF's pages link to), behind the same
+login guard as `POST /api/v1/auth/login/` and the admin (one set of counters): a second door must not be an
+unthrottled one."""
 
-from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from django.contrib.auth import views as auth_views
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.urls import path
-from rest_framework.request import Request
-from rest_framework.views import APIView
 
-from ..throttles import LoginAddressRateThrottle, LoginEmailRateThrottle
+from ..login_guard import SignInThrottled
 
 
-@dataclass
-class _Attempt:
-    """What the login throttles read of a sign-in: the email tried, and the request's META (client address)."""
+class GuardedAuthenticationForm(AuthenticationForm):
+    """The sign-in form, with the guard's refusal (raised by authenticate()) as its error and its wait kept."""
 
-    data: dict[str, str]
-    META: dict[str, Any] = field(default_factory=dict)
+    refused_for: int | None = None
 
-
-class _SharedLoginBucket:
-    throttle_bucket = "login"  # the API login's counters
+    def clean(self) -> dict[str, Any]:
+        try:
+            return super().clean()
+        except SignInThrottled as refused:
+            self.refused_for = int(refused.wait or 1)
+            message = f"Too many sign-in attempts. Try again in {self.refused_for} seconds."
+            raise ValidationError(message, code="throttled") from None
 
 
 class BrowsableAPILoginView(auth_views.LoginView):
     template_name = "rest_framework/login.html"
+    form_class = GuardedAuthenticationForm
     http_method_names = ["get", "post", "head", "options"]  # not FormView's PUT alias of POST
 
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        attempt = cast(Request, _Attempt(data={"email": request.POST.get("username", "")}, META=request.META))
-        bucket = cast(APIView, _SharedLoginBucket())
-        for throttle in (LoginEmailRateThrottle(), LoginAddressRateThrottle()):
-            if not throttle.allow_request(attempt, bucket):
-                form = self.get_form()
-                form.add_error(None, "Too many sign-in attempts. Try again in a minute.")
-                response = self.render_to_response(self.get_context_data(form=form), status=429)
-                response["Retry-After"] = str(int(throttle.wait() or 60))
-                return response
-        return super().post(request, *args, **kwargs)
+    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
+        response = super().form_invalid(form)
+        refused_for = getattr(form, "refused_for", None)
+        if refused_for is not None:
+            response.status_code = 429
+            response["Retry-After"] = str(refused_for)
+        return response
 
 
 app_name = "rest_framework"
