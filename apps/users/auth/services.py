@@ -23,6 +23,7 @@ from apps.core.observability import audit
 from apps.core.observability.context import request_client_ip
 
 from .. import login_guard
+from ..mfa import services as mfa
 from ..models import RotatedRefreshToken, User, normalize_email
 
 logger = logging.getLogger(__name__)
@@ -40,12 +41,16 @@ class InvalidRefreshToken(ApplicationError):
     default_detail = "Token is invalid or expired."
 
 
-def auth_login(*, email: str, password: str, request: HttpRequest | None = None) -> dict[str, str]:
-    """Check the credentials of an active user (outside any transaction) and issue their tokens."""
+def auth_login(
+    *, email: str, password: str, request: HttpRequest | None = None, otp: str | None = None
+) -> dict[str, str]:
+    """Check the credentials of an active user (outside any transaction), and their second factor when they have
+    one (`otp`), and issue their tokens."""
     user = authenticate(request, email=normalize_email(email), password=password)
     if user is None:  # a wrong email, a wrong password, or an inactive user: one answer for all three
         logger.info("Failed sign-in")  # and counted by login_guard, through Django's user_login_failed signal
         raise InvalidCredentials()
+    mfa.mfa_check_sign_in(user=user, otp=otp)
     login_guard.record_success(email=email, address=request_client_ip(request) if request is not None else None)
     return auth_issue_tokens(user=user)
 
