@@ -39,6 +39,9 @@ OTP_REQUIRED = {
     "recovery code.",
     "code": "otp_required",
 }
+FORM_OTP_REQUIRED = (
+    "This account has two-factor authentication: enter a code of your authenticator app, or a recovery code."
+)
 OTP_INVALID = {"detail": "The code is wrong, expired or already used.", "code": "otp_invalid"}
 
 
@@ -309,7 +312,7 @@ def test_admin_sign_in_of_an_enrolled_staff_member_asks_for_the_code(enrolled_ad
     response = admin_sign_in(client, enrolled_admin)
 
     assert response.status_code == 200  # the form again
-    assert OTP_REQUIRED["detail"] in response.content.decode()
+    assert FORM_OTP_REQUIRED in response.content.decode()
     assert client.get("/admin/").status_code == 302
 
 
@@ -405,3 +408,27 @@ def test_the_enrolment_page_is_for_signed_in_staff_only(user, settings) -> None:
     client.force_login(user)
     assert client.get(ENROL)["Location"] == "/admin/login/"
     assert not TOTPDevice.objects.filter(user=user).exists()
+
+
+# --- The browsable API's sign-in, whose session the API accepts -----------------------------------------------
+
+
+def test_the_browsable_api_sign_in_asks_an_enrolled_user_for_the_code(enrolled) -> None:
+    user, _codes = enrolled
+    client = Client()
+
+    refused = client.post("/api-auth/login/", {"username": user.email, "password": DEFAULT_PASSWORD})
+
+    assert refused.status_code == 200  # the form again
+    assert FORM_OTP_REQUIRED in refused.content.decode()
+    assert client.get("/api/v1/users/me/").status_code == 401  # no session signed in
+    signed_in = client.post(
+        "/api-auth/login/", {"username": user.email, "password": DEFAULT_PASSWORD, "otp": code_for(user)}
+    )
+    assert signed_in.status_code == 302
+    assert client.get("/api/v1/users/me/").json()["email"] == user.email
+
+
+def test_the_browsable_api_sign_in_of_a_user_without_a_device_takes_the_password(user) -> None:
+    client = Client()
+    assert client.post("/api-auth/login/", {"username": user.email, "password": DEFAULT_PASSWORD}).status_code == 302

@@ -10,6 +10,7 @@ from django.urls import path
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from ..mfa.forms import MfaAuthenticationForm
 from ..throttles import LoginAddressRateThrottle, LoginEmailRateThrottle
 
 
@@ -27,6 +28,7 @@ class _SharedLoginBucket:
 
 class BrowsableAPILoginView(auth_views.LoginView):
     template_name = "rest_framework/login.html"
+    authentication_form = MfaAuthenticationForm  # the session it makes is accepted by the API: ask for the 2nd factor
     http_method_names = ["get", "post", "head", "options"]  # not FormView's PUT alias of POST
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:

@@ -16,7 +16,6 @@ import django_otp
 from django import forms
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -32,28 +31,7 @@ from django_otp.qr import write_qrcode_image
 
 from ..models import User
 from . import services
-
-
-class MfaAdminAuthenticationForm(AdminAuthenticationForm):
-    otp = forms.CharField(
-        required=False,
-        max_length=64,
-        label="Authenticator code",
-        help_text="Only if you enrolled an authenticator app: its current code, or one of your recovery codes.",
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
-    )
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()  # the password and the staff check
-        user = self.get_user()
-        try:
-            device = services.mfa_check_sign_in(user=user, otp=cleaned.get("otp") or None)
-        except (services.OtpRequired, services.OtpInvalid, services.OtpThrottled) as refused:
-            raise ValidationError(refused.detail, code=refused.code) from None
-        if device is not None:
-            # django-otp's user_logged_in receiver stores it in the session (its own attribute, not a field).
-            user.otp_device = device  # type: ignore[attr-defined]
-        return cleaned
+from .forms import MfaAdminAuthenticationForm
 
 
 class MfaAdminSite(admin.AdminSite):
