@@ -28,6 +28,7 @@ class ApplicationError(Exception):
     status_code: int = status.HTTP_400_BAD_REQUEST
     code: str = "application_error"
     default_detail: str = "The request breaks a rule of the service."
+    wait: int | None = None  # seconds, answered as `Retry-After` (a 429 or 503 that knows when to come back)
 
     def __init__(self, detail: str | None = None, *, extra: dict[str, str] | None = None) -> None:
         self.detail = detail or self.default_detail
@@ -48,6 +49,7 @@ class DomainAPIException(exceptions.APIException):
 
     def __init__(self, error: ApplicationError) -> None:
         self.status_code = error.status_code
+        self.wait = error.wait  # DRF's handler turns it into Retry-After
         super().__init__({"detail": error.detail, "code": error.code, **error.extra})
 
 

@@ -29,6 +29,17 @@ NO_CONTENT = OpenApiResponse(None, description="Done; no body.")
 BAD_CREDENTIALS = OpenApiResponse(
     ERROR, description="Wrong email or password, or a deactivated account (one answer for all)."
 )
+SIGN_IN_REFUSED = OpenApiResponse(
+    ERROR,
+    description="`code` says why: `invalid_credentials` (wrong email or password, or a deactivated account: one "
+    "answer for all), `otp_required` (the password is right and the account has two-factor authentication: send "
+    "`otp` too) or `otp_invalid` (the password is right, the code is not).",
+)
+OTP_THROTTLED = OpenApiResponse(
+    ERROR,
+    description="Too many requests or wrong codes (`code` `otp_throttled` for the codes: the user's limit "
+    "`THROTTLE_RATE_OTP`, or the device's backoff); `Retry-After` says how many seconds to wait.",
+)
 DEAD_REFRESH = OpenApiResponse(
     ERROR,
     description="The refresh token is blacklisted (already used or signed out), expired or forged, "

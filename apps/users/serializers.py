@@ -72,6 +72,13 @@ class RegisterSerializer(serializers.Serializer):
 class LoginSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     password = password_field()
+    otp = serializers.CharField(
+        required=False,
+        max_length=64,
+        write_only=True,
+        help_text="Only for an account with two-factor authentication: a code of its authenticator app, or one of "
+        "its recovery codes (each works once).",
+    )
 
 
 class TokenPairSerializer(serializers.Serializer):
@@ -141,3 +148,41 @@ class OidcSignInSerializer(serializers.Serializer):
         allow_blank=True,
         help_text="The `nonce` of the authorization request, if it had one; the ID token must carry the same.",
     )
+
+
+class MfaStatusSerializer(serializers.Serializer):
+    enabled = serializers.BooleanField(read_only=True, help_text="Whether sign-ins of this account ask for a code.")
+    recovery_codes_left = serializers.IntegerField(read_only=True)
+
+
+class MfaSetupSerializer(serializers.Serializer):
+    otpauth_uri = serializers.CharField(
+        read_only=True, help_text="The `otpauth://totp/…` URI an authenticator app takes (as a QR code or text)."
+    )
+    secret = serializers.CharField(read_only=True, help_text="The same key in base32, to type in by hand.")
+
+
+class MfaCodeSerializer(serializers.Serializer):
+    otp = serializers.CharField(max_length=64, help_text="A code of the authenticator app.")
+
+
+class MfaRecoveryCodesSerializer(serializers.Serializer):
+    recovery_codes = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Codes that each sign in once in place of the app's code. Shown this once only: keep them safe.",
+    )
+
+
+class MfaDisableSerializer(serializers.Serializer):
+    otp = serializers.CharField(
+        required=False, max_length=64, help_text="A current code of the authenticator app, or a recovery code."
+    )
+    password = serializers.CharField(
+        required=False, write_only=True, trim_whitespace=False, max_length=PASSWORD_MAX_LENGTH
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs.get("otp") and not attrs.get("password"):
+            raise serializers.ValidationError("Send `otp` (a current code or a recovery code) or `password`.")
+        return attrs

@@ -12,6 +12,7 @@ from .accounts.views import (
 )
 from .admin_users.views import UserViewSet
 from .auth.views import LoginView, LogoutView, RefreshView
+from .mfa.views import MfaConfirmView, MfaSetupView, MfaView
 from .oidc.views import OidcProviderListView, OidcSignInView
 
 router = SimpleRouter()
@@ -26,6 +27,9 @@ urlpatterns = [
     path("auth/password/change/", PasswordChangeView.as_view(), name="auth-password-change"),
     path("auth/password/reset/", PasswordResetView.as_view(), name="auth-password-reset"),
     path("auth/password/reset/confirm/", PasswordResetConfirmView.as_view(), name="auth-password-reset-confirm"),
+    path("auth/2fa/", MfaView.as_view(), name="auth-2fa"),
+    path("auth/2fa/setup/", MfaSetupView.as_view(), name="auth-2fa-setup"),
+    path("auth/2fa/confirm/", MfaConfirmView.as_view(), name="auth-2fa-confirm"),
     path("auth/oidc/providers/", OidcProviderListView.as_view(), name="auth-oidc-providers"),
     path("auth/oidc/<str:provider>/", OidcSignInView.as_view(), name="auth-oidc-sign-in"),
     # Before the router, whose `users/{id}/` would otherwise be tried for "me" (its ids are digits only anyway).

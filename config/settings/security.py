@@ -7,6 +7,7 @@ from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 from config.settings.env import env
+from config.settings.service import SERVICE_NAME
 
 # Bytes a request body may have (a view may allow more: the image upload); larger ones get 413 before being read.
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=1024 * 1024)
@@ -33,6 +34,19 @@ throttle_rates = {
     "login": env("THROTTLE_RATE_LOGIN", default="10/min"),
     "receipts": env("THROTTLE_RATE_RECEIPTS", default="6000/min"),
 }
+
+# --- Second factor (django-otp) ------------------------------------------------------------------------------
+# Staff need a TOTP code to use the admin, and one without an authenticator is sent to enrol at sign-in. Off by
+# default so `make run`'s first superuser signs in with a password alone; production.py turns it on. Whoever has
+# enrolled gives a code either way (admin and API sign-in).
+ADMIN_REQUIRE_2FA = env.bool("ADMIN_REQUIRE_2FA", default=False)
+# Wrong codes (or passwords to turn 2FA off) per user per window, before 429; django-otp's backoff comes on top.
+OTP_THROTTLE_RATE = env("THROTTLE_RATE_OTP", default="5/min")
+# django-otp's own backoff after consecutive wrong codes on a device: 1, 2, 4, … seconds times the factor.
+OTP_TOTP_THROTTLE_FACTOR = env.int("OTP_TOTP_THROTTLE_FACTOR", default=1)
+OTP_STATIC_THROTTLE_FACTOR = OTP_TOTP_THROTTLE_FACTOR
+# The name authenticator apps show beside the account.
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default=SERVICE_NAME)
 
 # --- Content-Security-Policy (django-csp) ----------------------------------------------------------------------
 # On every page: scripts only from this origin, and nothing loaded from anywhere else. The admin, the browsable API

@@ -162,6 +162,12 @@ MATRIX: list[Row] = [
     ),
     Row("POST", "/api/v1/auth/password/reset/", anyone(202), body=lambda w, c: {"email": w.user.email}),
     Row("POST", "/api/v1/auth/password/reset/confirm/", anyone(204), body=_reset_link),
+    # Two-factor enrolment of one's own account. Nobody is enrolled here: turning it off is a 409 for everyone
+    # signed in, confirming without a setup too.
+    Row("GET", "/api/v1/auth/2fa/", signed_in(200)),
+    Row("POST", "/api/v1/auth/2fa/setup/", signed_in(200)),
+    Row("POST", "/api/v1/auth/2fa/confirm/", signed_in(409), body=lambda w, c: {"otp": "123456"}),
+    Row("DELETE", "/api/v1/auth/2fa/", signed_in(409), body=lambda w, c: {"password": DEFAULT_PASSWORD}),
     Row("GET", "/api/v1/auth/oidc/providers/", anyone(200)),
     # No provider is configured by default: an unknown provider is a 404 for everyone, never a 401 or 403.
     Row(

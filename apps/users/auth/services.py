@@ -23,6 +23,7 @@ from apps.core.exceptions import ApplicationError
 from apps.core.observability import audit
 
 from ..authentication import GENERATION_CLAIM, deny_access_token, token_generation
+from ..mfa import services as mfa
 from ..models import RotatedRefreshToken, User, normalize_email
 
 logger = logging.getLogger(__name__)
@@ -40,14 +41,18 @@ class InvalidRefreshToken(ApplicationError):
     default_detail = "Token is invalid or expired."
 
 
-def auth_login(*, email: str, password: str, request: HttpRequest | None = None) -> dict[str, str]:
-    """Check the credentials of an active user (outside any transaction) and issue their tokens.
+def auth_login(
+    *, email: str, password: str, request: HttpRequest | None = None, otp: str | None = None
+) -> dict[str, str]:
+    """Check the credentials of an active user (outside any transaction), and their second factor when they have
+    one (`otp`), and issue their tokens.
 
     The password is checked behind the login guard (its authentication backend): past a limit, `SignInThrottled`."""
     user = authenticate(request, email=normalize_email(email), password=password)
     if user is None:  # a wrong email, a wrong password, or an inactive user: one answer for all three
         logger.info("Failed sign-in")
         raise InvalidCredentials()
+    mfa.mfa_check_sign_in(user=user, otp=otp)
     return auth_issue_tokens(user=user)
 
 

@@ -10,10 +10,11 @@ from rest_framework_simplejwt.tokens import Token
 from apps.core.http.api import ValidatedInputMixin
 
 from ..api import (
-    BAD_CREDENTIALS,
     DEAD_REFRESH,
     NO_CONTENT,
+    OTP_THROTTLED,
     RETRY_AFTER,
+    SIGN_IN_REFUSED,
     THROTTLED,
     UNAUTHENTICATED,
     VALIDATION_ERROR,
@@ -34,6 +35,10 @@ class LoginView(PublicAuthView):
     answer is 429 with `Retry-After`, and the password is not looked at. An attempt takes its place in the counts
     before its password is checked, so concurrent guesses cannot overshoot a limit. The admin's and the browsable
     API's login forms and the password change share these counters.
+
+    An account with two-factor authentication (`/api/v1/auth/2fa/`) also sends `otp`: a code of its authenticator
+    app, or one of its recovery codes (each works once). Without it the answer is 401 `otp_required`, with a wrong
+    one 401 `otp_invalid`; wrong codes are limited per user (`THROTTLE_RATE_OTP`, then 429 `otp_throttled`).
     """
 
     serializer_class = LoginSerializer
@@ -41,11 +46,13 @@ class LoginView(PublicAuthView):
     @extend_schema(
         operation_id="auth_login",
         parameters=[RETRY_AFTER, WWW_AUTHENTICATE],
-        responses={200: TokenPairSerializer, 400: VALIDATION_ERROR, 401: BAD_CREDENTIALS, 429: THROTTLED},
+        responses={200: TokenPairSerializer, 400: VALIDATION_ERROR, 401: SIGN_IN_REFUSED, 429: OTP_THROTTLED},
     )
     def post(self, request: Request) -> Response:
         data = self.get_valid_data(request)
-        tokens = services.auth_login(email=data["email"], password=data["password"], request=request._request)
+        tokens = services.auth_login(
+            email=data["email"], password=data["password"], otp=data.get("otp"), request=request._request
+        )
         return Response(tokens)
 
 

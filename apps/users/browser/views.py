@@ -11,9 +11,10 @@ from django.http import HttpResponse
 from django.urls import path
 
 from ..login_guard import SignInThrottled
+from ..mfa.forms import MfaAuthenticationForm
 
 
-class GuardedAuthenticationForm(AuthenticationForm):
+class GuardedAuthenticationForm(MfaAuthenticationForm):
     """The sign-in form, with the guard's refusal (raised by authenticate()) as its error and its wait kept."""
 
     refused_for: int | None = None
@@ -29,7 +30,8 @@ class GuardedAuthenticationForm(AuthenticationForm):
 
 class BrowsableAPILoginView(auth_views.LoginView):
     template_name = "rest_framework/login.html"
-    form_class = GuardedAuthenticationForm
+    # The session it makes is accepted by the API: the form asks for the second factor too.
+    authentication_form = GuardedAuthenticationForm
     http_method_names = ["get", "post", "head", "options"]  # not FormView's PUT alias of POST
 
     def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
