@@ -14,6 +14,7 @@ def test_sign_in_password_change_and_message_show_in_the_callers_history_only(us
         "/api/v1/auth/password/change/", {"old_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD}
     )
     assert changed.status_code == 200
+    client = bearer(changed.json()["access"])  # the change ends every other token of the account
     created = client.post("/api/v1/messages/", MESSAGE, format="json")
     assert created.status_code == 201, created.content
     message_id = created.json()["message_id"]

@@ -108,7 +108,9 @@ def test_activity_lists_the_callers_own_events_newest_first(user, other_user, lo
     login(other_user.email)
     tokens = login(user.email)
     client = bearer(tokens["access"])
-    assert client.post(CHANGE, {"old_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD}).status_code == 200
+    changed = client.post(CHANGE, {"old_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD})
+    assert changed.status_code == 200
+    client = bearer(changed.json()["access"])  # the change ends every other token of the account
     audit.record(actor=user, action="message.created", object_type="messaging.message", object_id="01ABC")
 
     response = client.get(ACTIVITY)
