@@ -33,6 +33,7 @@ def test_create_answers_201_with_the_queued_message(user_client, user, payload) 
         "created_at": message_json(message)["created_at"],
         "sent_at": None,
         "status_callback": None,
+        "error_code": None,
     }
     assert response["Location"] == detail_url(message.message_id)
     assert len(message.message_id) == 26
