@@ -9,3 +9,4 @@ class MessagingConfig(AppConfig):
 
     def ready(self) -> None:
         from . import pagination  # noqa: F401 - connects the signals that keep cached counts fresh
+        from .callbacks import receivers  # noqa: F401 - clears a claimed account's callback settings
