@@ -14,6 +14,7 @@ Own code on the stdlib's http.client: the one library for this (`advocate`) is u
 `requests` adapters, and pinning the checked address takes a connect() override of a few lines.
 """
 
+import contextlib
 import http.client
 import ipaddress
 import socket
@@ -106,12 +107,9 @@ def is_public(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address):
         embedded = _embedded_ipv4(ip)
-        if embedded is not None:
-            ip = embedded
-        elif ip not in IPV6_GLOBAL_UNICAST or any(ip in network for network in IPV6_NOT_PUBLIC):
-            return False
-        else:
-            return True
+        if embedded is None:
+            return ip in IPV6_GLOBAL_UNICAST and not any(ip in network for network in IPV6_NOT_PUBLIC)
+        ip = embedded
     return not any(ip in network for network in IPV4_NOT_PUBLIC)
 
 
@@ -190,10 +188,8 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
             if self._open is not None:
                 # socket.socket's own shutdown, also for an SSLSocket (whose override would drop its TLS state
                 # under the reading thread): the blocked read sees the end of the stream.
-                try:
+                with contextlib.suppress(OSError):
                     socket.socket.shutdown(self._open, socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def close(self) -> None:
         with self._socket_lock:
