@@ -6,3 +6,6 @@ class MessagingConfig(AppConfig):
     name = "apps.messages"
     label = "messaging"
     verbose_name = "Messages"
+
+    def ready(self) -> None:
+        from .callbacks import receivers  # noqa: F401 - clears a claimed account's callback settings

@@ -37,7 +37,9 @@ class Message(models.Model):
     body = models.CharField(max_length=BODY_MAX_LENGTH)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveIntegerField(default=0)
+    # The internal text of the last failure (the admin and logs); `error_code` is what the account sees of it.
     last_error = models.TextField(blank=True)
+    error_code = models.CharField(max_length=32, blank=True)
     provider_message_id = models.CharField(max_length=128, blank=True)
     # Where its status changes are POSTed (apps.messages.callbacks.services); empty: the account's default, if any.
     status_callback = models.CharField(max_length=CALLBACK_URL_MAX_LENGTH, blank=True)
@@ -135,6 +137,9 @@ class StatusCallback(models.Model):
     state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
+    # Set while an attempt's POST is in flight (claimed, not yet recorded): the account's concurrency limit counts
+    # these, and a worker that dies mid-POST leaves a lease that simply expires.
+    in_flight_until = models.DateTimeField(null=True, blank=True)
     last_status_code = models.PositiveIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -146,6 +151,9 @@ class StatusCallback(models.Model):
             # Small: only what is still to send, for the order check and the sweeper.
             models.Index(fields=["message", "id"], name="cb_pending_message_idx", condition=models.Q(state="pending")),
             models.Index(fields=["next_attempt_at"], name="cb_pending_due_idx", condition=models.Q(state="pending")),
+            models.Index(
+                fields=["in_flight_until"], name="cb_in_flight_idx", condition=models.Q(in_flight_until__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:

@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from apps.core.http.formats import utc_iso
 
+from .backends.errors import ERROR_CODES, shown_error_code
 from .models import BODY_MAX_LENGTH, CALLBACK_URL_MAX_LENGTH, Message
 from .phone import MAX_DIGITS, MIN_DIGITS, InvalidPhoneNumber, normalize_phone
 from .safe_http import UnsafeDestination, resolve
@@ -72,6 +73,7 @@ MESSAGE_COLUMNS = (
     "created_at",
     "sent_at",
     "status_callback",
+    "error_code",
 )
 
 
@@ -98,8 +100,20 @@ class MessageSerializer(serializers.ModelSerializer):
         "given (the account's default URL, if any, applies then)."
     )
 
+    error_code = serializers.SerializerMethodField(
+        help_text="Why the message failed or was not delivered, as a stable code; null for other statuses. "
+        "`gateway_unreachable`, `gateway_timeout`, `gateway_error`: the SMS gateway could not be reached, did not "
+        "answer in time, or answered with an error, on the last attempt; `gateway_rejected`: it refused the message "
+        "for good (a bad number, a bad request); `receiver_unreachable`: the gateway reported it could not deliver "
+        "the message to the receiver; `delivery_failed`: any other failure."
+    )
+
     def get_status_callback(self, message: Message) -> str | None:
         return _blank_as_null(message.status_callback)
+
+    @extend_schema_field({"type": "string", "enum": list(ERROR_CODES), "nullable": True})
+    def get_error_code(self, message: Message) -> str | None:
+        return shown_error_code(status=message.status, error_code=message.error_code)
 
     class Meta:
         model = Message
@@ -112,10 +126,13 @@ def message_read_data(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]
 
     A page of 20 model instances through the ModelSerializer's fields cost more than the queries behind it; the
     tests hold both to the same bodies."""
-    return [
-        {column: row[column] if format_ is None else format_(row[column]) for column, format_ in _COLUMN_FORMATS}
-        for row in rows
-    ]
+    return [_row_data(row) for row in rows]
+
+
+def _row_data(row: Mapping[str, Any]) -> dict[str, Any]:
+    data = {column: row[column] if format_ is None else format_(row[column]) for column, format_ in _COLUMN_FORMATS}
+    data["error_code"] = shown_error_code(status=row["status"], error_code=row["error_code"])
+    return data
 
 
 def message_data(message: Message) -> dict[str, Any]:

@@ -14,7 +14,15 @@ SMS_GATEWAY_CA_BUNDLE = env("REQUESTS_CA_BUNDLE", default="") or env("CURL_CA_BU
 SMS_GATEWAY_RECEIPT_SECRET = env("SMS_GATEWAY_RECEIPT_SECRET", default="")
 # Status callbacks: hosts that may be reached over http and at any address (local work, tests; never in production).
 CALLBACK_ALLOWED_HOSTS = env.list("CALLBACK_ALLOWED_HOSTS", default=[])
+# One deadline for a callback's whole exchange: DNS, connect, TLS, status line, headers, body.
 CALLBACK_TIMEOUT_SECONDS = env.float("CALLBACK_TIMEOUT_SECONDS", default=5.0)
+# Callback POSTs in flight at once per account: a slow receiver holds its own account's workers, not others'.
+CALLBACK_MAX_IN_FLIGHT_PER_ACCOUNT = env.int("CALLBACK_MAX_IN_FLIGHT_PER_ACCOUNT", default=4)
+# With in-process Celery (no broker): send callbacks inside the request that changed the status (tests), instead of
+# leaving them to beat's sweeper (`make run` beside `make beat`), so a create never waits on a receiver.
+CALLBACK_SEND_IN_PROCESS = env.bool("CALLBACK_SEND_IN_PROCESS", default=False)
+# Sending messages and setting status callbacks need a verified email (an unverified sign-up is anyone's).
+MESSAGES_REQUIRE_VERIFIED_EMAIL = env.bool("MESSAGES_REQUIRE_VERIFIED_EMAIL", default=True)
 # Backoff doubles from this base up to an hour; 30 attempts from 30 s is about a day, then the callback gives up.
 CALLBACK_RETRY_BACKOFF_SECONDS = env.float("CALLBACK_RETRY_BACKOFF_SECONDS", default=30.0)
 CALLBACK_MAX_ATTEMPTS = env.int("CALLBACK_MAX_ATTEMPTS", default=30)

@@ -39,6 +39,7 @@ MESSAGE_RETRY_BACKOFF_SECONDS = 0
 CALLBACK_RETRY_BACKOFF_SECONDS = 0
 CALLBACK_MAX_ATTEMPTS = 4
 CALLBACK_TIMEOUT_SECONDS = 2.0
+CALLBACK_SEND_IN_PROCESS = True
 # Tasks run in-process in tests even when a broker is configured, so a test reads the email or sees the message
 # sent right after the request. Tests that need the real broker or a real worker switch this off (see conftest),
 # and a worker started by a test gets CELERY_TASK_ALWAYS_EAGER=false.

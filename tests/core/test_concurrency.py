@@ -57,6 +57,8 @@ def _base_env(tmp_path: Path, database_url: str) -> dict[str, str]:
         DJANGO_SUPERUSER_EMAIL=ADMIN_EMAIL,
         DJANGO_SUPERUSER_PASSWORD=ADMIN_PASSWORD,
         MEDIA_ROOT=str(tmp_path / "media"),
+        # The clients send messages as users they just registered, whose email links they cannot follow.
+        MESSAGES_REQUIRE_VERIFIED_EMAIL="false",
     )
 
 

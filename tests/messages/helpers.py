@@ -37,6 +37,9 @@ def message_json(message: Message) -> dict[str, Any]:
         "created_at": iso(message.created_at),
         "sent_at": iso(message.sent_at),
         "status_callback": message.status_callback or None,
+        "error_code": (message.error_code or "delivery_failed")
+        if message.status in ("failed", "undelivered")
+        else None,
     }
 
 

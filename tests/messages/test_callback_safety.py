@@ -1,5 +1,7 @@
 """Status callbacks never reach into our own network, and their settings keep the secret to one answer."""
 
+import time
+
 import pytest
 
 from apps.messages import safe_http
@@ -110,3 +112,84 @@ def test_the_secret_is_shown_once_and_rotates(user_client, other_user, auth_clie
 def test_callback_settings_need_a_signed_in_caller(api_client) -> None:
     assert api_client.get(SETTINGS_URL).status_code == 401
     assert api_client.post(SECRET_URL).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "64:ff9b::a9fe:a9fe",  # NAT64 (well-known prefix) to the metadata service 169.254.169.254
+        "64:ff9b::a00:1",  # NAT64 to 10.0.0.1
+        "64:ff9b::7f00:1",  # NAT64 to 127.0.0.1
+        "64:ff9b::c0a8:101",  # NAT64 to 192.168.1.1
+        "64:ff9b:1::a9fe:a9fe",  # local-use NAT64 prefix
+        "64:ff9b:1::808:808",  # refused whatever it embeds
+        "2002:a9fe:a9fe::1",  # 6to4 of 169.254.169.254
+        "2002:a00:1::1",  # 6to4 of 10.0.0.1
+        "2002:7f00:1::1",  # 6to4 of 127.0.0.1
+        "2002:c0a8:101::1",  # 6to4 of 192.168.1.1
+        "::a9fe:a9fe",  # IPv4-compatible 169.254.169.254
+        "::7f00:1",  # IPv4-compatible 127.0.0.1
+        "::808:808",  # IPv4-compatible is refused whatever it embeds
+        "::ffff:0:a9fe:a9fe",  # SIIT 169.254.169.254
+        "::ffff:0:a00:1",  # SIIT 10.0.0.1
+        "::ffff:a9fe:a9fe",  # IPv4-mapped 169.254.169.254
+        "::ffff:a00:1",  # IPv4-mapped 10.0.0.1
+        "::ffff:7f00:1",  # IPv4-mapped 127.0.0.1
+        "::ffff:c0a8:101",  # IPv4-mapped 192.168.1.1
+        "2001:0:a9fe:a9fe::1",  # Teredo
+        "2001:db8::1",  # documentation
+        "fc00::1",  # unique local
+        "fe80::1",  # link-local
+        "ff02::1",  # multicast
+    ],
+)
+def test_ipv6_forms_embedding_a_private_address_are_refused(user_client, payload, secret, address) -> None:
+    url = f"https://[{address}]/hook"
+
+    answer = user_client.post(MESSAGES_URL, {**payload, "status_callback": url}, format="json")
+
+    assert answer.status_code == 400
+    assert answer.json()["status_callback"] == ["The URL's host is not a public address."]
+    assert user_client.patch(SETTINGS_URL, {"default_url": url}, format="json").status_code == 400
+    with pytest.raises(safe_http.UnsafeDestination, match="not a public address"):  # and again at send time
+        safe_http.post(url, b"{}", headers={}, timeout=1)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "64:ff9b::808:808",  # NAT64 to 8.8.8.8: how an IPv6-only network reaches a public IPv4 receiver
+        "2002:808:808::1",  # 6to4 of 8.8.8.8
+        "::ffff:8.8.8.8",  # IPv4-mapped 8.8.8.8
+        "2606:4700:4700::1111",
+    ],
+)
+def test_ipv6_forms_of_public_addresses_are_accepted(address) -> None:
+    assert safe_http.resolve(f"https://[{address}]/hook").address == address
+
+
+def test_a_receiver_dripping_its_headers_is_cut_at_the_deadline() -> None:
+    # Each header line comes well within any read timeout; only a deadline for the whole exchange ends it.
+    with receiver(drip_headers=0.2) as hook:
+        started = time.monotonic()
+        with pytest.raises(safe_http.SendFailed, match="did not answer in time"):
+            safe_http.post(hook.url, b"{}", headers={}, timeout=1, allowed_hosts=["127.0.0.1"])
+        took = time.monotonic() - started
+
+    assert len(hook.requests) == 1
+    assert 1 <= took < 1.5
+
+
+def test_a_dripping_receiver_costs_one_failed_attempt_within_the_deadline(
+    user_client, payload, secret, settings, django_capture_on_commit_callbacks
+) -> None:
+    settings.CALLBACK_TIMEOUT_SECONDS = 1
+    settings.CALLBACK_MAX_ATTEMPTS = 1
+    with receiver(drip_headers=0.2) as hook, django_capture_on_commit_callbacks(execute=True):
+        user_client.post(MESSAGES_URL, {**payload, "status_callback": hook.url}, format="json")
+
+    callback = StatusCallback.objects.get()
+    (attempt,) = callback.attempt_log.all()
+    assert (attempt.status_code, attempt.error) == (None, "The destination did not answer in time.")
+    assert 1000 <= attempt.duration_ms < 1500
+    assert (callback.state, callback.attempts, callback.in_flight_until) == ("gave_up", 1, None)

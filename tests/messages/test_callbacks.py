@@ -118,17 +118,20 @@ def test_a_callback_is_given_up_after_its_attempts_and_recorded(
     assert callback.finished_at is not None
 
 
-def test_a_failed_message_reports_its_error(
+def test_a_failed_message_reports_its_error_as_a_code(
     user_client, payload, secret, settings, django_capture_on_commit_callbacks
 ) -> None:
     settings.SMS_BACKEND = "apps.messages.backends.failing.FailingBackend"
     settings.MESSAGE_MAX_RETRIES = 1
     with receiver() as hook:
-        send(user_client, payload, hook.url, django_capture_on_commit_callbacks)
+        message = send(user_client, payload, hook.url, django_capture_on_commit_callbacks)
 
     assert [(event["status"], event["attempts"], event["error"]) for event in events(hook, secret)] == [
-        ("failed", 2, "The failing backend refuses every message.")
+        ("failed", 2, "gateway_error")
     ]
+    assert user_client.get(f"{MESSAGES_URL}{message['message_id']}/").json()["error_code"] == "gateway_error"
+    # The internal text stays for the admin.
+    assert Message.objects.get().last_error == "The failing backend refuses every message."
 
 
 def test_a_later_status_waits_for_the_earlier_one(

@@ -33,6 +33,7 @@ def test_create_answers_201_with_the_queued_message(user_client, user, payload) 
         "created_at": message_json(message)["created_at"],
         "sent_at": None,
         "status_callback": None,
+        "error_code": None,
     }
     assert response["Location"] == detail_url(message.message_id)
     assert len(message.message_id) == 26
@@ -216,3 +217,21 @@ def test_a_deactivated_user_cannot_send(auth_client, payload) -> None:
 
     assert response.status_code == 401
     assert not Message.objects.exists()
+
+
+def test_an_unverified_account_may_not_send_nor_set_callbacks(auth_client, payload) -> None:
+    client = auth_client(UserFactory(is_verified=False))
+    refused = {
+        "detail": "Verify your email address first: follow the link in the verification email.",
+        "code": "email_not_verified",
+    }
+
+    created = client.post(MESSAGES_URL, payload, format="json")
+    url_set = client.patch("/api/v1/accounts/me/status-callback/", {"default_url": "https://8.8.8.8/h"}, format="json")
+    secret_made = client.post("/api/v1/accounts/me/status-callback/secret/")
+
+    assert [created.status_code, url_set.status_code, secret_made.status_code] == [403, 403, 403]
+    assert created.json() == url_set.json() == secret_made.json() == refused
+    assert not Message.objects.exists()
+    # Clearing what was set (before the email had to be verified) stays allowed.
+    assert client.patch("/api/v1/accounts/me/status-callback/", {"default_url": ""}, format="json").status_code == 200

@@ -17,6 +17,8 @@ pytestmark = pytest.mark.django_db
         {"status": "sent", "attempts": 2, "sent_at": datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=UTC)},
         {"status": "failed", "attempts": 6, "created_at": datetime(2026, 1, 1, tzinfo=UTC)},
         {"status_callback": "https://hooks.example.com/status"},
+        {"status": "undelivered", "error_code": "receiver_unreachable", "last_error": "handset off"},
+        {"status": "queued", "attempts": 1, "error_code": "gateway_timeout"},  # shown only once it failed
     ],
 )
 def test_rows_and_instances_answer_what_the_serializer_answers(fields) -> None:

@@ -74,6 +74,26 @@ def test_the_message_shape_is_the_contracts(schema_and_warnings) -> None:
         "created_at",
         "sent_at",
         "status_callback",
+        "error_code",
+    ]
+
+
+def test_the_error_code_is_a_nullable_enum_of_stable_codes(schema_and_warnings) -> None:
+    schemas = schema_and_warnings[0]["components"]["schemas"]
+    field = schemas["Message"]["properties"]["error_code"]
+
+    assert (field["allOf"], field["nullable"], field["readOnly"]) == (
+        [{"$ref": "#/components/schemas/ErrorCodeEnum"}],
+        True,
+        True,
+    )
+    assert schemas["ErrorCodeEnum"]["enum"] == [
+        "gateway_unreachable",
+        "gateway_timeout",
+        "gateway_rejected",
+        "gateway_error",
+        "receiver_unreachable",
+        "delivery_failed",
     ]
 
 

@@ -30,6 +30,7 @@ from django.core import mail
 from rest_framework.test import APIClient
 
 from apps.core.models import AuditEvent
+from apps.messages.models import CallbackSettings
 from apps.users.models import OidcIdentity, User
 from tests.helpers.processes import BASE_DIR, closed_port, free_port, project_env, stop, wait_for_http
 from tests.users.factories import DEFAULT_PASSWORD, UserFactory
@@ -308,6 +309,19 @@ def test_linking_an_account_nobody_verified_clears_its_password(acme, signed_in,
     assert me["is_verified"] is True
     response = api_client.post("/api/v1/auth/login/", {"email": ALICE.email, "password": DEFAULT_PASSWORD})
     assert response.status_code == 401
+
+
+def test_a_claimed_account_loses_the_callback_settings_its_pre_registrant_chose(acme, signed_in) -> None:
+    squatter = UserFactory(email=ALICE.email, is_verified=False)
+    CallbackSettings.objects.create(
+        account_id=squatter.account_id, default_url="https://squatter.example/hook", secret="whsec_squatter"
+    )
+
+    signed_in(ALICE)
+
+    assert CallbackSettings.objects.values_list("default_url", "secret").get() == ("", "")
+    event = AuditEvent.objects.get(action="callbacks.cleared_on_claim")
+    assert event.changes == {"default_url": ["https://squatter.example/hook", ""], "secret_cleared": True}
 
 
 def test_the_same_subject_signs_in_again_to_the_same_account(acme, signed_in) -> None:

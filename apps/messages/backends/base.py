@@ -4,16 +4,29 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .errors import GATEWAY_ERROR, GATEWAY_REJECTED
+
 if TYPE_CHECKING:
     from apps.messages.models import Message
 
 
 class SmsDeliveryError(Exception):
-    """The transport did not accept the message; the delivery task retries it with backoff."""
+    """The transport did not accept the message; the delivery task retries it with backoff.
+
+    `code` is the stable reason the account sees (backends/errors.py); the text is for the admin and the logs."""
+
+    code = GATEWAY_ERROR
+
+    def __init__(self, *args: object, code: str | None = None) -> None:
+        super().__init__(*args)
+        if code is not None:
+            self.code = code
 
 
 class SmsRejectedError(SmsDeliveryError):
     """The transport refused the message for good (a bad number, a bad request): retrying cannot help."""
+
+    code = GATEWAY_REJECTED
 
 
 class ReceiptInvalid(Exception):

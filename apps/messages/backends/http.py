@@ -23,6 +23,7 @@ from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_environ_proxies
 from apps.messages import signatures
 from apps.messages.models import ERROR_TEXT_MAX_LENGTH, Message
 
+from . import errors
 from .base import (
     BaseSmsBackend,
     DeliveryReceipt,
@@ -135,7 +136,12 @@ class HttpGatewayBackend(BaseSmsBackend):
                     response.close()
                 response.release_conn()
         except urllib3.exceptions.HTTPError as exc:
-            raise SmsDeliveryError(f"The SMS gateway did not answer: {exc}") from exc
+            # NewConnectionError (refused, unreachable) subclasses ConnectTimeoutError.
+            timed_out = isinstance(exc, urllib3.exceptions.TimeoutError) and not isinstance(
+                exc, urllib3.exceptions.NewConnectionError
+            )
+            code = errors.GATEWAY_TIMEOUT if timed_out else errors.GATEWAY_UNREACHABLE
+            raise SmsDeliveryError(f"The SMS gateway did not answer: {exc}", code=code) from exc
         if not 200 <= response.status < 300:
             error = SmsDeliveryError
             if 400 <= response.status < 500 and response.status not in RETRYABLE_CLIENT_ERRORS:

@@ -10,7 +10,7 @@ import logging
 import random
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -24,9 +24,11 @@ from apps.core.background.queueing import enqueue_on_commit, requeue_overdue
 from apps.core.exceptions import ApplicationError
 from apps.core.observability import audit
 
-from ..models import ERROR_TEXT_MAX_LENGTH, CallbackSettings, Message, StatusCallback
+from ..backends.errors import shown_error_code
+from ..models import ERROR_TEXT_MAX_LENGTH, CallbackSettings, Message, StatusCallback, StatusCallbackAttempt
 from ..tasks import send_status_callback_task
-from .transport import post_callback
+from ..verified import require_verified_email
+from .transport import Outcome, post_callback
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +37,6 @@ MAX_BACKOFF_SECONDS = 60 * 60
 DEFAULT_URL_CACHE_SECONDS = 10 * 60
 # A pending callback this late is one whose task was lost (or is stuck behind a busy queue): enqueue it again.
 SWEEP_GRACE = timedelta(seconds=60)
-ERROR_STATUSES = (Message.Status.FAILED, Message.Status.UNDELIVERED)
 
 
 class CallbackSecretMissing(ApplicationError):
@@ -79,7 +80,10 @@ class SettingsChange:
 
 @transaction.atomic(durable=True)
 def callback_settings_update(*, account_id: UUID, default_url: str, by: Any) -> SettingsChange:
-    """Set (or clear, with "") the account's default callback URL; the first setting makes its secret."""
+    """Set (or clear, with "") the account's default callback URL; the first setting makes its secret. Setting
+    one needs a verified email (EmailNotVerified); clearing it does not."""
+    if default_url:
+        require_verified_email(user=by)
     current, _ = CallbackSettings.objects.select_for_update().get_or_create(account_id=account_id)
     new_secret = _new_secret(current) if default_url and not current.secret else None
     audit.record(
@@ -99,12 +103,36 @@ def callback_settings_update(*, account_id: UUID, default_url: str, by: Any) -> 
 
 @transaction.atomic(durable=True)
 def callback_secret_rotate(*, account_id: UUID, by: Any) -> SettingsChange:
-    """Replace the account's signing secret (callbacks not yet sent are signed with the new one)."""
+    """Replace the account's signing secret (callbacks not yet sent are signed with the new one); needs a verified
+    email (EmailNotVerified)."""
+    require_verified_email(user=by)
     current, _ = CallbackSettings.objects.select_for_update().get_or_create(account_id=account_id)
     new_secret = _new_secret(current)
     current.save()
     audit.record(actor=by, action="callbacks.secret_rotated", target=current, object_id=str(account_id))
     return SettingsChange(settings=current, new_secret=new_secret)
+
+
+@transaction.atomic
+def callback_settings_clear_on_claim(*, account_id: UUID, by: Any) -> None:
+    """Clear the account's default URL and secret (audited), in the caller's transaction: its email's proven owner
+    claimed it, and the pre-registrant chose both. Messages naming their own URL send nothing more either: with no
+    secret their callbacks are given up unsent."""
+    current = CallbackSettings.objects.select_for_update().filter(account_id=account_id).first()
+    if current is None or not (current.default_url or current.secret):
+        return
+    audit.record(
+        actor=by,
+        action="callbacks.cleared_on_claim",
+        target=current,
+        object_id=str(account_id),
+        changes={"default_url": [current.default_url, ""], "secret_cleared": bool(current.secret)},
+    )
+    current.default_url = ""
+    current.secret = ""
+    current.secret_created_at = None
+    current.save()
+    transaction.on_commit(lambda: cache.set(_default_url_key(account_id), "", timeout=DEFAULT_URL_CACHE_SECONDS))
 
 
 def _new_secret(current: CallbackSettings) -> str:
@@ -135,8 +163,17 @@ def record_status_changes(messages: list[Message]) -> list[StatusCallback | None
     elif written:
         StatusCallback.objects.bulk_create(written)
     for callback in written:
-        enqueue_on_commit(send_status_callback_task, callback.pk)
+        _enqueue_send(callback.pk)
     return callbacks
+
+
+def _enqueue_send(callback_pk: int) -> None:
+    """Send the callback once committed, from a worker. With in-process Celery (no broker, `make run`) the task
+    would POST inside the request that changed the status and hold it for the receiver's answer: beat's sweeper
+    sends it instead (with no broker, beat runs each task in its own process), unless CALLBACK_SEND_IN_PROCESS."""
+    if settings.CELERY_TASK_ALWAYS_EAGER and not settings.CALLBACK_SEND_IN_PROCESS:
+        return
+    enqueue_on_commit(send_status_callback_task, callback_pk)
 
 
 def _status_callback(message: Message, url: str) -> StatusCallback:
@@ -146,7 +183,7 @@ def _status_callback(message: Message, url: str) -> StatusCallback:
         "message_id": message.message_id,
         "status": message.status,
         "attempts": message.attempts,
-        "error": (message.last_error or None) if message.status in ERROR_STATUSES else None,
+        "error": shown_error_code(status=message.status, error_code=message.error_code),
         "time": timezone.now().isoformat().replace("+00:00", "Z"),
     }
     return callback
@@ -164,7 +201,7 @@ def status_callback_resend(*, callbacks: QuerySet[StatusCallback], by: Any) -> i
         callback.finished_at = None
         callback.save(update_fields=["state", "attempts", "next_attempt_at", "finished_at"])
         audit.record(actor=by, action="callbacks.resent", target=callback, object_id=callback.event_id)
-        enqueue_on_commit(send_status_callback_task, callback.pk)
+        _enqueue_send(callback.pk)
     return len(chosen)
 
 
@@ -172,10 +209,12 @@ def status_callback_resend(*, callbacks: QuerySet[StatusCallback], by: Any) -> i
 def status_callbacks_requeue_due(*, batch_size: int = SWEEP_BATCH_SIZE) -> int:
     """Enqueue pending callbacks that are overdue by SWEEP_GRACE (their task was lost). Returns how many.
 
-    A duplicate task is harmless: the sender locks the row and sends only a pending one whose turn it is."""
+    With in-process Celery no task waits in a queue, so every due callback is this sweeper's to send, at once.
+    A duplicate task is harmless: the sender claims only a pending one whose turn it is."""
+    grace = timedelta(0) if settings.CELERY_TASK_ALWAYS_EAGER else SWEEP_GRACE
     return requeue_overdue(
         StatusCallback.objects.filter(state=StatusCallback.State.PENDING),
-        overdue_before=timezone.now() - SWEEP_GRACE,
+        overdue_before=timezone.now() - grace,
         task=send_status_callback_task,
         batch_size=batch_size,
         what="overdue status callbacks",
@@ -194,24 +233,75 @@ def status_callback_send(*, callback_pk: int) -> float | None:
     """Make one attempt at a pending callback whose turn it is; returns the seconds until its retry, or None
     when there is nothing more to do (delivered, given up, not pending, or waiting behind an earlier one).
 
-    The row stays locked while the POST runs (bounded by CALLBACK_TIMEOUT_SECONDS), so a duplicate task waits
-    and then finds it done. Once it is done, the message's next pending callback is enqueued."""
-    with transaction.atomic(durable=True):
-        callback = StatusCallback.objects.select_for_update().filter(pk=callback_pk).first()
-        if callback is None or not _its_turn(callback):
-            return None
-        answer_code, error, permanent = post_callback(callback)
-        retry_in = _record(callback, answer_code=answer_code, error=error, permanent=permanent)
-        if retry_in is None:
-            _enqueue_next(callback)
-    return retry_in
+    No row lock or transaction is held while the receiver answers: the callback is claimed in one short
+    transaction (the attempt counted and logged as unfinished, a lease set for the POST's deadline), POSTed outside
+    any transaction, and the outcome recorded in a second one. A duplicate task finds the lease and does nothing; a
+    worker that dies mid-POST leaves the attempt counted and failed, and once the lease passes the sweeper sends the
+    callback again. Once it is done, the message's next pending callback is enqueued."""
+    claim = _claim(callback_pk)
+    if not isinstance(claim, _Claim):
+        return claim
+    callback = claim.callback
+    try:
+        outcome = post_callback(url=callback.url, payload=callback.payload, secret=claim.secret)
+    except Exception as exc:  # Celery's SoftTimeLimitExceeded among them: the attempt ends, as a failed one
+        logger.warning("Status callback %s attempt cut short", callback.event_id, exc_info=True)
+        outcome = Outcome(None, f"The attempt was cut short: {exc.__class__.__name__}.", False, 0)
+    return _record(claim, outcome)
 
 
-def _its_turn(callback: StatusCallback) -> bool:
+# What an attempt's log and the callback say until its outcome is recorded: what stays of a worker killed mid-POST.
+UNFINISHED = "The attempt did not finish (the worker stopped before recording it)."
+# A lease outlasts the POST's deadline by this, for the transactions around it.
+LEASE_MARGIN_SECONDS = 10.0
+# An account at its limit of callbacks in flight: the callback is tried again after this (plus up to a second).
+BUSY_RETRY_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class _Claim:
+    callback: StatusCallback
+    attempt_pk: int
+    secret: str
+
+
+@transaction.atomic(durable=True)
+def _claim(callback_pk: int) -> "_Claim | float | None":
+    """The callback, claimed for one attempt; or the seconds until it is tried again (its account has
+    CALLBACK_MAX_IN_FLIGHT_PER_ACCOUNT in flight); or None when there is nothing to do now."""
+    now = timezone.now()
+    callback = StatusCallback.objects.select_for_update().filter(pk=callback_pk).first()
+    if callback is None or not _its_turn(callback, now):
+        return None
+    if callback.attempts >= settings.CALLBACK_MAX_ATTEMPTS:  # the last attempt's worker died before recording it
+        _finish(callback, StatusCallback.State.GAVE_UP, now)
+        callback.save(update_fields=["state", "finished_at", "in_flight_until"])
+        _enqueue_next(callback)
+        return None
+    account_id = Message.objects.values_list("account_id", flat=True).get(pk=callback.message_id)
+    # Locked so that two claims of one account count its callbacks in flight one after the other.
+    account = CallbackSettings.objects.select_for_update().filter(account_id=account_id).first()
+    in_flight = StatusCallback.objects.filter(message__account_id=account_id, in_flight_until__gt=now).count()
+    if in_flight >= settings.CALLBACK_MAX_IN_FLIGHT_PER_ACCOUNT:
+        retry_in = BUSY_RETRY_SECONDS + random.uniform(0, 1)  # noqa: S311 (spreads retries; not a secret)
+        callback.next_attempt_at = now + timedelta(seconds=retry_in)
+        callback.save(update_fields=["next_attempt_at"])
+        return retry_in
+    lease_until = now + timedelta(seconds=settings.CALLBACK_TIMEOUT_SECONDS + LEASE_MARGIN_SECONDS)
+    callback.attempts += 1
+    callback.in_flight_until = callback.next_attempt_at = lease_until
+    callback.last_status_code = None
+    callback.last_error = UNFINISHED
+    callback.save(update_fields=["attempts", "in_flight_until", "next_attempt_at", "last_status_code", "last_error"])
+    attempt = StatusCallbackAttempt.objects.create(callback=callback, attempted_at=now, error=UNFINISHED)
+    return _Claim(callback=callback, attempt_pk=attempt.pk, secret=account.secret if account is not None else "")
+
+
+def _its_turn(callback: StatusCallback, now: datetime) -> bool:
     if callback.state != StatusCallback.State.PENDING:
         return False
-    # A retry already scheduled for later (this task is a duplicate) keeps its time.
-    if callback.next_attempt_at > timezone.now() + timedelta(seconds=1):
+    # A retry already scheduled for later (this task is a duplicate), or an attempt in flight, keeps its time.
+    if callback.next_attempt_at > now + timedelta(seconds=1):
         return False
     earlier = StatusCallback.objects.filter(
         message_id=callback.message_id, state=StatusCallback.State.PENDING, pk__lt=callback.pk
@@ -219,26 +309,50 @@ def _its_turn(callback: StatusCallback) -> bool:
     return not earlier.exists()
 
 
-def _record(callback: StatusCallback, *, answer_code: int | None, error: str, permanent: bool) -> float | None:
+@transaction.atomic(durable=True)
+def _record(claim: _Claim, outcome: Outcome) -> float | None:
+    StatusCallbackAttempt.objects.filter(pk=claim.attempt_pk).update(
+        status_code=outcome.status_code,
+        error=outcome.error[:ERROR_TEXT_MAX_LENGTH],
+        duration_ms=outcome.duration_ms,
+    )
     now = timezone.now()
-    callback.attempts += 1
-    callback.last_status_code = answer_code
-    callback.last_error = error[:ERROR_TEXT_MAX_LENGTH]
+    callback = StatusCallback.objects.select_for_update().get(pk=claim.callback.pk)
+    if callback.state != StatusCallback.State.PENDING or callback.attempts != claim.callback.attempts:
+        return None  # the lease ran out and another attempt took the callback over: that one records its outcome
+    callback.last_status_code = outcome.status_code
+    callback.last_error = outcome.error[:ERROR_TEXT_MAX_LENGTH]
     retry_in = None
-    if not error:
-        callback.state = StatusCallback.State.DELIVERED
-        callback.finished_at = now
-    elif permanent or callback.attempts >= settings.CALLBACK_MAX_ATTEMPTS:
-        callback.state = StatusCallback.State.GAVE_UP
-        callback.finished_at = now
-        logger.warning("Gave up status callback %s after %d attempts: %s", callback.event_id, callback.attempts, error)
+    if not outcome.error:
+        _finish(callback, StatusCallback.State.DELIVERED, now)
+    elif outcome.permanent or callback.attempts >= settings.CALLBACK_MAX_ATTEMPTS:
+        _finish(callback, StatusCallback.State.GAVE_UP, now)
+        logger.warning(
+            "Gave up status callback %s after %d attempts: %s", callback.event_id, callback.attempts, outcome.error
+        )
     else:
         retry_in = retry_countdown(callback.attempts)
+        callback.in_flight_until = None
         callback.next_attempt_at = now + timedelta(seconds=retry_in)
     callback.save(
-        update_fields=["attempts", "last_status_code", "last_error", "state", "finished_at", "next_attempt_at"]
+        update_fields=[
+            "last_status_code",
+            "last_error",
+            "state",
+            "finished_at",
+            "next_attempt_at",
+            "in_flight_until",
+        ]
     )
+    if retry_in is None:
+        _enqueue_next(callback)
     return retry_in
+
+
+def _finish(callback: StatusCallback, state: str, now: datetime) -> None:
+    callback.state = state
+    callback.finished_at = now
+    callback.in_flight_until = None
 
 
 def _enqueue_next(callback: StatusCallback) -> None:

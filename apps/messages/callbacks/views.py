@@ -2,7 +2,7 @@
 
 from typing import TYPE_CHECKING, Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from apps.core.http.api import ValidatedInputMixin
 from apps.core.http.formats import utc_iso
+from apps.core.http.schema import ERROR
 from apps.users.request_user import request_user
 
 from ..models import CallbackSettings
@@ -19,6 +20,8 @@ from .services import SettingsChange, callback_secret_rotate, callback_settings_
 
 if TYPE_CHECKING:
     pass
+
+_EMAIL_NOT_VERIFIED = OpenApiResponse(ERROR, description="The caller's email is not verified (`email_not_verified`).")
 
 
 class CallbackSettingsInput(serializers.Serializer):
@@ -82,7 +85,7 @@ class CallbackSettingsView(ValidatedInputMixin, APIView):
         tags=["messages"],
         summary="Set the account's default status callback URL",
         request=CallbackSettingsInput,
-        responses={200: CallbackSettingsSerializer},
+        responses={200: CallbackSettingsSerializer, 403: _EMAIL_NOT_VERIFIED},
     )
     def patch(self, request: Request) -> Response:
         """Set `default_url` (https; "" clears it). The first URL set also makes the signing secret, answered here
@@ -100,7 +103,7 @@ class CallbackSecretView(APIView):
         tags=["messages"],
         summary="Make a new status callback signing secret",
         request=None,
-        responses={200: CallbackSecretSerializer},
+        responses={200: CallbackSecretSerializer, 403: _EMAIL_NOT_VERIFIED},
     )
     def post(self, request: Request) -> Response:
         """Replace the account's signing secret and answer it, this once. Callbacks not yet sent are signed with

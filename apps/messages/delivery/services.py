@@ -19,10 +19,12 @@ from apps.core.observability import audit, metrics
 
 from .. import events
 from ..backends import SmsDeliveryError, get_sms_backend
+from ..backends.errors import DELIVERY_FAILED, delivery_error_code
 from ..callbacks.services import record_status_change, record_status_changes, require_callback_secret
 from ..models import ERROR_TEXT_MAX_LENGTH, IdempotencyKey, Message
 from ..pagination import forget_account_counts
 from ..tasks import deliver_message_task
+from ..verified import require_verified_email
 from .dispatch import request_delivery, send_concurrently
 from .idempotency import idempotency_key_cutoff, idempotent_replay, request_fingerprint
 
@@ -53,7 +55,9 @@ def message_create(
     actor's account), a retry of the same request writes nothing and answers the first message as it was
     accepted; the same key with another request raises IdempotencyConflict (delivery/idempotency.py). A
     `status_callback` URL (checked by the caller) needs the account's callback secret, else CallbackSecretMissing.
+    An actor whose email is not verified is refused (EmailNotVerified, 403).
     """
+    require_verified_email(user=actor)
     fields: dict[str, Any] = {
         "account_id": account_id,
         "sender_number": sender_number,
@@ -183,8 +187,9 @@ def _lock_queued(message_pk: int) -> Message | None:
 def _record_failed_attempt(message: Message, *, error: Exception, retry_in: float) -> None:
     message.attempts += 1
     message.last_error = str(error)[:ERROR_TEXT_MAX_LENGTH]
+    message.error_code = delivery_error_code(error)
     message.next_attempt_at = timezone.now() + timedelta(seconds=retry_in)
-    message.save(update_fields=["attempts", "last_error", "next_attempt_at"])
+    message.save(update_fields=["attempts", "last_error", "error_code", "next_attempt_at"])
     logger.warning("Delivery of message %s failed (attempt %d): %s", message.message_id, message.attempts, error)
 
 
@@ -227,7 +232,8 @@ def message_fail(*, message_pk: int, error: str) -> Message | None:
         return None
     message.status = Message.Status.FAILED
     message.last_error = error[:ERROR_TEXT_MAX_LENGTH]
-    message.save(update_fields=["status", "last_error"])
+    message.error_code = message.error_code or DELIVERY_FAILED  # the last attempt's, when it recorded one
+    message.save(update_fields=["status", "last_error", "error_code"])
     events.message_failed(message)
     record_status_change(message)
     transaction.on_commit(metrics.messages_failed_total.inc)

@@ -196,7 +196,11 @@ class MessageViewSet(
         responses={
             201: MessageSerializer,
             400: _validation_error,
-            403: OpenApiResponse(ERROR, description="A non-admin named another account's `account_id`."),
+            403: OpenApiResponse(
+                ERROR,
+                description="A non-admin named another account's `account_id`, or the caller's email is not verified "
+                "(`email_not_verified`).",
+            ),
             409: OpenApiResponse(ERROR, description="The Idempotency-Key was used with another body."),
         },
     )

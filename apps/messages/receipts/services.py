@@ -12,6 +12,7 @@ from apps.core.exceptions import ApplicationError, Conflict
 
 from .. import events
 from ..backends import BaseSmsBackend, DeliveryReceipt
+from ..backends.errors import RECEIVER_UNREACHABLE
 from ..callbacks.services import record_status_change
 from ..models import ERROR_TEXT_MAX_LENGTH, Message
 
@@ -64,7 +65,8 @@ def message_record_receipt(*, receipt: DeliveryReceipt) -> ReceiptResult:
     update_fields = ["status"]
     if not receipt.delivered:
         message.last_error = receipt.error[:ERROR_TEXT_MAX_LENGTH]
-        update_fields.append("last_error")
+        message.error_code = RECEIVER_UNREACHABLE
+        update_fields += ["last_error", "error_code"]
     message.save(update_fields=update_fields)
     events.message_receipt(message, error=receipt.error, reported_at=timezone.now().isoformat())
     record_status_change(message)

@@ -15,6 +15,7 @@ from apps.core.observability import audit
 from .. import events
 from ..auth.services import InvalidCredentials, auth_issue_tokens, user_revoke_sessions
 from ..models import EMAIL_MAX_LENGTH, OidcIdentity, User
+from ..signals import account_claimed
 from ..tasks import send_verification_email_task
 from . import client as oidc
 
@@ -133,7 +134,8 @@ def _oidc_create_user(*, claims: oidc.OidcClaims, email: str) -> User:
 def _oidc_claim_unverified_account(*, user: User, claims: oidc.OidcClaims) -> None:
     """The provider proves the email; the account's owner never did. Whoever chose its password may not own the
     email (an account registered in advance to catch the real owner's later sign-in), so the password is cleared
-    and its sessions revoked before the owner is let in; a password reset to the email restores one."""
+    and its sessions revoked before the owner is let in; a password reset to the email restores one. Other apps
+    clear what the pre-registrant set up (`account_claimed`)."""
     user.set_unusable_password()
     user.is_verified = True
     user.save(update_fields=["password", "is_verified"])
@@ -149,3 +151,4 @@ def _oidc_claim_unverified_account(*, user: User, claims: oidc.OidcClaims) -> No
             "revoked_refresh_tokens": revoked,
         },
     )
+    account_claimed.send(sender=User, user=user)
