@@ -1,5 +1,6 @@
 """Dependency checks for /health/ and /health/ready/. Each has a short timeout: a dead dependency must not hang."""
 
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -70,6 +71,11 @@ def service_health() -> tuple[str, dict[str, dict[str, Any]]]:
     else:
         overall = OK
     return overall, checks
+
+
+def draining() -> bool:
+    """True once this gunicorn instance got SIGTERM and drains before stopping (config/gunicorn.py)."""
+    return bool(settings.GUNICORN_DRAIN_FILE) and os.path.exists(settings.GUNICORN_DRAIN_FILE)
 
 
 def migrations_applied() -> bool:
