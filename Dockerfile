@@ -22,6 +22,7 @@ COPY --chown=app:app . /app
 # connects to neither the database nor the broker), and the key is random: production refuses one written here.
 RUN SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" ALLOWED_HOSTS=build \
     DATABASE_URL=postgres://build@localhost/build CELERY_BROKER_URL=amqp://build@localhost// REDIS_URL=redis://build \
+    MEDIA_SINGLE_HOST=true \
     python manage.py collectstatic --noinput && mkdir -p /app/media && chown -R app:app /app/media
 USER app
 EXPOSE 8000

@@ -1,19 +1,26 @@
 """Settings a fleet needs: media shared between hosts, server-side cursors off behind PgBouncer."""
 
+import contextlib
 import os
+import re
 import secrets
 import shutil
+import socket
 import subprocess
 import tempfile
+import threading
 import time
+import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import database_url, server_answers
-from tests.helpers.fleet import system_program
-from tests.helpers.processes import free_port, project_env, run_python, stop
+from tests.helpers.fleet import gunicorn_env, migrate, start_gunicorn, system_program
+from tests.helpers.processes import BASE_DIR, free_port, project_env, run_python, stop, wait_for_http
 
 PRODUCTION = {
     "DJANGO_SETTINGS_MODULE": "config.settings.production",
@@ -146,3 +153,115 @@ def test_iterator_works_through_pgbouncer_in_transaction_mode(pgbouncer) -> None
     iterated, counted = result.stdout.split()
     assert iterated == counted
     assert int(counted) > 1
+
+
+DRIPPERS = 4
+
+
+def drip(port: int, stop_dripping: threading.Event) -> None:
+    """A client that sends its request one byte every half second, as a slow or hostile one does."""
+    request = b"POST /health/live/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" + b"X-Pad: a" * 200
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        for byte in request:
+            if stop_dripping.wait(0.5):
+                return
+            connection.sendall(bytes([byte]))
+
+
+def live_answers_within(port: int, seconds: float) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/live/", timeout=seconds) as response:  # noqa: S310
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def live_while_dripping(*, at: int, ask: int) -> list[bool]:
+    """Whether /health/live/ on port `ask` answers within a second, three times, while DRIPPERS drip at `at`."""
+    stop_dripping = threading.Event()
+    with ThreadPoolExecutor(DRIPPERS) as clients:
+        for _ in range(DRIPPERS):
+            clients.submit(drip, at, stop_dripping)
+        time.sleep(2)
+        answers = [live_answers_within(ask, 1.0) for _ in range(3)]
+        stop_dripping.set()
+    return answers
+
+
+def start_nginx(folder: Path, upstream_port: int) -> tuple[subprocess.Popen, int]:
+    """Debian's nginx with deploy/nginx/nginx.conf, its upstream, port and paths moved to this test's."""
+    port = free_port()
+    config = (BASE_DIR / "deploy" / "nginx" / "nginx.conf").read_text()
+    for compose_value, test_value in (
+        ("server web:8000;", f"server 127.0.0.1:{upstream_port};"),
+        ("listen 8000;", f"listen 127.0.0.1:{port};"),
+        ("/tmp/", f"{folder}/"),  # noqa: S108
+    ):
+        assert compose_value in config
+        config = config.replace(compose_value, test_value)
+    (folder / "nginx.conf").write_text(config)
+    process = subprocess.Popen(
+        [system_program("nginx"), "-p", str(folder), "-c", str(folder / "nginx.conf"), "-g", "daemon off;"],
+        stdout=(folder / "nginx.log").open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    return process, port
+
+
+@pytest.mark.slow
+def test_the_proxy_keeps_slow_clients_off_the_sync_workers(tmp_path) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="nginx-"))
+    folder.chmod(0o755)  # nginx's workers run as `nobody` when started as root
+    env = gunicorn_env(tmp_path, GUNICORN_WORKERS="2", GUNICORN_THREADS="1")
+    migrate(env)
+    gunicorn, gunicorn_port = start_gunicorn(env, tmp_path / "gunicorn.log")
+    nginx = None
+    try:
+        wait_for_http(f"http://127.0.0.1:{gunicorn_port}/health/live/", process=gunicorn)
+        nginx, nginx_port = start_nginx(folder, gunicorn_port)
+        wait_for_http(f"http://127.0.0.1:{nginx_port}/health/live/", process=nginx)
+
+        through_proxy = live_while_dripping(at=nginx_port, ask=nginx_port)
+        straight = live_while_dripping(at=gunicorn_port, ask=gunicorn_port)
+
+        assert through_proxy == [True, True, True]
+        assert straight == [False, False, False]  # the same clients straight at gunicorn hold both sync workers
+    finally:
+        for process in (nginx, gunicorn):
+            if process is not None:
+                stop(process)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def duration_seconds(value: str) -> int:
+    match = re.fullmatch(r"(?:(\d+)m)?(?:(\d+)s)?", value)
+    assert match is not None and value, value
+    return int(match.group(1) or 0) * 60 + int(match.group(2) or 0)
+
+
+def test_compose_migrates_once_then_starts_the_fleet_behind_a_buffering_proxy(base_dir) -> None:
+    services = yaml.safe_load((base_dir / "docker-compose.yml").read_text())["services"]
+    from django.conf import settings
+
+    assert services["migrate"]["command"] == ["python", "manage.py", "migrate_with_lock"]
+    for name in ("web", "worker", "beat"):
+        assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}, name
+        assert "migrate" not in " ".join(services[name]["command"]), name
+    assert services["web"]["command"] == ["gunicorn", "-c", "config/gunicorn.py", "config.wsgi"]
+
+    # Only the proxy is published; it serves the repository's config in front of web.
+    assert "ports" not in services["web"]
+    assert services["nginx"]["ports"] == ["8000:8000"]
+    assert "./deploy/nginx/nginx.conf:/etc/nginx/nginx.conf:ro" in services["nginx"]["volumes"]
+    assert "server web:8000;" in (base_dir / "deploy" / "nginx" / "nginx.conf").read_text()
+
+    # Each health check tests its own process.
+    assert "-d celery@$$HOSTNAME" in " ".join(services["worker"]["healthcheck"]["test"])
+    assert services["beat"]["healthcheck"]["test"] == ["CMD", "python", "manage.py", "beat_alive"]
+
+    # Stopping waits for the drain and the in-flight requests, and for a running task's hard limit.
+    gunicorn_stop = settings.DRAIN_SECONDS + 20 + 5  # GUNICORN_GRACEFUL_TIMEOUT's default is 20
+    assert duration_seconds(services["web"]["stop_grace_period"]) >= gunicorn_stop
+    assert duration_seconds(services["worker"]["stop_grace_period"]) > settings.CELERY_TASK_TIME_LIMIT
+    assert services["worker"]["environment"]["CELERY_WORKER_PREFETCH_MULTIPLIER"] == "1"

@@ -24,12 +24,12 @@ def system_program(name: str) -> str:
 
 
 def gunicorn_env(folder: Path, **overrides: str) -> dict[str, str]:
-    return project_env(
-        DJANGO_SETTINGS_MODULE="config.settings.test",
-        DATABASE_URL=f"sqlite:///{folder / 'db.sqlite3'}",
-        GUNICORN_WORKERS="2",
-        **overrides,
-    )
+    settings = {
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
+        "GUNICORN_WORKERS": "2",
+    }
+    return project_env(**{**settings, **overrides})
 
 
 def migrate(env: dict[str, str]) -> None:
