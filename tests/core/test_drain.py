@@ -121,9 +121,10 @@ def test_sigterm_drains_one_of_two_instances_without_a_failed_request(tmp_path) 
         assert leaving.wait(timeout=DRAIN_SECONDS + 10) == 0
         assert staying.poll() is None
     finally:
-        for process in (balancer, leaving, staying):
-            if process is not None:
-                stop(process)
+        if balancer is not None:
+            stop(balancer)
+        for instance in (leaving, staying):
+            stop(instance)
 
 
 def drain_folders() -> set[Path]:

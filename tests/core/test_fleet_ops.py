@@ -160,7 +160,7 @@ DRIPPERS = 4
 
 def drip(port: int, stop_dripping: threading.Event) -> None:
     """A client that sends its request one byte every half second, as a slow or hostile one does."""
-    request = b"POST /health/live/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" + b"X-Pad: a" * 200
+    request = b"POST /health/live/ HTTP/1.1\r\nHost: 127.0.0.1\r\n" + b"X-Pad: a\r\n" * 200
     with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
         for byte in request:
             if stop_dripping.wait(0.5):
@@ -170,7 +170,7 @@ def drip(port: int, stop_dripping: threading.Event) -> None:
 
 def live_answers_within(port: int, seconds: float) -> bool:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/live/", timeout=seconds) as response:  # noqa: S310
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/live/", timeout=seconds) as response:
             return response.status == 200
     except OSError:
         return False
@@ -195,7 +195,7 @@ def start_nginx(folder: Path, upstream_port: int) -> tuple[subprocess.Popen, int
     for compose_value, test_value in (
         ("server web:8000;", f"server 127.0.0.1:{upstream_port};"),
         ("listen 8000;", f"listen 127.0.0.1:{port};"),
-        ("/tmp/", f"{folder}/"),  # noqa: S108
+        ("/tmp/", f"{folder}/"),
     ):
         assert compose_value in config
         config = config.replace(compose_value, test_value)
@@ -236,7 +236,8 @@ def test_the_proxy_keeps_slow_clients_off_the_sync_workers(tmp_path) -> None:
 
 def duration_seconds(value: str) -> int:
     match = re.fullmatch(r"(?:(\d+)m)?(?:(\d+)s)?", value)
-    assert match is not None and value, value
+    assert value
+    assert match is not None, value
     return int(match.group(1) or 0) * 60 + int(match.group(2) or 0)
 
 

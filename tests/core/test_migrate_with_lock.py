@@ -83,7 +83,8 @@ def test_with_a_direct_url_it_locks_and_migrates_there(fresh_database) -> None:
 
 
 def test_on_sqlite_it_just_migrates(tmp_path) -> None:
-    env = project_env(DJANGO_SETTINGS_MODULE="config.settings.test", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    database = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    env = project_env(DJANGO_SETTINGS_MODULE="config.settings.test", DATABASE_URL=database)
     command = manage("migrate_with_lock", env=env)
     assert command.wait(timeout=300) == 0, command.communicate()[0][-3000:]
     assert_fully_migrated(env)
