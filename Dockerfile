@@ -31,7 +31,7 @@ COPY . /app
 # runtime user may write.
 RUN SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" ALLOWED_HOSTS=build \
     DATABASE_URL=postgres://build@localhost/build CELERY_BROKER_URL=amqp://build@localhost// REDIS_URL=redis://build \
-    PROMETHEUS_MULTIPROC_DIR= python manage.py collectstatic --noinput \
+    MEDIA_SINGLE_HOST=true PROMETHEUS_MULTIPROC_DIR= python manage.py collectstatic --noinput \
     && python -m compileall -q /app \
     && chmod -R go-w /app \
     && mkdir -p /app/media && chown app:app /app/media

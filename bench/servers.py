@@ -82,6 +82,7 @@ def service_env(database: str, workdir: Path, port: int) -> dict[str, str]:
             "SECURE_SSL_REDIRECT": "false",
             "DATABASE_URL": database_url(database),
             "CONN_MAX_AGE": "600",
+            "MEDIA_SINGLE_HOST": "true",  # one host; production refuses local media otherwise
             "REDIS_URL": redis_url(),
             "CELERY_BROKER_URL": broker_url(),
             "CACHE_KEY_PREFIX": f"bench-{database}",

@@ -126,7 +126,10 @@ live_view = LiveView.as_view()
 @api_view(["GET"])
 @_public
 def ready_view(request: Request) -> Response:
-    """200 when the database answers and every migration is applied, else 503."""
+    """200 when the database answers and every migration is applied, else 503; 503 as well while this instance
+    drains before stopping, so the balancer stops sending it requests."""
+    if health.draining():
+        return Response({"status": "not ready", "reason": "draining"}, status=503)
     database = health.check_database()
     if database["status"] != health.OK:
         return mark_logged(Response({"status": "not ready", "reason": "database unreachable"}, status=503))

@@ -7,6 +7,8 @@ Sentry, metrics), `security.py` (body limits, proxies, throttle rates, CSP), `se
 `storage.py` (static, media, S3). `local.py`, `test.py` and `production.py` only change what differs for their use.
 """
 
+from django.core.exceptions import ImproperlyConfigured
+
 from config.settings.api import *  # noqa: F403
 from config.settings.celery import *  # noqa: F403
 from config.settings.domain import *  # noqa: F403
@@ -91,6 +93,10 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------------------------
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# "pgbouncer" when DATABASE_URL points at PgBouncer in transaction mode (README, "Running a fleet"); empty: direct.
+DATABASE_POOLER = env("DATABASE_POOLER", default="")
+if DATABASE_POOLER not in {"", "pgbouncer"}:
+    raise ImproperlyConfigured(f"DATABASE_POOLER must be empty or 'pgbouncer', not {DATABASE_POOLER!r}")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded database serves parallel clients: WAL lets readers run beside the one writer, IMMEDIATE
     # transactions take the write lock up front (no deadlock on lock upgrade), and the busy timeout makes a
@@ -104,6 +110,18 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+    # PgBouncer in transaction mode hands each transaction to any server connection: a server-side cursor (what
+    # QuerySet.iterator() opens outside a transaction) would be looked for on a connection that never declared it.
+    if DATABASE_POOLER == "pgbouncer":
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    # The server itself, past any pooler: `migrate_with_lock` takes its session advisory lock and migrates there.
+    if env("DATABASE_DIRECT_URL", default=""):
+        DATABASES["direct"] = {
+            **env.db("DATABASE_DIRECT_URL"),
+            "CONN_MAX_AGE": 0,
+            "OPTIONS": {"connect_timeout": DATABASES["default"]["OPTIONS"]["connect_timeout"]},
+            "TEST": {"MIRROR": "default"},
+        }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------------------------------
@@ -162,3 +180,10 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="no-reply@localhost")
 EMAIL_HOST = env("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+
+# --- Running in a fleet ---------------------------------------------------------------------------------------
+# Seconds a stopping gunicorn instance keeps serving while /health/ready/ answers 503, so the balancer takes it out
+# of rotation before it stops accepting (config/gunicorn.py reads the same variable).
+DRAIN_SECONDS = env.int("DRAIN_SECONDS", default=10)
+# Set by config/gunicorn.py for its own workers (a file per instance that exists while it drains); empty elsewhere.
+GUNICORN_DRAIN_FILE = env("GUNICORN_DRAIN_FILE", default="")

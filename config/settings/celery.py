@@ -1,5 +1,8 @@
 """Celery: the broker, task limits and acknowledgements, the queues and their routes, the beat schedule."""
 
+import tempfile
+from pathlib import Path
+
 from kombu import Exchange, Queue
 
 from config.settings.env import env
@@ -25,7 +28,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # Each worker process holds up to 4 unacknowledged tasks, so it never waits for the broker between two short tasks
 # (1 left the processes idle between deliveries: about 7 % slower, measured with the bench's delivery case). With
 # late acks a task a dead worker held goes back to the queue.
-CELERY_WORKER_PREFETCH_MULTIPLIER = 4
+# A fleet whose tasks can hang sets 1 (docker-compose.yml does): a stuck process then holds one task, not four.
+CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=4)
 # Celery's Django fixup closes the database connection before and after every task unless this is set, and then a
 # task spends more time connecting than working. It is set, and config/celery.py closes a connection at task
 # boundaries only when Django would between requests (CONN_MAX_AGE passed, or it failed its health check).
@@ -83,3 +87,18 @@ CELERY_BEAT_SCHEDULE = {
     # Status callbacks whose task was lost (broker down at the status change) or is overdue.
     "sweep-status-callbacks": {"task": "apps.messages.tasks.sweep_status_callbacks_task", "schedule": 30.0},
 }
+
+# One beat sends the schedule (apps/core/background/beat.py): the holder of a lease in Redis, renewed every tick and
+# taken over by a waiting beat once it expires; each beat's heartbeat file is what `manage.py beat_alive` reads.
+BEAT_LEASE_SECONDS = env.int("BEAT_LEASE_SECONDS", default=30)
+BEAT_HEARTBEAT_FILE = env("BEAT_HEARTBEAT_FILE", default="") or str(
+    Path(tempfile.gettempdir()) / "celerybeat-heartbeat"
+)
+CELERY_BEAT_MAX_LOOP_INTERVAL = max(1, BEAT_LEASE_SECONDS // 5)  # renewed several times in every lease
+if env("REDIS_URL", default=""):
+    CELERY_BEAT_SCHEDULER = "apps.core.background.beat:LeasedScheduler"
+    CELERY_REDBEAT_REDIS_URL = env("REDIS_URL")
+    CELERY_REDBEAT_KEY_PREFIX = f"{CELERY_QUEUE_PREFIX}redbeat"
+    CELERY_REDBEAT_LOCK_TIMEOUT = BEAT_LEASE_SECONDS
+else:
+    CELERY_BEAT_SCHEDULER = "apps.core.background.beat:HeartbeatScheduler"

@@ -9,7 +9,7 @@ from config.settings.base import *  # noqa: F403
 from config.settings.base import REDIS_URL, SECRET_KEY_FALLBACKS
 from config.settings.celery import CELERY_BROKER_URL
 from config.settings.env import BASE_DIR, env
-from config.settings.storage import STORAGES
+from config.settings.storage import MEDIA_SINGLE_HOST, STORAGES
 
 # No defaults here on purpose: a deployment that forgot them must not start with the local values.
 SECRET_KEY = env.str("SECRET_KEY")
@@ -36,6 +36,13 @@ if not REDIS_URL and env.int("GUNICORN_WORKERS", default=2) > 1:
 
 # The admin is the most powerful door: staff sign in with a second factor (enrolment at first sign-in).
 ADMIN_REQUIRE_2FA = env.bool("ADMIN_REQUIRE_2FA", default=True)
+
+# Uploads written to one host's disk are missing on every other host of a fleet (and its image URLs 404 there).
+if STORAGES["default"]["BACKEND"] == "django.core.files.storage.FileSystemStorage" and not MEDIA_SINGLE_HOST:
+    raise ImproperlyConfigured(
+        "Media on the local filesystem is not shared between hosts: set AWS_STORAGE_BUCKET_NAME (S3), "
+        "or MEDIA_SINGLE_HOST=true when this service runs on one host only"
+    )
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

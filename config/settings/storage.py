@@ -9,6 +9,9 @@ STATIC_URL = "static/"
 STATIC_ROOT = env("STATIC_ROOT", default="") or str(BASE_DIR / "staticfiles")
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env("MEDIA_ROOT", default="") or str(BASE_DIR / "media")
+# Production refuses media on the local filesystem (each host would keep its own uploads) unless this says there
+# is one host; a fleet sets AWS_STORAGE_BUCKET_NAME.
+MEDIA_SINGLE_HOST = env.bool("MEDIA_SINGLE_HOST", default=False)
 AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME", default="")
 AWS_S3_ENDPOINT_URL = env("AWS_S3_ENDPOINT_URL", default="") or None
 # Credentials and region: the standard AWS variables; unset keys leave boto3 its default chain (instance role, …).

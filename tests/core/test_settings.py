@@ -18,6 +18,7 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://app@db.example.com:5432/app",
     "CELERY_BROKER_URL": "amqp://app@broker.example.com:5672//",
     "REDIS_URL": "redis://cache.example.com:6379/0",
+    "MEDIA_SINGLE_HOST": "true",
 }
 SETUP = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
 

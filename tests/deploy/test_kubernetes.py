@@ -28,15 +28,11 @@ from tests.helpers.processes import BASE_DIR
 # Management commands the manifests run that the service does not have yet (issue 27): `migrate_with_lock`
 # (migrate under a PostgreSQL advisory lock, the migration Job) and `beat_alive` (beat's probes). The engineer who
 # adds one removes it here: the test fails while a name below is already a command, so the set cannot go stale.
-PENDING_COMMANDS = {"migrate_with_lock", "beat_alive"}
+PENDING_COMMANDS: set[str] = set()
 
 # Environment names the manifests set that config/ does not read yet: the service engineers are adding them (issue
 # 27). Same rule: once config/ reads one, the test fails until it leaves this set.
 PENDING_ENV = {
-    "DRAIN_SECONDS",  # after SIGTERM, /health/ready/ answers 503 and the pod serves this long
-    "GUNICORN_GRACEFUL_TIMEOUT",  # config/gunicorn.py's graceful_timeout (20, fixed today)
-    "DATABASE_POOLER",  # "pgbouncer" behind PgBouncer
-    "DATABASE_DIRECT_URL",  # PostgreSQL past PgBouncer, for migrate_with_lock's advisory lock
     "WORKER_METRICS_PORT",  # the Celery workers' /metrics
 }
 

@@ -54,6 +54,7 @@ def production_env(folder: Path, **overrides: str) -> dict[str, str]:
         "STATIC_ROOT": str(folder / "static"),
         "LOG_DIR": str(folder / "logs"),
         "MEDIA_ROOT": str(folder / "media"),
+        "MEDIA_SINGLE_HOST": "true",
         "GUNICORN_WORKERS": "1",
     }
     return project_env(**{**settings, **overrides})

@@ -144,6 +144,11 @@ def service_health() -> tuple[str, dict[str, dict[str, Any]]]:
     return overall, checks
 
 
+def draining() -> bool:
+    """True once this gunicorn instance got SIGTERM and drains before stopping (config/gunicorn.py)."""
+    return bool(settings.GUNICORN_DRAIN_FILE) and os.path.exists(settings.GUNICORN_DRAIN_FILE)
+
+
 def migrations_applied() -> bool:
     """True when no migration is pending. Once true it stays true for this process (the code cannot change)."""
     global _migrations_applied
