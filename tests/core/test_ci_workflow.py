@@ -112,7 +112,7 @@ def test_the_real_servers_are_service_containers_on_the_ports_the_variables_name
 
 def test_both_install_the_same_system_packages(script, job) -> None:
     step_scripts = "\n".join(step["run"] for step in job["steps"] if "run" in step)
-    assert apt_packages(step_scripts) == apt_packages(script) == {"chromium", "wrk"}
+    assert apt_packages(step_scripts) == apt_packages(script) == {"chromium", "wrk", "haproxy", "pgbouncer"}
 
 
 def test_the_workflow_fits_the_ci_time_limit(job) -> None:
