@@ -470,7 +470,7 @@ class Fleet:
         answer = self.http.request(
             "POST", self.url("/api/v1/messages/", instance), json_body=body, token=token, headers=headers
         )
-        if answer.status == 201:
+        if answer.status == 201 and answer.body["message_id"] not in self.messages:  # a key's repeat: the same id
             self.messages.append(answer.body["message_id"])
         return answer
 
@@ -495,7 +495,7 @@ class Fleet:
         statuses: dict[str, str] = {}
         while time.monotonic() - started < timeout:
             statuses = self.message_statuses(token, ids)
-            if len(statuses) == len(ids) and all(status != "queued" for status in statuses.values()):
+            if len(statuses) == len(set(ids)) and all(status != "queued" for status in statuses.values()):
                 break
             time.sleep(0.25)
         return time.monotonic() - started, statuses
