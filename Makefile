@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: help install checkov run test worker beat lint format migrate superuser seed bench clean
+.PHONY: help install checkov run test worker beat lint format migrate superuser seed bench fleet clean
 .DEFAULT_GOAL := help
 
 help: ## List the targets (a bare `make` does this)
@@ -78,6 +78,10 @@ seed: migrate ## Fill the catalog and messages with demo data (SEED_ARGS=... for
 
 bench: install ## Benchmarks (BENCH_ARGS=... for bench.run)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# The URLs of the real servers come from the environment, as for `make test` on them (tests/fleet/test_fleet.py).
+fleet: install ## The fleet test: PgBouncer, HAProxy, 3 gunicorn, 2 workers, 2 beats; prints its figures
+	CI=$${CI:-true} $(BIN)/python -m pytest tests/fleet/test_fleet.py -s $(PYTEST_ARGS)
 
 clean: ## Remove .venv, the tool caches and the coverage data
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .coverage

@@ -1,0 +1,8 @@
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache() -> None:
+    """Not here: the fleet's processes share the Redis database with this one, and the checks run in sequence on
+    one topology; clearing the cache between them would flush the fleet's counters mid-run (its keys have a
+    prefix of their own, so other tests' entries do not reach it)."""
