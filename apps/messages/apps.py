@@ -8,4 +8,9 @@ class MessagingConfig(AppConfig):
     verbose_name = "Messages"
 
     def ready(self) -> None:
+        from apps.core.observability.metrics import register_collector
+
         from . import pagination  # noqa: F401 - connects the signals that keep cached counts fresh
+        from .metrics import QueuedMessagesCollector
+
+        register_collector(QueuedMessagesCollector())

@@ -1,0 +1,6 @@
+"""The catalog's counters, exported on /metrics (apps/core/observability/metrics.py)."""
+
+from prometheus_client import Counter
+
+products_cache_hits_total = Counter("products_cache_hits", "Catalog reads answered from the cache")
+products_cache_misses_total = Counter("products_cache_misses", "Catalog reads that had to query the database")
