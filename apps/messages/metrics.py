@@ -18,6 +18,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from apps.core.background.outages import DATABASE_ERRORS
+from apps.core.observability import metrics as _core_metrics  # noqa: F401 - makes the multiprocess folder first
 
 from .models import Message
 
