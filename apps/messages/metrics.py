@@ -57,7 +57,7 @@ class QueuedMessagesCollector(Collector):
         try:
             head = queue_head()
         except DATABASE_ERRORS as exc:  # a scrape still answers the rest
-            logger.warning("Could not read the message queue's head: %s", exc)
+            logger.debug("Could not read the message queue's head: %s", exc)
             return
         now = timezone.now()
         due_at, created_at = head if head is not None else (now, now)

@@ -144,7 +144,7 @@ def _read_queue_depths(queues: Iterable[object]) -> Iterator[tuple[str, int]]:
                         depth = 0  # not declared yet: nothing was ever published to it
                 yield name, int(depth)
     except Exception as exc:  # kombu raises a family of transport errors; a scrape must still answer
-        logger.warning("Could not read the Celery queue depths: %s", exc)
+        logger.debug("Could not read the Celery queue depths: %s", exc)
 
 
 class CeleryQueueDepthCollector(Collector):
