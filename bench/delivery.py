@@ -1,6 +1,6 @@
 """`python -m bench.delivery COUNT TIMEOUT` (with the bench's settings): COUNT new messages handed to the worker at
-once, the way an accepted message is (`request_delivery`, batched per process), timed until every one is `sent`.
-Prints one JSON object."""
+once, the way an accepted message is (`request_delivery`: a wake-up, answered by claiming what is due), timed until
+every one is `sent`. Prints one JSON object."""
 
 import json
 import random

@@ -40,7 +40,9 @@ control_socket_disable = True
 
 def on_starting(server: Any) -> None:
     _prepare_drain(server)
-    # prometheus_client's multiprocess mode keeps one file per worker here; start each run with an empty folder.
+    # prometheus_client's multiprocess mode keeps one file per worker here; start each run with an empty folder, as
+    # its docs ask: the files of dead workers would pile up and slow every scrape. Counters then restart from zero,
+    # which Prometheus' rate() and increase() read as a counter reset.
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if folder:
         shutil.rmtree(folder, ignore_errors=True)

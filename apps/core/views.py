@@ -1,5 +1,3 @@
-import hmac
-import ipaddress
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -11,8 +9,8 @@ from django.templatetags.static import static
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET
 from django_guid import get_guid
-from django_prometheus.exports import ExportToDjangoView
 from drf_spectacular.utils import extend_schema, inline_serializer
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from rest_framework import serializers
 from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
 from rest_framework.permissions import AllowAny
@@ -21,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.background.outages import DATABASE_ERRORS, database_unavailable_response, is_outage, mark_logged
-from apps.core.observability import health
+from apps.core.observability import health, metrics
 from apps.core.observability.context import request_client_ip
 
 ViewFunction = TypeVar("ViewFunction", bound=Callable[..., Any])
@@ -83,7 +81,7 @@ def health_view(request: Request) -> Response:
     Each check answers `status` and `latency_ms`; why a check is down (`error`) and its `backend` are shown only to
     the metrics audience (`METRICS_ALLOWED_NETWORKS` or `Authorization: Bearer <METRICS_TOKEN>`), and logged."""
     overall, checks = health.service_health()
-    if not _allowed_for_metrics(request._request):
+    if not metrics.scraper_allowed(request_client_ip(request), request.headers.get("Authorization", "")):
         checks = {name: health.public_result(check) for name, check in checks.items()}
     body = {"status": overall, "version": settings.SERVICE_VERSION, "checks": checks}
     response = Response(body, status=503 if overall == health.DOWN else 200, headers={"Cache-Control": "no-store"})
@@ -142,28 +140,17 @@ def ready_view(request: Request) -> Response:
     return Response({"status": "ok"})
 
 
-def _allowed_for_metrics(request: HttpRequest) -> bool:
-    if settings.METRICS_TOKEN:
-        scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(credentials.encode(), settings.METRICS_TOKEN.encode()):
-            return True
-    client = request_client_ip(request)
-    if client is None:
-        return False
-    address = ipaddress.ip_address(client)
-    return any(address in ipaddress.ip_network(net, strict=False) for net in settings.METRICS_ALLOWED_NETWORKS)
-
-
 @never_cache
 @require_GET
 def metrics_view(request: HttpRequest) -> HttpResponse:
     """Prometheus text format, for scrapers on the networks in METRICS_ALLOWED_NETWORKS (loopback by default) or
     sending `Authorization: Bearer <METRICS_TOKEN>`."""
-    if not _allowed_for_metrics(request):
+    if not metrics.scraper_allowed(request_client_ip(request), request.headers.get("Authorization", "")):
         return JsonResponse(
             {"detail": "Metrics are not served to this network.", "code": "permission_denied"}, status=403
         )
-    return ExportToDjangoView(request)
+    registry = metrics.exposition_registry(settings.PROMETHEUS_MULTIPROC_DIR)
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
 
 def json_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:

@@ -8,4 +8,9 @@ class MessagingConfig(AppConfig):
     verbose_name = "Messages"
 
     def ready(self) -> None:
+        from apps.core.observability.metrics import register_collector
+
         from .callbacks import receivers  # noqa: F401 - clears a claimed account's callback settings
+        from .metrics import QueuedMessagesCollector
+
+        register_collector(QueuedMessagesCollector())

@@ -77,21 +77,28 @@ def requeue_stale_messages_task() -> int:
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True)
-def deliver_messages_task(self: Task, message_pks: list[int]) -> None:
-    """Send a batch of newly accepted messages concurrently, with the other messages already due for their first
-    attempt (see delivery/dispatch.py); a refused send goes on alone as a `deliver_message_task` retry with backoff, a
-    refusal for good marks its message failed at once. Should the batch itself fail (the database, a crash), its
-    own messages go on alone, or, with a dead worker, the batch is delivered again (late ack) and takes what is
-    still queued (the rows the dead one held are due, oldest first; the sweeper is the backstop): rows already sent
-    are skipped, the rest resent under the same idempotency key."""
+def deliver_messages_task(self: Task, message_pks: list[int] | None = None) -> None:
+    """Send the messages due for their first attempt, concurrently: a wake-up (no ids: a create's, a full batch's or
+    beat's sweep) claims them oldest first, up to MESSAGE_DELIVERY_BATCH_SIZE (see delivery/dispatch.py); named ids
+    go first. A refused send goes on alone as a `deliver_message_task` retry with backoff, a refusal for good marks
+    its message failed at once. Should the batch itself fail (the database, a crash), its named messages go on
+    alone and the rest stay queued for the next wake-up; with a dead worker the task is delivered again (late ack)
+    and claims what is still queued: rows already sent are skipped, the rest resent under the same idempotency key."""
     from .delivery.services import message_fail, messages_deliver
 
+    message_pks = message_pks or []
     countdown = retry_countdown(0)
     try:
-        # Eager (in-process) runs send only their own messages, inside the caller's request.
-        failed = messages_deliver(message_pks=message_pks, retry_in=countdown, claim_due=not self.request.is_eager)
+        # Eager (in-process) runs with ids send only their own messages, inside the caller's request.
+        failed = messages_deliver(
+            message_pks=message_pks, retry_in=countdown, claim_due=not (self.request.is_eager and message_pks)
+        )
     except Exception:
-        logger.warning("Batch delivery of %d messages failed; each goes on alone", len(message_pks), exc_info=True)
+        logger.warning(
+            "Batch delivery failed; its %d named messages go on alone, the rest wait for the next wake-up",
+            len(message_pks),
+            exc_info=True,
+        )
         for message_pk in message_pks:
             deliver_message_task.apply_async(args=(message_pk,))
         return

@@ -18,8 +18,9 @@ from rest_framework.response import Response
 
 from apps.core.cache.versioned import VersionedCache
 from apps.core.http.conditional import if_none_match_hits, make_etag, not_modified, with_etag
-from apps.core.observability.metrics import products_cache_hits_total, products_cache_misses_total
 from apps.users.authentication import BatchedAuthenticationReadsMixin
+
+from .metrics import products_cache_hits_total, products_cache_misses_total
 
 catalog_reads = VersionedCache("products")
 

@@ -80,7 +80,10 @@ CELERY_BEAT_SCHEDULE = {
     # The outbox sweeper: publishes whatever the on-commit trigger could not (broker down, worker crash).
     "relay-outbox": {"task": "apps.core.tasks.relay_outbox_task", "schedule": 5.0},
     "prune-outbox": {"task": "apps.core.tasks.prune_outbox_task", "schedule": 60.0 * 60 * 6},
-    # Messages accepted while the broker was down stay `queued`; this re-enqueues them once it is back.
+    # A wake-up for the messages due for their first attempt that no create's wake-up claimed (the broker was down,
+    # the web process died right after the commit): the longest a committed message waits for a worker.
+    "deliver-due-messages": {"task": "apps.messages.tasks.deliver_messages_task", "schedule": 5.0},
+    # The last resort for a retry whose task was lost (the broker was down when it was due): re-enqueued one by one.
     "requeue-stale-messages": {"task": "apps.messages.tasks.requeue_stale_messages_task", "schedule": 30.0},
     # Idempotency keys older than IDEMPOTENCY_KEY_TTL_HOURS no longer count; this deletes them.
     "prune-idempotency-keys": {"task": "apps.messages.tasks.prune_idempotency_keys_task", "schedule": 60.0 * 60},

@@ -2,12 +2,12 @@ import pytest
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from apps.core.observability import metrics
+from apps.products.metrics import products_cache_hits_total
 
 
 def test_metrics_parse_and_carry_request_and_domain_figures(api_client, db) -> None:
     api_client.get("/health/live/")
-    metrics.products_cache_hits_total.inc()
+    products_cache_hits_total.inc()
 
     response = api_client.get("/metrics", REMOTE_ADDR="127.0.0.1")
 
@@ -64,3 +64,26 @@ def test_request_series_keep_their_labels_bounded(api_client, db) -> None:
     assert count("200", "health-live", "GET") == before_live + 1
     assert count("404", "<unnamed view>", "GET") == before_unknown + 1
     assert count("405", "health-live", "<invalid method>") == before_invalid + 1
+
+
+@pytest.mark.broker
+@pytest.mark.django_db
+def test_metrics_show_each_celery_queues_depth_while_no_worker_consumes(api_client, real_broker, monkeypatch) -> None:
+    from django.conf import settings
+
+    from apps.core.observability import metrics
+
+    monkeypatch.setattr(metrics, "QUEUE_DEPTH_CACHE_SECONDS", 0)
+    real_broker.control.purge()
+    prefix = settings.CELERY_QUEUE_PREFIX
+    for _ in range(4):
+        real_broker.send_task("apps.messages.tasks.deliver_message_task", args=(0,), queue=f"{prefix}critical")
+    real_broker.send_task("apps.users.tasks.send_email_task", queue=f"{prefix}low")
+    try:
+        response = api_client.get("/metrics", REMOTE_ADDR="127.0.0.1")
+    finally:
+        real_broker.control.purge()
+
+    families = {family.name: family for family in text_string_to_metric_families(response.content.decode())}
+    depths = {sample.labels["queue"]: sample.value for sample in families["celery_queue_depth"].samples}
+    assert depths == {f"{prefix}critical": 4, f"{prefix}default": 0, f"{prefix}low": 1}

@@ -29,7 +29,7 @@ answer = Client().post(
     HTTP_AUTHORIZATION="Bearer %s",
     HTTP_X_REQUEST_ID="trace-test-request-1",
 )
-time.sleep(0.5)  # the delivery batch is published from a thread, a few milliseconds after the commit
+time.sleep(0.5)
 print(json.dumps({"status": answer.status_code, "body": json.loads(answer.content)}))
 """
 

@@ -1,91 +1,61 @@
-"""Handing accepted messages to the workers in batches, and sending a batch concurrently.
+"""Waking the workers for accepted messages, and sending a batch concurrently.
 
-A create used to publish one delivery task from inside the request, waiting for the broker. Now the request only
-records the message (the row, `queued`, is the durable record) and, once committed, adds its id to this process's
-pending list; a thread publishes what gathered every few milliseconds as one `deliver_messages_task`. A process that
-dies before publishing, or a broker that is down, leaves the messages queued, and the beat sweeper
-(`requeue_stale_messages_task`) enqueues them again. In-process (eager) Celery keeps delivering each at once.
+The queued row is the queue (house style, "Rows are the queue"). A create writes its message `queued` in its
+transaction and, once committed, `request_delivery` publishes a wake-up from the request: `deliver_messages_task`
+without ids. The worker process that takes it claims the messages due for their first attempt (`SELECT ... FOR
+UPDATE SKIP LOCKED`, oldest first, up to MESSAGE_DELIVERY_BATCH_SIZE) and sends them. Nothing waits in the web
+process's memory: a process killed right after its 201 leaves a committed row, which the next wake-up from any
+process claims, or beat's sweep (`deliver-due-messages`, a wake-up every few seconds) at the latest.
 
-A worker sends a batch's messages concurrently, so one worker process keeps a batch's worth of sends in flight
-against a gateway that takes a few hundred milliseconds to answer, on one database connection. A batch also takes
-the other messages already due for their first attempt (`SELECT ... FOR UPDATE SKIP LOCKED`, oldest first, up to
-MESSAGE_DELIVERY_BATCH_SIZE in all): under a steady trickle of creates each batch names only a few ids, and the
-worker's processes would each spend a gateway round trip on those few; instead, the batch that starts while others
-are in flight carries everything that gathered meanwhile, and the later batches of those ids find them sent (or
-held by a batch in flight) and skip them. SQLite, which cannot skip locked rows, and eager runs send only their
-own ids.
+Wake-ups are deduplicated through the cache: the process that publishes one sets `WAKE_PENDING_KEY`, and the worker
+deletes it when it starts the task, before it claims. A create that finds the key set publishes nothing: the worker
+that deletes the key claims after this commit, so its claim sees this row. Under a steady flow of creates one
+wake-up waits in the queue at a time instead of one task per message. The key expires after WAKE_PENDING_SECONDS,
+so a wake-up that never arrives (the broker down, the publishing process killed between the key and the publish)
+holds the next ones back that long at most, and a broker that is down costs one failed publish per window, not
+one per request. Without a shared cache (no REDIS_URL) each process keeps its own key and the window is what bounds
+the wait; with Redis unreachable every create publishes.
+
+A batch that comes back full publishes the next wake-up before its sends, so a backlog spreads over the worker's
+processes a batch at a time. In-process (eager) Celery keeps delivering each message at once.
 """
 
-import atexit
-import logging
-import os
-import threading
-import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 
 from apps.core.background.queueing import enqueue
-from apps.core.observability import tracing
 
 from ..backends import BaseSmsBackend, SmsDeliveryError
 from ..models import Message
 from ..tasks import deliver_message_task, deliver_messages_task
 
-logger = logging.getLogger(__name__)
-
-FLUSH_AFTER_SECONDS = 0.02  # how long a first pending id waits for others to join its batch
-
-
-class _PendingDeliveries:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.wake = threading.Event()
-        self.pending: list[int] = []
-        # The trace of the request whose message opened the batch: the batch's task continues it.
-        self.trace_context: Any = None
-        self.owner_pid: int | None = None  # the process whose thread publishes (a fork starts its own)
-
-    def add(self, message_pk: int) -> None:
-        with self.lock:
-            if self.owner_pid != os.getpid():
-                self.owner_pid = os.getpid()
-                self.pending = []
-                threading.Thread(target=self._publish_forever, name="message-deliveries", daemon=True).start()
-            if not self.pending:
-                self.trace_context = tracing.current_context()
-            self.pending.append(message_pk)
-        self.wake.set()
-
-    def _publish_forever(self) -> None:
-        while True:
-            self.wake.wait()
-            time.sleep(FLUSH_AFTER_SECONDS)
-            self.wake.clear()
-            self.publish()
-
-    def publish(self) -> None:
-        with self.lock:
-            pending, self.pending = self.pending, []
-            trace_context, self.trace_context = self.trace_context, None
-        size = settings.MESSAGE_DELIVERY_BATCH_SIZE
-        with tracing.attached(trace_context):
-            for start in range(0, len(pending), size):
-                enqueue(deliver_messages_task, pending[start : start + size])
-
-
-_pending = _PendingDeliveries()
-atexit.register(_pending.publish)
+WAKE_PENDING_KEY = "messages:delivery-wake-pending"
+WAKE_PENDING_SECONDS = 1
 
 
 def request_delivery(message_pk: int) -> None:
-    """Have a committed message delivered: batched with others of this process, or at once when Celery is eager."""
+    """Have a committed message delivered: wake the workers (once for many creates), or send it at once when Celery
+    is eager."""
     if deliver_message_task.app.conf.task_always_eager:
         enqueue(deliver_message_task, message_pk)
     else:
-        _pending.add(message_pk)
+        wake_workers()
+
+
+def wake_workers() -> None:
+    """Publish a wake-up unless one is already pending. add() is False only while another one is; a cache outage
+    (None) publishes."""
+    if cache.add(WAKE_PENDING_KEY, 1, timeout=WAKE_PENDING_SECONDS) is False:
+        return
+    enqueue(deliver_messages_task)
+
+
+def wake_received() -> None:
+    """The worker took a wake-up and claims next: from now on a create publishes again."""
+    cache.delete(WAKE_PENDING_KEY)
 
 
 _executor: ThreadPoolExecutor | None = None

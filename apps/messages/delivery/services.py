@@ -14,18 +14,18 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from apps.core.background.queueing import enqueue_on_commit, requeue_overdue
-from apps.core.observability import audit, metrics
+from apps.core.background.queueing import enqueue, enqueue_on_commit, requeue_overdue
+from apps.core.observability import audit
 
-from .. import events
+from .. import events, metrics
 from ..backends import SmsDeliveryError, get_sms_backend
 from ..backends.errors import DELIVERY_FAILED, delivery_error_code
 from ..callbacks.services import record_status_change, record_status_changes, require_callback_secret
 from ..models import ERROR_TEXT_MAX_LENGTH, IdempotencyKey, Message
 from ..pagination import forget_account_counts
-from ..tasks import deliver_message_task
+from ..tasks import deliver_message_task, deliver_messages_task
 from ..verified import require_verified_email
-from .dispatch import request_delivery, send_concurrently
+from .dispatch import request_delivery, send_concurrently, wake_received
 from .idempotency import idempotency_key_cutoff, idempotent_replay, request_fingerprint
 
 logger = logging.getLogger(__name__)
@@ -141,31 +141,38 @@ def messages_deliver(
 ) -> list[tuple[int, SmsDeliveryError]]:
     """Send the messages among `message_pks` still waiting for their first attempt through the SMS backend
     concurrently, each once; with `claim_due`, other such messages already due as well, oldest first, up to
-    MESSAGE_DELIVERY_BATCH_SIZE in all (where the database can skip locked rows: PostgreSQL, not SQLite).
+    MESSAGE_DELIVERY_BATCH_SIZE in all. Without ids this answers a wake-up (delivery/dispatch.py): creates publish
+    again from here on. A claim that fills the batch wakes another worker process for the next batch, before this
+    one's sends.
 
     As `message_deliver`, every row stays locked while its send is in flight, and rows another delivery holds are
-    skipped (that one sends them). Only first attempts: a message already tried has a retry task of its own
-    waiting for its next attempt time, and taking it here would send it early and start a second series of
-    retries. Returns the (pk, error) of each refused send, recorded as an attempt like `message_deliver` records
-    it, for the caller to retry or fail one by one.
+    skipped (that one sends them; on SQLite, whose transactions take the one write lock up front, batches run one
+    after the other). Only first attempts: a message already tried has a retry task of its own waiting for its next
+    attempt time, and taking it here would send it early and start a second series of retries. Returns the (pk,
+    error) of each refused send, recorded as an attempt like `message_deliver` records it, for the caller to retry or
+    fail one by one.
     """
     backend = get_sms_backend()
     failed: list[tuple[int, SmsDeliveryError]] = []
+    batch_size = settings.MESSAGE_DELIVERY_BATCH_SIZE
     first_attempts = Message.objects.select_for_update(skip_locked=True).filter(
         status=Message.Status.QUEUED, attempts=0
     )
+    if not message_pks:
+        wake_received()
     with transaction.atomic(durable=True):
-        messages = list(first_attempts.filter(pk__in=message_pks))
-        room = settings.MESSAGE_DELIVERY_BATCH_SIZE - len(messages)
-        if claim_due and room > 0 and connection.features.has_select_for_update_skip_locked:
-            # Under a steady trickle of creates each batch holds a few ids while a send takes a gateway's round
-            # trip; taking what else is due lets one batch carry what gathered meanwhile, and the later batches
-            # of those ids find them sent (or held, and skip them). The order follows msg_queued_due_idx.
+        messages = list(first_attempts.filter(pk__in=message_pks)) if message_pks else []
+        room = batch_size - len(messages)
+        if claim_due and room > 0:
+            # The order follows msg_queued_due_idx.
             messages += (
                 first_attempts.filter(next_attempt_at__lte=timezone.now())
                 .exclude(pk__in=[message.pk for message in messages])
                 .order_by("next_attempt_at", "pk")[:room]
             )
+            if len(messages) >= batch_size and not deliver_messages_task.app.conf.task_always_eager:
+                # More may be due: another process claims the next batch (skipping these rows) while these are sent.
+                enqueue(deliver_messages_task)
         sent: list[tuple[Message, str]] = []
         for message, outcome in zip(messages, send_concurrently(backend, messages), strict=True):
             if isinstance(outcome, SmsDeliveryError):
