@@ -73,7 +73,11 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
         "apps.core.http.schema.postprocess_for_generated_clients",
     ],
     # What a delivery receipt reports (apps.messages.receipts.views), named apart from a message's own statuses.
-    "ENUM_NAME_OVERRIDES": {"ReceiptStatusEnum": ["delivered", "undelivered"]},
+    "ENUM_NAME_OVERRIDES": {
+        "ReceiptStatusEnum": ["delivered", "undelivered"],
+        # A message's `error_code` is a delivery outcome, not an error answer of the API (those are `Error`).
+        "FailureReasonEnum": "apps.messages.backends.errors.ERROR_CODES",
+    },
 }
 
 # The browsable API's sign-in (/api-auth/login/) lands on the caller's own account unless `next` says otherwise.

@@ -281,8 +281,9 @@ def test_a_malformed_json_body_is_a_400_without_internals(server: Server) -> Non
         headers={"Content-Type": "application/json", "Accept": "application/json"},
     )
     assert answer.status == 400
-    assert list(answer.json()) == ["detail"]
+    assert list(answer.json()) == ["detail", "code"]
     assert answer.json()["detail"].startswith("JSON parse error")
+    assert answer.json()["code"] == "parse_error"
     assert_no_leak(answer)
 
 
