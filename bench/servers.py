@@ -142,7 +142,13 @@ def baseline_env(database: str, port: int) -> dict[str, str]:
 
 def manage(env: dict[str, str], *args: str, timeout: float = 3600) -> str:
     result = subprocess.run(  # noqa: S603
-        [PYTHON, "manage.py", *args], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=timeout
+        [PYTHON, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     if result.returncode != 0:
         raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
@@ -152,7 +158,13 @@ def manage(env: dict[str, str], *args: str, timeout: float = 3600) -> str:
 def run_module(env: dict[str, str], module: str, *args: str, timeout: float = 600) -> Any:
     """Run `python -m module args` (a bench module that sets Django up itself); it prints one JSON line last."""
     result = subprocess.run(  # noqa: S603
-        [PYTHON, "-m", module, *args], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=timeout
+        [PYTHON, "-m", module, *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     if result.returncode != 0:
         raise SystemExit(f"{module} failed:\n{result.stderr[-4000:]}")
@@ -214,7 +226,7 @@ def wait_http(url: str, timeout: float = 60) -> None:
             with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
                 if response.status == 200:
                     return
-        except Exception:
+        except Exception:  # noqa: BLE001 - any failure to answer means not up yet
             time.sleep(0.3)
     raise SystemExit(f"{url} did not answer within {timeout}s")
 

@@ -2,7 +2,7 @@
 
 Each app that has demo data keeps it in its own `seed.py`, which registers a `DemoSeeder` here on import; the
 command imports every installed app's `seed` module (as the admin finds each `admin.py`) and runs the seeders.
-Core only orchestrates: it knows no app.
+Core only orchestrates: it knows no app. The registry (`_seeders`) is filled at import, the same in every process.
 """
 
 import random

@@ -36,7 +36,7 @@ _head_lock = threading.Lock()
 def queue_head() -> tuple[datetime, datetime] | None:
     """(next_attempt_at, created_at) of the queued message due first (msg_queued_due_idx: one index entry), or
     None when nothing is queued; read at most once per HEAD_CACHE_SECONDS."""
-    global _head
+    global _head  # noqa: PLW0603 - process-local state, see the opening comment
     with _head_lock:
         read_at, head = _head
         if time.monotonic() - read_at >= HEAD_CACHE_SECONDS:

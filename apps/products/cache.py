@@ -44,7 +44,7 @@ def cached_read(*, detail: bool) -> Callable[[View], View]:
 
     def decorator(view_method: View) -> View:
         @wraps(view_method)
-        def wrapper(viewset: Any, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        def wrapper(viewset: Any, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:  # noqa: PLR0911 - one early answer per reason a read is not cached
             if request.accepted_renderer.format != "json":
                 return view_method(viewset, request, *args, **kwargs)
             entry_key = _entry_key(request, detail=detail)
@@ -60,7 +60,7 @@ def cached_read(*, detail: bool) -> Callable[[View], View]:
                 return with_etag(HttpResponse(body, content_type=_content_type(request)), etag)
             products_cache_misses_total.inc()
             response = view_method(viewset, request, *args, **kwargs)
-            if not isinstance(response, Response) or response.status_code != 200:
+            if not isinstance(response, Response) or response.status_code != 200:  # noqa: PLR2004 - HTTP 200
                 return response
             # A detail read tags its product's row (what If-Match on a write compares); a list, its version.
             etag = list_etag or response.get("ETag")
@@ -98,7 +98,7 @@ def _entry_key(request: Request, *, detail: bool) -> str:
     key: str | None = getattr(request, "_catalog_entry_key", None)
     if key is None:
         key = _make_entry_key(request, detail=detail)
-        request._catalog_entry_key = key  # type: ignore[attr-defined]
+        request._catalog_entry_key = key  # type: ignore[attr-defined]  # noqa: SLF001 - the view class keeps its own entry key
     return key
 
 

@@ -41,7 +41,7 @@ class CatalogSeeder:
                 category_id=category_ids[n % len(category_ids)],
                 price=Decimal(run.rng.randint(100, 100_000)) / 100,
                 stock=run.rng.randint(0, 500),
-                is_available=run.rng.random() > 0.1,
+                is_available=run.rng.random() > 0.1,  # noqa: PLR2004 - one demo product in ten unavailable
                 created_at=now - timedelta(minutes=products - n),
             )
             for n in range(have, products)

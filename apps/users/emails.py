@@ -49,7 +49,7 @@ def _render(name: str, context: dict[str, object]) -> Email:
 
 
 def _duration(seconds: int) -> str:
-    if seconds >= 3600 and seconds % 3600 == 0:
+    if seconds >= 3600 and seconds % 3600 == 0:  # noqa: PLR2004 - seconds in an hour
         hours = seconds // 3600
         return f"{hours} hour{'s' if hours != 1 else ''}"
     minutes = max(1, seconds // 60)

@@ -398,8 +398,9 @@ def commands(container: dict[str, Any]) -> list[list[str]]:
         if words[:2] in (["sh", "-c"], ["/bin/sh", "-c"]):
             script = words[2]
             assert not re.search(r"[;&|`]|\$\(", script), f"one command per sh -c, please: {script}"
-            words = shlex.split(script)
-        result.append(words)
+            result.append(shlex.split(script))
+        else:
+            result.append(words)
     return result
 
 

@@ -61,7 +61,7 @@ def database_unavailable(exc: Exception, request: HttpRequest | Request) -> dict
 
 def mark_logged(response: ResponseType) -> ResponseType:
     # Django logs every 5xx as an error ("Service Unavailable: ..."); the warning above already says it.
-    response._has_been_logged = True  # type: ignore[attr-defined]  # Django's own flag, read by log_response
+    response._has_been_logged = True  # type: ignore[attr-defined]  # Django's own flag, read by log_response  # noqa: SLF001 - our own marker on the exception
     return response
 
 

@@ -21,5 +21,5 @@ class ReusedFormFilterSet(filters.FilterSet):
         form_class = filter_set.__dict__.get("_reused_form_class")  # the class's own, never a parent's
         if form_class is None:
             form_class = super().get_form_class()
-            filter_set._reused_form_class = form_class
+            filter_set._reused_form_class = form_class  # noqa: SLF001 - the class attribute ReusedFormFilterSet owns
         return form_class

@@ -104,7 +104,7 @@ class RequestBodyLimitMiddleware:
         if len(body) > limit:
             return _too_large(limit)
         request.META["CONTENT_LENGTH"] = str(len(body))
-        request._stream = BytesIO(body)
+        request._stream = BytesIO(body)  # noqa: SLF001 - the body read once, put back where WSGIRequest reads it
         return None
 
 
@@ -127,7 +127,7 @@ def _resolved_user(request: HttpRequest) -> Any:
     """The user the view saw (DRF sets the token's user here too), or None when nothing asked for it: a lazy user
     that was never read is not looked up now, so an answer made without the database (an outage's 503) stays so."""
     user = getattr(request, "user", None)
-    if isinstance(user, SimpleLazyObject) and user._wrapped is empty:
+    if isinstance(user, SimpleLazyObject) and user._wrapped is empty:  # noqa: SLF001 - SimpleLazyObject: was the user ever read?
         return None
     return user
 
@@ -157,7 +157,7 @@ class JsonApiErrorsMiddleware:
         response = self.get_response(request)
         if request.path.startswith("/api/") and response.status_code in (404, 500) and not _is_json(response):
             body: dict[str, object] = {"detail": "Not found.", "code": "not_found"}
-            if response.status_code == 500:
+            if response.status_code == 500:  # noqa: PLR2004 - HTTP 500
                 body = {"detail": "Internal server error.", "code": "server_error", "request_id": get_guid()}
             return JsonResponse(body, status=response.status_code)
         return response

@@ -39,7 +39,7 @@ class ErrorSchema(OpenApiSerializerExtension):
     target_class = ErrorSerializer
 
     def map_serializer(self, auto_schema: openapi.AutoSchema, direction: openapi.Direction) -> dict[str, Any]:
-        schema = auto_schema._map_basic_serializer(self.target, direction)
+        schema = auto_schema._map_basic_serializer(self.target, direction)  # noqa: SLF001 - drf-spectacular's way for an extension to map a serializer
         schema["additionalProperties"] = {"type": "array", "items": {"type": "string"}}
         schema["description"] = (
             '`{"detail", "code"}` for a refused request or a broken rule; for invalid input, each field at '

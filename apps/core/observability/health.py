@@ -5,7 +5,9 @@ changes, and kept in the result for the views to show only to the metrics audien
 
 Process-local state: the broker check keeps one connection per process (opened again after a failure or a fork)
 and its last result for BROKER_RESULT_SECONDS, so balancers probing every second open no connection per call;
-every process of the fleet checks the broker for itself, at most once a second.
+every process of the fleet checks the broker for itself, at most once a second. Whether every migration is
+applied (`_migrations_applied`) is remembered once true (the code of a process cannot change under it), and the
+last reason each check gave (`_last_errors`) so a reason is logged when it changes, not on every probe.
 """
 
 import contextlib
@@ -36,7 +38,7 @@ def _timed(check: Callable[[], dict[str, Any] | None], *, name: str) -> dict[str
     try:
         extra = check() or {}
         result: dict[str, Any] = {"status": OK, **extra}
-    except Exception as exc:  # any failure of a dependency is reported, never raised
+    except Exception as exc:  # any failure of a dependency is reported, never raised  # noqa: BLE001 - any failure of a dependency is reported as down
         result = {"status": DOWN, "error": f"{type(exc).__name__}: {exc}"[:300]}
     result["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
     _log_change(name, result.get("error", ""))
@@ -105,7 +107,7 @@ class _BrokerProbe:
             return {"backend": "in-process"}
         try:
             return self._round_trip()
-        except Exception:
+        except Exception:  # noqa: BLE001 - any failure of a dependency is reported as down
             self._drop()
             return self._round_trip()  # a connection the broker closed since: one fresh try
 
@@ -151,7 +153,7 @@ def draining() -> bool:
 
 def migrations_applied() -> bool:
     """True when no migration is pending. Once true it stays true for this process (the code cannot change)."""
-    global _migrations_applied
+    global _migrations_applied  # noqa: PLW0603 - process-local state, see the opening comment
     if not _migrations_applied:
         executor = MigrationExecutor(connection)
         _migrations_applied = not executor.migration_plan(executor.loader.graph.leaf_nodes())

@@ -114,7 +114,7 @@ _queue_depths_lock = threading.Lock()
 def celery_queue_depths() -> dict[str, int]:
     """Messages waiting in each Celery queue (passive declares: nothing is created), read at most once per
     QUEUE_DEPTH_CACHE_SECONDS; empty with no broker (eager) or when it cannot be reached."""
-    global _queue_depths
+    global _queue_depths  # noqa: PLW0603 - process-local state, see the opening comment
     from celery import current_app
 
     if current_app.conf.task_always_eager:
@@ -143,7 +143,7 @@ def _read_queue_depths(queues: Iterable[object]) -> Iterator[tuple[str, int]]:
                     except connection.channel_errors:
                         depth = 0  # not declared yet: nothing was ever published to it
                 yield name, int(depth)
-    except Exception as exc:  # kombu raises a family of transport errors; a scrape must still answer
+    except Exception as exc:  # kombu raises a family of transport errors; a scrape must still answer  # noqa: BLE001 - a figure that cannot be read is left out, never breaks a scrape
         logger.debug("Could not read the Celery queue depths: %s", exc)
 
 

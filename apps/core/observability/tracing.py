@@ -7,6 +7,9 @@ With `SENTRY_DSN` errors go to Sentry (Django and Celery integrations) without p
 
 Off (the default) nothing is imported and nothing is patched: the only cost left is one boolean test where a
 batch of work is handed to another thread (`current_context`).
+
+Process-local state: whether this process installed tracing (`_enabled`), set once at start; each process of a
+fleet installs its own.
 """
 
 import logging
@@ -24,7 +27,7 @@ _enabled = False
 
 def setup_tracing(*, service_name: str) -> bool:
     """Install the tracer provider and the instrumentations once per process; False when tracing is off."""
-    global _enabled
+    global _enabled  # noqa: PLW0603 - process-local state, see the opening comment
     endpoint = settings.OTEL_EXPORTER_OTLP_ENDPOINT
     if not endpoint or _enabled:
         return _enabled

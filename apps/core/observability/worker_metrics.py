@@ -31,7 +31,7 @@ _folder_owner: int | None = None  # the process that made it: not a child forked
 def prepare_folder(*, base: str) -> Path:
     """A new, empty multiprocess folder for this worker: under `base` (PROMETHEUS_MULTIPROC_DIR) or the temporary
     folder; `stop` removes it."""
-    global _folder, _folder_owner
+    global _folder, _folder_owner  # noqa: PLW0603 - process-local state, see the opening comment
     if _folder is not None:  # the tasks loaded again
         return _folder
     if base:
@@ -44,7 +44,7 @@ def prepare_folder(*, base: str) -> Path:
 def serve(*, port: int, address: str, folder: Path) -> None:
     """Start answering scrapes in a thread of this (the worker's main) process. A port already taken is logged and
     leaves the worker running without its metrics."""
-    global _server
+    global _server  # noqa: PLW0603 - process-local state, see the opening comment
     from wsgiref.simple_server import WSGIRequestHandler, make_server
 
     class QuietHandler(WSGIRequestHandler):
@@ -62,7 +62,7 @@ def serve(*, port: int, address: str, folder: Path) -> None:
 
 def stop() -> None:
     """Stop serving and remove the folder (a process still writing keeps its open files until it ends)."""
-    global _server, _folder
+    global _server, _folder  # noqa: PLW0603 - process-local state, see the opening comment
     if _folder is not None and _folder_owner == os.getpid():
         shutil.rmtree(_folder, ignore_errors=True)
         _folder = None

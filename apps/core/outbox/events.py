@@ -1,5 +1,10 @@
 """The transactional outbox: domain events are rows written in the transaction of the change they describe, and
-a relay (apps.core.outbox.services, run by a task) publishes them once committed."""
+a relay (apps.core.outbox.services, run by a task) publishes them once committed.
+
+Process-local state: when this process last sent a relay trigger (`_last_trigger_at`), so it sends at most one a
+window; every process triggers for itself and the beat sweeper publishes what a window skipped, so a fleet loses
+no event to it.
+"""
 
 import time
 from typing import Any
@@ -69,7 +74,7 @@ def trigger_relay() -> None:
     """Ask for a relay run soon. One run drains every pending event, so under load at most one trigger per
     window is sent (a task per event would double the workers' load); what a window skips, the next trigger or
     the beat sweeper (every few seconds) publishes. In-process (eager) mode always relays at once."""
-    global _last_trigger_at
+    global _last_trigger_at  # noqa: PLW0603 - process-local state, see the opening comment
     if not relay_outbox_task.app.conf.task_always_eager:
         now = time.monotonic()
         if now - _last_trigger_at < RELAY_TRIGGER_WINDOW_SECONDS:

@@ -4,6 +4,9 @@ A status change writes a `StatusCallback` row in its own transaction (the outbox
 the broker or the receiver is down, and a rolled-back change sends nothing. `status_callback_send` delivers the
 rows, at least once and in order per message (the HTTP exchange is in `transport.py`); the beat sweeper picks up
 rows whose task was lost.
+
+Past 300 lines on purpose: the account's settings decide where every callback goes and whether it can be signed,
+and the claim, the send and the record of an attempt guard each other; split, each half would import the other.
 """
 
 import logging

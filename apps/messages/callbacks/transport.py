@@ -50,4 +50,4 @@ def post_callback(*, url: str, payload: dict[str, Any], secret: str) -> Outcome:
         return outcome(None, f"Refused: {exc}", permanent=True)
     except safe_http.SendFailed as exc:
         return outcome(None, str(exc))
-    return outcome(answer.status, "" if 200 <= answer.status < 300 else f"The receiver answered {answer.status}.")
+    return outcome(answer.status, "" if 200 <= answer.status < 300 else f"The receiver answered {answer.status}.")  # noqa: PLR2004 - HTTP status classes

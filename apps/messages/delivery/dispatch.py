@@ -18,6 +18,9 @@ the wait; with Redis unreachable every create publishes.
 
 A batch that comes back full publishes the next wake-up before its sends, so a backlog spreads over the worker's
 processes a batch at a time. In-process (eager) Celery keeps delivering each message at once.
+
+Process-local state: the thread pool a worker process sends a batch with (`_executor`), made on first use after the
+fork; it holds no message, only threads.
 """
 
 from collections.abc import Sequence
@@ -63,7 +66,7 @@ _executor: ThreadPoolExecutor | None = None
 
 def send_concurrently(backend: BaseSmsBackend, messages: Sequence[Message]) -> list[str | SmsDeliveryError]:
     """`backend.send` for every message at once; each outcome is the provider's id or the refusal."""
-    global _executor  # one pool per process, made on first use (after the worker forked)
+    global _executor  # one pool per process, made on first use (after the worker forked)  # noqa: PLW0603 - process-local state, see the opening comment
     if _executor is None:
         _executor = ThreadPoolExecutor(settings.MESSAGE_DELIVERY_BATCH_SIZE, thread_name_prefix="sms-send")
 

@@ -1,3 +1,13 @@
+"""The message endpoints: create, retrieve, list and search, and one account's messages.
+
+Process-local state: the account of each user this process counted a page for (`_user_accounts`, at most
+USER_ACCOUNTS_REMEMBERED, cleared when full): a guess of which cached count a read will ask for, fetched in the
+request's one Redis round trip. A wrong guess (another process saw the user, or the account changed) only fetches a
+key no read takes, so a fleet is correct with it.
+
+A little past 300 lines: most of it is the schema's description of each operation, which belongs beside it.
+"""
+
 from typing import Any
 from uuid import UUID
 
