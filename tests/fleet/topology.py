@@ -237,6 +237,8 @@ class Fleet:
                 "SMS_GATEWAY_URL": f"{self.gateway_url}/messages",
                 "SMS_GATEWAY_RECEIPT_SECRET": self.receipt_secret,
                 "CALLBACK_ALLOWED_HOSTS": "127.0.0.1",
+                # The instances share this one machine's disk (one MEDIA_ROOT): the one case the setting allows.
+                "MEDIA_SINGLE_HOST": "true",
                 "DRAIN_SECONDS": "3",
                 "GUNICORN_GRACEFUL_TIMEOUT": "10",
                 "GUNICORN_WORKERS": "2",
