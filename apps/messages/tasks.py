@@ -2,7 +2,6 @@
 (delivery/services.py, callbacks/services.py), imported inside the task (the service enqueues the task)."""
 
 import logging
-import random
 from datetime import timedelta
 from typing import Any
 
@@ -10,9 +9,10 @@ from billiard.einfo import ExceptionInfo
 from celery import Task, shared_task
 from django.conf import settings
 
+from apps.core.background.backoff import exponential_backoff
 from apps.core.background.outages import OUTAGE_ERRORS, is_outage, outage_countdown
 
-from .backends import SmsDeliveryError, SmsRejectedError
+from .backends import SmsDeliveryError
 
 logger = logging.getLogger(__name__)
 
@@ -20,10 +20,9 @@ MAX_RETRY_COUNTDOWN_SECONDS = 15 * 60
 
 
 def retry_countdown(retries: int) -> float:
-    """Exponential backoff from MESSAGE_RETRY_BACKOFF_SECONDS, with up to one base period of jitter."""
+    """Seconds before a refused send is tried again, backing off from MESSAGE_RETRY_BACKOFF_SECONDS."""
     base = float(settings.MESSAGE_RETRY_BACKOFF_SECONDS)
-    jitter = random.uniform(0, base)  # noqa: S311 (spreads retries; not a secret)
-    return min(base * 2**retries + jitter, MAX_RETRY_COUNTDOWN_SECONDS)
+    return exponential_backoff(failures=retries, base=base, cap=MAX_RETRY_COUNTDOWN_SECONDS)
 
 
 class DeliverMessageTask(Task):
@@ -49,16 +48,16 @@ def deliver_message_task(self: Task, message_pk: int, outages: int = 0) -> None:
 
     A database or broker error retries within seconds (`outage_countdown`), without limit and without spending
     the gateway's retries: `outages` counts those retries apart from the gateway's."""
-    from .delivery.services import message_deliver
+    from .delivery.services import delivery_failure_is_final, message_deliver
 
     gateway_retries = self.request.retries - outages
     countdown = retry_countdown(gateway_retries)
     try:
         message_deliver(message_pk=message_pk, retry_in=countdown)
-    except SmsRejectedError:
-        raise
     except SmsDeliveryError as exc:
-        raise self.retry(exc=exc, countdown=countdown, max_retries=settings.MESSAGE_MAX_RETRIES + outages) from exc
+        if delivery_failure_is_final(exc, retries_done=gateway_retries):
+            raise  # on_failure records the failure
+        raise self.retry(exc=exc, countdown=countdown) from exc
     except OUTAGE_ERRORS as exc:
         if not is_outage(exc) or self.request.is_eager:
             raise  # eager: in-process, inside the caller's request; the sweeper retries it, not a loop here
@@ -84,7 +83,7 @@ def deliver_messages_task(self: Task, message_pks: list[int] | None = None) -> N
     its message failed at once. Should the batch itself fail (the database, a crash), its named messages go on
     alone and the rest stay queued for the next wake-up; with a dead worker the task is delivered again (late ack)
     and claims what is still queued: rows already sent are skipped, the rest resent under the same idempotency key."""
-    from .delivery.services import message_fail, messages_deliver
+    from .delivery.services import delivery_failure_is_final, message_fail, messages_deliver
 
     message_pks = message_pks or []
     countdown = retry_countdown(0)
@@ -103,7 +102,7 @@ def deliver_messages_task(self: Task, message_pks: list[int] | None = None) -> N
             deliver_message_task.apply_async(args=(message_pk,))
         return
     for message_pk, error in failed:
-        if isinstance(error, SmsRejectedError) or settings.MESSAGE_MAX_RETRIES < 1:
+        if delivery_failure_is_final(error, retries_done=0):
             message_fail(message_pk=message_pk, error=str(error) or error.__class__.__name__)
         else:
             # The batch was this message's first attempt: the task goes on from its first retry.

@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from apps.core.background.backoff import exponential_backoff
 from apps.core.background.queueing import enqueue_on_commit, requeue_overdue
 from apps.core.exceptions import ApplicationError
 from apps.core.observability import audit
@@ -224,14 +225,6 @@ def status_callbacks_requeue_due(*, batch_size: int = SWEEP_BATCH_SIZE) -> int:
     )
 
 
-def retry_countdown(attempts: int) -> float:
-    """Seconds before attempt `attempts + 1`: doubling from CALLBACK_RETRY_BACKOFF_SECONDS, at most an hour, plus
-    up to one base period of jitter."""
-    base = float(settings.CALLBACK_RETRY_BACKOFF_SECONDS)
-    jitter = random.uniform(0, base)  # noqa: S311 (spreads retries; not a secret)
-    return min(base * 2 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS) + jitter
-
-
 def status_callback_send(*, callback_pk: int) -> float | None:
     """Make one attempt at a pending callback whose turn it is; returns the seconds until its retry, or None
     when there is nothing more to do (delivered, given up, not pending, or waiting behind an earlier one).
@@ -334,7 +327,9 @@ def _record(claim: _Claim, outcome: Outcome) -> float | None:
             "Gave up status callback %s after %d attempts: %s", callback.event_id, callback.attempts, outcome.error
         )
     else:
-        retry_in = retry_countdown(callback.attempts)
+        retry_in = exponential_backoff(
+            failures=callback.attempts - 1, base=float(settings.CALLBACK_RETRY_BACKOFF_SECONDS), cap=MAX_BACKOFF_SECONDS
+        )
         callback.in_flight_until = None
         callback.next_attempt_at = now + timedelta(seconds=retry_in)
     callback.save(

@@ -18,7 +18,7 @@ from apps.core.background.queueing import enqueue, enqueue_on_commit, requeue_ov
 from apps.core.observability import audit
 
 from .. import events, metrics
-from ..backends import SmsDeliveryError, get_sms_backend
+from ..backends import SmsDeliveryError, SmsRejectedError, get_sms_backend
 from ..backends.errors import DELIVERY_FAILED, delivery_error_code
 from ..callbacks.services import record_status_change, record_status_changes, require_callback_secret
 from ..models import ERROR_TEXT_MAX_LENGTH, IdempotencyKey, Message
@@ -104,6 +104,12 @@ def _message_insert(*, actor: Any, fields: dict[str, Any], idempotency_key: Idem
     transaction.on_commit(lambda: request_delivery(message.pk))
     transaction.on_commit(metrics.messages_created_total.inc)
     return message
+
+
+def delivery_failure_is_final(error: SmsDeliveryError, *, retries_done: int) -> bool:
+    """Whether a refused send fails its message for good: the gateway refused it for good, or the retries
+    (MESSAGE_MAX_RETRIES after the first attempt) are spent. Otherwise the caller retries it with backoff."""
+    return isinstance(error, SmsRejectedError) or retries_done >= settings.MESSAGE_MAX_RETRIES
 
 
 def message_deliver(*, message_pk: int, retry_in: float = 0.0) -> Message | None:
