@@ -20,11 +20,7 @@ if TYPE_CHECKING:  # the mixins here go on APIView subclasses; at run time they 
 else:
     APIViewBase = object
 
-VALIDATION_ERROR = OpenApiResponse(ERROR, description="Invalid input: an object of field name → list of messages.")
-UNAUTHENTICATED = OpenApiResponse(ERROR, description="No valid access token (`WWW-Authenticate` says how).")
-FORBIDDEN = OpenApiResponse(ERROR, description="Signed in, but not an admin.")
 NOT_FOUND = OpenApiResponse(ERROR, description="No user with this id.")
-THROTTLED = OpenApiResponse(ERROR, description="Too many requests; `Retry-After` says how many seconds to wait.")
 NO_CONTENT = OpenApiResponse(None, description="Done; no body.")
 BAD_CREDENTIALS = OpenApiResponse(
     ERROR, description="Wrong email or password, or a deactivated account (one answer for all)."

@@ -45,9 +45,6 @@ from .services import message_create
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 
-_validation_error = OpenApiResponse(
-    ERROR, description="Validation error: each field (or parameter) name maps to a list of messages."
-)
 _not_found = OpenApiResponse(ERROR, description="No such message, or another account's.")
 
 
@@ -133,7 +130,7 @@ CONDITIONAL_READ = [IF_NONE_MATCH, ETAG_HEADER]
     list=extend_schema(
         summary="List messages",
         parameters=CONDITIONAL_READ,
-        responses={200: MessageSerializer(many=True), 304: NOT_MODIFIED, 400: _validation_error},
+        responses={200: MessageSerializer(many=True), 304: NOT_MODIFIED},
     ),
     retrieve=extend_schema(
         summary="Get a message",
@@ -205,7 +202,6 @@ class MessageViewSet(
         ],
         responses={
             201: MessageSerializer,
-            400: _validation_error,
             403: OpenApiResponse(
                 ERROR,
                 description="A non-admin named another account's `account_id`, or the caller's email is not verified "
@@ -268,7 +264,11 @@ class MessageViewSet(
     @extend_schema(
         summary="Search messages",
         parameters=[*SEARCH_PARAMETERS, *CONDITIONAL_READ],
-        responses={200: MessageSerializer(many=True), 304: NOT_MODIFIED, 400: _validation_error},
+        responses={
+            200: MessageSerializer(many=True),
+            304: NOT_MODIFIED,
+            400: OpenApiResponse(ERROR, description="A number that does not normalise, or a malformed date."),
+        },
     )
     @action(detail=False, methods=["get"], filter_backends=[])
     def search(self, request: Request) -> Response:

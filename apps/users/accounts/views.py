@@ -16,9 +16,6 @@ from .. import selectors
 from ..api import (
     NO_CONTENT,
     RETRY_AFTER,
-    THROTTLED,
-    UNAUTHENTICATED,
-    VALIDATION_ERROR,
     CredentialThrottledMixin,
     PublicAuthView,
 )
@@ -49,7 +46,7 @@ class RegisterView(PublicAuthView):
 
     @extend_schema(
         operation_id="auth_register",
-        responses={201: UserSerializer, 400: VALIDATION_ERROR, 429: THROTTLED},
+        responses={201: UserSerializer},
     )
     def post(self, request: Request) -> Response:
         user = services.user_register(**self.get_valid_data(request), site=request.build_absolute_uri("/"))
@@ -66,7 +63,7 @@ class VerifyEmailView(PublicAuthView):
 
     @extend_schema(
         operation_id="auth_verify_email",
-        responses={204: NO_CONTENT, 400: VALIDATION_ERROR, 429: THROTTLED},
+        responses={204: NO_CONTENT},
     )
     def post(self, request: Request) -> Response:
         services.user_verify_email(**self.get_valid_data(request))
@@ -90,7 +87,7 @@ class PasswordChangeView(ValidatedInputMixin):
     @extend_schema(
         operation_id="auth_password_change",
         parameters=[RETRY_AFTER],
-        responses={200: TokenPairSerializer, 400: VALIDATION_ERROR, 401: UNAUTHENTICATED, 429: THROTTLED},
+        responses={200: TokenPairSerializer},
     )
     def post(self, request: Request) -> Response:
         data = self.get_valid_data(request)
@@ -112,7 +109,7 @@ class PasswordResetView(CredentialThrottledMixin, PublicAuthView):
     @extend_schema(
         operation_id="auth_password_reset",
         parameters=[RETRY_AFTER],
-        responses={202: AcceptedSerializer, 400: VALIDATION_ERROR, 429: THROTTLED},
+        responses={202: AcceptedSerializer},
     )
     def post(self, request: Request) -> Response:
         services.user_request_password_reset(**self.get_valid_data(request), site=request.build_absolute_uri("/"))
@@ -131,7 +128,7 @@ class PasswordResetConfirmView(PublicAuthView):
 
     @extend_schema(
         operation_id="auth_password_reset_confirm",
-        responses={204: NO_CONTENT, 400: VALIDATION_ERROR, 429: THROTTLED},
+        responses={204: NO_CONTENT},
     )
     def post(self, request: Request) -> Response:
         services.user_reset_password(**self.get_valid_data(request))
@@ -144,16 +141,14 @@ class MeView(ValidatedInputMixin):
     serializer_class = UserProfileSerializer
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(
-        operation_id="users_me_retrieve", responses={200: UserSerializer, 401: UNAUTHENTICATED, 429: THROTTLED}
-    )
+    @extend_schema(operation_id="users_me_retrieve", responses={200: UserSerializer})
     def get(self, request: Request) -> Response:
         return Response(UserSerializer(request_user(request)).data)
 
     @extend_schema(
         operation_id="users_me_partial_update",
         request=UserProfileSerializer,
-        responses={200: UserSerializer, 400: VALIDATION_ERROR, 401: UNAUTHENTICATED, 429: THROTTLED},
+        responses={200: UserSerializer},
     )
     def patch(self, request: Request) -> Response:
         user = request_user(request)
@@ -166,7 +161,7 @@ class MeView(ValidatedInputMixin):
 @extend_schema_view(
     get=extend_schema(
         operation_id="users_me_activity_list",
-        responses={200: UserActivitySerializer(many=True), 401: UNAUTHENTICATED, 429: THROTTLED},
+        responses={200: UserActivitySerializer(many=True)},
     )
 )
 class MyActivityView(ListAPIView):

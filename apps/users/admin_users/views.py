@@ -4,7 +4,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import filters, mixins, status, viewsets
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -13,9 +13,10 @@ from rest_framework.serializers import Serializer
 
 from apps.core.http.api import ValidatedInputMixin
 from apps.core.http.permissions import IsAdminRole
+from apps.core.http.schema import ERROR
 
 from .. import selectors
-from ..api import FORBIDDEN, NO_CONTENT, NOT_FOUND, THROTTLED, UNAUTHENTICATED, VALIDATION_ERROR
+from ..api import NO_CONTENT, NOT_FOUND
 from ..filters import UserFilter
 from ..models import User
 from ..request_user import request_user
@@ -24,31 +25,20 @@ from . import services
 
 
 @extend_schema_view(
-    list=extend_schema(
-        responses={200: UserSerializer(many=True), 401: UNAUTHENTICATED, 403: FORBIDDEN, 429: THROTTLED}
-    ),
-    retrieve=extend_schema(
-        responses={200: UserSerializer, 401: UNAUTHENTICATED, 403: FORBIDDEN, 404: NOT_FOUND, 429: THROTTLED}
-    ),
+    list=extend_schema(responses={200: UserSerializer(many=True)}),
+    retrieve=extend_schema(responses={200: UserSerializer, 404: NOT_FOUND}),
     partial_update=extend_schema(
         request=UserAdminUpdateSerializer,
         responses={
             200: UserSerializer,
-            400: VALIDATION_ERROR,
-            401: UNAUTHENTICATED,
-            403: FORBIDDEN,
             404: NOT_FOUND,
-            429: THROTTLED,
         },
     ),
     destroy=extend_schema(
         responses={
             204: NO_CONTENT,
-            400: VALIDATION_ERROR,
-            401: UNAUTHENTICATED,
-            403: FORBIDDEN,
+            400: OpenApiResponse(ERROR, description="An admin may not deactivate themselves (`is_active`)."),
             404: NOT_FOUND,
-            429: THROTTLED,
         }
     ),
 )

@@ -15,9 +15,6 @@ from ..api import (
     OTP_THROTTLED,
     RETRY_AFTER,
     SIGN_IN_REFUSED,
-    THROTTLED,
-    UNAUTHENTICATED,
-    VALIDATION_ERROR,
     WWW_AUTHENTICATE,
     PublicAuthView,
 )
@@ -46,7 +43,7 @@ class LoginView(PublicAuthView):
     @extend_schema(
         operation_id="auth_login",
         parameters=[RETRY_AFTER, WWW_AUTHENTICATE],
-        responses={200: TokenPairSerializer, 400: VALIDATION_ERROR, 401: SIGN_IN_REFUSED, 429: OTP_THROTTLED},
+        responses={200: TokenPairSerializer, 401: SIGN_IN_REFUSED, 429: OTP_THROTTLED},
     )
     def post(self, request: Request) -> Response:
         data = self.get_valid_data(request)
@@ -68,7 +65,7 @@ class RefreshView(PublicAuthView):
     @extend_schema(
         operation_id="auth_refresh",
         parameters=[RETRY_AFTER, WWW_AUTHENTICATE],
-        responses={200: TokenPairSerializer, 400: VALIDATION_ERROR, 401: DEAD_REFRESH, 429: THROTTLED},
+        responses={200: TokenPairSerializer, 401: DEAD_REFRESH},
     )
     def post(self, request: Request) -> Response:
         return Response(services.auth_refresh(refresh=self.get_valid_data(request)["refresh"]))
@@ -86,7 +83,7 @@ class LogoutView(ValidatedInputMixin):
 
     @extend_schema(
         operation_id="auth_logout",
-        responses={204: NO_CONTENT, 400: VALIDATION_ERROR, 401: UNAUTHENTICATED, 429: THROTTLED},
+        responses={204: NO_CONTENT},
     )
     def post(self, request: Request) -> Response:
         access = request.auth if isinstance(request.auth, Token) else None  # None for a session (browsable API)

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from apps.core.http.api import ValidatedInputMixin
 from apps.core.http.schema import ERROR
 
-from ..api import NO_CONTENT, OTP_THROTTLED, RETRY_AFTER, UNAUTHENTICATED
+from ..api import NO_CONTENT, OTP_THROTTLED, RETRY_AFTER
 from ..request_user import request_user
 from ..serializers import (
     MfaCodeSerializer,
@@ -42,7 +42,7 @@ class MfaView(ValidatedInputMixin):
     permission_classes = [IsAuthenticated]
     serializer_class = MfaDisableSerializer
 
-    @extend_schema(operation_id="auth_2fa_status", responses={200: MfaStatusSerializer, 401: UNAUTHENTICATED})
+    @extend_schema(operation_id="auth_2fa_status", responses={200: MfaStatusSerializer})
     def get(self, request: Request) -> Response:
         user = request_user(request)
         enabled = services.mfa_enabled(user=user)
@@ -60,7 +60,6 @@ class MfaView(ValidatedInputMixin):
                 description="Neither `otp` nor `password` (`non_field_errors`), a wrong code (on `otp`) or a "
                 "wrong password (on `password`).",
             ),
-            401: UNAUTHENTICATED,
             409: OpenApiResponse(ERROR, description="Two-factor authentication is not on (`otp_not_enabled`)."),
             429: OTP_THROTTLED,
         },
@@ -84,7 +83,7 @@ class MfaSetupView(ValidatedInputMixin):
     @extend_schema(
         operation_id="auth_2fa_setup",
         request=None,
-        responses={200: MfaSetupSerializer, 401: UNAUTHENTICATED, 409: ALREADY_ON},
+        responses={200: MfaSetupSerializer, 409: ALREADY_ON},
     )
     def post(self, request: Request) -> Response:
         device = services.mfa_setup(user=request_user(request))
@@ -107,7 +106,6 @@ class MfaConfirmView(ValidatedInputMixin):
         responses={
             200: MfaRecoveryCodesSerializer,
             400: CODE_REFUSED,
-            401: UNAUTHENTICATED,
             409: OpenApiResponse(
                 ERROR,
                 description="Already on (`otp_already_enabled`), or no authenticator being enrolled "

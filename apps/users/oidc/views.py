@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from apps.core.http.schema import ERROR
 
-from ..api import RETRY_AFTER, THROTTLED, WWW_AUTHENTICATE, PublicAuthView
+from ..api import RETRY_AFTER, WWW_AUTHENTICATE, PublicAuthView
 from ..serializers import OidcProviderSerializer, OidcSignInSerializer, TokenPairSerializer
 from ..throttles import LoginAddressRateThrottle
 from . import client as oidc
@@ -48,7 +48,7 @@ class OidcProviderListView(APIView):
 
     @extend_schema(
         operation_id="auth_oidc_providers_list",
-        responses={200: OidcProviderSerializer(many=True), 429: THROTTLED},
+        responses={200: OidcProviderSerializer(many=True)},
     )
     def get(self, request: Request) -> Response:
         return Response(OidcProviderSerializer(oidc.provider_list(), many=True).data)
@@ -85,7 +85,6 @@ class OidcSignInView(PublicAuthView):
             401: OIDC_DEACTIVATED,
             404: OIDC_UNKNOWN,
             409: OIDC_RACE,
-            429: THROTTLED,
             502: OIDC_PROVIDER_DOWN,
         },
     )
