@@ -1,9 +1,10 @@
-"""Throttles for the endpoints that guess at credentials: login and password reset.
+"""Throttles for the credential endpoints that check no password: the password-reset request and OpenID Connect
+sign-in. (Every password check goes through the login guard, apps/users/login_guard.py, which reads its rate and
+clock from `LoginRateThrottle`.)
 
-Both count attempts with the `login` rate (`THROTTLE_RATE_LOGIN`), one counter per normalised email and one per
-client address, and run in DRF's `initial()`, so a throttled request never reaches the password hasher. Each
-endpoint keeps its own counters (its view's `throttle_bucket`), so being locked out of login does not also lock
-a user out of the password reset they now need.
+They count attempts with the `login` rate (`THROTTLE_RATE_LOGIN`), one counter per normalised email and one per
+client address, in DRF's `initial()`. Each endpoint keeps its own counters (its view's `throttle_bucket`), so being
+locked out of signing in does not also lock a user out of the password reset they now need.
 """
 
 import hashlib
@@ -50,8 +51,9 @@ class LoginEmailRateThrottle(LoginRateThrottle):
 class LoginAddressRateThrottle(LoginRateThrottle):
     """Attempts from one client address, for any email.
 
-    The address is REMOTE_ADDR, the one the audit trail records: unlike DRF's `get_ident`, it does not trust a
-    client-supplied X-Forwarded-For, which would let an attacker pick a fresh address for every guess.
+    The address is the request's client address (apps.core.observability.context), the one the audit trail
+    records: X-Forwarded-For counts only from a peer in TRUSTED_PROXIES, so a client cannot pick a fresh address
+    for every guess.
     """
 
     kind = "address"
