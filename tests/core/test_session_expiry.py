@@ -75,4 +75,3 @@ def test_requests_within_the_grace_period_do_not_write_the_session(admin_user, c
     response = client.get("/admin/")
     assert settings.SESSION_COOKIE_NAME in response.cookies
     assert _session_row(client).expire_date == expires + GRACE + timedelta(seconds=1)
-
