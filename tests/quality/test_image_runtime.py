@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -29,6 +29,7 @@ import yaml
 from psycopg import sql
 
 from bench.gateway import Gateway
+from tests.conftest import delete_broker_names
 from tests.helpers.processes import BASE_DIR, closed_port, free_port, project_env, stop, wait_for_http
 
 pytestmark = [
@@ -55,6 +56,7 @@ class Image:
     uid: int
     gid: int
     database_url: str
+    queue_prefix: str = field(default_factory=lambda: f"image-{secrets.token_hex(4)}-")
 
     def env(self, **overrides: str) -> dict[str, str]:
         settings = {
@@ -66,7 +68,7 @@ class Image:
             "DATABASE_URL": self.database_url,
             "REDIS_URL": os.environ["REDIS_URL"],
             "CELERY_BROKER_URL": os.environ["CELERY_BROKER_URL"],
-            "CELERY_QUEUE_PREFIX": f"image-{secrets.token_hex(4)}-",
+            "CELERY_QUEUE_PREFIX": self.queue_prefix,
             "MEDIA_SINGLE_HOST": "true",
             "PROMETHEUS_MULTIPROC_DIR": str(self.writable / "prometheus"),
             "TMPDIR": str(self.writable),
@@ -217,6 +219,7 @@ def image(database_url: str) -> Iterator[Image]:
         (app / "media").mkdir()
         os.chown(app / "media", user.pw_uid, user.pw_gid)
         yield image
+        delete_broker_names(image.queue_prefix)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
