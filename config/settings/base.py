@@ -62,6 +62,8 @@ MIDDLEWARE = [
     "apps.core.http.middleware.PrivateCacheMiddleware",
     # Sessions, authentication and messages run only for requests that can use a session (browser.py).
     "apps.core.http.browser.BrowserSessionMiddleware",
+    # Sliding session expiry (security.py); does nothing where the line above gave the request no session.
+    "django_session_timeout.middleware.SessionTimeoutMiddleware",
     "django.middleware.common.CommonMiddleware",
     "apps.core.http.middleware.RequestBodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

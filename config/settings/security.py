@@ -19,9 +19,14 @@ try:
 except ValueError as exc:
     raise ImproperlyConfigured(f"TRUSTED_PROXIES must be comma-separated addresses or CIDRs: {exc}") from exc
 
-# Admin and browsable-API sessions end this long after sign-in, a working day (Django's two weeks by default). Not
-# sliding: SESSION_SAVE_EVERY_REQUEST would write the session row on every request that carries a session cookie.
+# Admin and browsable-API sessions end after this long without a request, a working day (Django's two weeks by
+# default). Sliding through django-session-timeout's middleware, which stores the last refresh in the session and
+# refreshes it only when more than the grace period has passed: the session row (and its expire_date) is rewritten
+# at most once per grace period, not on every request as SESSION_SAVE_EVERY_REQUEST would.
 SESSION_COOKIE_AGE = env.int("ADMIN_SESSION_SECONDS", default=8 * 60 * 60)
+SESSION_EXPIRE_SECONDS = SESSION_COOKIE_AGE
+SESSION_EXPIRE_AFTER_LAST_ACTIVITY = True
+SESSION_EXPIRE_AFTER_LAST_ACTIVITY_GRACE_PERIOD = 5 * 60
 
 # Where DEBUG is on, its pages show neither the environment nor a credential (apps/core/http/debug.py).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "apps.core.http.debug.RedactingExceptionReporterFilter"

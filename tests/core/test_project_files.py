@@ -1,78 +1,70 @@
-"""The deployment files: no Docker engine runs here, so check that they parse and agree with the Makefile."""
+"""The compose file and the Makefile: no Docker engine runs here, so compose's structure is read as data, and the
+Makefile's commands are read as make would run them (`make -n`). The image itself runs in
+tests/quality/test_image_runtime.py, and its fit with the manifests is in tests/deploy."""
 
-import re
 import shlex
+import subprocess
+from pathlib import Path
+from typing import Any
 
+import pytest
 import yaml
 
 
-def _makefile_recipe(base_dir, target: str) -> str:
-    text = (base_dir / "Makefile").read_text()
-    match = re.search(rf"^{target}:.*\n((?:\t.*\n)+)", text, re.MULTILINE)
-    assert match, f"no `{target}` target"
-    return match.group(1)
+@pytest.fixture
+def compose(base_dir: Path) -> dict[str, Any]:
+    return yaml.safe_load((base_dir / "docker-compose.yml").read_text())
 
 
-def test_compose_runs_every_service_health_checked(base_dir) -> None:
-    compose = yaml.safe_load((base_dir / "docker-compose.yml").read_text())
+def make_commands(base_dir: Path, *arguments: str) -> list[list[str]]:
+    """The commands `make` would run for `arguments`, each split as the shell would."""
+    dry_run = subprocess.run(
+        ["make", "--no-print-directory", "-n", *arguments],
+        cwd=base_dir,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return [shlex.split(line) for line in dry_run.stdout.splitlines() if line.strip()]
+
+
+def test_compose_migrates_once_before_anything_serves(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert services["migrate"]["command"] == ["python", "manage.py", "migrate_with_lock"]
+    for name in ("web", "worker", "beat"):
+        assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}, name
+    for name in ("migrate", "web", "worker", "beat"):
+        for server in ("postgres", "redis", "rabbitmq"):
+            assert services[name]["depends_on"][server] == {"condition": "service_healthy"}, (name, server)
+
+
+def test_compose_runs_every_service_health_checked(compose: dict[str, Any]) -> None:
     services = compose["services"]
     assert set(services) == {"migrate", "web", "nginx", "worker", "beat", "postgres", "redis", "rabbitmq"}
     for name, service in services.items():
         assert "healthcheck" in service or name == "migrate", name  # migrate is a one-off job
+    assert services["nginx"]["depends_on"]["web"] == {"condition": "service_healthy"}
     assert {"postgres-data", "redis-data", "rabbitmq-data"} <= set(compose["volumes"])
-    web_env = services["web"]["environment"]
-    assert web_env["DATABASE_URL"].startswith("postgres://")
-    assert web_env["REDIS_URL"].startswith("redis://")
-    assert web_env["CELERY_BROKER_URL"].startswith("amqp://")
 
 
-def test_compose_and_make_workers_consume_every_declared_queue(base_dir) -> None:
+def test_compose_web_runs_the_images_command(base_dir: Path, compose: dict[str, Any]) -> None:
+    """The image's CMD (exec form, JSON) is what compose runs too, so both serve through config/gunicorn.py."""
+    cmd = next(line for line in (base_dir / "Dockerfile").read_text().splitlines() if line.startswith("CMD ["))
+    assert compose["services"]["web"]["command"] == yaml.safe_load(cmd.removeprefix("CMD "))
+
+
+def test_compose_and_make_workers_consume_every_declared_queue(base_dir: Path, compose: dict[str, Any]) -> None:
     """No -Q: a worker then consumes CELERY_TASK_QUEUES, so CELERY_QUEUE_PREFIX reaches it with no other change."""
-    compose = yaml.safe_load((base_dir / "docker-compose.yml").read_text())
     assert "-Q" not in compose["services"]["worker"]["command"]
-    assert " -Q " not in _makefile_recipe(base_dir, "worker")
+    worker = make_commands(base_dir, "worker")[-1]
+    assert worker[1:4] == ["-A", "config", "worker"]
+    assert not any(argument.startswith(("-Q", "--queues")) for argument in worker)
 
 
-def test_image_command_matches_compose_web(base_dir) -> None:
-    dockerfile = (base_dir / "Dockerfile").read_text()
-    cmd_line = re.search(r"^CMD (\[.*\])$", dockerfile, re.MULTILINE)
-    assert cmd_line is not None
-    cmd = cmd_line.group(1)
-    image_command = " ".join(yaml.safe_load(cmd))
-    compose = yaml.safe_load((base_dir / "docker-compose.yml").read_text())
-    web_command = " ".join(compose["services"]["web"]["command"])
-    assert web_command == image_command
-    assert "config/gunicorn.py" in image_command
-    assert (base_dir / "config" / "gunicorn.py").is_file()
-
-
-def test_dockerfile_is_multi_stage_slim_non_root_with_healthcheck(base_dir) -> None:
-    dockerfile = (base_dir / "Dockerfile").read_text()
-    assert len(re.findall(r"^FROM python:3\.11-slim", dockerfile, re.MULTILINE)) == 2
-    assert re.search(r"^USER app$", dockerfile, re.MULTILINE)
-    assert "/health/live/" in dockerfile.split("HEALTHCHECK", 1)[1]
-    assert "collectstatic" in dockerfile
-    assert "requirements/production.txt" in dockerfile
-
-
-def test_make_run_serves_on_host_and_port(base_dir) -> None:
-    recipe = _makefile_recipe(base_dir, "run")
-    assert "runserver $(HOST):$(PORT)" in recipe
-    makefile = (base_dir / "Makefile").read_text()
-    assert re.search(r"^HOST \?= 127\.0\.0\.1$", makefile, re.MULTILINE)
-    assert re.search(r"^PORT \?= 8000$", makefile, re.MULTILINE)
-
-
-def test_ci_runs_make_test_on_embedded_and_real_servers(base_dir) -> None:
-    script = (base_dir / ".ci" / "run").read_text()
-    assert script.count("make test") >= 2
-    for variable in ("DATABASE_URL=", "REDIS_URL=", "CELERY_BROKER_URL="):
-        assert variable in script
-    assert shlex.split("export CI=true")[1] in script
-
-
-def test_readme_names_the_two_setup_commands(base_dir) -> None:
-    readme = (base_dir / "README.md").read_text()
-    assert "make run" in readme
-    assert "make test" in readme
-    assert "docker compose" in readme
+@pytest.mark.parametrize(
+    ("arguments", "address"),
+    [((), "127.0.0.1:8000"), (("HOST=0.0.0.0", "PORT=9123"), "0.0.0.0:9123")],
+)
+def test_make_run_serves_on_host_and_port(base_dir: Path, arguments: tuple[str, ...], address: str) -> None:
+    assert make_commands(base_dir, "run", *arguments)[-1][1:] == ["manage.py", "runserver", address]

@@ -1,10 +1,10 @@
 """The token's user comes from a short-lived cache, yet every change to the user applies on the next request."""
 
 import threading
-import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
@@ -66,14 +66,15 @@ def test_password_change_works_with_a_cached_user(user_client, user) -> None:
 
 
 def test_a_remembered_token_is_refused_once_it_expires(api_client, user) -> None:
-    token = AccessToken.for_user(user)
-    token.set_exp(lifetime=timedelta(seconds=2))
-    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    assert api_client.get(ME).status_code == 200  # verified, and remembered by this process
+    with time_machine.travel(datetime.now(UTC), tick=False) as clock:
+        token = AccessToken.for_user(user)
+        token.set_exp(lifetime=timedelta(seconds=2))
+        api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        assert api_client.get(ME).status_code == 200  # verified, and remembered by this process
 
-    time.sleep(2.1)
+        clock.shift(timedelta(seconds=2.1))
 
-    response = api_client.get(ME)
+        response = api_client.get(ME)
     assert response.status_code == 401
     assert response.json()["code"] == "token_not_valid"
 

@@ -1,10 +1,10 @@
 """OpenID Connect sign-in, end to end against a real provider process.
 
-The provider is a small Django project with django-oauth-toolkit (tests/users/oidc_provider/), started here on a
-spare 127.0.0.1 port with its own SQLite database and an RS256 key made for this run. Each sign-in is driven as a
-browser would: open the authorization endpoint our API lists with a PKCE challenge and a nonce, sign in at the
-provider's form, follow the redirects to our redirect URI and take the code; then post the code to our API and
-use the token it answers.
+The provider is a small Django project with django-oauth-toolkit (tests/users/oidc_provider/), started once per
+test session on a spare 127.0.0.1 port with its own SQLite database and an RS256 key made for this run. Each
+sign-in is driven as a browser would: open the authorization endpoint our API lists with a PKCE challenge and a
+nonce, sign in at the provider's form, follow the redirects to our redirect URI and take the code; then post the
+code to our API and use the token it answers.
 """
 
 import base64
@@ -18,12 +18,14 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlparse
 
 import pytest
 import requests
+import time_machine
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core import mail
@@ -95,8 +97,9 @@ def rsa_private_key_pem() -> str:
     ).decode()
 
 
-def start_provider(directory: Path, *, published_jwks_uri: str = "") -> Provider:
-    """A provider process with a fresh RS256 key, its own database in `directory`, the client and PEOPLE."""
+def launch_provider(directory: Path, *, published_jwks_uri: str = "") -> Provider:
+    """Start a provider process with a fresh RS256 key, its own database in `directory`, the client and PEOPLE;
+    `ready` waits for it to answer, so several can start at once."""
     directory.mkdir(parents=True, exist_ok=True)
     port = free_port()
     seed = {
@@ -123,20 +126,40 @@ def start_provider(directory: Path, *, published_jwks_uri: str = "") -> Provider
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    provider = Provider(process=process, port=port, log=log)
+    return Provider(process=process, port=port, log=log)
+
+
+def ready(provider: Provider) -> Provider:
     try:
-        wait_for_http(f"{provider.issuer}/.well-known/openid-configuration", timeout=90, process=process)
+        wait_for_http(f"{provider.issuer}/.well-known/openid-configuration", timeout=90, process=provider.process)
     except Exception:
-        stop(process)
-        raise RuntimeError(f"the test provider did not start:\n{log.read_text()[-3000:]}") from None
+        stop(provider.process)
+        raise RuntimeError(f"the test provider did not start:\n{provider.log.read_text()[-3000:]}") from None
     return provider
 
 
-@pytest.fixture(scope="module")
-def idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provider]:
-    provider = start_provider(tmp_path_factory.mktemp("oidc-provider"))
-    yield provider
-    stop(provider.process)
+@pytest.fixture(scope="session")
+def providers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Provider]]:
+    """The provider processes this module needs, started together once per session (each takes seconds to start):
+    `idp`, which every sign-in uses; `impostor`, which signs with its own key but publishes idp's keys, as a forger
+    would have to; `short-lived`, which the discovery cache's test stops."""
+    root = tmp_path_factory.mktemp("oidc-providers")
+    idp = launch_provider(root / "idp")
+    started = {
+        "idp": idp,
+        "impostor": launch_provider(root / "impostor", published_jwks_uri=f"{idp.issuer}/.well-known/jwks.json"),
+        "short-lived": launch_provider(root / "short-lived"),
+    }
+    try:
+        yield {name: ready(provider) for name, provider in started.items()}
+    finally:
+        for provider in started.values():
+            stop(provider.process)
+
+
+@pytest.fixture
+def idp(providers: dict[str, Provider]) -> Provider:
+    return providers["idp"]
 
 
 @pytest.fixture
@@ -395,16 +418,12 @@ def test_a_wrong_nonce_is_400(acme, api_client, sign_in) -> None:
     assert not User.objects.exists()
 
 
-def test_an_id_token_signed_by_another_key_is_refused(settings, db, idp, api_client, sign_in, tmp_path) -> None:
-    # A second provider signs with its own key but publishes the first one's keys, as a forger would have to.
-    impostor = start_provider(tmp_path / "impostor", published_jwks_uri=f"{idp.issuer}/.well-known/jwks.json")
-    try:
-        settings.OIDC_PROVIDERS = [impostor.setting("impostor", "Impostor")]
-        grant = authorize(authorization_endpoint_of(api_client, "impostor"), ALICE)
+def test_an_id_token_signed_by_another_key_is_refused(settings, db, providers, api_client, sign_in) -> None:
+    # The impostor signs with its own key but publishes idp's keys, as a forger would have to.
+    settings.OIDC_PROVIDERS = [providers["impostor"].setting("impostor", "Impostor")]
+    grant = authorize(authorization_endpoint_of(api_client, "impostor"), ALICE)
 
-        refused(sign_in(grant, provider_id="impostor"), "invalid_key_id")
-    finally:
-        stop(impostor.process)
+    refused(sign_in(grant, provider_id="impostor"), "invalid_key_id")
     assert not User.objects.exists()
     assert not OidcIdentity.objects.exists()
 
@@ -469,27 +488,32 @@ def test_a_provider_that_hangs_is_502_within_the_timeout(settings, db, api_clien
     assert elapsed < 5
 
 
-def test_discovery_is_cached_for_its_ttl(settings, db, api_client, tmp_path) -> None:
-    settings.OIDC_DISCOVERY_CACHE_SECONDS = 2
-    provider = start_provider(tmp_path / "short-lived")
-    try:
-        settings.OIDC_PROVIDERS = [provider.setting("brief", "Brief")]
-        listed = providers_listed(api_client)
-        assert [entry["id"] for entry in listed] == ["brief"]
-    finally:
-        stop(provider.process)
+def test_discovery_is_cached_for_its_ttl(settings, db, providers, api_client) -> None:
+    # An in-process cache: its entries expire by the clock the test moves (Redis's follow a clock it cannot move).
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "oidc"}}
+    settings.OIDC_DISCOVERY_CACHE_SECONDS = 60
+    provider = providers["short-lived"]
+    with time_machine.travel(datetime.now(UTC), tick=False) as clock:
+        try:
+            settings.OIDC_PROVIDERS = [provider.setting("brief", "Brief")]
+            listed = providers_listed(api_client)
+            assert [entry["id"] for entry in listed] == ["brief"]
+        finally:
+            stop(provider.process)
 
-    # The provider is gone: the list still comes from the cache, but exchanging a code needs the provider.
-    assert providers_listed(api_client) == listed
-    response = api_client.post(
-        "/api/v1/auth/oidc/brief/",
-        {"code": "some-code", "redirect_uri": REDIRECT_URI, "code_verifier": secrets.token_urlsafe(48)},
-        format="json",
-    )
-    assert response.status_code == 502
-    assert response.json()["code"] == "oidc_provider_unavailable"
-    time.sleep(2.5)
-    assert providers_listed(api_client) == []  # the cached document expired and cannot be fetched again
+        # The provider is gone: the list still comes from the cache, but exchanging a code needs the provider.
+        clock.shift(timedelta(seconds=59))
+        assert providers_listed(api_client) == listed
+        response = api_client.post(
+            "/api/v1/auth/oidc/brief/",
+            {"code": "some-code", "redirect_uri": REDIRECT_URI, "code_verifier": secrets.token_urlsafe(48)},
+            format="json",
+        )
+        assert response.status_code == 502
+        assert response.json()["code"] == "oidc_provider_unavailable"
+
+        clock.shift(timedelta(seconds=2))
+        assert providers_listed(api_client) == []  # the cached document expired and cannot be fetched again
 
 
 # --- The admin ---------------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """Every door that checks a password is behind the login guard: the password changes (API and admin) count a wrong
-old password as a failed sign-in, and admin sessions end a working day after sign-in."""
+old password as a failed sign-in, and an admin session signed in and left ends a working day later."""
 
 from datetime import timedelta
 
@@ -86,7 +86,7 @@ def _session_row(client: Client) -> Session:
     return Session.objects.get(session_key=client.cookies["sessionid"].value)
 
 
-def test_an_admin_session_ends_a_working_day_after_sign_in(admin_user) -> None:
+def test_an_admin_session_left_after_sign_in_ends_a_working_day_later(admin_user) -> None:
     client = Client()
     signed_in = client.post("/admin/login/?next=/admin/", {"username": admin_user.email, "password": DEFAULT_PASSWORD})
     assert signed_in.status_code == 302
