@@ -51,6 +51,7 @@ def test_a_create_through_the_api_is_counted_by_the_next_read(
     assert _read(user_client, SEARCH_URL, sender_number=payload["sender_number"]) == (1, 1)
 
 
+@pytest.mark.django_db(transaction=True)  # the seed analyzes the tables it loaded: outside a transaction
 def test_seeded_messages_are_counted_by_the_next_read(api_client) -> None:
     # The seed inserts in bulk, past the create service: it makes the seeded accounts' counts stale itself.
     seed = ["seed_demo", "--users", "1", "--categories", "0", "--products", "0", "--heavy-accounts", "0"]
