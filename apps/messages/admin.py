@@ -18,7 +18,8 @@ from .phone import InvalidPhoneNumber, normalize_phone
 
 @admin.register(Message)
 class MessageAdmin(ViewOnlyForAdmins, admin.ModelAdmin):
-    """Read-only view of every account's messages; the only write is the retry action, through the service."""
+    """Read-only view of every account's messages; the only write is the retry action, through the service. A
+    redacted message shows its body empty and when it was redacted (`body` column, `redacted_at`)."""
 
     list_display = (
         "message_id",
@@ -26,11 +27,15 @@ class MessageAdmin(ViewOnlyForAdmins, admin.ModelAdmin):
         "sender_number",
         "receiver_number",
         "status",
+        "encoding",
+        "segments",
         "attempts",
         "created_at",
+        "send_at",
         "sent_at",
+        "body_state",
     )
-    list_filter = ("status",)
+    list_filter = ("status", "encoding", "segments", ("redacted_at", admin.EmptyFieldListFilter))
     # Searched by exact value (see get_search_results), so the search uses indexes instead of scanning bodies.
     search_fields = ("message_id", "sender_number", "receiver_number", "account_id")
     search_help_text = "An exact message id, phone number (any punctuation) or account id."
@@ -51,6 +56,12 @@ class MessageAdmin(ViewOnlyForAdmins, admin.ModelAdmin):
         with contextlib.suppress(ValueError):
             matches |= Q(account_id=UUID(term))
         return queryset.filter(matches), False
+
+    @admin.display(description="body")
+    def body_state(self, message: Message) -> str:
+        if message.redacted_at is not None:
+            return f"redacted {message.redacted_at:%Y-%m-%d %H:%M} UTC"
+        return "kept"
 
     @admin.action(description="Retry failed messages", permissions=["retry"])
     def retry_failed_messages(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:

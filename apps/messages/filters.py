@@ -80,6 +80,16 @@ class InListFilter(django_filters.Filter):
         return qs.filter(**{f"{self.field_name}__in": value})
 
 
+class PositiveIntegerFilter(django_filters.NumberFilter):
+    """A whole number, 1 or more (NumberFilter's own field takes decimals)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        super().__init__(*args, **kwargs)
+
+
 class MessageListFilter(ReusedFormFilterSet):
     """`?account_id=` on the message list (it narrows within what the caller may read)."""
 
@@ -101,6 +111,9 @@ class MessageSearchFilter(ReusedFormFilterSet):
     sender_number = InListFilter(field_name="sender_number", item_cleaner=_query_phone)
     receiver_number = InListFilter(field_name="receiver_number", item_cleaner=_query_phone)
     status = django_filters.ChoiceFilter(field_name="status", choices=Message.Status.choices)
+    segments = PositiveIntegerFilter(field_name="segments")
+    segments_min = PositiveIntegerFilter(field_name="segments", lookup_expr="gte")
+    segments_max = PositiveIntegerFilter(field_name="segments", lookup_expr="lte")
     created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 

@@ -1,18 +1,28 @@
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core.http.formats import utc_iso
 
 from .backends.errors import ERROR_CODES, shown_error_code
-from .models import BODY_MAX_LENGTH, CALLBACK_URL_MAX_LENGTH, Message
+from .models import (
+    BODY_MAX_LENGTH,
+    CALLBACK_URL_MAX_LENGTH,
+    VALIDITY_MAX_SECONDS,
+    VALIDITY_MIN_SECONDS,
+    Message,
+)
 from .phone import MAX_DIGITS, MIN_DIGITS, InvalidPhoneNumber, normalize_phone
 from .safe_http import UnsafeDestination, resolve
 
 PHONE_INPUT_MAX_LENGTH = 64
+SEND_AT_MIN_AHEAD_SECONDS = 60
+SEND_AT_MAX_AHEAD_DAYS = 35
 # What `normalize_phone` accepts: '+' and 8 to 15 digits, with spaces, dashes, dots and brackets anywhere.
 _SEPARATORS = r"[\s\-.()\[\]]*"
 PHONE_INPUT_PATTERN = rf"^{_SEPARATORS}\+({_SEPARATORS}[0-9]){{{MIN_DIGITS},{MAX_DIGITS}}}{_SEPARATORS}$"
@@ -74,6 +84,13 @@ MESSAGE_COLUMNS = (
     "sent_at",
     "status_callback",
     "error_code",
+    "encoding",
+    "segments",
+    "send_at",
+    "validity_period",
+    "expires_at",
+    "redact_body_after_send",
+    "redacted_at",
 )
 
 
@@ -87,6 +104,9 @@ _JSON_FORMAT: dict[str, Callable[[Any], Any]] = {
     "created_at": utc_iso,
     "sent_at": utc_iso,
     "status_callback": _blank_as_null,
+    "send_at": utc_iso,
+    "expires_at": utc_iso,
+    "redacted_at": utc_iso,
 }
 _COLUMN_FORMATS = tuple((column, _JSON_FORMAT.get(column)) for column in MESSAGE_COLUMNS)
 
@@ -106,6 +126,30 @@ class MessageSerializer(serializers.ModelSerializer):
         "answer in time, or answered with an error, on the last attempt; `gateway_rejected`: it refused the message "
         "for good (a bad number, a bad request); `receiver_unreachable`: the gateway reported it could not deliver "
         "the message to the receiver; `delivery_failed`: any other failure."
+    )
+
+    body = serializers.CharField(
+        allow_null=True,
+        help_text="The text; null once redacted (`redacted_at`): after MESSAGE_BODY_RETENTION_DAYS, or once final "
+        "when the create asked `redact_body_after_send`.",
+    )
+    encoding = serializers.ChoiceField(
+        choices=Message.Encoding.choices,
+        help_text="`GSM-7` when every character is in the GSM 03.38 alphabet, else `UCS-2`.",
+    )
+    segments = serializers.IntegerField(
+        help_text="SMS parts the body takes: GSM-7 160 characters in one, 153 per part when longer (the extension "
+        "table's `{}[]~\\|^€` count two); UCS-2 70 and 67 UTF-16 code units."
+    )
+    send_at = serializers.DateTimeField(
+        allow_null=True, help_text="When a scheduled message is sent; null: at once."
+    )
+    validity_period = serializers.IntegerField(
+        allow_null=True,
+        help_text="Seconds after `send_at` (or `created_at`) the message may still be handed to the gateway.",
+    )
+    expires_at = serializers.DateTimeField(
+        allow_null=True, help_text="Not handed to the gateway by then, the message ends `expired`."
     )
 
     def get_status_callback(self, message: Message) -> str | None:
@@ -158,3 +202,37 @@ class MessageCreateSerializer(serializers.Serializer):
             "callback URL when absent. Needs the account's callback secret."
         ),
     )
+    send_at = serializers.DateTimeField(
+        required=False,
+        help_text=(
+            f"Send at this time (ISO 8601), at least {SEND_AT_MIN_AHEAD_SECONDS} seconds and at most "
+            f"{SEND_AT_MAX_AHEAD_DAYS} days ahead; the message stays `scheduled` until then and may be canceled."
+        ),
+    )
+    validity_period = serializers.IntegerField(
+        required=False,
+        min_value=VALIDITY_MIN_SECONDS,
+        max_value=VALIDITY_MAX_SECONDS,
+        help_text=(
+            "Seconds after `send_at` (or acceptance) the message may still be handed to the gateway; past that it "
+            "ends `expired`. MESSAGE_DEFAULT_VALIDITY_SECONDS (36000: 10 hours) by default."
+        ),
+    )
+    redact_body_after_send = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Redact the body (null) once the message is final: sent, delivered, undelivered, failed, expired "
+        "or canceled.",
+    )
+
+    def validate_send_at(self, value: datetime) -> datetime:
+        now = timezone.now()
+        earliest = now + timedelta(seconds=SEND_AT_MIN_AHEAD_SECONDS)
+        latest = now + timedelta(days=SEND_AT_MAX_AHEAD_DAYS)
+        if not earliest <= value <= latest:
+            raise serializers.ValidationError(
+                f"Must be at least {SEND_AT_MIN_AHEAD_SECONDS} seconds and at most {SEND_AT_MAX_AHEAD_DAYS} days "
+                "ahead.",
+                code="send_at_out_of_range",
+            )
+        return value

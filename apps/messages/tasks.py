@@ -111,6 +111,22 @@ def deliver_messages_task(self: Task, message_pks: list[int] | None = None) -> N
 
 
 @shared_task(ignore_result=True)
+def expire_messages_task() -> int:
+    """Beat: end the messages past their validity as `expired`."""
+    from .lifecycle.services import messages_expire_overdue
+
+    return messages_expire_overdue()
+
+
+@shared_task(ignore_result=True)
+def redact_message_bodies_task() -> int:
+    """Beat: redact the bodies past MESSAGE_BODY_RETENTION_DAYS, and final ones whose create asked it."""
+    from .retention.services import message_bodies_redact
+
+    return message_bodies_redact()
+
+
+@shared_task(ignore_result=True)
 def prune_idempotency_keys_task() -> int:
     """Beat: delete the idempotency keys older than IDEMPOTENCY_KEY_TTL_HOURS."""
     from .delivery.idempotency import idempotency_keys_prune

@@ -72,6 +72,8 @@ CELERY_TASK_ROUTES = {
     # Exact names are matched before the patterns: status callbacks leave the delivery queue to deliveries.
     "apps.messages.tasks.send_status_callback_task": {"queue": f"{CELERY_QUEUE_PREFIX}default"},
     "apps.messages.tasks.sweep_status_callbacks_task": {"queue": f"{CELERY_QUEUE_PREFIX}default"},
+    "apps.messages.tasks.expire_messages_task": {"queue": f"{CELERY_QUEUE_PREFIX}default"},
+    "apps.messages.tasks.redact_message_bodies_task": {"queue": f"{CELERY_QUEUE_PREFIX}low"},
     "apps.messages.tasks.*": {"queue": f"{CELERY_QUEUE_PREFIX}critical"},
     "apps.users.tasks.*": {"queue": f"{CELERY_QUEUE_PREFIX}low"},
     "apps.core.tasks.*": {"queue": f"{CELERY_QUEUE_PREFIX}default"},
@@ -89,6 +91,10 @@ CELERY_BEAT_SCHEDULE = {
     "prune-idempotency-keys": {"task": "apps.messages.tasks.prune_idempotency_keys_task", "schedule": 60.0 * 60},
     # Status callbacks whose task was lost (broker down at the status change) or is overdue.
     "sweep-status-callbacks": {"task": "apps.messages.tasks.sweep_status_callbacks_task", "schedule": 30.0},
+    # Messages not handed to the gateway by their expires_at end `expired` (deliveries check it too).
+    "expire-messages": {"task": "apps.messages.tasks.expire_messages_task", "schedule": 15.0},
+    # Bodies past MESSAGE_BODY_RETENTION_DAYS, or final ones whose create asked it, become null.
+    "redact-message-bodies": {"task": "apps.messages.tasks.redact_message_bodies_task", "schedule": 60.0},
 }
 
 # One beat sends the schedule (apps/core/background/beat.py): the holder of a lease in Redis, renewed every tick and

@@ -31,6 +31,12 @@ MESSAGE_MAX_RETRIES = env.int("MESSAGE_MAX_RETRIES", default=5)
 MESSAGE_DELIVERY_BATCH_SIZE = env.int("MESSAGE_DELIVERY_BATCH_SIZE", default=100)
 MESSAGE_RETRY_BACKOFF_SECONDS = env.float("MESSAGE_RETRY_BACKOFF_SECONDS", default=2.0)
 MESSAGE_REQUEUE_AFTER_SECONDS = env.int("MESSAGE_REQUEUE_AFTER_SECONDS", default=60)
+# A body longer than this many SMS segments is refused (400 too_many_segments).
+MESSAGE_MAX_SEGMENTS = env.int("MESSAGE_MAX_SEGMENTS", default=10)
+# Seconds a message may wait for the gateway (after send_at) when its create names no validity_period; at most 36000.
+MESSAGE_DEFAULT_VALIDITY_SECONDS = min(env.int("MESSAGE_DEFAULT_VALIDITY_SECONDS", default=36_000), 36_000)
+# Days a message's body is kept; unset: forever.
+MESSAGE_BODY_RETENTION_DAYS = env.int("MESSAGE_BODY_RETENTION_DAYS", default=None)
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 PRODUCTS_CACHE_TTL = env.int("PRODUCTS_CACHE_TTL", default=300)
 DEFAULT_CURRENCY = env("DEFAULT_CURRENCY", default="USD")

@@ -40,6 +40,13 @@ def message_json(message: Message) -> dict[str, Any]:
         "error_code": (message.error_code or "delivery_failed")
         if message.status in ("failed", "undelivered")
         else None,
+        "encoding": message.encoding,
+        "segments": message.segments,
+        "send_at": iso(message.send_at),
+        "validity_period": message.validity_period,
+        "expires_at": iso(message.expires_at),
+        "redact_body_after_send": message.redact_body_after_send,
+        "redacted_at": iso(message.redacted_at),
     }
 
 

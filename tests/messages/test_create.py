@@ -1,6 +1,7 @@
 """POST /api/v1/messages/: the answer, who may send for which account, and input validation."""
 
 import uuid
+from datetime import timedelta
 
 import pytest
 
@@ -8,7 +9,7 @@ from apps.core.models import AuditEvent, OutboxEvent
 from apps.messages.models import BODY_MAX_LENGTH, Message
 from tests.users.factories import UserFactory
 
-from .helpers import MESSAGES_URL, detail_url, message_json
+from .helpers import MESSAGES_URL, detail_url, iso, message_json
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +35,13 @@ def test_create_answers_201_with_the_queued_message(user_client, user, payload) 
         "sent_at": None,
         "status_callback": None,
         "error_code": None,
+        "encoding": "GSM-7",
+        "segments": 1,
+        "send_at": None,
+        "validity_period": 36000,
+        "expires_at": iso(message.created_at + timedelta(hours=10)),
+        "redact_body_after_send": False,
+        "redacted_at": None,
     }
     assert response["Location"] == detail_url(message.message_id)
     assert len(message.message_id) == 26
@@ -171,7 +179,8 @@ def test_a_body_out_of_bounds_is_400_and_writes_nothing(user_client, payload, bo
     assert not Message.objects.exists()
 
 
-def test_a_body_of_1600_characters_is_accepted_as_sent(user_client, payload) -> None:
+def test_a_body_of_1600_characters_is_accepted_as_sent(user_client, payload, settings) -> None:
+    settings.MESSAGE_MAX_SEGMENTS = 11  # 1600 GSM-7 characters take 11 segments of 153
     body = " " + "x" * (BODY_MAX_LENGTH - 2) + " "
 
     response = user_client.post(MESSAGES_URL, {**payload, "body": body}, format="json")

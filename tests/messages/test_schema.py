@@ -30,6 +30,7 @@ def test_every_messages_path_is_documented(schema_and_warnings) -> None:
 
     assert set(paths["/api/v1/messages/"]) == {"get", "post"}
     assert set(paths["/api/v1/messages/{message_id}/"]) == {"get"}
+    assert set(paths["/api/v1/messages/{message_id}/cancel/"]) == {"post"}
     assert set(paths["/api/v1/messages/search/"]) == {"get"}
     assert set(paths["/api/v1/accounts/{account_id}/messages/"]) == {"get"}
     assert set(paths["/api/v1/messages/receipts/{backend}/"]) == {"post"}
@@ -40,7 +41,7 @@ def test_statuses_and_receipts_are_documented(schema_and_warnings) -> None:
     receipt = schema["paths"]["/api/v1/messages/receipts/{backend}/"]["post"]
     status = schema["components"]["schemas"]["MessageStatusEnum"]["enum"]
 
-    assert status == ["queued", "sent", "failed", "delivered", "undelivered"]
+    assert status == ["queued", "sent", "failed", "delivered", "undelivered", "scheduled", "canceled", "expired"]
     assert set(receipt["responses"]) >= {"200", "400", "401", "404", "409"}
     assert {"X-Signature", "X-Signature-Timestamp"} <= {p["name"] for p in receipt["parameters"]}
 
@@ -75,6 +76,13 @@ def test_the_message_shape_is_the_contracts(schema_and_warnings) -> None:
         "sent_at",
         "status_callback",
         "error_code",
+        "encoding",
+        "segments",
+        "send_at",
+        "validity_period",
+        "expires_at",
+        "redact_body_after_send",
+        "redacted_at",
     ]
 
 

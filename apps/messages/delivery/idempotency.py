@@ -21,10 +21,18 @@ class IdempotencyConflict(Conflict):
 
 
 def request_fingerprint(
-    *, account_id: UUID, sender_number: str, receiver_number: str, body: str, status_callback: str = ""
+    *,
+    account_id: UUID,
+    sender_number: str,
+    receiver_number: str,
+    body: str,
+    status_callback: str = "",
+    send_at: datetime | None = None,
+    validity_period: int | None = None,
+    redact_body_after_send: bool = False,
 ) -> str:
     """sha256 of the canonical (normalised, key-sorted) request, for comparing idempotent retries."""
-    request = {
+    request: dict[str, str | float | int | bool] = {
         "account_id": str(account_id),
         "sender_number": sender_number,
         "receiver_number": receiver_number,
@@ -33,6 +41,12 @@ def request_fingerprint(
     if status_callback:
         # Only when given, so the fingerprints of requests without one stay what they were.
         request["status_callback"] = status_callback
+    if send_at is not None:
+        request["send_at"] = send_at.timestamp()
+    if validity_period is not None:
+        request["validity_period"] = validity_period
+    if redact_body_after_send:
+        request["redact_body_after_send"] = True
     canonical = json.dumps(
         request,
         sort_keys=True,

@@ -5,21 +5,24 @@ The API, the admin and the Celery tasks all come through here; the tasks only ad
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from apps.core.background.queueing import enqueue, enqueue_on_commit, requeue_overdue
+from apps.core.exceptions import ApplicationError
 from apps.core.observability import audit
 
 from .. import events, metrics
 from ..backends import SmsDeliveryError, SmsRejectedError, get_sms_backend
 from ..backends.errors import DELIVERY_FAILED, delivery_error_code
+from ..encoding import segmentation
+from ..lifecycle.services import message_expire_locked
 from ..callbacks.services import record_status_change, record_status_changes, require_callback_secret
 from ..models import ERROR_TEXT_MAX_LENGTH, IdempotencyKey, Message
 from ..pagination import forget_account_counts
@@ -48,8 +51,15 @@ def message_create(
     body: str,
     idempotency_key: str | None = None,
     status_callback: str = "",
+    send_at: datetime | None = None,
+    validity_period: int | None = None,
+    redact_body_after_send: bool = False,
 ) -> MessageCreateResult:
-    """Accept a message as `queued` and enqueue its delivery once committed.
+    """Accept a message as `queued` and enqueue its delivery once committed; with `send_at`, as `scheduled`, claimed
+    by the workers once due (`messages_deliver`).
+
+    The body's encoding and SMS segments are counted here; more than MESSAGE_MAX_SEGMENTS raises TooManySegments.
+    `validity_period` (seconds, MESSAGE_DEFAULT_VALIDITY_SECONDS when None) sets `expires_at` from `send_at` or now.
 
     Numbers must already be normalised (see `phone.normalize_phone`). With an `idempotency_key` (scoped to the
     actor's account), a retry of the same request writes nothing and answers the first message as it was
@@ -67,12 +77,21 @@ def message_create(
     if status_callback:
         require_callback_secret(account_id=account_id)
         fields["status_callback"] = status_callback
+    options: dict[str, Any] = {"send_at": send_at, "validity_period": validity_period}
+    if redact_body_after_send:
+        options["redact_body_after_send"] = True
     if not idempotency_key:
-        return MessageCreateResult(message=_message_insert(actor=actor, fields=fields), replayed=False)
+        return MessageCreateResult(
+            message=_message_insert(actor=actor, fields=fields | acceptance_fields(body=body, **options)),
+            replayed=False,
+        )
 
     key = IdempotencyKey(
-        account_id=actor.account_id, key=idempotency_key, request_fingerprint=request_fingerprint(**fields)
+        account_id=actor.account_id,
+        key=idempotency_key,
+        request_fingerprint=request_fingerprint(**fields, **options),
     )
+    fields |= acceptance_fields(body=body, **options)
     replay = idempotent_replay(key)
     if replay is not None:
         return MessageCreateResult(message=replay, replayed=True)
@@ -88,6 +107,37 @@ def message_create(
     return MessageCreateResult(message=message, replayed=False)
 
 
+class TooManySegments(ApplicationError):
+    code = "too_many_segments"
+
+
+def acceptance_fields(
+    *, body: str, send_at: datetime | None, validity_period: int | None, redact_body_after_send: bool = False
+) -> dict[str, Any]:
+    """The columns a create computes: encoding and segments (refused past MESSAGE_MAX_SEGMENTS), the schedule and
+    the expiry."""
+    counted = segmentation(body)
+    if counted.segments > settings.MESSAGE_MAX_SEGMENTS:
+        raise TooManySegments(
+            f"The body takes {counted.segments} SMS segments ({counted.encoding}); the limit is "
+            f"{settings.MESSAGE_MAX_SEGMENTS} (MESSAGE_MAX_SEGMENTS).",
+            extra={"max_segments": settings.MESSAGE_MAX_SEGMENTS, "segments": counted.segments},
+        )
+    now = timezone.now()
+    validity = settings.MESSAGE_DEFAULT_VALIDITY_SECONDS if validity_period is None else validity_period
+    fields: dict[str, Any] = {
+        "created_at": now,
+        "encoding": counted.encoding,
+        "segments": counted.segments,
+        "validity_period": validity,
+        "expires_at": (send_at or now) + timedelta(seconds=validity),
+        "redact_body_after_send": redact_body_after_send,
+    }
+    if send_at is not None:
+        fields |= {"status": Message.Status.SCHEDULED, "send_at": send_at, "next_attempt_at": send_at}
+    return fields
+
+
 @transaction.atomic(durable=True)
 def _message_insert(*, actor: Any, fields: dict[str, Any], idempotency_key: IdempotencyKey | None = None) -> Message:
     message = Message.objects.create(**fields)
@@ -101,7 +151,8 @@ def _message_insert(*, actor: Any, fields: dict[str, Any], idempotency_key: Idem
     forget_account_counts({message.account_id})
     audit.record(actor=actor, action="message.created", target=message, object_id=message.message_id)
     events.message_created(message)
-    transaction.on_commit(lambda: request_delivery(message.pk))
+    if message.status == Message.Status.QUEUED:  # a scheduled one is claimed once due (beat's wake-up)
+        transaction.on_commit(lambda: request_delivery(message.pk))
     transaction.on_commit(metrics.messages_created_total.inc)
     return message
 
@@ -129,6 +180,9 @@ def message_deliver(*, message_pk: int, retry_in: float = 0.0) -> Message | None
     with transaction.atomic(durable=True):
         message = _lock_queued(message_pk)
         if message is None:
+            return None
+        if message.expires_at is not None and message.expires_at <= timezone.now():
+            message_expire_locked(message)
             return None
         try:
             provider_message_id = backend.send(message)
@@ -161,21 +215,35 @@ def messages_deliver(
     backend = get_sms_backend()
     failed: list[tuple[int, SmsDeliveryError]] = []
     batch_size = settings.MESSAGE_DELIVERY_BATCH_SIZE
+    now = timezone.now()
+    # Scheduled rows too, once due; never one past its expiry (the expiry sweep ends those).
     first_attempts = Message.objects.select_for_update(skip_locked=True).filter(
-        status=Message.Status.QUEUED, attempts=0
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now), status__in=Message.PENDING_STATUSES, attempts=0
     )
     if not message_pks:
         wake_received()
     with transaction.atomic(durable=True):
-        messages = list(first_attempts.filter(pk__in=message_pks)) if message_pks else []
+        messages = (
+            list(
+                first_attempts.filter(
+                    Q(status=Message.Status.QUEUED) | Q(next_attempt_at__lte=now), pk__in=message_pks
+                )
+            )
+            if message_pks
+            else []
+        )
         room = batch_size - len(messages)
         if claim_due and room > 0:
             # The order follows msg_queued_due_idx.
             messages += (
-                first_attempts.filter(next_attempt_at__lte=timezone.now())
+                first_attempts.filter(next_attempt_at__lte=now)
                 .exclude(pk__in=[message.pk for message in messages])
                 .order_by("next_attempt_at", "pk")[:room]
             )
+        for message in messages:
+            # Claimed: a scheduled message is an ordinary queued one from here (saved with its outcome), so a
+            # refused first attempt goes on through the retries.
+            message.status = Message.Status.QUEUED
             if len(messages) >= batch_size and not deliver_messages_task.app.conf.task_always_eager:
                 # More may be due: another process claims the next batch (skipping these rows) while these are sent.
                 enqueue(deliver_messages_task)
@@ -202,7 +270,7 @@ def _record_failed_attempt(message: Message, *, error: Exception, retry_in: floa
     message.last_error = str(error)[:ERROR_TEXT_MAX_LENGTH]
     message.error_code = delivery_error_code(error)
     message.next_attempt_at = timezone.now() + timedelta(seconds=retry_in)
-    message.save(update_fields=["attempts", "last_error", "error_code", "next_attempt_at"])
+    message.save(update_fields=["status", "attempts", "last_error", "error_code", "next_attempt_at"])
     logger.warning("Delivery of message %s failed (attempt %d): %s", message.message_id, message.attempts, error)
 
 
@@ -235,6 +303,8 @@ def _mark_all_sent(sent: list[tuple[Message, str]]) -> None:
     events.messages_sent(messages)
     record_status_changes(messages)
     transaction.on_commit(lambda: metrics.messages_delivered_total.inc(len(messages)))
+    segments = sum(message.segments for message in messages)
+    transaction.on_commit(lambda: metrics.messages_segments_sent_total.inc(segments))
 
 
 @transaction.atomic(durable=True)
@@ -257,7 +327,10 @@ def message_fail(*, message_pk: int, error: str) -> Message | None:
 def message_retry_failed(*, messages: QuerySet[Message], by: Any) -> int:
     """Put failed messages back to `queued` and enqueue their delivery (a staff action, audited). Returns how many."""
     now = timezone.now()
-    retried = list(messages.select_for_update().filter(status=Message.Status.FAILED).order_by("pk"))
+    # A redacted body has nothing left to send.
+    retried = list(
+        messages.select_for_update().filter(status=Message.Status.FAILED, body__isnull=False).order_by("pk")
+    )
     for message in retried:
         message.status = Message.Status.QUEUED
         message.next_attempt_at = now

@@ -40,6 +40,7 @@ from ..models import IDEMPOTENCY_KEY_MAX_LENGTH, Message
 from ..pagination import MessagePagination, count_entry_key, normalized_list_query
 from ..selectors import account_exists, account_is_visible, message_list_for_account, message_search
 from ..serializers import MessageCreateSerializer, MessageSerializer, message_data, message_read_data
+from ..lifecycle.services import message_cancel
 from .services import message_create
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -65,6 +66,13 @@ SEARCH_PARAMETERS = [
     ),
     _list_parameter("receiver_number", "Receiver number, normalised like `sender_number`"),
     OpenApiParameter("status", OpenApiTypes.STR, OpenApiParameter.QUERY, enum=Message.Status.values),
+    OpenApiParameter("segments", OpenApiTypes.INT, OpenApiParameter.QUERY, description="Exactly this many SMS segments."),
+    OpenApiParameter(
+        "segments_min", OpenApiTypes.INT, OpenApiParameter.QUERY, description="At least this many SMS segments."
+    ),
+    OpenApiParameter(
+        "segments_max", OpenApiTypes.INT, OpenApiParameter.QUERY, description="At most this many SMS segments."
+    ),
     OpenApiParameter(
         "created_after",
         OpenApiTypes.DATETIME,
@@ -202,6 +210,12 @@ class MessageViewSet(
         ],
         responses={
             201: MessageSerializer,
+            400: OpenApiResponse(
+                ERROR,
+                description="Validation error: each field name maps to a list of messages (a `send_at` less than 60 "
+                "seconds or more than 35 days ahead, a `validity_period` outside 60 to 36000); or `too_many_segments`: "
+                "the body takes more SMS segments than MESSAGE_MAX_SEGMENTS (10).",
+            ),
             403: OpenApiResponse(
                 ERROR,
                 description="A non-admin named another account's `account_id`, or the caller's email is not verified "
@@ -211,7 +225,8 @@ class MessageViewSet(
         },
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """Accept a message for delivery: 201 with `status` `queued`; it is sent in the background.
+        """Accept a message for delivery: 201 with `status` `queued`; it is sent in the background. With `send_at`,
+        201 with `status` `scheduled`: it is sent within seconds of that time, unless canceled first.
 
         Numbers are E.164 (`+` and 8 to 15 digits; spaces, dashes, dots and brackets are stripped first); `body` is
         1 to 1600 characters. `account_id` defaults to the caller's; naming another account is for admins only.
@@ -227,6 +242,9 @@ class MessageViewSet(
             body=data["body"],
             idempotency_key=idempotency_key,
             status_callback=data.get("status_callback", ""),
+            send_at=data.get("send_at"),
+            validity_period=data.get("validity_period"),
+            redact_body_after_send=data["redact_body_after_send"],
         )
         headers = {"Location": reverse("message-detail", kwargs={"message_id": result.message.message_id})}
         if result.replayed:
@@ -260,6 +278,26 @@ class MessageViewSet(
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """One message by its `message_id`; 404 when it does not exist or belongs to another account."""
         return Response(message_data(self.get_object()))
+
+    @extend_schema(
+        summary="Cancel a message",
+        request=None,
+        responses={
+            200: MessageSerializer,
+            404: _not_found,
+            409: OpenApiResponse(
+                ERROR,
+                description="`message_not_cancelable`: the message was already handed to the gateway (or expired).",
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, message_id: str | None = None) -> Response:
+        """Cancel a message that is still `scheduled`, or `queued` and never attempted: 200 with it, `canceled`
+        (its status callback follows). Canceling a canceled message answers it again; one already handed to the
+        gateway is a 409 `message_not_cancelable`."""
+        message = message_cancel(message_pk=self.get_object().pk, by=request_user(request))
+        return Response(message_data(message))
 
     @extend_schema(
         summary="Search messages",
