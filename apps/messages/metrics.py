@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 messages_created_total = Counter("messages_created", "Messages accepted by the API")
 messages_delivered_total = Counter("messages_delivered", "Messages the SMS backend accepted")
 messages_failed_total = Counter("messages_failed", "Messages that failed once every retry was spent")
-messages_segments_sent_total = Counter("messages_segments_sent", "SMS segments of the messages the SMS backend accepted")
+messages_segments_sent_total = Counter("messages_segments_sent", "SMS segments of the messages the backend accepted")
 messages_canceled_total = Counter("messages_canceled", "Messages canceled before they were sent")
 messages_expired_total = Counter("messages_expired", "Messages that expired before they were sent")
 

@@ -141,9 +141,7 @@ class MessageSerializer(serializers.ModelSerializer):
         help_text="SMS parts the body takes: GSM-7 160 characters in one, 153 per part when longer (the extension "
         "table's `{}[]~\\|^€` count two); UCS-2 70 and 67 UTF-16 code units."
     )
-    send_at = serializers.DateTimeField(
-        allow_null=True, help_text="When a scheduled message is sent; null: at once."
-    )
+    send_at = serializers.DateTimeField(allow_null=True, help_text="When a scheduled message is sent; null: at once.")
     validity_period = serializers.IntegerField(
         allow_null=True,
         help_text="Seconds after `send_at` (or `created_at`) the message may still be handed to the gateway.",

@@ -32,7 +32,7 @@ class LocmemBackend(BaseSmsBackend):
                 message_id=message.message_id,
                 sender_number=message.sender_number,
                 receiver_number=message.receiver_number,
-                body=message.body,
+                body=message.body or "",  # null only once redacted, never sent then
                 provider_message_id=provider_message_id,
             )
         )

@@ -21,9 +21,9 @@ from apps.core.observability import audit
 from .. import events, metrics
 from ..backends import SmsDeliveryError, SmsRejectedError, get_sms_backend
 from ..backends.errors import DELIVERY_FAILED, delivery_error_code
+from ..callbacks.services import record_status_change, record_status_changes, require_callback_secret
 from ..encoding import segmentation
 from ..lifecycle.services import message_expire_locked
-from ..callbacks.services import record_status_change, record_status_changes, require_callback_secret
 from ..models import ERROR_TEXT_MAX_LENGTH, IdempotencyKey, Message
 from ..pagination import forget_account_counts
 from ..tasks import deliver_message_task, deliver_messages_task
@@ -120,8 +120,7 @@ def acceptance_fields(
     if counted.segments > settings.MESSAGE_MAX_SEGMENTS:
         raise TooManySegments(
             f"The body takes {counted.segments} SMS segments ({counted.encoding}); the limit is "
-            f"{settings.MESSAGE_MAX_SEGMENTS} (MESSAGE_MAX_SEGMENTS).",
-            extra={"max_segments": settings.MESSAGE_MAX_SEGMENTS, "segments": counted.segments},
+            f"{settings.MESSAGE_MAX_SEGMENTS} (MESSAGE_MAX_SEGMENTS)."
         )
     now = timezone.now()
     validity = settings.MESSAGE_DEFAULT_VALIDITY_SECONDS if validity_period is None else validity_period
@@ -225,9 +224,7 @@ def messages_deliver(
     with transaction.atomic(durable=True):
         messages = (
             list(
-                first_attempts.filter(
-                    Q(status=Message.Status.QUEUED) | Q(next_attempt_at__lte=now), pk__in=message_pks
-                )
+                first_attempts.filter(Q(status=Message.Status.QUEUED) | Q(next_attempt_at__lte=now), pk__in=message_pks)
             )
             if message_pks
             else []
@@ -328,9 +325,7 @@ def message_retry_failed(*, messages: QuerySet[Message], by: Any) -> int:
     """Put failed messages back to `queued` and enqueue their delivery (a staff action, audited). Returns how many."""
     now = timezone.now()
     # A redacted body has nothing left to send.
-    retried = list(
-        messages.select_for_update().filter(status=Message.Status.FAILED, body__isnull=False).order_by("pk")
-    )
+    retried = list(messages.select_for_update().filter(status=Message.Status.FAILED, body__isnull=False).order_by("pk"))
     for message in retried:
         message.status = Message.Status.QUEUED
         message.next_attempt_at = now

@@ -36,11 +36,11 @@ from apps.users.authentication import BatchedAuthenticationReadsMixin
 from apps.users.request_user import request_user
 
 from ..filters import MAX_LIST_VALUES, MessageListFilter
+from ..lifecycle.services import message_cancel
 from ..models import IDEMPOTENCY_KEY_MAX_LENGTH, Message
 from ..pagination import MessagePagination, count_entry_key, normalized_list_query
 from ..selectors import account_exists, account_is_visible, message_list_for_account, message_search
 from ..serializers import MessageCreateSerializer, MessageSerializer, message_data, message_read_data
-from ..lifecycle.services import message_cancel
 from .services import message_create
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -66,7 +66,9 @@ SEARCH_PARAMETERS = [
     ),
     _list_parameter("receiver_number", "Receiver number, normalised like `sender_number`"),
     OpenApiParameter("status", OpenApiTypes.STR, OpenApiParameter.QUERY, enum=Message.Status.values),
-    OpenApiParameter("segments", OpenApiTypes.INT, OpenApiParameter.QUERY, description="Exactly this many SMS segments."),
+    OpenApiParameter(
+        "segments", OpenApiTypes.INT, OpenApiParameter.QUERY, description="Exactly this many SMS segments."
+    ),
     OpenApiParameter(
         "segments_min", OpenApiTypes.INT, OpenApiParameter.QUERY, description="At least this many SMS segments."
     ),
