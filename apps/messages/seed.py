@@ -1,13 +1,15 @@
 """The messages' demo data (`manage.py seed_demo`): `--messages` sent messages over the demo users' accounts, the
-first `--heavy-accounts` of them with `--heavy-messages` each. They go in with PostgreSQL's COPY (bulk_create
+first `--heavy-accounts` of them with `--heavy-messages` each, and a few scheduled and expired ones for the last
+demo account. They go in with PostgreSQL's COPY (bulk_create
 elsewhere): the benchmark asks for a million, which ORM inserts would take many minutes to write."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import CommandParser
 from django.db import connection, transaction
 from django.db.models import Field
@@ -18,6 +20,7 @@ from apps.core.keygen import new_key
 from apps.users.models import User
 from apps.users.seed import demo_users
 
+from .encoding import segmentation
 from .models import Message
 from .pagination import forget_account_counts
 
@@ -31,8 +34,10 @@ class MessageSeeder:
         parser.add_argument("--heavy-messages", type=int, default=200, help="messages of each heavy account")
 
     def seed(self, run: seeding.SeedRun) -> str:
-        missing = run.options["messages"] - Message.objects.count()
         users = demo_users(run.options["users"])
+        if users and run.options["messages"] >= 2 * LIFECYCLE_EXAMPLES:
+            _seed_lifecycle(users[-1])  # part of --messages, on a light account
+        missing = run.options["messages"] - Message.objects.count()
         if missing > 0 and users:
             plan = _plan(users, missing, run.options["heavy_accounts"], run.options["heavy_messages"])
             fields = [f for f in Message._meta.concrete_fields if not f.primary_key]
@@ -44,6 +49,47 @@ class MessageSeeder:
                 _bulk_create(rows, fields)
             forget_account_counts({user.account_id for user, _ in plan})
         return f"{Message.objects.count()} messages"
+
+
+LIFECYCLE_EXAMPLES = 3
+
+
+def _seed_lifecycle(user: User) -> None:
+    """A few scheduled messages (sent by the workers when due, or cancelable until then) and expired ones, once."""
+    if Message.objects.filter(status__in=[Message.Status.SCHEDULED, Message.Status.EXPIRED]).exists():
+        return
+    now = timezone.now()
+    rows = []
+    for n in range(LIFECYCLE_EXAMPLES):
+        send_at = now + timedelta(hours=n + 1)
+        rows.append(
+            _example(user, f"Scheduled demo {n}", status=Message.Status.SCHEDULED, send_at=send_at, created_at=now)
+        )
+        created = now - timedelta(days=1, hours=n)
+        rows.append(
+            _example(user, f"Expired demo {n}", status=Message.Status.EXPIRED, send_at=None, created_at=created)
+        )
+    Message.objects.bulk_create(rows)
+    forget_account_counts({user.account_id})
+
+
+def _example(user: User, body: str, *, status: str, send_at: datetime | None, created_at: datetime) -> Message:
+    counted = segmentation(body)
+    validity = settings.MESSAGE_DEFAULT_VALIDITY_SECONDS
+    return Message(
+        account_id=user.account_id,
+        sender_number="+15550000100",
+        receiver_number="+447700900100",
+        body=body,
+        status=status,
+        encoding=counted.encoding,
+        segments=counted.segments,
+        created_at=created_at,
+        send_at=send_at,
+        next_attempt_at=send_at or created_at,
+        validity_period=validity,
+        expires_at=(send_at or created_at) + timedelta(seconds=validity),
+    )
 
 
 def _plan(users: list[User], missing: int, heavy_accounts: int, heavy_each: int) -> list[tuple[User, int]]:

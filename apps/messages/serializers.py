@@ -218,7 +218,6 @@ class MessageCreateSerializer(serializers.Serializer):
     )
     redact_body_after_send = serializers.BooleanField(
         required=False,
-        default=False,
         help_text="Redact the body (null) once the message is final: sent, delivered, undelivered, failed, expired "
         "or canceled.",
     )

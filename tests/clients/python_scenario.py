@@ -6,6 +6,7 @@ PASSWORD` with the generated package on PYTHONPATH; it exits non-zero at the fir
 
 import sys
 import uuid
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from http import HTTPStatus
 
@@ -13,6 +14,7 @@ from django_rest_monolith_client import AuthenticatedClient, Client
 from django_rest_monolith_client.api.auth import auth_login, auth_logout, auth_refresh, auth_register
 from django_rest_monolith_client.api.categories import categories_create
 from django_rest_monolith_client.api.messages import (
+    messages_cancel_create,
     messages_create,
     messages_list,
     messages_retrieve,
@@ -125,6 +127,19 @@ def main(base_url: str, admin_email: str, password: str) -> None:
     assert (one.body, one.receiver_number) == ("Hello", "+447700900123")
     found = expect(messages_search_list.sync_detailed(client=user, receiver_number="+44 7700 900123"), HTTPStatus.OK)
     assert [m.message_id for m in found.results] == [first.message_id]
+
+    # a scheduled message: its segments, then canceled (twice: the same answer)
+    send_at = datetime.now(UTC) + timedelta(minutes=10)
+    later = MessageCreateRequest(
+        sender_number="+15550001111", receiver_number="+447700900123", body="Later €", send_at=send_at
+    )
+    scheduled = expect(messages_create.sync_detailed(client=user, body=later), HTTPStatus.CREATED)
+    assert (scheduled.status.value, scheduled.encoding.value, scheduled.segments) == ("scheduled", "GSM-7", 1)
+    assert scheduled.send_at == send_at
+    canceled = expect(messages_cancel_create.sync_detailed(scheduled.message_id, client=user), HTTPStatus.OK)
+    assert canceled.status.value == "canceled"
+    again_canceled = expect(messages_cancel_create.sync_detailed(scheduled.message_id, client=user), HTTPStatus.OK)
+    assert again_canceled.status.value == "canceled"
 
     # refresh, then logout with the new refresh token; both are dead afterwards (a replay of the rotated one would
     # also revoke every session of the account, so it comes last)

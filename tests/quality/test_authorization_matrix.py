@@ -251,6 +251,12 @@ MATRIX: list[Row] = [
         owner_or_admin(200),
         path=lambda w: f"/api/v1/messages/{w.messages['user'][0].message_id}/",
     ),
+    Row(
+        "POST",
+        "/api/v1/messages/{message_id}/cancel/",
+        owner_or_admin(200),
+        path=lambda w: f"/api/v1/messages/{w.messages['user'][0].message_id}/cancel/",
+    ),
     # Status callback settings: always the caller's own account's.
     Row("GET", "/api/v1/accounts/me/status-callback/", signed_in(200)),
     Row("PATCH", "/api/v1/accounts/me/status-callback/", signed_in(200), body=lambda w, c: {"default_url": ""}),

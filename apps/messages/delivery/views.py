@@ -246,7 +246,7 @@ class MessageViewSet(
             status_callback=data.get("status_callback", ""),
             send_at=data.get("send_at"),
             validity_period=data.get("validity_period"),
-            redact_body_after_send=data["redact_body_after_send"],
+            redact_body_after_send=data.get("redact_body_after_send", False),
         )
         headers = {"Location": reverse("message-detail", kwargs={"message_id": result.message.message_id})}
         if result.replayed:

@@ -138,6 +138,23 @@ assert.deepEqual(
   [first.message_id],
 );
 
+// a scheduled message: its segments, then canceled (twice: the same answer)
+const sendAt = new Date(Date.now() + 10 * 60 * 1000).toISOString();
+const scheduled = must(
+  await user.POST("/api/v1/messages/", { body: { ...message, body: "Later €", send_at: sendAt } }),
+  201,
+);
+assert.deepEqual([scheduled.status, scheduled.encoding, scheduled.segments], ["scheduled", "GSM-7", 1]);
+for (let n = 0; n < 2; n++) {
+  const canceled = must(
+    await user.POST("/api/v1/messages/{message_id}/cancel/", {
+      params: { path: { message_id: scheduled.message_id } },
+    }),
+    200,
+  );
+  assert.equal(canceled.status, "canceled");
+}
+
 // refresh, then logout with the new refresh token; both are dead afterwards (a replay of the rotated one would
 // also revoke every session of the account, so it comes last)
 const refreshed = must(await anonymous.POST("/api/v1/auth/refresh/", { body: { refresh: tokens.refresh } }), 200);
