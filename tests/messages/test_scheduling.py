@@ -9,7 +9,7 @@ from django.utils import timezone
 from apps.core.models import AuditEvent
 from apps.messages import metrics
 from apps.messages.backends import locmem
-from apps.messages.delivery.services import message_deliver
+from apps.messages.delivery.services import message_deliver, messages_deliver
 from apps.messages.lifecycle.services import messages_expire_overdue
 from apps.messages.models import CallbackSettings, Message, StatusCallback
 from apps.messages.tasks import deliver_messages_task, expire_messages_task
@@ -287,3 +287,46 @@ def test_a_canceled_message_never_expires(user) -> None:
     messages_expire_overdue()
 
     assert Message.objects.get(pk=canceled.pk).status == "canceled"
+
+
+def _deliver_in_thread(pk: int) -> list:
+    from django.db import connection
+
+    try:
+        return messages_deliver(message_pks=[pk])
+    finally:
+        connection.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_cancel_during_the_send_waits_for_it_and_is_refused(user, settings) -> None:
+    """The send holds the row's lock while the gateway answers (1 s): the cancel waits, then finds it sent."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from apps.messages.lifecycle.services import MessageNotCancelable, message_cancel
+    from bench.gateway import Gateway
+
+    gateway = Gateway(0, 1.0)
+    threading.Thread(target=gateway.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    settings.SMS_BACKEND = "apps.messages.backends.http.HttpGatewayBackend"
+    settings.SMS_GATEWAY_URL = f"http://127.0.0.1:{gateway.server_address[1]}/messages"
+    message = MessageFactory(account_id=user.account_id)
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            sending = pool.submit(_deliver_in_thread, message.pk)
+            deadline = time.monotonic() + 10
+            while gateway.posts == 0:  # the send is in flight, the row locked
+                assert time.monotonic() < deadline, "the send never started"
+                time.sleep(0.01)
+            with pytest.raises(MessageNotCancelable):
+                message_cancel(message_pk=message.pk, by=user)
+            assert sending.result(timeout=10) == []
+    finally:
+        gateway.shutdown()
+        gateway.server_close()
+
+    message.refresh_from_db()
+    assert (message.status, message.attempts, gateway.posts) == ("sent", 1, 1)
