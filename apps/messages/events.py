@@ -60,3 +60,8 @@ def message_receipt(message: Message, *, error: str, reported_at: str) -> Outbox
     return _publish(
         f"message.{message.status}", message, Priority.HIGH, status=message.status, error=error, reported_at=reported_at
     )
+
+
+def messages_ended(messages: list[Message]) -> list[OutboxEvent]:
+    """`message.canceled` or `message.expired` for each of `messages`, in one INSERT: ended before being sent."""
+    return publish_events([_event(f"message.{message.status}", message, Priority.MEDIUM) for message in messages])

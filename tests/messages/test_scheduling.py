@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from apps.core.models import AuditEvent
+from apps.core.models import AuditEvent, OutboxEvent
 from apps.messages import metrics
 from apps.messages.backends import locmem
 from apps.messages.delivery.services import message_deliver, messages_deliver
@@ -154,6 +154,8 @@ def test_cancel_a_scheduled_message_answers_it_canceled_and_it_is_never_sent(
     assert callback_statuses(message) == ["canceled"]
     audit = AuditEvent.objects.get(action="message.canceled")
     assert (audit.object_id, audit.changes) == (message.message_id, {"status": ["scheduled", "canceled"]})
+    event = OutboxEvent.objects.get(event_type="message.canceled")
+    assert event.payload == {"message_id": message.message_id, "account_id": str(user.account_id)}
 
 
 def test_canceling_a_canceled_message_answers_200_with_it_and_changes_nothing(
@@ -253,6 +255,9 @@ def test_a_message_past_its_validity_is_not_claimed_and_the_sweep_expires_it(
     statuses = dict(Message.objects.values_list("pk", "status"))
     assert statuses == {overdue.pk: "expired", scheduled.pk: "expired", valid.pk: "sent"}
     assert callback_statuses(overdue) == callback_statuses(scheduled) == ["expired"]
+    assert sorted(OutboxEvent.objects.filter(event_type="message.expired").values_list("aggregate_id", flat=True)) == (
+        sorted([overdue.message_id, scheduled.message_id])
+    )
     assert metrics.messages_expired_total._value.get() - before == 2
 
 

@@ -61,9 +61,9 @@ def _settings_data(current: CallbackSettings | None, *, new_secret: str | None =
 class CallbackSettingsView(ValidatedInputMixin, APIView):
     """Status callbacks of the caller's account.
 
-    Every status change of a message (`sent`, `failed`, `delivered`, `undelivered`) is POSTed as JSON
-    `{"event_id", "message_id", "status", "attempts", "error", "time"}` to the message's `status_callback`, or else
-    to this default URL. Each POST is signed: `X-Signature-Timestamp` (Unix seconds) and `X-Signature`, the hex
+    Every status change of a message (`sent`, `failed`, `delivered`, `undelivered`, `canceled`, `expired`) is POSTed
+    as JSON `{"event_id", "message_id", "status", "attempts", "error", "time"}` to the message's `status_callback`, or
+    else to this default URL. Each POST is signed: `X-Signature-Timestamp` (Unix seconds) and `X-Signature`, the hex
     HMAC-SHA256 of `<timestamp>.<body>` under the account's secret; check both, and refuse old timestamps. A
     receiver answers 2xx; anything else (or no answer within the callback timeout, 5 seconds unless the service is
     configured otherwise) is retried with exponential backoff for about a day. Events of one message arrive in

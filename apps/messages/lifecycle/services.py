@@ -13,7 +13,7 @@ from django.utils import timezone
 from apps.core.exceptions import Conflict
 from apps.core.observability import audit
 
-from .. import metrics
+from .. import events, metrics
 from ..callbacks.services import record_status_change, record_status_changes
 from ..models import Message
 
@@ -46,6 +46,7 @@ def message_cancel(*, message_pk: int, by: Any) -> Message:
         object_id=message.message_id,
         changes={"status": [previous, Message.Status.CANCELED]},
     )
+    events.messages_ended([message])
     record_status_change(message)
     transaction.on_commit(metrics.messages_canceled_total.inc)
     return message
@@ -56,6 +57,7 @@ def message_expire_locked(message: Message) -> None:
     transaction."""
     message.status = Message.Status.EXPIRED
     message.save(update_fields=["status"])
+    events.messages_ended([message])
     record_status_change(message)
     transaction.on_commit(metrics.messages_expired_total.inc)
 
@@ -86,6 +88,7 @@ def _expire_batch(batch_size: int) -> int:
     Message.objects.filter(pk__in=[message.pk for message in overdue]).update(status=Message.Status.EXPIRED)
     for message in overdue:
         message.status = Message.Status.EXPIRED
+    events.messages_ended(overdue)
     record_status_changes(overdue)
     count = len(overdue)
     transaction.on_commit(lambda: metrics.messages_expired_total.inc(count))
