@@ -11,9 +11,17 @@ from django.views.decorators.http import require_GET
 from django_guid import get_guid
 from drf_spectacular.utils import extend_schema, inline_serializer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from rest_framework import serializers
-from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
+from drf_orjson_renderer.renderers import ORJSONRenderer
+from rest_framework import routers, serializers
+from rest_framework.decorators import (
+    api_view,
+    authentication_classes,
+    permission_classes,
+    renderer_classes,
+    throttle_classes,
+)
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import TemplateHTMLRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,6 +29,11 @@ from rest_framework.views import APIView
 from apps.core.background.outages import DATABASE_ERRORS, database_unavailable_response, is_outage, mark_logged
 from apps.core.observability import health, metrics
 from apps.core.observability.context import request_client_ip
+
+
+class ServiceHomeRenderer(TemplateHTMLRenderer):
+    """`/` for a browser (Accept: text/html): links instead of a JSON body showing paths as plain text."""
+
 
 ViewFunction = TypeVar("ViewFunction", bound=Callable[..., Any])
 
@@ -53,23 +66,40 @@ def _public(view: ViewFunction) -> ViewFunction:
 
 @extend_schema(
     tags=["service"],
-    responses=inline_serializer(
-        "ServiceInfo",
-        {
-            "name": serializers.CharField(),
-            "version": serializers.CharField(),
-            "docs": serializers.CharField(),
-            "health": serializers.CharField(),
-        },
-    ),
+    # The JSON answer only: the HTML page for browsers is no contract.
+    responses={
+        (200, "application/json"): inline_serializer(
+            "ServiceInfo",
+            {
+                "name": serializers.CharField(),
+                "version": serializers.CharField(),
+                "docs": serializers.CharField(),
+                "health": serializers.CharField(),
+            },
+        )
+    },
 )
 @api_view(["GET"])
+@renderer_classes([ORJSONRenderer, ServiceHomeRenderer])
 @_public
 def service_info(request: Request) -> Response:
-    """What this service is and where its docs and health check live."""
-    return Response(
-        {"name": settings.SERVICE_NAME, "version": settings.SERVICE_VERSION, "docs": "/api/docs/", "health": "/health/"}
-    )
+    """What this service is and where its docs and health check live (JSON; a browser asking for HTML gets a page of
+    links: the API root, the docs, the admin, the health check)."""
+    body = {
+        "name": settings.SERVICE_NAME,
+        "version": settings.SERVICE_VERSION,
+        "docs": "/api/docs/",
+        "health": "/health/",
+    }
+    return Response(body, template_name="core/home.html")
+
+
+class ApiRootView(routers.APIRootView):
+    """The API's endpoints, version 1. Sign in (`POST /api/v1/auth/login/`, or **Log in** here) to use them; the
+    reference is at `/api/docs/`."""
+
+    # A list of links: anyone may read it, as DRF's DefaultRouter root (the endpoints themselves say who may call).
+    permission_classes = [AllowAny]
 
 
 @extend_schema(tags=["service"], responses={200: _health, 503: _health})

@@ -99,6 +99,7 @@ MESSAGE = {"sender_number": "+15551230001", "receiver_number": "+442079460958", 
 MATRIX: list[Row] = [
     # --- Service -------------------------------------------------------------------------------------------------
     Row("GET", "/", anyone(200)),
+    Row("GET", "/api/v1/", anyone(200)),
     Row("GET", "/health/", anyone(200)),
     Row("GET", "/health/live/", anyone(200)),
     Row("GET", "/health/ready/", anyone(200)),

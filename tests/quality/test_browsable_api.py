@@ -184,3 +184,35 @@ def test_the_product_list_orders_by_the_keys_the_dialog_sends(admin_user, admin_
         admin_client.post("/api/v1/products/", {"sku": sku, "name": name, "category": category.slug, "price": price})
     response = browser(admin_user).get("/api/v1/products/", {"ordering": "-price,name"}, HTTP_ACCEPT="application/json")
     assert [row["sku"] for row in response.json()["results"]] == ["C", "A", "B"]
+
+
+def test_the_front_door_is_json_for_clients_and_a_page_of_links_for_a_browser(api_client, settings) -> None:
+    expected = {
+        "name": settings.SERVICE_NAME,
+        "version": settings.SERVICE_VERSION,
+        "docs": "/api/docs/",
+        "health": "/health/",
+    }
+    assert api_client.get("/").json() == expected
+    assert api_client.get("/", HTTP_ACCEPT="application/json").json() == expected
+    page = api_client.get("/", HTTP_ACCEPT="text/html,application/xhtml+xml,*/*;q=0.8")
+    assert page["Content-Type"].startswith("text/html")
+    links = re.findall(r'<a href="([^"]+)"', page.content.decode())
+    assert {"/api/v1/", "/api/docs/", "/admin/", "/health/"} <= set(links)
+
+
+def test_the_api_root_lists_the_endpoints(api_client) -> None:
+    response = api_client.get("/api/v1/")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["products"] == "http://testserver/api/v1/products/"
+    assert body["messages"] == "http://testserver/api/v1/messages/"
+    assert body["auth/login"] == "http://testserver/api/v1/auth/login/"
+    for url in body.values():
+        assert api_client.get(url).status_code in (200, 401, 405), url  # every link is a route
+
+
+def test_the_api_root_is_browsable(admin_user) -> None:
+    page = browser(admin_user).get("/api/v1/", **HTML)
+    assert page.status_code == 200
+    assert "http://testserver/api/v1/categories/" in page.content.decode()
