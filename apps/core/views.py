@@ -9,9 +9,9 @@ from django.templatetags.static import static
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET
 from django_guid import get_guid
+from drf_orjson_renderer.renderers import ORJSONRenderer
 from drf_spectacular.utils import extend_schema, inline_serializer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from drf_orjson_renderer.renderers import ORJSONRenderer
 from rest_framework import routers, serializers
 from rest_framework.decorators import (
     api_view,
