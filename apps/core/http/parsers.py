@@ -7,6 +7,7 @@ that (PARSER_WHITELIST in config/settings/api.py names the classes it shows: the
 form parsers, so they stay out of it). The image upload lists DRF's own MultiPartParser, for every client.
 """
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from drf_orjson_renderer.parsers import ORJSONParser
@@ -48,7 +49,7 @@ class _BrowserOnlyParser(parsers.BaseParser):
 
     parser: ClassVar[type[parsers.BaseParser]]
 
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None) -> Any:
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
         request = (parser_context or {}).get("request")
         if not is_browser_session(request):
             raise UnsupportedMediaType(media_type or self.media_type)

@@ -2,6 +2,7 @@
 when the API refused it."""
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from django.http import QueryDict
@@ -13,7 +14,9 @@ class BrowsableAPIRenderer(renderers.BrowsableAPIRenderer):
     """After a 4xx to a JSON body sent from the raw-data box, the box shows that body again (DRF refills it with the
     serializer's starting values, so a person's edits were lost with the error)."""
 
-    def get_context(self, data: Any, accepted_media_type: str | None, renderer_context: dict[str, Any]) -> Any:
+    def get_context(
+        self, data: Any, accepted_media_type: str | None, renderer_context: Mapping[str, Any]
+    ) -> dict[str, Any]:
         context = super().get_context(data, accepted_media_type, renderer_context)
         view, request = renderer_context["view"], renderer_context["request"]
         # DRF draws an HTML form for POST and PUT only; a view that updates by PATCH alone would offer raw JSON only.
@@ -30,7 +33,7 @@ class BrowsableAPIRenderer(renderers.BrowsableAPIRenderer):
         return form
 
     def _refused_json_body(self, method: str, request: Request) -> str | None:
-        response = (self.renderer_context or {}).get("response")
+        response = (getattr(self, "renderer_context", None) or {}).get("response")
         if response is None or response.status_code < 400 or request.method != method:
             return None
         try:
