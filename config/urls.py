@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
-from apps.core.views import ApiRootView
+from apps.core.views import ApiRootView, redoc_bundle
 
 # What the browsable API's root (/api/v1/) lists: a name for each endpoint, and its URL name.
 API_ROOT = {
@@ -30,6 +30,7 @@ urlpatterns = [
     # Both docs pages run under the Content-Security-Policy: Swagger UI's init script is served from its own URL
     # (the split view) and ReDoc's page has no inline script and no web fonts from a CDN.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/dist/bundles/redoc.standalone.js", redoc_bundle, name="redoc-bundle"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema", template_name="docs/redoc.html"), name="redoc"),
     path("api/v1/", ApiRootView.as_view(api_root_dict=API_ROOT), name="api-root"),
     path("api/v1/", include(api_v1)),

@@ -69,7 +69,8 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     # No "valid" badge: on any host but localhost Swagger UI would send the schema's URL to validator.swagger.io.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
-    "REDOC_DIST": "SIDECAR",
+    # The sidecar's bundle, served by apps.core.views.redoc_bundle with its one outside image made inline.
+    "REDOC_DIST": "/api/redoc/dist",
     "COMPONENT_SPLIT_REQUEST": True,
     # The schema's request bodies: JSON, and multipart where a view lists DRF's own parser (the image upload). The
     # browser-session form parsers are left out: with them every body would be offered in three encodings, and a

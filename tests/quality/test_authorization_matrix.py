@@ -100,6 +100,7 @@ MATRIX: list[Row] = [
     # --- Service -------------------------------------------------------------------------------------------------
     Row("GET", "/", anyone(200)),
     Row("GET", "/api/v1/", anyone(200)),
+    Row("GET", "/api/redoc/dist/bundles/redoc.standalone.js", anyone(200)),
     Row("GET", "/health/", anyone(200)),
     Row("GET", "/health/live/", anyone(200)),
     Row("GET", "/health/ready/", anyone(200)),

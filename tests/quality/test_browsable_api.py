@@ -216,3 +216,14 @@ def test_the_api_root_is_browsable(admin_user) -> None:
     page = browser(admin_user).get("/api/v1/", **HTML)
     assert page.status_code == 200
     assert "http://testserver/api/v1/categories/" in page.content.decode()
+
+
+def test_redoc_loads_its_bundle_from_the_service_with_no_outside_image(api_client) -> None:
+    page = api_client.get("/api/redoc/").content.decode()
+    assert 'src="/api/redoc/dist/bundles/redoc.standalone.js"' in page
+    bundle = api_client.get("/api/redoc/dist/bundles/redoc.standalone.js")
+    assert bundle.status_code == 200
+    assert bundle["Content-Type"].startswith("text/javascript")
+    script = b"".join(bundle.streaming_content) if bundle.streaming else bundle.content
+    assert b"cdn.redoc.ly" not in script
+    assert b"data:image/svg+xml" in script
