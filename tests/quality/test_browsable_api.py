@@ -15,8 +15,6 @@ from tests.users.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-HTML = {"HTTP_ACCEPT": "text/html"}
-
 
 def browser(user) -> Client:
     """A signed-in browser session that must send its CSRF token, as a person's browser does."""
@@ -26,7 +24,7 @@ def browser(user) -> Client:
 
 
 def csrf_token(client: Client, path: str) -> str:
-    page = client.get(path, **HTML)
+    page = client.get(path, HTTP_ACCEPT="text/html")
     assert page.status_code == 200
     return client.cookies["csrftoken"].value
 
@@ -47,7 +45,7 @@ def test_every_write_page_offers_an_html_form(admin_user) -> None:
         ("/api/v1/users/{admin}/", "full_name"),
         ("/api/v1/accounts/me/status-callback/", "default_url"),
     ]:
-        page = client.get(path.format(admin=admin_user.pk), **HTML).content.decode()
+        page = client.get(path.format(admin=admin_user.pk), HTTP_ACCEPT="text/html").content.decode()
         assert re.search(rf'<form[^>]*enctype="multipart/form-data"[\s\S]*?name="{field}"', page), path
 
 
@@ -65,7 +63,7 @@ def test_a_browser_session_creates_a_category_with_the_html_form(admin_user) -> 
 
 def test_a_patch_only_page_draws_its_html_form_for_patch(admin_user) -> None:
     client = browser(admin_user)
-    page = client.get(f"/api/v1/users/{admin_user.pk}/", **HTML).content.decode()
+    page = client.get(f"/api/v1/users/{admin_user.pk}/", HTTP_ACCEPT="text/html").content.decode()
     assert 'src="/static/core/browsable-patch-form.js"' in page  # turns the form's PUT into PATCH
     token = client.cookies["csrftoken"].value
     response = client.patch(
@@ -116,7 +114,7 @@ def test_the_message_pages_starting_body_is_accepted_once_its_required_fields_ar
     settings.MESSAGES_REQUIRE_VERIFIED_EMAIL = True
     sender = UserFactory(is_verified=True)
     client = browser(sender)
-    body = json.loads(raw_content(client.get("/api/v1/messages/", **HTML).content.decode()))
+    body = json.loads(raw_content(client.get("/api/v1/messages/", HTTP_ACCEPT="text/html").content.decode()))
     assert body["account_id"] is None
     assert body["status_callback"] == ""
     body.update(sender_number="+15551230001", receiver_number="+15551230002", body="Hello")
@@ -135,7 +133,7 @@ def test_the_message_pages_starting_body_is_accepted_once_its_required_fields_ar
 def test_the_product_pages_starting_body_is_accepted_once_its_required_fields_are_filled(admin_user) -> None:
     category = CategoryFactory()
     client = browser(admin_user)
-    body = json.loads(raw_content(client.get("/api/v1/products/", **HTML).content.decode()))
+    body = json.loads(raw_content(client.get("/api/v1/products/", HTTP_ACCEPT="text/html").content.decode()))
     assert body["stock"] == 0
     body.update(sku="RAW-1", name="Lamp", category=category.slug, price="9.50")
     response = client.post(
@@ -154,7 +152,11 @@ def test_a_refused_body_stays_in_the_box(admin_user) -> None:
     token = csrf_token(client, "/api/v1/products/")
     sent = {"sku": "KEEP-1", "name": "My edits", "category": "no-such-category", "price": "3.00"}
     response = client.post(
-        "/api/v1/products/", json.dumps(sent), content_type="application/json", HTTP_X_CSRFTOKEN=token, **HTML
+        "/api/v1/products/",
+        json.dumps(sent),
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN=token,
+        HTTP_ACCEPT="text/html",
     )
     assert response.status_code == 400
     assert json.loads(raw_content(response.content.decode())) == sent
@@ -169,7 +171,7 @@ def test_swaggers_message_example_is_accepted_as_it_is(user_client) -> None:
 
 
 def test_the_filters_dialog_labels_every_field_and_renders_its_help(admin_user) -> None:
-    page = browser(admin_user).get("/api/v1/products/", **HTML).content.decode()
+    page = browser(admin_user).get("/api/v1/products/", HTTP_ACCEPT="text/html").content.decode()
     assert "[invalid name]" not in page
     assert re.search(r'<label for="id_search">Search:</label>', page)
     assert "`" not in page.split('id="filtersModal"')[1].split("</form>")[0]
@@ -213,7 +215,7 @@ def test_the_api_root_lists_the_endpoints(api_client) -> None:
 
 
 def test_the_api_root_is_browsable(admin_user) -> None:
-    page = browser(admin_user).get("/api/v1/", **HTML)
+    page = browser(admin_user).get("/api/v1/", HTTP_ACCEPT="text/html")
     assert page.status_code == 200
     assert "http://testserver/api/v1/categories/" in page.content.decode()
 
