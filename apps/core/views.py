@@ -37,6 +37,9 @@ from apps.core.observability.context import request_client_ip
 class ServiceHomeRenderer(TemplateHTMLRenderer):
     """`/` for a browser (Accept: text/html): links instead of a JSON body showing paths as plain text."""
 
+    # Whatever the answer (OPTIONS too), a browser gets the page of links.
+    template_name = "core/home.html"
+
 
 ViewFunction = TypeVar("ViewFunction", bound=Callable[..., Any])
 
@@ -69,18 +72,15 @@ def _public(view: ViewFunction) -> ViewFunction:
 
 @extend_schema(
     tags=["service"],
-    # The JSON answer only: the HTML page for browsers is no contract.
-    responses={
-        (200, "application/json"): inline_serializer(
-            "ServiceInfo",
-            {
-                "name": serializers.CharField(),
-                "version": serializers.CharField(),
-                "docs": serializers.CharField(),
-                "health": serializers.CharField(),
-            },
-        )
-    },
+    responses=inline_serializer(
+        "ServiceInfo",
+        {
+            "name": serializers.CharField(),
+            "version": serializers.CharField(),
+            "docs": serializers.CharField(),
+            "health": serializers.CharField(),
+        },
+    ),
 )
 @api_view(["GET"])
 @renderer_classes([ORJSONRenderer, ServiceHomeRenderer])
@@ -94,7 +94,7 @@ def service_info(request: Request) -> Response:
         "docs": "/api/docs/",
         "health": "/health/",
     }
-    return Response(body, template_name="core/home.html")
+    return Response(body)
 
 
 class ApiRootView(routers.APIRootView):

@@ -75,6 +75,8 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
     # The schema's request bodies: JSON, and multipart where a view lists DRF's own parser (the image upload). The
     # browser-session form parsers are left out: with them every body would be offered in three encodings, and a
     # generated client would send forms the API refuses.
+    # Answers are JSON: the HTML page `/` gives a browser (apps.core.views.ServiceHomeRenderer) is no contract.
+    "RENDERER_WHITELIST": ["drf_orjson_renderer.renderers.ORJSONRenderer"],
     "PARSER_WHITELIST": [
         "apps.core.http.parsers.JSONParser",
         "rest_framework.parsers.MultiPartParser",
