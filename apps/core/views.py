@@ -1,19 +1,30 @@
+import functools
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect, JsonResponse
 from django.templatetags.static import static
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET
 from django_guid import get_guid
+from drf_orjson_renderer.renderers import ORJSONRenderer
 from drf_spectacular.utils import extend_schema, inline_serializer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from rest_framework import serializers
-from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
+from rest_framework import routers, serializers
+from rest_framework.decorators import (
+    api_view,
+    authentication_classes,
+    permission_classes,
+    renderer_classes,
+    throttle_classes,
+)
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import TemplateHTMLRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,6 +32,14 @@ from rest_framework.views import APIView
 from apps.core.background.outages import DATABASE_ERRORS, database_unavailable_response, is_outage, mark_logged
 from apps.core.observability import health, metrics
 from apps.core.observability.context import request_client_ip
+
+
+class ServiceHomeRenderer(TemplateHTMLRenderer):
+    """`/` for a browser (Accept: text/html): links instead of a JSON body showing paths as plain text."""
+
+    # Whatever the answer (OPTIONS too), a browser gets the page of links.
+    template_name = "core/home.html"
+
 
 ViewFunction = TypeVar("ViewFunction", bound=Callable[..., Any])
 
@@ -63,12 +82,26 @@ def _public(view: ViewFunction) -> ViewFunction:
     ),
 )
 @api_view(["GET"])
+@renderer_classes([ORJSONRenderer, ServiceHomeRenderer])
 @_public
 def service_info(request: Request) -> Response:
-    """What this service is and where its docs and health check live."""
-    return Response(
-        {"name": settings.SERVICE_NAME, "version": settings.SERVICE_VERSION, "docs": "/api/docs/", "health": "/health/"}
-    )
+    """What this service is and where its docs and health check live (JSON; a browser asking for HTML gets a page of
+    links: the API root, the docs, the admin, the health check)."""
+    body = {
+        "name": settings.SERVICE_NAME,
+        "version": settings.SERVICE_VERSION,
+        "docs": "/api/docs/",
+        "health": "/health/",
+    }
+    return Response(body)
+
+
+class ApiRootView(routers.APIRootView):
+    """The API's endpoints, version 1. Sign in (`POST /api/v1/auth/login/`, or **Log in** here) to use them; the
+    reference is at `/api/docs/`."""
+
+    # A list of links: anyone may read it, as DRF's DefaultRouter root (the endpoints themselves say who may call).
+    permission_classes = [AllowAny]
 
 
 @extend_schema(tags=["service"], responses={200: _health, 503: _health})
@@ -177,6 +210,34 @@ def json_permission_denied(request: HttpRequest, exception: Exception | None = N
     return JsonResponse(
         {"detail": "You do not have permission to perform this action.", "code": "permission_denied"}, status=403
     )
+
+
+# ReDoc's bundle names its "API docs by Redocly" badge on cdn.redoc.ly, with no option to leave it out
+# (drf-spectacular-sidecar issue #11): the Content-Security-Policy refused it, an error in every visitor's console.
+REDOC_BUNDLE = "drf_spectacular_sidecar/redoc/bundles/redoc.standalone.js"
+REDOC_CDN_LOGO = b"https://cdn.redoc.ly/redoc/logo-mini.svg"
+# An empty image the policy allows (img-src data:): the badge keeps its text and links to Redocly as before.
+REDOC_LOCAL_LOGO = b"data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' width='1' height='1'/%3E"
+
+
+@functools.cache
+def _redoc_bundle() -> bytes:
+    """The sidecar's ReDoc bundle with its badge image served inline. Held for the process's life: it changes only
+    with the installed package, that is with a new deployment (a new process)."""
+    path = finders.find(REDOC_BUNDLE)
+    if not isinstance(path, str):
+        raise FileNotFoundError(REDOC_BUNDLE)
+    bundle = Path(path).read_bytes()
+    if REDOC_CDN_LOGO not in bundle:
+        raise RuntimeError(f"{REDOC_BUNDLE} no longer names {REDOC_CDN_LOGO!r}: check REDOC_DIST")
+    return bundle.replace(REDOC_CDN_LOGO, REDOC_LOCAL_LOGO)
+
+
+@require_GET
+@cache_control(public=True, max_age=86400)
+def redoc_bundle(request: HttpRequest) -> HttpResponse:
+    """ReDoc's script for /api/redoc/ (SPECTACULAR_SETTINGS REDOC_DIST), loading nothing from outside the service."""
+    return HttpResponse(_redoc_bundle(), content_type="text/javascript; charset=utf-8")
 
 
 @require_GET

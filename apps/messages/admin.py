@@ -6,6 +6,8 @@ from uuid import UUID
 from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 
 from apps.core.admin import ViewOnlyForAdmins, is_admin_staff
 from apps.users.request_user import request_user
@@ -39,11 +41,21 @@ class MessageAdmin(ViewOnlyForAdmins, admin.ModelAdmin):
     # Searched by exact value (see get_search_results), so the search uses indexes instead of scanning bodies.
     search_fields = ("message_id", "sender_number", "receiver_number", "account_id")
     search_help_text = "An exact message id, phone number (any punctuation) or account id."
-    readonly_fields = [field.name for field in Message._meta.fields]
+    # `next_attempt_at` keeps its column after the last attempt; the page shows it only while one is still due.
+    readonly_fields = [
+        "next_attempt" if field.name == "next_attempt_at" else field.name for field in Message._meta.fields
+    ]
+    exclude = ("next_attempt_at",)
     ordering = ("-created_at", "-id")
     # Counting every message on each page view is the slow part of a changelist over a big table.
     show_full_result_count = False
     actions = ["retry_failed_messages"]
+
+    @admin.display(description="Next attempt at")
+    def next_attempt(self, message: Message) -> str:
+        if message.status != Message.Status.QUEUED:
+            return f"None: the message is {message.get_status_display().lower()}."
+        return date_format(localtime(message.next_attempt_at), "DATETIME_FORMAT")
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
         term = search_term.strip()

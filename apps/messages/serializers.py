@@ -4,7 +4,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from apps.core.http.formats import utc_iso
@@ -182,6 +182,17 @@ def message_data(message: Message) -> dict[str, Any]:
     return message_read_data([{column: getattr(message, column) for column in MESSAGE_COLUMNS}])[0]
 
 
+# Swagger UI's "Try it out" starts from this body; built from the field types alone it names a callback URL with no
+# host and a random account id, which the API refuses.
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A message from the caller's account",
+            value={"sender_number": "+15551230001", "receiver_number": "+15551230002", "body": "Hello"},
+            request_only=True,
+        )
+    ]
+)
 class MessageCreateSerializer(serializers.Serializer):
     """What a caller may send to create a message; anything else in the body is ignored."""
 
@@ -189,12 +200,15 @@ class MessageCreateSerializer(serializers.Serializer):
     receiver_number = PhoneNumberField()
     # Kept exactly as sent: leading and trailing spaces are part of a text message.
     body = serializers.CharField(max_length=BODY_MAX_LENGTH, trim_whitespace=False)
+    # null and "" count as absent: they are what the browsable API's form starts with.
     account_id = serializers.UUIDField(
         required=False,
+        allow_null=True,
         help_text="The account to send for; the caller's own by default. Only an admin may name another.",
     )
     status_callback = CallbackUrlField(
         required=False,
+        allow_blank=True,
         help_text=(
             "An https URL that receives each status change of this message (signed POSTs); the account's default "
             "callback URL when absent. Needs the account's callback secret."

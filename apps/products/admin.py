@@ -12,7 +12,6 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html
 
 from apps.users.request_user import request_user
 
@@ -115,26 +114,18 @@ class ProductAdmin(admin.ModelAdmin):
     def sku_column(self, product: Product) -> str:
         return product.sku
 
-    @admin.display(description="Price")
-    def current_price(self, product: Product) -> str:
-        return format_html(
-            "{} {}<div class='help'>Change it with the “{}” action of the product list: the change goes into the "
-            "price history.</div>",
-            product.price,
-            product.currency,
-            self.set_price.short_description,  # type: ignore[attr-defined]
-        )
-
     def get_fields(self, request: HttpRequest, obj: Product | None = None) -> tuple[str, ...]:
         fields = ProductAdminForm.Meta.fields
-        if obj is None:
-            return fields
-        # The price keeps its place in the form, read-only, with where to change it.
-        return (*(("current_price" if f == "price" else f) for f in fields), "created_at", "updated_at")
+        return fields if obj is None else (*fields, "created_at", "updated_at")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Product | None = None) -> tuple[str, ...]:
-        # An existing product's price changes only through the "set price" action (history, audit, event).
-        return ("current_price", "created_at", "updated_at") if obj is not None else ()
+        return ("created_at", "updated_at") if obj is not None else ()
+
+    def get_form(self, request: HttpRequest, obj: Product | None = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None:
+            form.base_fields["price"].help_text = "A new price goes into the price history below, as from the API."
+        return form
 
     def get_inlines(self, request: HttpRequest, obj: Product | None) -> list[type[InlineModelAdmin]]:
         # A product being added has no price history yet: no empty table on the add form.
@@ -155,6 +146,9 @@ class ProductAdmin(admin.ModelAdmin):
         changed = {field: data[field] for field in form.changed_data if field in writable}
         if changed:
             _adopt(obj, services.product_update(product=obj, data=changed, by=request_user(request)))
+        if "price" in form.changed_data:
+            # The API's price change: price history, audit, event and cache, never a plain save of the column.
+            _adopt(obj, services.product_change_price(product=obj, new_price=data["price"], by=request_user(request)))
         if upload is not None:
             _adopt(obj, services.product_set_image(product=obj, image=upload, by=request_user(request)))
 

@@ -4,6 +4,7 @@ is a 400 naming it."""
 from collections.abc import Mapping
 from typing import Any
 
+from django import forms
 from django.db.models import Q, QuerySet, Subquery
 from django.http import QueryDict
 from django_filters import rest_framework as filters
@@ -40,6 +41,12 @@ class StableOrderingFilter(filters.OrderingFilter):
 
     base_field_class = RepeatedOrCommaListField
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # A text box in the browsable API's filters dialog: a select offers one key, and a multiple select sends its
+        # keys in the list's order, not the order a person means.
+        kwargs.setdefault("widget", forms.TextInput)
+        super().__init__(*args, **kwargs)
+
     def filter(self, qs: QuerySet[Product], value: list[str]) -> QuerySet[Product]:
         if value in EMPTY_VALUES:
             return qs
@@ -63,7 +70,9 @@ class ProductFilter(ReusedFormFilterSet):
         help_text="`true` or `false`.",
     )
     ordering = StableOrderingFilter(
-        fields=ORDERING_FIELDS, help_text="`name`, `price` or `created_at`, each also with `-`; default `-created_at`."
+        fields=ORDERING_FIELDS,
+        help_text="One or more keys, comma-separated and applied in turn (`price,-created_at`): `name`, `price` or "
+        "`created_at`, each also with `-` for descending; default `-created_at`.",
     )
 
     class Meta:

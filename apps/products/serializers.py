@@ -83,11 +83,13 @@ class ProductSerializer(serializers.ModelSerializer):
         )
         read_only_fields = ("id", "created_at", "updated_at")
         extra_kwargs = {
+            # The browsable API's form starts from the model's default, not null (which the API refuses).
+            "stock": {"initial": 0},
             # `initial` is what the browsable API's form shows: the default, not the first currency of the list.
             "currency": {
                 "help_text": "ISO 4217 code; defaults to the service's DEFAULT_CURRENCY.",
                 "initial": lambda: settings.DEFAULT_CURRENCY,
-            }
+            },
         }
 
     @extend_schema_field(serializers.URLField(allow_null=True, help_text="Absolute URL of the image, or null."))

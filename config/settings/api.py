@@ -16,11 +16,15 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": [
         "drf_orjson_renderer.renderers.ORJSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
+        "apps.core.http.renderers.BrowsableAPIRenderer",
     ],
-    # Bodies are JSON only (the image upload alone takes multipart): with form parsers too, the schema offers
-    # every body in three encodings, and a generated client sends forms whose booleans the API refuses.
-    "DEFAULT_PARSER_CLASSES": ["apps.core.http.parsers.JSONParser"],
+    # Bodies are JSON for API clients (the image upload alone takes multipart); the form parsers read the browsable
+    # API's HTML forms from a signed-in browser session only and answer 415 to anyone else (apps/core/http/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "apps.core.http.parsers.JSONParser",
+        "apps.core.http.parsers.BrowserMultiPartParser",
+        "apps.core.http.parsers.BrowserFormParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "apps.core.http.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -65,8 +69,18 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     # No "valid" badge: on any host but localhost Swagger UI would send the schema's URL to validator.swagger.io.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
-    "REDOC_DIST": "SIDECAR",
+    # The sidecar's bundle, served by apps.core.views.redoc_bundle with its one outside image made inline.
+    "REDOC_DIST": "/api/redoc/dist",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The schema's request bodies: JSON, and multipart where a view lists DRF's own parser (the image upload). The
+    # browser-session form parsers are left out: with them every body would be offered in three encodings, and a
+    # generated client would send forms the API refuses.
+    # Answers are JSON: the HTML page `/` gives a browser (apps.core.views.ServiceHomeRenderer) is no contract.
+    "RENDERER_WHITELIST": ["drf_orjson_renderer.renderers.ORJSONRenderer"],
+    "PARSER_WHITELIST": [
+        "apps.core.http.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

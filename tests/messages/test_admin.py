@@ -1,7 +1,11 @@
 """The Django admin for messages: staff admins only, read-only, searchable, and a retry action via the service."""
 
+from datetime import UTC, datetime
+
 import pytest
 from django.test import Client
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 
 from apps.core.models import AuditEvent
 from apps.messages.backends import locmem
@@ -112,3 +116,19 @@ def test_a_superuser_is_an_admin_here_too(db) -> None:
 
     assert client.get(CHANGELIST).status_code == 200
     assert Message.objects.count() == 1
+
+
+def test_the_next_attempt_is_shown_only_while_one_is_due(staff_client) -> None:
+    due = datetime(2031, 5, 4, 3, 2, tzinfo=UTC)
+    queued = MessageFactory(status=Message.Status.QUEUED, next_attempt_at=due)
+    sent = MessageFactory(status=Message.Status.SENT, next_attempt_at=due)
+    shown = date_format(localtime(due), "DATETIME_FORMAT")
+
+    queued_page = staff_client.get(f"{CHANGELIST}{queued.pk}/change/").content.decode()
+    sent_page = staff_client.get(f"{CHANGELIST}{sent.pk}/change/").content.decode()
+
+    assert "Next attempt at" in queued_page
+    assert shown in queued_page
+    assert "Next attempt at" in sent_page
+    assert "None: the message is sent." in sent_page
+    assert shown not in sent_page

@@ -25,6 +25,7 @@ def form_data(product: Product, **overrides: object) -> dict[str, object]:
         "name": product.name,
         "description": product.description,
         "category": product.category_id,
+        "price": product.price,
         "currency": product.currency,
         "stock": product.stock,
         "is_available": "on" if product.is_available else "",
@@ -56,7 +57,6 @@ def test_change_form_shows_the_price_history_read_only(superuser_client, product
     PriceChangeFactory(product=product, old_price=Decimal("18.00"), new_price=Decimal("19.99"))
     response = superuser_client.get(change_url(product))
     assert response.status_code == 200
-    assert "price" not in response.context["adminform"].form.fields
     assert b"18.00" in response.content
 
 
@@ -101,13 +101,30 @@ def test_add_with_a_fake_image_is_a_form_error(superuser_client, category) -> No
     assert not Product.all_objects.exists()
 
 
-def test_change_goes_through_the_service_and_cannot_touch_the_price(superuser_client, product) -> None:
-    response = superuser_client.post(change_url(product), form_data(product, name="Renamed", price="1.00"))
+def test_change_goes_through_the_service(superuser_client, product) -> None:
+    response = superuser_client.post(change_url(product), form_data(product, name="Renamed"))
 
     assert response.status_code == 302
     product.refresh_from_db()
     assert (product.name, product.price) == ("Renamed", Decimal("19.99"))
     assert AuditEvent.objects.get(action="product.updated").changes == {"name": ["Claw hammer", "Renamed"]}
+    assert not PriceChange.objects.exists()  # the price was not changed: no history row
+
+
+def test_a_price_edited_on_the_change_page_goes_through_the_price_service(superuser_client, product) -> None:
+    response = superuser_client.post(change_url(product), form_data(product, name="Renamed", price="21.50"))
+
+    assert response.status_code == 302
+    product.refresh_from_db()
+    assert (product.name, product.price) == ("Renamed", Decimal("21.50"))
+    change = PriceChange.objects.get(product=product)
+    assert (change.old_price, change.new_price, change.changed_by_id) == (
+        Decimal("19.99"),
+        Decimal("21.50"),
+        response.wsgi_request.user.pk,
+    )
+    assert AuditEvent.objects.filter(action="product.price_changed").count() == 1
+    assert OutboxEvent.objects.filter(event_type="product.price_changed").count() == 1
 
 
 def test_change_of_availability_publishes_its_event(superuser_client, product) -> None:
@@ -187,12 +204,11 @@ def test_the_add_form_labels_the_sku_and_has_no_price_history(superuser_client) 
     assert 'name="price"' in page  # a new product gets its first price here
 
 
-def test_the_change_form_shows_the_price_read_only_with_where_to_change_it(superuser_client, product) -> None:
+def test_the_change_form_offers_the_price_with_where_it_goes(superuser_client, product) -> None:
     page = superuser_client.get(change_url(product)).content.decode()
-    assert 'name="price"' not in page
-    assert f"{product.price} {product.currency}" in page
-    assert "Set selected products&#x27; price to the new price" in page or "Set selected products' price" in page
-    assert page.index('id="id_name"') < page.index(f"{product.price} {product.currency}")
+    assert 'name="price"' in page
+    assert "A new price goes into the price history below" in page
+    assert page.index('id="id_name"') < page.index('name="price"')
 
 
 def test_the_category_form_puts_the_name_before_the_slug(superuser_client) -> None:

@@ -119,10 +119,9 @@ def running_service(folder: Path) -> Iterator[Service]:
         stop(process)
 
 
-# ReDoc's bundle hard-codes its "API docs by Redocly" badge on cdn.redoc.ly (drf-spectacular-sidecar issue #11, open).
-# The Content-Security-Policy refuses it inside the browser, before anything is sent, and the badge hides itself.
-# It is the one foreign URL a page may name, and only when the policy stopped it.
-REFUSED_BY_CSP = frozenset({"https://cdn.redoc.ly/redoc/logo-mini.svg"})
+# Foreign URLs a page may name as long as the Content-Security-Policy stopped them: none since the service serves
+# ReDoc's bundle with its badge image inline (apps.core.views.redoc_bundle).
+REFUSED_BY_CSP: frozenset[str] = frozenset()
 
 
 @dataclass

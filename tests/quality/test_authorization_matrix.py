@@ -99,6 +99,8 @@ MESSAGE = {"sender_number": "+15551230001", "receiver_number": "+442079460958", 
 MATRIX: list[Row] = [
     # --- Service -------------------------------------------------------------------------------------------------
     Row("GET", "/", anyone(200)),
+    Row("GET", "/api/v1/", anyone(200)),
+    Row("GET", "/api/redoc/dist/bundles/redoc.standalone.js", anyone(200)),
     Row("GET", "/health/", anyone(200)),
     Row("GET", "/health/live/", anyone(200)),
     Row("GET", "/health/ready/", anyone(200)),
@@ -136,6 +138,14 @@ MATRIX: list[Row] = [
         "/account/reset-password/",
         anyone(200),
         body=lambda w, c: {**_reset_link(w, c), "again": NEW_PASSWORD},
+        format="multipart",
+    ),
+    # A reset link that no longer works offers a new one (the same answer whether or not an account has the email).
+    Row(
+        "POST",
+        "/account/reset-password/new-link/",
+        anyone(200),
+        body=lambda w, c: {"email": "someone@example.com"},
         format="multipart",
     ),
     # --- Users and auth ------------------------------------------------------------------------------------------
@@ -302,6 +312,20 @@ def test_each_role_gets_its_status(world: World, row: Row, role: str) -> None:
 
     expected = row.expect[ROLES.index(role)]
     assert response.status_code == expected, (row.label, role, response.status_code, _excerpt(response))
+    if 400 <= response.status_code < 500:
+        assert_refusal_shape(response.json(), (row.label, role))
+
+
+def assert_refusal_shape(body: Any, where: object) -> None:
+    """Every 4xx body is docs/api.md's one shape: `{"detail", "code"}`, or the validation shape (each field at
+    fault with its list of messages)."""
+    assert isinstance(body, dict), where
+    if "detail" in body:
+        assert isinstance(body["detail"], str), where
+        assert isinstance(body.get("code"), str), (where, body)
+    else:
+        assert body, where
+        assert all(isinstance(messages, list | dict) for messages in body.values()), (where, body)
 
 
 def _excerpt(response: Any) -> str:

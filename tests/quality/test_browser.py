@@ -242,4 +242,119 @@ def test_a_person_verifies_their_email_and_resets_their_password_in_pages(sessio
         timeout=TIMEOUT_MS,
     )
     assert login.status == 200, login.text()
+
+    # The same link again: it says at once that it no longer works, and offers a new one.
+    used_link = _emailed_link(service, "/account/reset-password/", email)
+    page.goto(used_link)
+    page.get_by_role("heading", name="This reset link no longer works").wait_for()
+    assert page.locator("input[type=password]").count() == 0
+    screenshot(page, "account-reset-link-used")
+    page.fill("#id_email", email)
+    page.get_by_role("button", name="Send me a new link").click()
+    page.get_by_text("a new password reset link has been sent").wait_for()
+    page.wait_for_timeout(500)
+    fresh_link = _emailed_link(service, "/account/reset-password/", email)
+    assert fresh_link != used_link
+    page.goto(fresh_link)
+    page.locator("#id_new_password").wait_for()
+    assert_served_locally(watch)
+
+
+def sign_in_to_browsable_api(page: Any, path: str) -> None:
+    page.goto(f"/api-auth/login/?next={path}")
+    page.fill("#id_username", ADMIN_EMAIL)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit], button[type=submit]")
+    page.wait_for_load_state()
+
+
+def post_html_form(page: Any, fields: dict[str, str], *, selects: dict[str, str] | None = None) -> str:
+    """Fill the page's HTML form (not the raw JSON box), press POST, and answer the response the page shows."""
+    page.locator("a[name=html-tab]").first.click()
+    form = page.locator("#post-object-form form")
+    for name, value in fields.items():
+        form.locator(f"[name={name}]").fill(value)
+    for name, value in (selects or {}).items():
+        form.locator(f"select[name={name}]").select_option(value)
+    form.get_by_role("button", name="POST").click()
+    page.locator(".response-info").get_by_text("HTTP 201 Created").wait_for()
+    return page.locator(".response-info").inner_text()
+
+
+def test_a_person_creates_a_category_a_product_and_a_message_with_the_html_forms(
+    session: Session, service: Service
+) -> None:
+    page, watch = session
+    sign_in_to_browsable_api(page, "/api/v1/categories/")
+    body = post_html_form(page, {"slug": "form-made", "name": "Made In A Form"})
+    assert '"slug": "form-made"' in body
+    screenshot(page, "browsable-api-category-created")
+
+    page.goto("/api/v1/products/")
+    body = post_html_form(
+        page,
+        {"sku": "FORM-0001", "name": "Form Lamp", "description": "From the HTML form.", "price": "12.50", "stock": "3"},
+        selects={"category": "form-made"},
+    )
+    assert '"sku": "FORM-0001"' in body
+    assert '"price": "12.50"' in body
+    assert '"is_available": true' in body
+    screenshot(page, "browsable-api-product-created")
+
+    page.goto("/api/v1/messages/")
+    body = post_html_form(
+        page, {"sender_number": "+15551230001", "receiver_number": "+15551230002", "body": "Hello from a form"}
+    )
+    assert '"body": "Hello from a form"' in body
+    assert '"status_callback": null' in body
+    screenshot(page, "browsable-api-message-created")
+    assert_served_locally(watch)
+
+
+def test_a_refused_raw_body_stays_in_the_box(session: Session, service: Service) -> None:
+    page, watch = session
+    sign_in_to_browsable_api(page, "/api/v1/products/")
+    page.locator("a[name=raw-tab]").first.click()
+    box = page.locator("#post-generic-content-form #id__content")
+    edited = box.input_value().replace('"sku": ""', '"sku": "KEPT-1"')
+    box.fill(edited)
+    page.locator("#post-generic-content-form").get_by_role("button", name="POST").click()
+    page.locator(".response-info").get_by_text("HTTP 400 Bad Request").wait_for()
+    page.locator("a[name=raw-tab]").first.click()
+    assert '"sku": "KEPT-1"' in page.locator("#post-generic-content-form #id__content").input_value()
+    screenshot(page, "browsable-api-refused-body-kept")
+    assert watch.failed.pop(f"{service.url}/api/v1/products/") == "HTTP 400"  # the POST itself, as meant
+    assert_served_locally(watch)
+
+
+def test_the_filters_dialog_is_labelled_and_orders_by_several_keys(session: Session, service: Service) -> None:
+    page, watch = session
+    sign_in_to_browsable_api(page, "/api/v1/products/")
+    page.get_by_role("button", name="Filters").click()
+    dialog = page.locator("#filtersModal")
+    dialog.get_by_text("Search:").wait_for()
+    assert "[invalid name]" not in dialog.inner_text()
+    assert "`" not in dialog.inner_text()
+    screenshot(page, "browsable-api-filters", full_page=False)
+    dialog.locator("#id_ordering").fill("-price,name")
+    dialog.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    assert "ordering=-price%2Cname" in page.url
+    page.locator(".response-info").get_by_text("HTTP 200 OK").wait_for()
+    assert_served_locally(watch)
+
+
+def test_the_front_door_and_the_api_root_in_a_browser(session: Session, service: Service) -> None:
+    page, watch = session
+    response = page.goto("/")
+    assert response is not None
+    assert response.headers["content-type"].startswith("text/html")
+    for name in ("API root", "API docs", "Admin", "Health"):
+        assert page.get_by_role("link", name=name).count() == 1, name
+    screenshot(page, "front-door")
+    page.get_by_role("link", name="API root").click()
+    page.wait_for_load_state()
+    assert page.url == f"{service.url}/api/v1/"
+    page.locator(".response-info").get_by_text(f'"products": "{service.url}/api/v1/products/"').wait_for()
+    screenshot(page, "browsable-api-root")
     assert_served_locally(watch)

@@ -75,3 +75,51 @@ def test_the_reset_page_sets_the_new_password(api_client) -> None:
 
     used = client.post("/account/reset-password/", {**query, "new_password": NEW_PASSWORD, "again": NEW_PASSWORD})
     assert used.status_code == 400
+    assert b"This reset link no longer works" in used.content
+
+
+def test_a_used_reset_link_says_so_at_once_and_offers_a_new_one(run_on_commit, settings) -> None:
+    settings.FRONTEND_URL = ""
+    user = UserFactory()
+    query = {"uid": encode_uid(user), "token": password_reset_token.make_token(user)}
+    client = Client()
+    done = client.post("/account/reset-password/", {**query, "new_password": NEW_PASSWORD, "again": NEW_PASSWORD})
+    assert done.status_code == 200
+
+    page = client.get("/account/reset-password/", query)
+    assert page.status_code == 200
+    assert b"This reset link no longer works" in page.content
+    assert b'type="password"' not in page.content  # no form to type two passwords into for nothing
+    assert b'action="/account/reset-password/new-link/"' in page.content
+
+    sent = run_on_commit(client.post, "/account/reset-password/new-link/", {"email": user.email.upper()})
+    assert sent.status_code == 200
+    assert b"a new password reset link has been sent" in sent.content
+    [message] = mail.outbox
+    fresh = client.get(_link(str(message.body)))
+    assert fresh.status_code == 200
+    assert b'type="password"' in fresh.content
+
+
+def test_a_link_that_was_never_good_says_so_too() -> None:
+    page = Client().get("/account/reset-password/", {"uid": "nonsense", "token": "nonsense"})
+    assert page.status_code == 200
+    assert b"This reset link no longer works" in page.content
+
+
+def test_asking_for_a_new_link_shares_the_apis_throttle(api_client, login_rate) -> None:
+    login_rate("3/min")
+    user = UserFactory()
+    for _ in range(3):
+        assert api_client.post("/api/v1/auth/password/reset/", {"email": user.email}, format="json").status_code == 202
+    refused = Client().post("/account/reset-password/new-link/", {"email": user.email}, REMOTE_ADDR="10.0.0.9")
+    assert refused.status_code == 429
+    assert b"Too many requests for a reset link" in refused.content
+    assert mail.outbox == []
+
+
+def test_an_unknown_email_gets_the_same_answer(run_on_commit) -> None:
+    sent = run_on_commit(Client().post, "/account/reset-password/new-link/", {"email": "nobody@example.com"})
+    assert sent.status_code == 200
+    assert b"a new password reset link has been sent" in sent.content
+    assert mail.outbox == []

@@ -1,8 +1,22 @@
-"""django-filter's FilterSet, without rebuilding its form class on every request."""
+"""django-filter's FilterSet, without rebuilding its form class on every request, and with a form a person can read
+in the browsable API's filters dialog."""
 
+import re
 from typing import Any
 
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
 from django_filters import rest_framework as filters
+from django_filters.utils import verbose_field_name
+
+# What django-filter labels a filter whose name is no model field ("[invalid name]").
+_NO_MODEL_FIELD_LABEL = verbose_field_name(None, None)
+_CODE = re.compile(r"`([^`]+)`")
+
+
+def form_help_text(text: str) -> str:
+    """The filter's help text (Markdown, as the schema shows it) for the HTML form: `code` spans as <code>."""
+    return mark_safe(_CODE.sub(r"<code>\1</code>", str(conditional_escape(text))))  # noqa: S308 - escaped above
 
 
 class ReusedFormFilterSet(filters.FilterSet):
@@ -20,6 +34,17 @@ class ReusedFormFilterSet(filters.FilterSet):
         filter_set = type(self)
         form_class = filter_set.__dict__.get("_reused_form_class")  # the class's own, never a parent's
         if form_class is None:
+            self._label_filters_without_a_model_field()
             form_class = super().get_form_class()
+            for field in form_class.base_fields.values():
+                if field.help_text:
+                    field.help_text = form_help_text(field.help_text)
             filter_set._reused_form_class = form_class  # noqa: SLF001 - the class attribute ReusedFormFilterSet owns
         return form_class
+
+    def _label_filters_without_a_model_field(self) -> None:
+        # django-filter labels a filter after its model field; one that filters by a method (`search`) has none,
+        # and its form would show "[invalid name]". The parameter's own name is what a person types in the URL.
+        for name, filter_ in self.filters.items():
+            if filter_.label == _NO_MODEL_FIELD_LABEL:
+                filter_.label = name.replace("_", " ").capitalize()

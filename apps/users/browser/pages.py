@@ -1,7 +1,9 @@
 """The pages the verification and reset emails link to when no FRONTEND_URL is set: plain Django forms (no
 JavaScript) that call the same services as `POST /api/v1/auth/verify-email/` and `.../password/reset/confirm/`.
 
-Verification waits for a button press: a mail scanner that follows the link must not verify the address."""
+Verification waits for a button press: a mail scanner that follows the link must not verify the address. A reset
+link that no longer works (used, expired, or cut short) says so as soon as it is opened, with a form asking for a
+new one: the service and the throttles (same counters) of `POST /api/v1/auth/password/reset/`."""
 
 from typing import Any
 
@@ -10,8 +12,22 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views import View
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
 
 from ..accounts import services
+from ..models import User
+from ..throttles import LoginAddressRateThrottle, LoginEmailRateThrottle
+from ..tokens import decode_uid, password_reset_token
+
+INVALID_LINK_TEMPLATE = "users/pages/reset_link_invalid.html"
+SENT = "If an account has this email, a new password reset link has been sent to it."
+
+
+class _PasswordResetBucket:
+    """The counters of `POST /api/v1/auth/password/reset/` (its view's `throttle_bucket`): one limit for both doors."""
+
+    throttle_bucket = "password_reset"
 
 
 class NewPasswordForm(forms.Form):
@@ -23,6 +39,27 @@ class NewPasswordForm(forms.Form):
         if data.get("new_password") != data.get("again"):
             raise ValidationError("The two passwords differ.")
         return data
+
+
+class NewLinkForm(forms.Form):
+    email = forms.EmailField(label="Your email")
+
+
+def _reset_link_works(link: dict[str, str]) -> bool:
+    """Whether the reset link would still be taken: an active account, and a token its password still matches."""
+    pk = decode_uid(link["uid"])
+    user = User.objects.filter(pk=pk, is_active=True).first() if pk is not None else None
+    return user is not None and password_reset_token.check_token(user, link["token"])
+
+
+def _reset_request_wait(request: HttpRequest) -> float | None:
+    """None when the API's reset-request throttles let this request through (and count it), else seconds to wait."""
+    api_request = Request(request, parsers=[FormParser(), MultiPartParser()])
+    for throttle_class in (LoginEmailRateThrottle, LoginAddressRateThrottle):
+        throttle = throttle_class()
+        if not throttle.allow_request(api_request, _PasswordResetBucket()):  # type: ignore[arg-type]  # a bucket
+            return throttle.wait() or 60.0
+    return None
 
 
 def _link(request: HttpRequest) -> dict[str, str]:
@@ -58,7 +95,10 @@ class ResetPasswordPage(View):
     http_method_names = ["get", "post", "head", "options"]
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        return render(request, "users/pages/reset_password.html", {"link": _link(request), "form": NewPasswordForm()})
+        link = _link(request)
+        if not _reset_link_works(link):
+            return _invalid_link(request, NewLinkForm())
+        return render(request, "users/pages/reset_password.html", {"link": link, "form": NewPasswordForm()})
 
     def post(self, request: HttpRequest) -> HttpResponse:
         link, form = _link(request), NewPasswordForm(request.POST)
@@ -67,9 +107,34 @@ class ResetPasswordPage(View):
             try:
                 services.user_reset_password(**link, new_password=form.cleaned_data["new_password"])
             except ValidationError as error:
+                if "token" in getattr(error, "error_dict", {}) or "uid" in getattr(error, "error_dict", {}):
+                    return _invalid_link(request, NewLinkForm(), status=400)
                 problems = _problems(error)
             else:
                 what = "Your password is changed. Sign in with the new one; every other session was signed out."
                 return render(request, "users/pages/done.html", {"title": "Password changed", "what": what})
         context = {"link": link, "form": form, "problems": problems}
         return render(request, "users/pages/reset_password.html", context, status=400)
+
+
+class NewResetLinkPage(View):
+    """Asks for a new reset link from the page of a link that no longer works."""
+
+    http_method_names = ["post", "options"]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        wait = _reset_request_wait(request)
+        if wait is not None:
+            problem = f"Too many requests for a reset link. Try again in {int(wait) + 1} seconds."
+            return _invalid_link(request, NewLinkForm(request.POST), status=429, problems=[problem])
+        form = NewLinkForm(request.POST)
+        if not form.is_valid():
+            return _invalid_link(request, form, status=400)
+        services.user_request_password_reset(email=form.cleaned_data["email"], site=request.build_absolute_uri("/"))
+        return render(request, "users/pages/done.html", {"title": "Check your email", "what": SENT})
+
+
+def _invalid_link(
+    request: HttpRequest, form: NewLinkForm, *, status: int = 200, problems: list[str] | None = None
+) -> HttpResponse:
+    return render(request, INVALID_LINK_TEMPLATE, {"form": form, "problems": problems or []}, status=status)
