@@ -34,11 +34,11 @@ class BrowsableAPIRenderer(renderers.BrowsableAPIRenderer):
 
     def _refused_json_body(self, method: str, request: Request) -> str | None:
         response = (getattr(self, "renderer_context", None) or {}).get("response")
-        if response is None or response.status_code < 400 or request.method != method:
+        if response is None or response.status_code < 400 or request.method != method:  # noqa: PLR2004 - HTTP 4xx
             return None
         try:
             body = request.data
-        except Exception:  # an unparsable body: DRF's own starting values then
+        except Exception:  # noqa: BLE001 - an unparsable body: DRF's own starting values then
             return None
         if isinstance(body, QueryDict) or not isinstance(body, dict | list):
             return None
