@@ -11,6 +11,7 @@ from .backends.errors import ERROR_CODES, shown_error_code
 from .models import BODY_MAX_LENGTH, CALLBACK_URL_MAX_LENGTH, Message
 from .phone import MAX_DIGITS, MIN_DIGITS, InvalidPhoneNumber, normalize_phone
 from .safe_http import UnsafeDestination, resolve
+from .senders.rules import InvalidSender, normalize_sender
 
 PHONE_INPUT_MAX_LENGTH = 64
 # What `normalize_phone` accepts: '+' and 8 to 15 digits, with spaces, dashes, dots and brackets anywhere.
@@ -40,6 +41,31 @@ class PhoneNumberField(serializers.CharField):
             return normalize_phone(value)
         except InvalidPhoneNumber as exc:
             raise serializers.ValidationError(str(exc), code="invalid_phone") from exc
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "maxLength": PHONE_INPUT_MAX_LENGTH,
+        "example": "+1 (555) 123-0001",
+        "description": "E.164 ('+' then 8 to 15 digits; spaces, dashes, dots and brackets are ignored), or an "
+        "alphanumeric sender ID: 1 to 11 letters, digits and spaces with at least one letter (one-way: receivers "
+        "cannot answer it).",
+    }
+)
+class SenderField(serializers.CharField):
+    """A sender: an E.164 number (normalised) or an alphanumeric sender ID (kept as sent)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", PHONE_INPUT_MAX_LENGTH)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        try:
+            return normalize_sender(value)[0]
+        except InvalidSender as exc:
+            raise serializers.ValidationError(str(exc), code="invalid_sender") from exc
 
 
 class CallbackUrlField(serializers.CharField):
@@ -143,7 +169,7 @@ def message_data(message: Message) -> dict[str, Any]:
 class MessageCreateSerializer(serializers.Serializer):
     """What a caller may send to create a message; anything else in the body is ignored."""
 
-    sender_number = PhoneNumberField()
+    sender_number = SenderField()
     receiver_number = PhoneNumberField()
     # Kept exactly as sent: leading and trailing spaces are part of a text message.
     body = serializers.CharField(max_length=BODY_MAX_LENGTH, trim_whitespace=False)

@@ -83,16 +83,17 @@ def test_the_error_code_is_a_nullable_enum_of_stable_codes(schema_and_warnings) 
     field = schemas["Message"]["properties"]["error_code"]
 
     assert (field["allOf"], field["nullable"], field["readOnly"]) == (
-        [{"$ref": "#/components/schemas/ErrorCodeEnum"}],
+        [{"$ref": "#/components/schemas/FailureReasonEnum"}],
         True,
         True,
     )
-    assert schemas["ErrorCodeEnum"]["enum"] == [
+    assert schemas["FailureReasonEnum"]["enum"] == [
         "gateway_unreachable",
         "gateway_timeout",
         "gateway_rejected",
         "gateway_error",
         "receiver_unreachable",
+        "queue_timeout",
         "delivery_failed",
     ]
 
