@@ -84,6 +84,7 @@ class Message(models.Model):
         snapshot.sent_at = None
         snapshot.provider_message_id = ""
         snapshot.last_error = ""
+        snapshot.backend = ""
         return snapshot
 
 

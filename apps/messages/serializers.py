@@ -100,6 +100,7 @@ MESSAGE_COLUMNS = (
     "sent_at",
     "status_callback",
     "error_code",
+    "backend",
 )
 
 
@@ -113,6 +114,7 @@ _JSON_FORMAT: dict[str, Callable[[Any], Any]] = {
     "created_at": utc_iso,
     "sent_at": utc_iso,
     "status_callback": _blank_as_null,
+    "backend": _blank_as_null,
 }
 _COLUMN_FORMATS = tuple((column, _JSON_FORMAT.get(column)) for column in MESSAGE_COLUMNS)
 
@@ -133,6 +135,14 @@ class MessageSerializer(serializers.ModelSerializer):
         "for good (a bad number, a bad request); `receiver_unreachable`: the gateway reported it could not deliver "
         "the message to the receiver; `delivery_failed`: any other failure."
     )
+
+    backend = serializers.SerializerMethodField(
+        help_text="The name of the SMS gateway that took the message (or may have: it did not answer in time, and "
+        "the retries go there only); null before any did."
+    )
+
+    def get_backend(self, message: Message) -> str | None:
+        return _blank_as_null(message.backend)
 
     def get_status_callback(self, message: Message) -> str | None:
         return _blank_as_null(message.status_callback)

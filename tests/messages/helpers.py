@@ -40,6 +40,7 @@ def message_json(message: Message) -> dict[str, Any]:
         "error_code": (message.error_code or "delivery_failed")
         if message.status in ("failed", "undelivered")
         else None,
+        "backend": message.backend or None,
     }
 
 

@@ -39,6 +39,7 @@ def test_create_answers_201_with_the_queued_message(user_client, user, payload) 
         "sent_at": None,
         "status_callback": None,
         "error_code": None,
+        "backend": None,
     }
     assert response["Location"] == detail_url(message.message_id)
     assert len(message.message_id) == 26

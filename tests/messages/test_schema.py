@@ -75,6 +75,7 @@ def test_the_message_shape_is_the_contracts(schema_and_warnings) -> None:
         "sent_at",
         "status_callback",
         "error_code",
+        "backend",
     ]
 
 
