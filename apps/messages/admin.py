@@ -103,6 +103,9 @@ class StatusCallbackAdmin(ViewOnlyForAdmins, admin.ModelAdmin):
 
 
 class SenderNumberForm(forms.ModelForm):
+    # Longer than the column: a number may be typed with spaces, dashes and brackets, stripped by clean_value.
+    value = forms.CharField(max_length=64, help_text="An E.164 number or an alphanumeric sender ID (1 to 11).")
+
     class Meta:
         model = SenderNumber
         fields = ("account_id", "value", "rate_per_second")

@@ -1,5 +1,8 @@
 """The numbers and sender IDs accounts own (admin writes, audited), and the rule that an account sends only from
-them unless MESSAGES_ALLOW_ANY_SENDER."""
+them unless MESSAGES_ALLOW_ANY_SENDER.
+
+Plain `atomic`, not durable, as apps/users/admin_users: the Django admin already wraps each change in its own
+transaction."""
 
 from typing import Any
 from uuid import UUID
@@ -40,7 +43,7 @@ def _clean(number: SenderNumber) -> None:
     number.full_clean()
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic
 def sender_number_save(*, number: SenderNumber, by: Any) -> SenderNumber:
     """Add `number` (unsaved) or save the changes made to it: value normalised and its kind derived, audited with
     what changed. Raises ValidationError (a bad value, one another account owns, a rate that is not positive)."""
@@ -64,7 +67,7 @@ def sender_number_save(*, number: SenderNumber, by: Any) -> SenderNumber:
     return number
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic
 def sender_number_delete(*, number: SenderNumber, by: Any) -> None:
     """Take a number or sender ID away from its account (audited)."""
     audit.record(
