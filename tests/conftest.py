@@ -175,7 +175,7 @@ def database_url(port: int | None = None) -> str:
 
 @pytest.fixture
 def start_celery_worker(transactional_db, real_broker):
-    """`start_celery_worker(database_port=None, **env)`: a real Celery worker (2 processes, every queue) on the
+    """`start_celery_worker(database_port=None, name=None, **env)`: a real Celery worker (2 processes, every queue) on the
     configured broker and this test's database; stopped at the end of the test.
 
     Use with the `broker` and `postgres` markers: the worker is another process, so it needs a database server
@@ -188,7 +188,7 @@ def start_celery_worker(transactional_db, real_broker):
 
     started: list[subprocess.Popen] = []
 
-    def start(database_port: int | None = None, **overrides: str) -> subprocess.Popen:
+    def start(database_port: int | None = None, name: str | None = None, **overrides: str) -> subprocess.Popen:
         env = project_env(
             **{
                 "DJANGO_SETTINGS_MODULE": "config.settings.test",
@@ -213,6 +213,7 @@ def start_celery_worker(transactional_db, real_broker):
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
+                *(["-n", name] if name else []),  # a second worker at once needs a node name of its own
             ],
             cwd=BASE_DIR,
             env=env,
