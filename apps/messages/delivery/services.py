@@ -33,6 +33,7 @@ from .idempotency import idempotency_key_cutoff, idempotent_replay, request_fing
 logger = logging.getLogger(__name__)
 
 REQUEUE_BATCH_SIZE = 500
+WAKE_AFTER_DUE_SECONDS = 0.05
 
 
 class SenderPaced(Exception):
@@ -226,8 +227,9 @@ def messages_deliver(
                 sent.append((message, outcome))
         _mark_all_sent(sent)
     if deferred and not deliver_messages_task.app.conf.task_always_eager:
-        # A wake-up when the first held message is due (beat's sweep is the last resort).
-        enqueue(deliver_messages_task, countdown=min(deferred))
+        # A wake-up just after the first held message is due (one that came early would find nothing due and
+        # schedule no other); beat's sweep is the last resort.
+        enqueue(deliver_messages_task, countdown=min(deferred) + WAKE_AFTER_DUE_SECONDS)
     return failed
 
 
