@@ -175,8 +175,8 @@ def database_url(port: int | None = None) -> str:
 
 @pytest.fixture
 def start_celery_worker(transactional_db, real_broker):
-    """`start_celery_worker(database_port=None, name=None, **env)`: a real Celery worker (2 processes, every queue) on the
-    configured broker and this test's database; stopped at the end of the test.
+    """`start_celery_worker(database_port=None, name=None, **env)`: a real Celery worker (2 processes, every queue)
+    on the configured broker and this test's database; stopped at the end of the test.
 
     Use with the `broker` and `postgres` markers: the worker is another process, so it needs a database server
     it can share with the test (the rows are committed: `transactional_db`).

@@ -67,8 +67,7 @@ def sender_number_list_for_account(*, account_id: UUID) -> QuerySet[SenderNumber
 
 def sender_rates(values: set[str]) -> dict[str, float]:
     """The sends per second of each of `values` that has a rate of its own (the others: the setting's)."""
-    return dict(
-        SenderNumber.objects.filter(value__in=values, rate_per_second__isnull=False).values_list(
-            "value", "rate_per_second"
-        )
+    rows = SenderNumber.objects.filter(value__in=values, rate_per_second__isnull=False).values_list(
+        "value", "rate_per_second"
     )
+    return {value: rate for value, rate in rows if rate is not None}

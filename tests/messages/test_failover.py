@@ -77,12 +77,11 @@ def _backends(down: DownGateway, up: Gateway) -> list[dict[str, str]]:
 
 
 @pytest.fixture(autouse=True)
-def _closed_breakers(settings) -> Iterator[None]:
+def _closed_breakers(settings) -> None:
     from django.core.cache import cache
 
     for name in ("down", "up"):
         cache.delete_many([breaker._key(name, part) for part in ("open-until", "probe", "failures")])
-    yield
 
 
 @pytest.mark.django_db
@@ -171,9 +170,9 @@ def test_a_receipt_is_taken_under_the_configured_gateways_name(settings, api_cli
     settings.SMS_GATEWAY_RECEIPT_SECRET = "s3cret"
     message = MessageFactory(status="sent", attempts=1, backend="up")
     body = json.dumps({"reference": message.message_id, "status": "delivered"}).encode()
-    timestamp = str(int(time.time()))
+    timestamp = int(time.time())
     headers = {
-        "HTTP_X_SIGNATURE_TIMESTAMP": timestamp,
+        "HTTP_X_SIGNATURE_TIMESTAMP": str(timestamp),
         "HTTP_X_SIGNATURE": signatures.sign(secret="s3cret", body=body, timestamp=timestamp),
     }
 

@@ -155,21 +155,19 @@ def test_two_workers_share_one_senders_pace(start_celery_worker, timed_gateway, 
         "SMS_GATEWAY_URL": f"http://127.0.0.1:{timed_gateway.server_address[1]}/messages",
         "MESSAGE_SENDER_RATE_PER_SECOND": str(RATE),
     }
-    workers = [
-        start_celery_worker(name=f"pace{n}@%h", WORKER_METRICS_PORT="0", **env) for n in (1, 2)
-    ]
+    workers = [start_celery_worker(name=f"pace{n}@%h", WORKER_METRICS_PORT="0", **env) for n in (1, 2)]
     warm = MessageFactory.create_batch(4)  # every worker process up: other senders, unpaced by each other
     for message in warm:
         deliver_messages_task.delay([message.pk])
     _wait_for_sent(workers, [m.pk for m in warm])
-    timed_gateway.times.clear()  # type: ignore[attr-defined]
+    timed_gateway.times.clear()
 
     paced = MessageFactory.create_batch(COUNT, sender_number=SENDER)
     for _ in range(4):  # wake-ups on both workers at once: each claims what is due and takes tokens
         deliver_messages_task.delay()
     _wait_for_sent(workers, [m.pk for m in paced])
 
-    times = sorted(timed_gateway.times)  # type: ignore[attr-defined]
+    times = sorted(timed_gateway.times)
     span = times[-1] - times[0]
     with capsys.disabled():
         print(f"\n{COUNT} messages from one sender at {RATE}/s over two workers: {span:.2f} s at the gateway")

@@ -76,7 +76,7 @@ def _take_shared(sender: str, pace: Pace) -> float:
 
     script = get_redis_connection("default").register_script(GCRA_SCRIPT)  # sends EVALSHA, loads it once
     key = cache.make_key(f"messages:sender-pace:{sender}")
-    return float(script(keys=[key], args=[repr(pace.interval), repr(pace.tolerance)]))  # type: ignore[operator]
+    return float(script(keys=[key], args=[repr(pace.interval), repr(pace.tolerance)]))
 
 
 def _take_local(sender: str, pace: Pace) -> float:

@@ -20,6 +20,7 @@ class SenderNumberSerializer(serializers.ModelSerializer):
         help_text="Messages per second sent from it (the gateway's limit for this sender); null: the service's "
         "default pace.",
     )
+
     class Meta:
         model = SenderNumber
         fields = ["value", "kind", "rate_per_second", "created_at"]
