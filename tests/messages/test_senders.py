@@ -171,3 +171,25 @@ def test_a_plain_user_cannot_manage_numbers(user) -> None:
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
     assert not SenderNumber.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)  # the seed's COPY and VACUUM on PostgreSQL
+def test_the_demo_accounts_own_numbers_they_can_send_from(auth_client, settings) -> None:
+    from django.core.management import call_command
+
+    from apps.users.seed import demo_users
+
+    call_command("seed_demo", users=2, messages=0, heavy_accounts=0, products=0, categories=0)
+    call_command("seed_demo", users=2, messages=0, heavy_accounts=0, products=0, categories=0, reuse=True)
+
+    first, second = demo_users(2)
+    assert sorted(SenderNumber.objects.values_list("value", "kind", "account_id")) == [
+        ("+15550000001", "phone", first.account_id),
+        ("+15550000002", "phone", second.account_id),
+        ("DEMO1", "alphanumeric", first.account_id),
+        ("DEMO2", "alphanumeric", second.account_id),
+    ]
+    settings.MESSAGES_ALLOW_ANY_SENDER = False
+    body = {"sender_number": "DEMO1", "receiver_number": "+442079460958", "body": "hi"}
+    assert auth_client(first).post(MESSAGES_URL, body, format="json").status_code == 201
+    assert auth_client(second).post(MESSAGES_URL, body, format="json").status_code == 403
