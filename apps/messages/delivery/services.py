@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 REQUEUE_BATCH_SIZE = 500
 WAKE_AFTER_DUE_SECONDS = 0.05
+WAKE_AHEAD_SECONDS = 10
 
 
 class SenderPaced(Exception):
@@ -216,8 +217,10 @@ def messages_deliver(
             if len(messages) >= batch_size and not deliver_messages_task.app.conf.task_always_eager:
                 # More may be due: another process claims the next batch (skipping these rows) while these are sent.
                 enqueue(deliver_messages_task)
-        messages, waiting = pace_messages(messages)
-        deferred = [wait for message, wait in waiting if _defer(message, wait=wait)]
+        paced = pace_messages(messages)
+        messages = paced.ready
+        for message, wait in paced.waiting:
+            _defer(message, wait=wait)
         sent: list[tuple[Message, str]] = []
         for message, outcome in zip(messages, send_concurrently(backend, messages), strict=True):
             if isinstance(outcome, SmsDeliveryError):
@@ -226,11 +229,29 @@ def messages_deliver(
             else:
                 sent.append((message, outcome))
         _mark_all_sent(sent)
-    if deferred and not deliver_messages_task.app.conf.task_always_eager:
-        # A wake-up just after the first held message is due (one that came early would find nothing due and
-        # schedule no other); beat's sweep is the last resort.
-        enqueue(deliver_messages_task, countdown=min(deferred) + WAKE_AFTER_DUE_SECONDS)
+    if paced.paced and not deliver_messages_task.app.conf.task_always_eager:
+        _wake_when_next_due()
     return failed
+
+
+def _wake_when_next_due() -> None:
+    """After a batch of paced senders: a wake-up just after the next first attempt held for later is due (this
+    batch's, or one an earlier batch held behind it: a wake-up that finds nothing to hold schedules no other, so
+    each batch schedules the next). Further ahead than WAKE_AHEAD_SECONDS, beat's sweep (every 5 s) wakes them."""
+    now = timezone.now()
+    next_due = (
+        Message.objects.filter(
+            status=Message.Status.QUEUED,
+            attempts=0,
+            next_attempt_at__gt=now,
+            next_attempt_at__lte=now + timedelta(seconds=WAKE_AHEAD_SECONDS),
+        )
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    if next_due is not None:
+        enqueue(deliver_messages_task, countdown=(next_due - now).total_seconds() + WAKE_AFTER_DUE_SECONDS)
 
 
 def _lock_queued(message_pk: int) -> Message | None:

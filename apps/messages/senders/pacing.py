@@ -90,7 +90,14 @@ def _take_local(sender: str, pace: Pace) -> float:
         return 0.0
 
 
-def pace_messages(messages: list[Message]) -> tuple[list[Message], list[tuple[Message, float]]]:
+@dataclass(frozen=True)
+class PacedBatch:
+    ready: list[Message]  # to send now
+    waiting: list[tuple[Message, float]]  # each with the seconds until its turn
+    paced: bool  # some sender in the batch has a pace
+
+
+def pace_messages(messages: list[Message]) -> PacedBatch:
     """Split a batch into the messages whose sender had a token now (to send) and the others, each with the
     seconds until its turn: the first refused message of a sender waits for the next token, the ones behind it in
     the batch one interval more each (they ask for their token again when due)."""
@@ -112,4 +119,4 @@ def pace_messages(messages: list[Message]) -> tuple[list[Message], list[tuple[Me
                 continue
         waiting.append((message, wait))
         next_wait[sender] = wait + pace.interval
-    return ready, waiting
+    return PacedBatch(ready=ready, waiting=waiting, paced=bool(paces))
