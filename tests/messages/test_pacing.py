@@ -186,4 +186,6 @@ def _wait_for_sent(workers: list, pks: list[int], timeout: float = 60) -> None:
         if Message.objects.filter(pk__in=pks, status=Message.Status.SENT).count() == len(pks):
             return
         time.sleep(0.1)
-    raise AssertionError(f"not sent within {timeout} s")
+    left = Message.objects.filter(pk__in=pks).exclude(status=Message.Status.SENT)
+    rows = list(left.values_list("pk", "status", "attempts", "next_attempt_at"))
+    raise AssertionError(f"not sent within {timeout} s (now {timezone.now()}): {rows}")
