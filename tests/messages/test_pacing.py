@@ -159,7 +159,7 @@ def test_two_workers_share_one_senders_pace(start_celery_worker, timed_gateway, 
     warm = MessageFactory.create_batch(4)  # every worker process up: other senders, unpaced by each other
     for message in warm:
         deliver_messages_task.delay([message.pk])
-    _wait_for_sent(workers, [m.pk for m in warm])
+    _wait_for_sent(workers, [m.pk for m in warm], timeout=120)  # four worker processes starting on a busy machine
     timed_gateway.times.clear()
 
     paced = MessageFactory.create_batch(COUNT, sender_number=SENDER)
