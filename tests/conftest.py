@@ -175,8 +175,8 @@ def database_url(port: int | None = None) -> str:
 
 @pytest.fixture
 def start_celery_worker(transactional_db, real_broker):
-    """`start_celery_worker(database_port=None, node_name="", **env)`: a real Celery worker (2 processes, every
-    queue) on the configured broker and this test's database; stopped at the end of the test.
+    """`start_celery_worker(database_port=None, name=None, **env)`: a real Celery worker (2 processes, every queue)
+    on the configured broker and this test's database; stopped at the end of the test.
 
     Use with the `broker` and `postgres` markers: the worker is another process, so it needs a database server
     it can share with the test (the rows are committed: `transactional_db`).
@@ -188,7 +188,7 @@ def start_celery_worker(transactional_db, real_broker):
 
     started: list[subprocess.Popen] = []
 
-    def start(database_port: int | None = None, node_name: str = "", **overrides: str) -> subprocess.Popen:
+    def start(database_port: int | None = None, name: str | None = None, **overrides: str) -> subprocess.Popen:
         env = project_env(
             **{
                 "DJANGO_SETTINGS_MODULE": "config.settings.test",
@@ -213,7 +213,7 @@ def start_celery_worker(transactional_db, real_broker):
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
-                *(["-n", node_name] if node_name else []),  # two workers at once need two names
+                *(["-n", name] if name else []),  # a second worker at once needs a node name of its own
             ],
             cwd=BASE_DIR,
             env=env,

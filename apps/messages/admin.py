@@ -1,8 +1,11 @@
-"""Messages and their status callbacks in the admin: view-only for admins, with retry and resend actions."""
+"""Messages and their status callbacks in the admin: view-only for admins, with retry and resend actions; the
+numbers and sender IDs accounts own, added, changed and deleted by admins through their services."""
 
 import contextlib
+from typing import Any
 from uuid import UUID
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
@@ -14,8 +17,10 @@ from apps.users.request_user import request_user
 
 from .callbacks.services import status_callback_resend
 from .delivery.services import message_retry_failed
-from .models import Message, StatusCallback, StatusCallbackAttempt
+from .models import Message, SenderNumber, StatusCallback, StatusCallbackAttempt
 from .phone import InvalidPhoneNumber, normalize_phone
+from .senders.rules import InvalidSender, normalize_sender
+from .senders.services import sender_number_delete, sender_number_save
 
 
 @admin.register(Message)
@@ -118,3 +123,56 @@ class StatusCallbackAdmin(ViewOnlyForAdmins, admin.ModelAdmin):
 
     def has_resend_permission(self, request: HttpRequest) -> bool:
         return is_admin_staff(request)
+
+
+class SenderNumberForm(forms.ModelForm):
+    # Longer than the column: a number may be typed with spaces, dashes and brackets, stripped by clean_value.
+    value = forms.CharField(max_length=64, help_text="An E.164 number or an alphanumeric sender ID (1 to 11).")
+
+    class Meta:
+        model = SenderNumber
+        fields = ("account_id", "value", "rate_per_second")
+
+    def clean_value(self) -> str:
+        try:
+            return normalize_sender(self.cleaned_data["value"])[0]
+        except InvalidSender as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+
+@admin.register(SenderNumber)
+class SenderNumberAdmin(admin.ModelAdmin):
+    """Which numbers and sender IDs each account owns (what it may send from); every write audited."""
+
+    form = SenderNumberForm
+    list_display = ("value", "kind", "account_id", "rate_per_second", "created_at")
+    list_filter = ("kind",)
+    search_fields = ("=value", "=account_id")
+    search_help_text = "An exact number, sender ID or account id."
+    readonly_fields = ("kind", "created_at")
+    ordering = ("-created_at", "-id")
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_admin_staff(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_admin_staff(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return is_admin_staff(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_admin_staff(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_admin_staff(request)
+
+    def save_model(self, request: HttpRequest, obj: SenderNumber, form: forms.ModelForm, change: bool) -> None:
+        sender_number_save(number=obj, by=request_user(request))
+
+    def delete_model(self, request: HttpRequest, obj: SenderNumber) -> None:
+        sender_number_delete(number=obj, by=request_user(request))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[SenderNumber]) -> None:
+        for number in queryset:
+            sender_number_delete(number=number, by=request_user(request))

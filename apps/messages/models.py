@@ -10,6 +10,7 @@ from .phone import E164_MAX_LENGTH
 BODY_MAX_LENGTH = 1600
 CALLBACK_URL_MAX_LENGTH = 2000
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
+BACKEND_NAME_MAX_LENGTH = 64
 # How much of an error text (a gateway's, a receiver's) a row keeps.
 ERROR_TEXT_MAX_LENGTH = 1000
 # The longest validity period a create may ask for (seconds): 10 hours.
@@ -82,6 +83,9 @@ class Message(models.Model):
     # accepted before validity periods existed).
     validity_period = models.PositiveIntegerField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+    # The name of the gateway (settings.SMS_BACKENDS) that took the message, or may have (it timed out): its
+    # retries go back there and its receipts come from there. Empty until then.
+    backend = models.CharField(max_length=BACKEND_NAME_MAX_LENGTH, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -143,6 +147,7 @@ class Message(models.Model):
         snapshot.sent_at = None
         snapshot.provider_message_id = ""
         snapshot.last_error = ""
+        snapshot.backend = ""
         return snapshot
 
 
@@ -237,3 +242,32 @@ class StatusCallbackAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.callback_id} @ {self.attempted_at.isoformat()}"
+
+
+class SenderNumber(models.Model):
+    """A phone number (E.164) or an alphanumeric sender ID that one account owns: what it may send from, and where
+    messages to that number belong. Managed by admins (the admin site, through senders/services.py)."""
+
+    class Kind(models.TextChoices):
+        PHONE = "phone"
+        ALPHANUMERIC = "alphanumeric"
+
+    account_id = models.UUIDField(db_index=True)
+    value = models.CharField(max_length=E164_MAX_LENGTH, unique=True)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    # Sends per second from this sender; null: MESSAGE_SENDER_RATE_PER_SECOND.
+    rate_per_second = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(kind__in=["phone", "alphanumeric"]), name="sender_kind_valid"),
+            models.CheckConstraint(
+                condition=models.Q(rate_per_second__isnull=True) | models.Q(rate_per_second__gt=0),
+                name="sender_rate_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.value

@@ -21,7 +21,7 @@ from apps.users.models import User
 from apps.users.seed import demo_users
 
 from .encoding import segmentation
-from .models import Message
+from .models import Message, SenderNumber
 from .pagination import forget_account_counts
 
 
@@ -37,6 +37,7 @@ class MessageSeeder:
         users = demo_users(run.options["users"])
         if users and run.options["messages"] >= 2 * LIFECYCLE_EXAMPLES:
             _seed_lifecycle(users[-1])  # part of --messages, on a light account
+        numbers = _own_numbers(users)
         missing = run.options["messages"] - Message.objects.count()
         if missing > 0 and users:
             plan = _plan(users, missing, run.options["heavy_accounts"], run.options["heavy_messages"])
@@ -48,7 +49,16 @@ class MessageSeeder:
             else:
                 _bulk_create(rows, fields)
             forget_account_counts({user.account_id for user, _ in plan})
-        return f"{Message.objects.count()} messages"
+        return f"{Message.objects.count()} messages, {numbers} owned numbers"
+
+
+def _own_numbers(users: list[User]) -> int:
+    """Each demo account owns a phone number (`+1555` and its position, 7 digits) and an alphanumeric sender ID,
+    so it can send with MESSAGES_ALLOW_ANY_SENDER off; kept as they are on a second run."""
+    for position, user in enumerate(users, start=1):
+        for value, kind in ((f"+1555{position:07d}", SenderNumber.Kind.PHONE), (f"DEMO{position}", "alphanumeric")):
+            SenderNumber.objects.get_or_create(value=value, defaults={"account_id": user.account_id, "kind": kind})
+    return SenderNumber.objects.count()
 
 
 LIFECYCLE_EXAMPLES = 3

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 
 from apps.core.http.permissions import is_admin
 
-from .models import CallbackSettings, Message
+from .models import CallbackSettings, Message, SenderNumber
 
 NEWEST_FIRST = ("-created_at", "-id")
 
@@ -53,3 +53,21 @@ def account_exists(*, account_id: UUID) -> bool:
 def account_callback_settings(*, account_id: UUID) -> CallbackSettings | None:
     """The account's status-callback settings, None before it first set any."""
     return CallbackSettings.objects.filter(account_id=account_id).first()
+
+
+def account_owning_number(value: str) -> UUID | None:
+    """The account that owns the phone number or sender ID `value` (normalised), None when no account does."""
+    return SenderNumber.objects.filter(value=value).values_list("account_id", flat=True).first()
+
+
+def sender_number_list_for_account(*, account_id: UUID) -> QuerySet[SenderNumber]:
+    """The numbers and sender IDs `account_id` owns, oldest first."""
+    return SenderNumber.objects.filter(account_id=account_id).order_by("created_at", "id")
+
+
+def sender_rates(values: set[str]) -> dict[str, float]:
+    """The sends per second of each of `values` that has a rate of its own (the others: the setting's)."""
+    rows = SenderNumber.objects.filter(value__in=values, rate_per_second__isnull=False).values_list(
+        "value", "rate_per_second"
+    )
+    return {value: rate for value, rate in rows if rate is not None}

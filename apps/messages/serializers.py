@@ -19,6 +19,7 @@ from .models import (
 )
 from .phone import MAX_DIGITS, MIN_DIGITS, InvalidPhoneNumber, normalize_phone
 from .safe_http import UnsafeDestination, resolve
+from .senders.rules import InvalidSender, normalize_sender
 
 PHONE_INPUT_MAX_LENGTH = 64
 SEND_AT_MIN_AHEAD_SECONDS = 60
@@ -50,6 +51,31 @@ class PhoneNumberField(serializers.CharField):
             return normalize_phone(value)
         except InvalidPhoneNumber as exc:
             raise serializers.ValidationError(str(exc), code="invalid_phone") from exc
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "maxLength": PHONE_INPUT_MAX_LENGTH,
+        "example": "+1 (555) 123-0001",
+        "description": "E.164 ('+' then 8 to 15 digits; spaces, dashes, dots and brackets are ignored), or an "
+        "alphanumeric sender ID: 1 to 11 letters, digits and spaces with at least one letter (one-way: receivers "
+        "cannot answer it).",
+    }
+)
+class SenderField(serializers.CharField):
+    """A sender: an E.164 number (normalised) or an alphanumeric sender ID (kept as sent)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", PHONE_INPUT_MAX_LENGTH)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        try:
+            return normalize_sender(value)[0]
+        except InvalidSender as exc:
+            raise serializers.ValidationError(str(exc), code="invalid_sender") from exc
 
 
 class CallbackUrlField(serializers.CharField):
@@ -91,6 +117,7 @@ MESSAGE_COLUMNS = (
     "expires_at",
     "redact_body_after_send",
     "redacted_at",
+    "backend",
 )
 
 
@@ -107,6 +134,7 @@ _JSON_FORMAT: dict[str, Callable[[Any], Any]] = {
     "send_at": utc_iso,
     "expires_at": utc_iso,
     "redacted_at": utc_iso,
+    "backend": _blank_as_null,
 }
 _COLUMN_FORMATS = tuple((column, _JSON_FORMAT.get(column)) for column in MESSAGE_COLUMNS)
 
@@ -149,6 +177,14 @@ class MessageSerializer(serializers.ModelSerializer):
     expires_at = serializers.DateTimeField(
         allow_null=True, help_text="Not handed to the gateway by then, the message ends `expired`."
     )
+
+    backend = serializers.SerializerMethodField(
+        help_text="The name of the SMS gateway that took the message (or may have: it did not answer in time, and "
+        "the retries go there only); null before any did."
+    )
+
+    def get_backend(self, message: Message) -> str | None:
+        return _blank_as_null(message.backend)
 
     def get_status_callback(self, message: Message) -> str | None:
         return _blank_as_null(message.status_callback)
@@ -196,7 +232,7 @@ def message_data(message: Message) -> dict[str, Any]:
 class MessageCreateSerializer(serializers.Serializer):
     """What a caller may send to create a message; anything else in the body is ignored."""
 
-    sender_number = PhoneNumberField()
+    sender_number = SenderField()
     receiver_number = PhoneNumberField()
     # Kept exactly as sent: leading and trailing spaces are part of a text message.
     body = serializers.CharField(max_length=BODY_MAX_LENGTH, trim_whitespace=False)

@@ -42,18 +42,28 @@ class DeliverMessageTask(Task):
 
 
 @shared_task(bind=True, base=DeliverMessageTask, acks_late=True, ignore_result=True, max_retries=None)
-def deliver_message_task(self: Task, message_pk: int, outages: int = 0) -> None:
+def deliver_message_task(self: Task, message_pk: int, outages: int = 0, waits: int = 0) -> None:
     """Send one message; on a refused send retry with backoff, and once MESSAGE_MAX_RETRIES are spent (or the
     gateway refuses it for good) `on_failure` marks it failed.
 
     A database or broker error retries within seconds (`outage_countdown`), without limit and without spending
-    the gateway's retries: `outages` counts those retries apart from the gateway's."""
-    from .delivery.services import delivery_failure_is_final, message_deliver
+    the gateway's retries: `outages` counts those retries apart from the gateway's. A sender's pace holding the
+    message back is no attempt either: `waits` counts those, and the retry comes when its token is due."""
+    from .delivery.services import SenderPaced, delivery_failure_is_final, message_deliver
 
-    gateway_retries = self.request.retries - outages
+    gateway_retries = self.request.retries - outages - waits
     countdown = retry_countdown(gateway_retries)
     try:
         message_deliver(message_pk=message_pk, retry_in=countdown)
+    except SenderPaced as exc:
+        if self.request.is_eager:
+            return  # in-process: beat's sweep sends it once due
+        raise self.retry(
+            countdown=exc.wait,
+            args=(message_pk,),
+            kwargs={"outages": outages, "waits": waits + 1},
+            max_retries=None,
+        ) from exc
     except SmsDeliveryError as exc:
         if delivery_failure_is_final(exc, retries_done=gateway_retries):
             raise  # on_failure records the failure
@@ -63,7 +73,10 @@ def deliver_message_task(self: Task, message_pk: int, outages: int = 0) -> None:
             raise  # eager: in-process, inside the caller's request; the sweeper retries it, not a loop here
         logger.warning("Delivery of message pk=%s met an outage, retrying: %s", message_pk, exc)
         raise self.retry(
-            exc=exc, countdown=outage_countdown(outages), args=(message_pk,), kwargs={"outages": outages + 1}
+            exc=exc,
+            countdown=outage_countdown(outages),
+            args=(message_pk,),
+            kwargs={"outages": outages + 1, "waits": waits},
         ) from exc
 
 

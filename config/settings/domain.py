@@ -37,6 +37,22 @@ MESSAGE_MAX_SEGMENTS = env.int("MESSAGE_MAX_SEGMENTS", default=10)
 MESSAGE_DEFAULT_VALIDITY_SECONDS = min(env.int("MESSAGE_DEFAULT_VALIDITY_SECONDS", default=36_000), 36_000)
 # Days a message's body is kept; unset: forever.
 MESSAGE_BODY_RETENTION_DAYS = env.int("MESSAGE_BODY_RETENTION_DAYS", default=None)
+# Senders: an account sends from the numbers and sender IDs it owns (admin-managed); true lets any sender through
+# (local work and tests; production.py turns it off unless set).
+MESSAGES_ALLOW_ANY_SENDER = env.bool("MESSAGES_ALLOW_ANY_SENDER", default=True)
+# Sends per second per sender, shared by every worker (Redis; in-process without it); 0: unpaced. A sender's own
+# rate (admin) overrides it. Burst: sends a sender may make at once before the pace applies.
+MESSAGE_SENDER_RATE_PER_SECOND = env.float("MESSAGE_SENDER_RATE_PER_SECOND", default=0.0)
+MESSAGE_SENDER_BURST = env.int("MESSAGE_SENDER_BURST", default=1)
+# A message its sender's pace keeps waiting past this many seconds after its creation fails (`queue_timeout`).
+MESSAGE_MAX_QUEUE_AGE = env.int("MESSAGE_MAX_QUEUE_AGE", default=3600)
+# Failover: a JSON list of {"name", "backend", "url"?, "token"?}, tried in order; empty: SMS_BACKEND alone.
+SMS_BACKENDS = env.json("SMS_BACKENDS", default=[])
+# A gateway with this many retryable failures within SMS_BACKEND_FAILURE_WINDOW_SECONDS is skipped for the
+# cool-down, then one probe send decides (shared through the cache).
+SMS_BACKEND_FAILURE_THRESHOLD = env.int("SMS_BACKEND_FAILURE_THRESHOLD", default=5)
+SMS_BACKEND_FAILURE_WINDOW_SECONDS = env.int("SMS_BACKEND_FAILURE_WINDOW_SECONDS", default=60)
+SMS_BACKEND_COOLDOWN_SECONDS = env.int("SMS_BACKEND_COOLDOWN_SECONDS", default=30)
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 PRODUCTS_CACHE_TTL = env.int("PRODUCTS_CACHE_TTL", default=300)
 DEFAULT_CURRENCY = env("DEFAULT_CURRENCY", default="USD")

@@ -34,6 +34,9 @@ if CELERY_BROKER_URL.startswith("memory://"):  # an in-process queue that no wor
 if not REDIS_URL and env.int("GUNICORN_WORKERS", default=2) > 1:
     raise ImproperlyConfigured("Set REDIS_URL: an in-process cache is not shared between GUNICORN_WORKERS > 1")
 
+# Accounts send only from the numbers and sender IDs they own (README: a newcomer's `make run` allows any).
+MESSAGES_ALLOW_ANY_SENDER = env.bool("MESSAGES_ALLOW_ANY_SENDER", default=False)
+
 # The admin is the most powerful door: staff sign in with a second factor (enrolment at first sign-in).
 ADMIN_REQUIRE_2FA = env.bool("ADMIN_REQUIRE_2FA", default=True)
 

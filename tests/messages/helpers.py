@@ -47,6 +47,7 @@ def message_json(message: Message) -> dict[str, Any]:
         "expires_at": iso(message.expires_at),
         "redact_body_after_send": message.redact_body_after_send,
         "redacted_at": iso(message.redacted_at),
+        "backend": message.backend or None,
     }
 
 

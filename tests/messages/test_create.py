@@ -16,6 +16,11 @@ pytestmark = pytest.mark.django_db
 E164_ERROR = (
     "Enter a phone number in E.164 form: '+' then 8 to 15 digits (spaces, dashes, dots and brackets are ignored)."
 )
+# A sender may also be an alphanumeric sender ID, and its error says so.
+SENDER_ERROR = (
+    "Enter an E.164 phone number ('+' then 8 to 15 digits) or an alphanumeric sender ID (1 to 11 letters, digits "
+    "and spaces, at least one letter)."
+)
 
 
 def test_create_answers_201_with_the_queued_message(user_client, user, payload) -> None:
@@ -42,6 +47,7 @@ def test_create_answers_201_with_the_queued_message(user_client, user, payload) 
         "expires_at": iso(message.created_at + timedelta(hours=10)),
         "redact_body_after_send": False,
         "redacted_at": None,
+        "backend": None,
     }
     assert response["Location"] == detail_url(message.message_id)
     assert len(message.message_id) == 26
@@ -157,7 +163,7 @@ def test_a_number_that_does_not_normalise_is_400_and_writes_nothing(user_client,
     response = user_client.post(MESSAGES_URL, {**payload, field: number}, format="json")
 
     assert response.status_code == 400
-    assert response.json() == {field: [E164_ERROR]}
+    assert response.json() == {field: [SENDER_ERROR if field == "sender_number" else E164_ERROR]}
     assert not Message.objects.exists()
     assert not AuditEvent.objects.exists()
     assert not OutboxEvent.objects.exists()

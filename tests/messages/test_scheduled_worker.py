@@ -100,7 +100,7 @@ def test_two_workers_send_each_scheduled_message_once_within_seconds_and_never_a
     url = f"http://127.0.0.1:{gateway.server_address[1]}/messages"
     workers = [
         start_celery_worker(
-            node_name=f"w{n}@%h",
+            name=f"w{n}@%h",
             DJANGO_SETTINGS_MODULE="tests.messages.gateway_settings",
             SMS_GATEWAY_URL=url,
             WORKER_METRICS_PORT="0",  # two workers on one host: neither takes the metrics port

@@ -83,6 +83,7 @@ def test_the_message_shape_is_the_contracts(schema_and_warnings) -> None:
         "expires_at",
         "redact_body_after_send",
         "redacted_at",
+        "backend",
     ]
 
 
@@ -101,6 +102,7 @@ def test_the_error_code_is_a_nullable_enum_of_stable_codes(schema_and_warnings) 
         "gateway_rejected",
         "gateway_error",
         "receiver_unreachable",
+        "queue_timeout",
         "delivery_failed",
     ]
 

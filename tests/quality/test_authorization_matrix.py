@@ -271,6 +271,8 @@ MATRIX: list[Row] = [
     Row("GET", "/api/v1/accounts/me/status-callback/", signed_in(200)),
     Row("PATCH", "/api/v1/accounts/me/status-callback/", signed_in(200), body=lambda w, c: {"default_url": ""}),
     Row("POST", "/api/v1/accounts/me/status-callback/secret/", signed_in(200)),
+    # The numbers and sender IDs the caller's account owns: always its own.
+    Row("GET", "/api/v1/accounts/me/numbers/", signed_in(200)),
     # Gateways authenticate receipts with a signature; no token makes an unsigned one acceptable.
     Row(
         "POST",

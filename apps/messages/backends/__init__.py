@@ -1,4 +1,5 @@
-"""Pluggable SMS transports. `get_sms_backend()` builds the one named by `settings.SMS_BACKEND`."""
+"""Pluggable SMS transports. `get_sms_backend()` builds the one named by `settings.SMS_BACKEND` (or a dotted path);
+`get_delivery_backend()` the one deliveries send through: every gateway of SMS_BACKENDS in failover order."""
 
 from typing import Any
 
@@ -21,6 +22,7 @@ __all__ = [
     "ReceiptNotAuthentic",
     "SmsDeliveryError",
     "SmsRejectedError",
+    "get_delivery_backend",
     "get_sms_backend",
 ]
 
@@ -29,3 +31,10 @@ def get_sms_backend(backend: str | None = None, **kwargs: Any) -> BaseSmsBackend
     """An instance of `backend` (a dotted path), by default `settings.SMS_BACKEND`."""
     backend_class = import_string(backend or settings.SMS_BACKEND)
     return backend_class(**kwargs)
+
+
+def get_delivery_backend() -> BaseSmsBackend:
+    """What deliveries send through: the gateways of SMS_BACKENDS (else SMS_BACKEND alone), with failover."""
+    from .failover import FailoverBackend
+
+    return FailoverBackend()

@@ -7,6 +7,7 @@ GATEWAY_TIMEOUT = "gateway_timeout"  # the gateway did not answer in time
 GATEWAY_REJECTED = "gateway_rejected"  # the gateway refused the message for good (a bad number, a bad request)
 GATEWAY_ERROR = "gateway_error"  # the gateway answered with an error, or something unreadable
 RECEIVER_UNREACHABLE = "receiver_unreachable"  # the gateway reported the message undelivered to the receiver
+QUEUE_TIMEOUT = "queue_timeout"  # its sender's pace kept it queued past MESSAGE_MAX_QUEUE_AGE
 DELIVERY_FAILED = "delivery_failed"  # any other failure
 
 ERROR_CODES = (
@@ -15,6 +16,7 @@ ERROR_CODES = (
     GATEWAY_REJECTED,
     GATEWAY_ERROR,
     RECEIVER_UNREACHABLE,
+    QUEUE_TIMEOUT,
     DELIVERY_FAILED,
 )
 # The statuses that carry a reason code (the others show none).

@@ -19,13 +19,15 @@ from apps.core.exceptions import ApplicationError
 from apps.core.observability import audit
 
 from .. import events, metrics
-from ..backends import SmsDeliveryError, SmsRejectedError, get_sms_backend
-from ..backends.errors import DELIVERY_FAILED, delivery_error_code
+from ..backends import SmsDeliveryError, SmsRejectedError, get_delivery_backend
+from ..backends.errors import DELIVERY_FAILED, QUEUE_TIMEOUT, delivery_error_code
 from ..callbacks.services import record_status_change, record_status_changes, require_callback_secret
 from ..encoding import segmentation
 from ..lifecycle.services import message_expire_locked
 from ..models import ERROR_TEXT_MAX_LENGTH, IdempotencyKey, Message
 from ..pagination import forget_account_counts
+from ..senders.pacing import Pace, pace_messages, sender_paces, take_token
+from ..senders.services import require_sender_allowed
 from ..tasks import deliver_message_task, deliver_messages_task
 from ..verified import require_verified_email
 from .dispatch import request_delivery, send_concurrently, wake_received
@@ -34,6 +36,16 @@ from .idempotency import idempotency_key_cutoff, idempotent_replay, request_fing
 logger = logging.getLogger(__name__)
 
 REQUEUE_BATCH_SIZE = 500
+WAKE_AFTER_DUE_SECONDS = 0.05
+WAKE_AHEAD_SECONDS = 10
+
+
+class SenderPaced(Exception):
+    """The message's sender has no token now: it waits `wait` seconds (its next_attempt_at), no attempt counted."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"The sender's pace holds the message {wait:.2f} s")
+        self.wait = wait
 
 
 @dataclass(frozen=True)
@@ -65,9 +77,11 @@ def message_create(
     actor's account), a retry of the same request writes nothing and answers the first message as it was
     accepted; the same key with another request raises IdempotencyConflict (delivery/idempotency.py). A
     `status_callback` URL (checked by the caller) needs the account's callback secret, else CallbackSecretMissing.
-    An actor whose email is not verified is refused (EmailNotVerified, 403).
+    An actor whose email is not verified is refused (EmailNotVerified, 403), a sender the account does not own too
+    (SenderNotAllowed, 403) unless MESSAGES_ALLOW_ANY_SENDER.
     """
     require_verified_email(user=actor)
+    require_sender_allowed(account_id=account_id, sender_number=sender_number)
     fields: dict[str, Any] = {
         "account_id": account_id,
         "sender_number": sender_number,
@@ -172,10 +186,11 @@ def message_deliver(*, message_pk: int, retry_in: float = 0.0) -> Message | None
 
     Returns the sent message, or None when there is nothing to send. A refused send is recorded (attempts,
     last_error, next attempt due in `retry_in` seconds) and then re-raised as SmsDeliveryError for the caller to
-    retry.
+    retry. A sender without a token now (senders/pacing.py) raises SenderPaced after moving next_attempt_at.
     """
-    backend = get_sms_backend()
+    backend = get_delivery_backend()
     error: SmsDeliveryError | None = None
+    paced = False
     with transaction.atomic(durable=True):
         message = _lock_queued(message_pk)
         if message is None:
@@ -183,16 +198,45 @@ def message_deliver(*, message_pk: int, retry_in: float = 0.0) -> Message | None
         if message.expires_at is not None and message.expires_at <= timezone.now():
             message_expire_locked(message)
             return None
-        try:
-            provider_message_id = backend.send(message)
-        except SmsDeliveryError as exc:
-            error = exc
-            _record_failed_attempt(message, error=exc, retry_in=retry_in)
+        wait = _sender_wait(message)
+        if wait > 0:
+            paced = _defer(message, wait=wait)
         else:
-            _mark_all_sent([(message, provider_message_id)])
+            try:
+                provider_message_id = backend.send(message)
+            except SmsDeliveryError as exc:
+                error = exc
+                _record_failed_attempt(message, error=exc, retry_in=retry_in)
+            else:
+                _mark_all_sent([(message, provider_message_id)])
+    if wait > 0:
+        if paced:
+            raise SenderPaced(wait)
+        return None
     if error is not None:
         raise error
     return message
+
+
+def _sender_wait(message: Message) -> float:
+    pace: Pace | None = sender_paces([message.sender_number]).get(message.sender_number)
+    return take_token(message.sender_number, pace) if pace is not None else 0.0
+
+
+def _defer(message: Message, *, wait: float) -> bool:
+    """Hold a paced message back `wait` seconds, no attempt counted; past MESSAGE_MAX_QUEUE_AGE it fails instead
+    (`queue_timeout`). Returns whether it still waits."""
+    due = timezone.now() + timedelta(seconds=wait)
+    if due > message.created_at + timedelta(seconds=settings.MESSAGE_MAX_QUEUE_AGE):
+        _mark_failed(
+            message,
+            error=f"Its sender's pace kept it queued past MESSAGE_MAX_QUEUE_AGE ({settings.MESSAGE_MAX_QUEUE_AGE} s)",
+            code=QUEUE_TIMEOUT,
+        )
+        return False
+    message.next_attempt_at = due
+    message.save(update_fields=["next_attempt_at"])
+    return True
 
 
 def messages_deliver(
@@ -211,7 +255,7 @@ def messages_deliver(
     error) of each refused send, recorded as an attempt like `message_deliver` records it, for the caller to retry or
     fail one by one.
     """
-    backend = get_sms_backend()
+    backend = get_delivery_backend()
     failed: list[tuple[int, SmsDeliveryError]] = []
     batch_size = settings.MESSAGE_DELIVERY_BATCH_SIZE
     now = timezone.now()
@@ -244,6 +288,10 @@ def messages_deliver(
             if len(messages) >= batch_size and not deliver_messages_task.app.conf.task_always_eager:
                 # More may be due: another process claims the next batch (skipping these rows) while these are sent.
                 enqueue(deliver_messages_task)
+        paced = pace_messages(messages)
+        messages = paced.ready
+        for message, wait in paced.waiting:
+            _defer(message, wait=wait)
         sent: list[tuple[Message, str]] = []
         for message, outcome in zip(messages, send_concurrently(backend, messages), strict=True):
             if isinstance(outcome, SmsDeliveryError):
@@ -252,7 +300,29 @@ def messages_deliver(
             else:
                 sent.append((message, outcome))
         _mark_all_sent(sent)
+    if paced.paced and not deliver_messages_task.app.conf.task_always_eager:
+        _wake_when_next_due()
     return failed
+
+
+def _wake_when_next_due() -> None:
+    """After a batch of paced senders: a wake-up just after the next first attempt held for later is due (this
+    batch's, or one an earlier batch held behind it: a wake-up that finds nothing to hold schedules no other, so
+    each batch schedules the next). Further ahead than WAKE_AHEAD_SECONDS, beat's sweep (every 5 s) wakes them."""
+    now = timezone.now()
+    next_due = (
+        Message.objects.filter(
+            status=Message.Status.QUEUED,
+            attempts=0,
+            next_attempt_at__gt=now,
+            next_attempt_at__lte=now + timedelta(seconds=WAKE_AHEAD_SECONDS),
+        )
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    if next_due is not None:
+        enqueue(deliver_messages_task, countdown=(next_due - now).total_seconds() + WAKE_AFTER_DUE_SECONDS)
 
 
 def _lock_queued(message_pk: int) -> Message | None:
@@ -267,7 +337,7 @@ def _record_failed_attempt(message: Message, *, error: Exception, retry_in: floa
     message.last_error = str(error)[:ERROR_TEXT_MAX_LENGTH]
     message.error_code = delivery_error_code(error)
     message.next_attempt_at = timezone.now() + timedelta(seconds=retry_in)
-    message.save(update_fields=["status", "attempts", "last_error", "error_code", "next_attempt_at"])
+    message.save(update_fields=["status", "attempts", "last_error", "error_code", "next_attempt_at", "backend"])
     logger.warning("Delivery of message %s failed (attempt %d): %s", message.message_id, message.attempts, error)
 
 
@@ -286,7 +356,7 @@ def _mark_all_sent(sent: list[tuple[Message, str]]) -> None:
         message.attempts += 1
         messages.append(message)
     if len(messages) == 1:
-        messages[0].save(update_fields=["status", "sent_at", "provider_message_id", "attempts"])
+        messages[0].save(update_fields=["status", "sent_at", "provider_message_id", "attempts", "backend"])
     else:
         # One UPDATE per row, sent together (psycopg pipelines executemany): Django took ten times as long to build
         # bulk_update's CASE over 100 rows (cProfile: 356 ms per batch, against 33 ms for these).
@@ -294,8 +364,8 @@ def _mark_all_sent(sent: list[tuple[Message, str]]) -> None:
         with connection.cursor() as cursor:
             cursor.executemany(
                 f"UPDATE {connection.ops.quote_name(Message._meta.db_table)} SET status = %s, sent_at = %s, "  # noqa: S608 - names from the model
-                "provider_message_id = %s, attempts = %s WHERE id = %s",
-                [(m.status, sent_at, m.provider_message_id, m.attempts, m.pk) for m in messages],
+                "provider_message_id = %s, attempts = %s, backend = %s WHERE id = %s",
+                [(m.status, sent_at, m.provider_message_id, m.attempts, m.backend, m.pk) for m in messages],
             )
     events.messages_sent(messages)
     record_status_changes(messages)
@@ -310,14 +380,19 @@ def message_fail(*, message_pk: int, error: str) -> Message | None:
     message = _lock_queued(message_pk)
     if message is None:
         return None
+    # The last attempt's code, when it recorded one.
+    _mark_failed(message, error=error, code=message.error_code or DELIVERY_FAILED)
+    return message
+
+
+def _mark_failed(message: Message, *, error: str, code: str) -> None:
     message.status = Message.Status.FAILED
     message.last_error = error[:ERROR_TEXT_MAX_LENGTH]
-    message.error_code = message.error_code or DELIVERY_FAILED  # the last attempt's, when it recorded one
+    message.error_code = code
     message.save(update_fields=["status", "last_error", "error_code"])
     events.message_failed(message)
     record_status_change(message)
     transaction.on_commit(metrics.messages_failed_total.inc)
-    return message
 
 
 @transaction.atomic(durable=True)

@@ -220,8 +220,8 @@ class MessageViewSet(
             ),
             403: OpenApiResponse(
                 ERROR,
-                description="A non-admin named another account's `account_id`, or the caller's email is not verified "
-                "(`email_not_verified`).",
+                description="A non-admin named another account's `account_id`, the caller's email is not verified "
+                "(`email_not_verified`), or the account does not own `sender_number` (`sender_not_allowed`).",
             ),
             409: OpenApiResponse(ERROR, description="The Idempotency-Key was used with another body."),
         },
@@ -230,7 +230,9 @@ class MessageViewSet(
         """Accept a message for delivery: 201 with `status` `queued`; it is sent in the background. With `send_at`,
         201 with `status` `scheduled`: it is sent within seconds of that time, unless canceled first.
 
-        Numbers are E.164 (`+` and 8 to 15 digits; spaces, dashes, dots and brackets are stripped first); `body` is
+        Numbers are E.164 (`+` and 8 to 15 digits; spaces, dashes, dots and brackets are stripped first);
+        `sender_number` may also be an alphanumeric sender ID (1 to 11 letters, digits and spaces, at least one
+        letter; one-way), and must be one the account owns (`GET /accounts/me/numbers/`); `body` is
         1 to 1600 characters. `account_id` defaults to the caller's; naming another account is for admins only.
         `message_id`, `status` and other fields in the body are ignored.
         """

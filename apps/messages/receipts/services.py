@@ -13,6 +13,7 @@ from apps.core.exceptions import ApplicationError, Conflict
 from .. import events
 from ..backends import BaseSmsBackend, DeliveryReceipt
 from ..backends.errors import RECEIVER_UNREACHABLE
+from ..backends.failover import backend_class
 from ..callbacks.services import record_status_change
 from ..models import ERROR_TEXT_MAX_LENGTH, Message
 
@@ -40,7 +41,10 @@ class ReceiptResult:
 
 
 def receipt_backend(name: str) -> type[BaseSmsBackend] | None:
-    """The backend class whose gateway posts receipts under `name`, or None."""
+    """The backend class whose gateway posts receipts under `name` (a gateway of SMS_BACKENDS, or `http`), or None."""
+    configured = backend_class(name)
+    if configured is not None:
+        return configured
     path = RECEIPT_BACKENDS.get(name)
     return import_string(path) if path is not None else None
 
