@@ -77,9 +77,9 @@ def test_quick_benchmark_measures_every_case(tmp_path) -> None:
 
 
 def test_a_case_on_another_server_is_divided_by_that_servers_bare_view() -> None:
-    results = {name: CaseResult(name, "/", rps=[rps]) for name, rps in
-               (("bare_django", 1000.0), ("health_live", 800.0), ("bare_django@granian", 4000.0),
-                ("health_live@granian", 2000.0), ("catalog_cached@granian", 400.0), ("catalog_cached", 200.0))}  # fmt: skip
+    measured = {"bare_django": 1000.0, "health_live": 800.0, "bare_django@granian": 4000.0,
+                "health_live@granian": 2000.0, "catalog_cached@granian": 400.0, "catalog_cached": 200.0}  # fmt: skip
+    results = {name: CaseResult(name, "/", rps=[rps]) for name, rps in measured.items()}
     report = build_report(results, {"queries": {}}, None, quick=True, settings={})
 
     ratios = {case["case"]: (case["ratio"], case["ratio_health"]) for case in report["cases"]}
