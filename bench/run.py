@@ -1,15 +1,15 @@
-"""`make bench`: the service under gunicorn on PostgreSQL, Redis and RabbitMQ, loaded by wrk on 127.0.0.1, beside a
-bare Django project (bench/baseline) served with the same gunicorn settings over the same database.
+"""`make bench`: the service under gunicorn on PostgreSQL, Redis and RabbitMQ, loaded by wrk on 127.0.0.1, beside a bare
+Django project (bench/baseline) served with the same gunicorn settings over the same database.
 
-Cases of both servers run interleaved, round after round; each is reported as req/s, p50/p99 latency and errors,
-as a ratio to the bare Django view and as a ratio to the service's `/health/live/`, all from the same run (the
-machines are shared and noisy: only ratios from one run compare). `/health/live/` and message create also run on a
-second instance of the service in which opentelemetry and sentry_sdk cannot be imported: the ratio of the two shows
-what tracing and Sentry cost while off. A typical DRF team's project (bench/team) serves the same three cells
-(cached and filtered catalog reads, message create) in the same rounds; `--servers` runs the service and the bare
-project again under gunicorn's gthread worker or granian, and drips slow request bodies into each. Then delivery through the `http` backend to a fake gateway answering in
-200 ms, and a soak. Results go to bench/results/latest.json and latest.md. `--quick` runs one short round on small
-data (the test suite does, so the harness cannot rot).
+Cases of both servers run interleaved, round after round; each is reported as req/s, p50/p99 latency and errors, as a
+ratio to the bare Django view and as a ratio to the service's `/health/live/`, all from the same run (the machines are
+shared and noisy: only ratios from one run compare). `/health/live/` and message create also run on a second instance of
+the service in which opentelemetry and sentry_sdk cannot be imported: the ratio of the two shows what tracing and Sentry
+cost while off. A typical DRF team's project (bench/team) serves the same three cells (cached and filtered catalog
+reads, message create) in the same rounds; `--servers` runs the service and the bare project again under gunicorn's
+gthread worker or granian, and drips slow request bodies into each. Then delivery through the `http` backend to a fake
+gateway answering in 200 ms, and a soak. Results go to bench/results/latest.json and latest.md. `--quick` runs one short
+round on small data (the test suite does, so the harness cannot rot).
 """
 
 from __future__ import annotations
