@@ -62,6 +62,11 @@ def main() -> int:
         "middleware, to weigh it)"
     )  # fmt: skip
     parser.add_argument("--plain", action="store_true", help="time the requests without a profiler")
+    parser.add_argument(
+        "--middleware-costs", action="store_true", help="what each middleware costs the case: the whole stack and the "
+        "stack without each one in turn, interleaved over --rounds, as CPU per request"
+    )  # fmt: skip
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of --middleware-costs")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="drm-profile-"))
@@ -108,6 +113,10 @@ def main() -> int:
                             login_body.encode()),
     }  # fmt: skip
 
+    if args.middleware_costs:
+        method, path, headers, body = requests[args.case]
+        _middleware_costs(args.case, method, path, headers, body, requests=args.requests, rounds=args.rounds)
+        return 0
     if args.case == "delivery":
         run = _delivery_runner(owner)
     else:
@@ -170,6 +179,56 @@ def main() -> int:
     print(f"{args.case}: {args.requests} in {elapsed:.2f} s = {1000 * elapsed / args.requests:.2f} ms each "
           f"({cpu_ms:.2f} ms of CPU)")  # fmt: skip
     return 0
+
+
+def _middleware_costs(
+    case: str, method: str, path: str, headers: dict[str, str], body: bytes, *, requests: int, rounds: int
+) -> None:
+    """Print the CPU per request of the whole middleware stack and of the stack without each middleware, measured
+    interleaved (every variant once per round, in a new random order each round) so the machine's drift falls on
+    all of them alike; the median of the rounds, and the difference to the whole stack: what that middleware costs
+    on this request. The whole stack is measured twice, as two variants: their difference is the noise."""
+    import random
+    import statistics
+
+    from django.conf import settings
+    from django.core.handlers.wsgi import WSGIHandler
+
+    stack = list(settings.MIDDLEWARE)
+    variants: dict[str, Any] = {}
+    for dropped in ["", "again", *stack]:
+        settings.MIDDLEWARE = [name for name in stack if name != dropped]
+        variants[dropped] = WSGIHandler()  # loads settings.MIDDLEWARE now
+    settings.MIDDLEWARE = stack
+    statuses: dict[str, set[str]] = {name: set() for name in variants}
+    cpu: dict[str, list[float]] = {name: [] for name in variants}
+
+    def measure(name: str, count: int) -> float:
+        def start_response(status: str, response_headers: Any, exc_info: Any = None) -> Callable[[bytes], object]:
+            statuses[name].add(status.split()[0])
+            return lambda data: None
+
+        handler = variants[name]
+        started = time.process_time()
+        for n in range(count):
+            handler(_environ(method, path.replace("{n}", str(n)), headers, body), start_response).close()
+        return 1000 * (time.process_time() - started) / count
+
+    for name in variants:
+        measure(name, 30)  # warm each stack
+    order = list(variants)
+    for _ in range(rounds):
+        random.shuffle(order)
+        for name in order:
+            cpu[name].append(measure(name, requests))
+    whole = statistics.median(cpu[""])
+    print(f"{case}: {requests} requests x {rounds} rounds per stack, CPU ms per request (median of rounds)")
+    print(f"{'whole stack':60} {whole:6.3f}  statuses {sorted(statuses[''])}")
+    for name in ["again", *stack]:
+        median = statistics.median(cpu[name])
+        label = "whole stack again (the noise)" if name == "again" else "without " + name.rsplit(".", 1)[1]
+        print(f"{label:60} {median:6.3f}  saves {whole - median:+6.3f} "
+              f"({(whole - median) / whole:+6.1%})  statuses {sorted(statuses[name])}")  # fmt: skip
 
 
 def _delivery_runner(owner: Any) -> Any:

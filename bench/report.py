@@ -66,7 +66,7 @@ def build_report(
     quick: bool,
     settings: dict[str, Any],
 ) -> dict[str, Any]:
-    cases = [result.summary(results[BARE].median_rps(), results[HEALTH].median_rps()) for result in results.values()]
+    cases = [result.summary(*_yardsticks(results, result.name)) for result in results.values()]
     by_name = {case["case"]: case for case in cases}
     checks = {name: (by_name[name]["ratio"] or 0) >= target for name, target in TARGETS.items() if name in by_name}
     if "message_search_1conn" in by_name:
@@ -96,6 +96,13 @@ def build_report(
         "queries": prepared["queries"],
         "checks": checks,
     }
+
+
+def _yardsticks(results: dict[str, CaseResult], name: str) -> tuple[float, float]:
+    """The bare Django view's and /health/live/'s req/s on the server `name` ran on (`case@server`: that server's)."""
+    _, at, server = name.partition("@")
+    bare, health = results.get(BARE + at + server), results.get(HEALTH + at + server)
+    return (bare or results[BARE]).median_rps(), (health or results[HEALTH]).median_rps()
 
 
 def _tracing_off(off: CaseResult, absent: CaseResult) -> dict[str, Any]:
@@ -160,6 +167,19 @@ def render_markdown(report: dict[str, Any]) -> str:
             f"delivered the gateway took {delivery['gateway_posts']} send posts for "
             f"{delivery['gateway_distinct_keys']} distinct messages (one idempotency key each: more posts than keys "
             "would be messages sent twice).",
+        ]
+    if report.get("slow_clients"):
+        lines += [
+            "",
+            "Slow clients: two POST bodies dripped a byte a second into the service, `/health/live/` probed one at a "
+            "time meanwhile (2 s timeout):",
+            "",
+            "| server | probes | answered | p50 ms | max ms |",
+            "| --- | ---: | ---: | ---: | ---: |",
+        ]
+        lines += [
+            f"| {kind} | {probe['probes']} | {probe['answered']} | {probe['p50_ms']} | {probe['max_ms']} |"
+            for kind, probe in report["slow_clients"].items()
         ]
     if "soak" in report:
         lines += [

@@ -1,13 +1,15 @@
-"""`make bench`: the service under gunicorn on PostgreSQL, Redis and RabbitMQ, loaded by wrk on 127.0.0.1, beside a
-bare Django project (bench/baseline) served with the same gunicorn settings over the same database.
+"""`make bench`: the service under gunicorn on PostgreSQL, Redis and RabbitMQ, loaded by wrk on 127.0.0.1, beside a bare
+Django project (bench/baseline) served with the same gunicorn settings over the same database.
 
-Cases of both servers run interleaved, round after round; each is reported as req/s, p50/p99 latency and errors,
-as a ratio to the bare Django view and as a ratio to the service's `/health/live/`, all from the same run (the
-machines are shared and noisy: only ratios from one run compare). `/health/live/` and message create also run on a
-second instance of the service in which opentelemetry and sentry_sdk cannot be imported: the ratio of the two shows
-what tracing and Sentry cost while off. Then delivery through the `http` backend to a fake gateway answering in
-200 ms, and a soak. Results go to bench/results/latest.json and latest.md. `--quick` runs one short round on small
-data (the test suite does, so the harness cannot rot).
+Cases of both servers run interleaved, round after round; each is reported as req/s, p50/p99 latency and errors, as a
+ratio to the bare Django view and as a ratio to the service's `/health/live/`, all from the same run (the machines are
+shared and noisy: only ratios from one run compare). `/health/live/` and message create also run on a second instance of
+the service in which opentelemetry and sentry_sdk cannot be imported: the ratio of the two shows what tracing and Sentry
+cost while off. A typical DRF team's project (bench/team) serves the same three cells (cached and filtered catalog
+reads, message create) in the same rounds; `--servers` runs the service and the bare project again under gunicorn's
+gthread worker or granian, and drips slow request bodies into each. Then delivery through the `http` backend to a fake
+gateway answering in 200 ms, and a soak. Results go to bench/results/latest.json and latest.md. `--quick` runs one short
+round on small data (the test suite does, so the harness cannot rot).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from bench.report import BARE, TRACING_ABSENT_SUFFIX, TRACING_PAIRS, CaseResult,
 from bench.servers import (
     BASE_DIR,
     PYTHON,
+    SERVER_KINDS,
     TRACING_PACKAGES,
     baseline_env,
     ensure_database,
@@ -44,12 +47,15 @@ from bench.servers import (
     port_answers,
     queued_messages,
     run_module,
+    server_command,
     service_env,
     start,
     stop,
+    team_env,
     tracing_absent_env,
     wait_http,
 )
+from bench.slowclients import probe_under_drip
 from bench.soak import run_soak
 from bench.wrk import lua_script, run_wrk
 
@@ -64,9 +70,15 @@ QUICK_SIZES = {"categories": 5, "products": 300, "users": 20, "messages": 6_000,
                "heavy_messages": 3_000}  # fmt: skip
 ALWAYS = {BARE, "health_live"}
 # Which instance serves a case: the service, the bare project, or the service with the tracing packages absent.
-SERVICE, BASELINE, TRACING_ABSENT = "service", "baseline", "tracing_absent"
+SERVICE, BASELINE, TRACING_ABSENT, TEAM = "service", "baseline", "tracing_absent", "team"
 # `--cases tracing`: what tracing and Sentry cost while off, each case beside the same on the TRACING_ABSENT instance.
 TRACING_CASES = {*TRACING_PAIRS, *(name + TRACING_ABSENT_SUFFIX for name in TRACING_PAIRS)}
+# `--cases team`: the typical DRF team's three cells beside ours and stock DRF's.
+TEAM_CASES = {"catalog_cached", "stock_drf_cached", "team_catalog_cached", "catalog_uncached", "stock_drf_uncached",
+              "team_catalog_uncached", "message_create", "team_message_create"}  # fmt: skip
+# `--servers gthread,granian`: these cases run again on the service and the bare project under each named server,
+# as `case@server` (the run's own instances keep config/gunicorn.py's default).
+SERVER_CASES = ("bare_django", "health_live", "catalog_cached", "catalog_uncached")
 
 
 @dataclass(frozen=True)
@@ -112,10 +124,27 @@ def cases_for(prepared: dict[str, Any]) -> list[Case]:
         Case("account_page_1000", f"/api/v1/accounts/{account}/messages/?page=1000", headers=auth),
         Case("login_throttled", "/api/v1/auth/login/", method="POST", headers=(("Content-Type", "application/json"),),
              body=login, expect_ok=False),
+        # The typical DRF team (bench/team) on the same tables and data: a per-user cache_page, django-filter and
+        # OrderingFilter, a ModelViewSet create handing delivery to Celery on commit.
+        Case("team_catalog_cached", "/products/?page=1", server=TEAM, headers=auth),
+        Case("team_catalog_uncached", "/products/?min_price=1&max_price={random}&ordering=-price&is_available=true",
+             server=TEAM, headers=auth),
+        Case("team_message_create", "/messages/", method="POST", server=TEAM, headers=json_auth, body=message,
+             creates_messages=True),
     ]  # fmt: skip
     if prepared["account_messages"] < 20_000:
         cases = [case for case in cases if case.name != "account_page_1000"]
     return cases
+
+
+def server_cases(cases: list[Case], kinds: list[str]) -> list[Case]:
+    """SERVER_CASES again under each of `kinds`, on that server's own instance of the service or the bare project."""
+    return [
+        Case(f"{case.name}@{kind}", case.path, server=f"{case.server}@{kind}", headers=case.headers)
+        for kind in kinds
+        for case in cases
+        if case.name in SERVER_CASES
+    ]
 
 
 def main() -> int:
@@ -136,7 +165,14 @@ def main() -> int:
         "--cases", default="", help="comma-separated case names to run (bare_django and health_live always run; "
         "`delivery` is one, `tracing` names what tracing and Sentry cost while off); skips the soak"
     )  # fmt: skip
+    parser.add_argument(
+        "--servers", default="", help=f"comma-separated servers ({', '.join(SERVER_KINDS)}) to measure the service "
+        "and the bare project under beside the run's own, each with its slow-client probe"
+    )  # fmt: skip
     args = parser.parse_args()
+    kinds = [kind for kind in args.servers.split(",") if kind]
+    if unknown := set(kinds) - set(SERVER_KINDS):
+        parser.error(f"unknown servers: {', '.join(sorted(unknown))}")
 
     sizes = QUICK_SIZES if args.quick else FULL_SIZES
     rounds = args.rounds or (1 if args.quick else 3)
@@ -151,9 +187,12 @@ def main() -> int:
     wrk = ensure_wrk()
     workdir = Path(tempfile.mkdtemp(prefix="drm-bench-"))
     port, baseline_port, gateway_port, absent_port = free_port(), free_port(), free_port(), free_port()
+    team_port = free_port()
+    kind_ports = {f"{server}@{kind}": free_port() for kind in kinds for server in (SERVICE, BASELINE)}
     env = service_env(database, workdir, port)
     urls = {server: f"http://127.0.0.1:{server_port}" for server, server_port in
-            ((SERVICE, port), (BASELINE, baseline_port), (TRACING_ABSENT, absent_port))}  # fmt: skip
+            ((SERVICE, port), (BASELINE, baseline_port), (TRACING_ABSENT, absent_port), (TEAM, team_port),
+             *kind_ports.items())}  # fmt: skip
 
     ensure_database(database)
     log("migrating")
@@ -168,7 +207,10 @@ def main() -> int:
     only = {name for name in args.cases.split(",") if name}
     if "tracing" in only:
         only |= TRACING_CASES
+    if "team" in only:
+        only |= TEAM_CASES
     cases = [case for case in cases_for(prepared) if not only or case.name in only | ALWAYS]
+    cases += server_cases(cases_for(prepared), kinds)
     absent_env = tracing_absent_env(env, workdir, absent_port)
     for package in TRACING_PACKAGES:
         if importable(absent_env, package):
@@ -189,13 +231,37 @@ def main() -> int:
     ]
     if any(case.server == TRACING_ABSENT for case in cases):
         processes.append(start([*gunicorn, "config.wsgi"], absent_env, workdir / "gunicorn-tracing-absent.log"))
+    if any(case.server == TEAM for case in cases):
+        processes.append(start([*gunicorn, "bench.team.wsgi"], team_env(database, team_port), workdir / "team.log"))
+        team_worker = [PYTHON, "-m", "celery", "-A", "bench.team", "worker", "-c", "2", "-Q", "team-bench",
+                       "-n", f"team-{os.getpid()}@%h", "--loglevel=WARNING", "--without-gossip",
+                       "--without-mingle"]  # fmt: skip
+        processes.append(start(team_worker, team_env(database, team_port), workdir / "team-worker.log"))
+    for kind in kinds:
+        service_kind_env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(workdir / f"prometheus-{kind}")}
+        for server, module, server_env in ((SERVICE, "config.wsgi", service_kind_env),
+                                           (BASELINE, "bench.baseline.wsgi", baseline_env(database, 0))):  # fmt: skip
+            command, command_env = server_command(kind, module, kind_ports[f"{server}@{kind}"], server_env)
+            processes.append(start(command, command_env, workdir / f"{server}-{kind}.log"))
     soak = None
     delivery = None
+    slow_clients: dict[str, Any] = {}
     try:
+        auth = {"Authorization": f"Bearer {prepared['token']}"}
         for server in {case.server for case in cases}:
-            wait_http(f"{urls[server]}/bare/" if server == BASELINE else f"{urls[server]}/health/live/")
+            if server.startswith(BASELINE):
+                wait_http(f"{urls[server]}/bare/")
+            elif server == TEAM:
+                wait_http(f"{urls[server]}/products/?page=1", headers=auth)
+            else:
+                wait_http(f"{urls[server]}/health/live/")
         wait_http(f"http://127.0.0.1:{gateway_port}/stats")
         results = run_cases(wrk, urls, workdir, cases, rounds=rounds, seconds=seconds, args=args, database=database)
+        probed = [("default", port), *((kind, kind_ports[f"{SERVICE}@{kind}"]) for kind in kinds)] if kinds else []
+        for kind, kind_port in probed:
+            log(f"slow clients: two bodies dripped a byte a second into {kind}, /health/live/ probed meanwhile")
+            slow_clients[kind] = probe_under_drip(kind_port, drip_path="/api/v1/messages/", headers=auth,
+                                                  probe_path="/health/live/")  # fmt: skip
         if not only or "delivery" in only:
             count = 300 if args.quick else args.delivery_messages
             log(f"delivery: {count} messages through the worker to a gateway answering in {GATEWAY_DELAY_MS} ms")
@@ -231,6 +297,7 @@ def main() -> int:
     settings = {"rounds": rounds, "seconds": seconds, "connections": args.connections, "wrk_threads": args.threads,
                 "gunicorn_workers": os.environ.get("GUNICORN_WORKERS", "2"), "sizes": sizes}  # fmt: skip
     report = build_report(results, prepared, delivery, quick=args.quick, settings=settings)
+    report["slow_clients"] = slow_clients
     markdown = render_markdown(report)
     if soak is not None:
         report["soak"] = soak

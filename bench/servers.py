@@ -140,6 +140,35 @@ def baseline_env(database: str, port: int) -> dict[str, str]:
     return env
 
 
+def team_env(database: str, port: int) -> dict[str, str]:
+    """The typical DRF team's project of bench/team: the same database, Redis, broker and gunicorn settings."""
+    return {**baseline_env(database, port), "DJANGO_SETTINGS_MODULE": "bench.team.settings",
+            "CELERY_BROKER_URL": broker_url()}  # fmt: skip
+
+
+# The servers the bench can run a project under. sync and gthread are config/gunicorn.py's two worker classes
+# (GUNICORN_THREADS picks); granian serves the same WSGI application from its Rust event loop, without
+# config/gunicorn.py (no drain, no gc.freeze, no clean multiprocess folder: the bench makes that folder itself).
+SERVER_KINDS = ("sync", "gthread", "granian")
+GTHREAD_THREADS = 4
+GRANIAN_BLOCKING_THREADS = 4
+
+
+def server_command(kind: str, module: str, port: int, env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """The command and environment that serve the WSGI `module` on `port` under `kind`."""
+    workers = env.get("GUNICORN_WORKERS", "2")
+    if kind == "granian":
+        if env.get("PROMETHEUS_MULTIPROC_DIR"):
+            Path(env["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+        command = [PYTHON, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
+                   "--workers", workers, "--blocking-threads", str(GRANIAN_BLOCKING_THREADS), "--no-ws",
+                   "--log-level", "warning", f"{module}:application"]  # fmt: skip
+        return command, env
+    threads = "1" if kind == "sync" else str(GTHREAD_THREADS)
+    command = [PYTHON, "-m", "gunicorn", "-c", "config/gunicorn.py", module]
+    return command, {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_THREADS": threads}
+
+
 def manage(env: dict[str, str], *args: str, timeout: float = 3600) -> str:
     result = subprocess.run(  # noqa: S603
         [PYTHON, "manage.py", *args],
@@ -219,11 +248,11 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10)
 
 
-def wait_http(url: str, timeout: float = 60) -> None:
+def wait_http(url: str, timeout: float = 60, headers: dict[str, str] | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=2) as response:  # noqa: S310
                 if response.status == 200:
                     return
         except Exception:  # noqa: BLE001 - any failure to answer means not up yet

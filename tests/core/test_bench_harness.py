@@ -8,6 +8,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from bench.report import CaseResult, build_report
 from tests.helpers.processes import BASE_DIR, project_env
 
 
@@ -38,7 +39,8 @@ def test_quick_benchmark_measures_every_case(tmp_path) -> None:
     cases = {case["case"]: case for case in report["cases"]}
     assert {"bare_django", "health_live", "stock_drf_cached", "stock_drf_uncached", "catalog_cached",
             "catalog_uncached", "product_detail", "message_create", "message_search",
-            "login_throttled", "health_live_tracing_absent", "message_create_tracing_absent"} <= set(cases)  # fmt: skip
+            "login_throttled", "health_live_tracing_absent", "message_create_tracing_absent",
+            "team_catalog_cached", "team_catalog_uncached", "team_message_create"} <= set(cases)  # fmt: skip
     for name, case in cases.items():
         assert case["rps"] > 0, name
         assert case["ratio"] is not None, name
@@ -65,3 +67,22 @@ def test_quick_benchmark_measures_every_case(tmp_path) -> None:
     )
     assert "first answer: 200 OK" in profiled.stdout
     assert "catalog_cached: 20 in" in profiled.stdout
+
+    costs = _run_module(
+        "bench.profile", "health_live", "--middleware-costs", "--requests", "5", "--rounds", "1", "--database",
+        f"{database}_quick", env=env, timeout=300,
+    )  # fmt: skip
+    assert "whole stack" in costs.stdout
+    assert "without CorsMiddleware" in costs.stdout
+
+
+def test_a_case_on_another_server_is_divided_by_that_servers_bare_view() -> None:
+    measured = {"bare_django": 1000.0, "health_live": 800.0, "bare_django@granian": 4000.0,
+                "health_live@granian": 2000.0, "catalog_cached@granian": 400.0, "catalog_cached": 200.0}  # fmt: skip
+    results = {name: CaseResult(name, "/", rps=[rps]) for name, rps in measured.items()}
+    report = build_report(results, {"queries": {}}, None, quick=True, settings={})
+
+    ratios = {case["case"]: (case["ratio"], case["ratio_health"]) for case in report["cases"]}
+    assert ratios["catalog_cached@granian"] == (0.1, 0.2)
+    assert ratios["catalog_cached"] == (0.2, 0.25)
+    assert ratios["bare_django@granian"] == (1.0, 2.0)
