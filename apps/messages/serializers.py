@@ -252,6 +252,7 @@ class MessageCreateSerializer(serializers.Serializer):
     )
     send_at = serializers.DateTimeField(
         required=False,
+        allow_null=True,  # null: at once, as when absent
         help_text=(
             f"Send at this time (ISO 8601), at least {SEND_AT_MIN_AHEAD_SECONDS} seconds and at most "
             f"{SEND_AT_MAX_AHEAD_DAYS} days ahead; the message stays `scheduled` until then and may be canceled."
@@ -259,6 +260,7 @@ class MessageCreateSerializer(serializers.Serializer):
     )
     validity_period = serializers.IntegerField(
         required=False,
+        allow_null=True,  # null: the default, as when absent
         min_value=VALIDITY_MIN_SECONDS,
         max_value=VALIDITY_MAX_SECONDS,
         help_text=(
@@ -272,7 +274,9 @@ class MessageCreateSerializer(serializers.Serializer):
         "or canceled.",
     )
 
-    def validate_send_at(self, value: datetime) -> datetime:
+    def validate_send_at(self, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
         now = timezone.now()
         earliest = now + timedelta(seconds=SEND_AT_MIN_AHEAD_SECONDS)
         latest = now + timedelta(days=SEND_AT_MAX_AHEAD_DAYS)
