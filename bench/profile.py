@@ -205,7 +205,7 @@ def _middleware_costs(
 
     def measure(name: str, count: int) -> float:
         def start_response(status: str, response_headers: Any, exc_info: Any = None) -> Callable[[bytes], object]:
-            statuses[name].add(status.split()[0])
+            statuses[name].add(status.split(maxsplit=1)[0])
             return lambda data: None
 
         handler = variants[name]
