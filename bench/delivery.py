@@ -13,7 +13,7 @@ def main(count: int, timeout: float) -> dict[str, Any]:
     import django
 
     django.setup()
-    from apps.messages.delivery.dispatch import request_delivery
+    from apps.messages.dispatch import request_delivery
     from apps.messages.models import Message
     from apps.users.models import User
 

@@ -91,7 +91,7 @@ def requeue_stale_messages_task() -> int:
 @shared_task(bind=True, acks_late=True, ignore_result=True)
 def deliver_messages_task(self: Task, message_pks: list[int] | None = None) -> None:
     """Send the messages due for their first attempt, concurrently: a wake-up (no ids: a create's, a full batch's or
-    beat's sweep) claims them oldest first, up to MESSAGE_DELIVERY_BATCH_SIZE (see delivery/dispatch.py); named ids
+    beat's sweep) claims them oldest first, up to MESSAGE_DELIVERY_BATCH_SIZE (see dispatch.py); named ids
     go first. A refused send goes on alone as a `deliver_message_task` retry with backoff, a refusal for good marks
     its message failed at once. Should the batch itself fail (the database, a crash), its named messages go on
     alone and the rest stay queued for the next wake-up; with a dead worker the task is delivered again (late ack)
@@ -142,7 +142,7 @@ def redact_message_bodies_task() -> int:
 @shared_task(ignore_result=True)
 def prune_idempotency_keys_task() -> int:
     """Beat: delete the idempotency keys older than IDEMPOTENCY_KEY_TTL_HOURS."""
-    from .delivery.idempotency import idempotency_keys_prune
+    from .acceptance.services import idempotency_keys_prune
 
     return idempotency_keys_prune()
 

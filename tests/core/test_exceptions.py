@@ -14,7 +14,7 @@ UPSTREAM_STATUSES = {502, 503, 504}
 def test_the_domain_errors_are_all_found() -> None:
     assert {
         "apps.core.exceptions.Conflict",
-        "apps.messages.delivery.idempotency.IdempotencyConflict",
+        "apps.messages.acceptance.idempotency.IdempotencyConflict",
         "apps.products.services.ProductGone",
     } <= set(ERRORS)
     assert any(error.status_code == 401 for error in ERRORS.values())

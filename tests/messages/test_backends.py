@@ -178,7 +178,7 @@ def test_http_backend_verifies_tls_against_the_configured_ca_bundle(settings, mo
 
 @pytest.mark.django_db
 def test_http_backend_keeps_a_batch_worth_of_connections_open_across_batches() -> None:
-    from apps.messages.delivery.dispatch import send_concurrently
+    from apps.messages.dispatch import send_concurrently
     from bench.gateway import Gateway, GatewayHandler
 
     ports: set[int] = set()

@@ -12,8 +12,8 @@ from django.utils import timezone
 from apps.core.models import OutboxEvent
 from apps.messages.backends import locmem
 from apps.messages.backends.failing import FailingBackend
-from apps.messages.delivery.dispatch import send_concurrently
 from apps.messages.delivery.services import messages_deliver
+from apps.messages.dispatch import send_concurrently
 from apps.messages.models import CallbackSettings, Message, StatusCallback
 from apps.messages.tasks import deliver_messages_task
 

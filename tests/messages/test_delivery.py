@@ -10,9 +10,9 @@ from django.utils import timezone
 from prometheus_client import REGISTRY
 
 from apps.core.models import OutboxEvent
+from apps.messages.acceptance import services as acceptance
 from apps.messages.backends import locmem
 from apps.messages.backends.failing import FailingBackend
-from apps.messages.delivery import services
 from apps.messages.delivery.services import message_fail
 from apps.messages.models import Message
 from apps.messages.tasks import deliver_message_task, requeue_stale_messages_task, retry_countdown
@@ -69,16 +69,16 @@ def test_the_api_shows_the_sent_message(user_client, payload, django_capture_on_
 @pytest.mark.django_db
 def test_nothing_is_sent_when_the_create_rolls_back(user, payload, monkeypatch, django_capture_on_commit_callbacks):
     requested: list[int] = []
-    monkeypatch.setattr(services, "request_delivery", requested.append)  # records, then delivers nothing
+    monkeypatch.setattr(acceptance, "request_delivery", requested.append)  # records, then delivers nothing
 
     def outbox_down(*args, **kwargs):
         # The last step of the create's transaction, after the message's INSERT, fails: it all rolls back.
         raise DatabaseError("the outbox table is unavailable")
 
-    monkeypatch.setattr(services.events, "message_created", outbox_down)
+    monkeypatch.setattr(acceptance.events, "message_created", outbox_down)
 
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(DatabaseError):
-        services.message_create(actor=user, account_id=user.account_id, **payload)
+        acceptance.message_create(actor=user, account_id=user.account_id, **payload)
 
     assert not Message.objects.exists()
     assert requested == []  # no delivery asked for, neither during the transaction nor after it

@@ -70,7 +70,7 @@ def test_a_wake_up_claims_the_due_first_attempts_and_nothing_else(user) -> None:
 CREATE_AND_DIE = """
 import django, os, signal
 django.setup()
-from apps.messages.delivery import services
+from apps.messages.acceptance import services
 from apps.users.models import User
 services.request_delivery = lambda pk: os.kill(os.getpid(), signal.SIGKILL)
 user = User.objects.get(pk=%d)

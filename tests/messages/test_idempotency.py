@@ -8,8 +8,8 @@ import pytest
 from django.db import connection, transaction
 
 from apps.core.models import AuditEvent
-from apps.messages.delivery.idempotency import IdempotencyConflict, request_fingerprint
-from apps.messages.delivery.services import message_create
+from apps.messages.acceptance.idempotency import IdempotencyConflict, request_fingerprint
+from apps.messages.acceptance.services import message_create
 from apps.messages.models import IdempotencyKey, Message
 from tests.users.factories import UserFactory
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from apps.messages.delivery.services import message_create
+from apps.messages.acceptance.services import message_create
 from apps.messages.models import Message
 from bench.gateway import Gateway
 from tests.conftest import database_url

@@ -1,37 +1,30 @@
-"""Every write to messages: accept (idempotently), deliver, fail, retry and requeue.
+"""Delivery: send accepted messages through the gateways (paced per sender, failing over), fail, retry, requeue.
 
-The API, the admin and the Celery tasks all come through here; the tasks only add retries and backoff.
+Acceptance is apps/messages/acceptance/services.py. The admin and the Celery tasks come through here; the tasks
+only add retries and backoff, the rules (when a failure is final, when a message waits) are here.
 """
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
-from uuid import UUID
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from apps.core.background.queueing import enqueue, enqueue_on_commit, requeue_overdue
-from apps.core.exceptions import ApplicationError
 from apps.core.observability import audit
 
 from .. import events, metrics
 from ..backends import SmsDeliveryError, SmsRejectedError, get_delivery_backend
 from ..backends.errors import DELIVERY_FAILED, QUEUE_TIMEOUT, delivery_error_code
-from ..callbacks.services import record_status_change, record_status_changes, require_callback_secret
-from ..encoding import segmentation
+from ..callbacks.services import record_status_change, record_status_changes
+from ..dispatch import send_concurrently, wake_received
 from ..lifecycle.services import message_expire_locked
-from ..models import ERROR_TEXT_MAX_LENGTH, IdempotencyKey, Message
-from ..pagination import forget_account_counts
+from ..models import ERROR_TEXT_MAX_LENGTH, Message
 from ..senders.pacing import Pace, pace_messages, sender_paces, take_token
-from ..senders.services import require_sender_allowed
 from ..tasks import deliver_message_task, deliver_messages_task
-from ..verified import require_verified_email
-from .dispatch import request_delivery, send_concurrently, wake_received
-from .idempotency import idempotency_key_cutoff, idempotent_replay, request_fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -46,128 +39,6 @@ class SenderPaced(Exception):
     def __init__(self, wait: float) -> None:
         super().__init__(f"The sender's pace holds the message {wait:.2f} s")
         self.wait = wait
-
-
-@dataclass(frozen=True)
-class MessageCreateResult:
-    message: Message
-    replayed: bool
-
-
-def message_create(
-    *,
-    actor: Any,
-    account_id: UUID,
-    sender_number: str,
-    receiver_number: str,
-    body: str,
-    idempotency_key: str | None = None,
-    status_callback: str = "",
-    send_at: datetime | None = None,
-    validity_period: int | None = None,
-    redact_body_after_send: bool = False,
-) -> MessageCreateResult:
-    """Accept a message as `queued` and enqueue its delivery once committed; with `send_at`, as `scheduled`, claimed
-    by the workers once due (`messages_deliver`).
-
-    The body's encoding and SMS segments are counted here; more than MESSAGE_MAX_SEGMENTS raises TooManySegments.
-    `validity_period` (seconds, MESSAGE_DEFAULT_VALIDITY_SECONDS when None) sets `expires_at` from `send_at` or now.
-
-    Numbers must already be normalised (see `phone.normalize_phone`). With an `idempotency_key` (scoped to the
-    actor's account), a retry of the same request writes nothing and answers the first message as it was
-    accepted; the same key with another request raises IdempotencyConflict (delivery/idempotency.py). A
-    `status_callback` URL (checked by the caller) needs the account's callback secret, else CallbackSecretMissing.
-    An actor whose email is not verified is refused (EmailNotVerified, 403), a sender the account does not own too
-    (SenderNotAllowed, 403) unless MESSAGES_ALLOW_ANY_SENDER.
-    """
-    require_verified_email(user=actor)
-    require_sender_allowed(account_id=account_id, sender_number=sender_number)
-    fields: dict[str, Any] = {
-        "account_id": account_id,
-        "sender_number": sender_number,
-        "receiver_number": receiver_number,
-        "body": body,
-    }
-    if status_callback:
-        require_callback_secret(account_id=account_id)
-        fields["status_callback"] = status_callback
-    options: dict[str, Any] = {"send_at": send_at, "validity_period": validity_period}
-    if redact_body_after_send:
-        options["redact_body_after_send"] = True
-    if not idempotency_key:
-        return MessageCreateResult(
-            message=_message_insert(actor=actor, fields=fields | acceptance_fields(body=body, **options)),
-            replayed=False,
-        )
-
-    key = IdempotencyKey(
-        account_id=actor.account_id,
-        key=idempotency_key,
-        request_fingerprint=request_fingerprint(**fields, **options),
-    )
-    fields |= acceptance_fields(body=body, **options)
-    replay = idempotent_replay(key)
-    if replay is not None:
-        return MessageCreateResult(message=replay, replayed=True)
-    try:
-        message = _message_insert(actor=actor, fields=fields, idempotency_key=key)
-    except IntegrityError:
-        # A concurrent request with the same key committed first (the unique constraint made this one wait for
-        # it, then refused): everything here was rolled back, so answer from the winner's row.
-        replay = idempotent_replay(key)
-        if replay is None:
-            raise
-        return MessageCreateResult(message=replay, replayed=True)
-    return MessageCreateResult(message=message, replayed=False)
-
-
-class TooManySegments(ApplicationError):
-    code = "too_many_segments"
-
-
-def acceptance_fields(
-    *, body: str, send_at: datetime | None, validity_period: int | None, redact_body_after_send: bool = False
-) -> dict[str, Any]:
-    """The columns a create computes: encoding and segments (refused past MESSAGE_MAX_SEGMENTS), the schedule and
-    the expiry."""
-    counted = segmentation(body)
-    if counted.segments > settings.MESSAGE_MAX_SEGMENTS:
-        raise TooManySegments(
-            f"The body takes {counted.segments} SMS segments ({counted.encoding}); the limit is "
-            f"{settings.MESSAGE_MAX_SEGMENTS} (MESSAGE_MAX_SEGMENTS)."
-        )
-    now = timezone.now()
-    validity = settings.MESSAGE_DEFAULT_VALIDITY_SECONDS if validity_period is None else validity_period
-    fields: dict[str, Any] = {
-        "created_at": now,
-        "encoding": counted.encoding,
-        "segments": counted.segments,
-        "validity_period": validity,
-        "expires_at": (send_at or now) + timedelta(seconds=validity),
-        "redact_body_after_send": redact_body_after_send,
-    }
-    if send_at is not None:
-        fields |= {"status": Message.Status.SCHEDULED, "send_at": send_at, "next_attempt_at": send_at}
-    return fields
-
-
-@transaction.atomic(durable=True)
-def _message_insert(*, actor: Any, fields: dict[str, Any], idempotency_key: IdempotencyKey | None = None) -> Message:
-    message = Message.objects.create(**fields)
-    if idempotency_key is not None:
-        # The same key past its window (not pruned yet) gives way to this request.
-        IdempotencyKey.objects.filter(
-            account_id=idempotency_key.account_id, key=idempotency_key.key, created_at__lt=idempotency_key_cutoff()
-        ).delete()
-        idempotency_key.message = message
-        idempotency_key.save(force_insert=True)
-    forget_account_counts({message.account_id})
-    audit.record(actor=actor, action="message.created", target=message, object_id=message.message_id)
-    events.message_created(message)
-    if message.status == Message.Status.QUEUED:  # a scheduled one is claimed once due (beat's wake-up)
-        transaction.on_commit(lambda: request_delivery(message.pk))
-    transaction.on_commit(metrics.messages_created_total.inc)
-    return message
 
 
 def delivery_failure_is_final(error: SmsDeliveryError, *, retries_done: int) -> bool:
@@ -244,7 +115,7 @@ def messages_deliver(
 ) -> list[tuple[int, SmsDeliveryError]]:
     """Send the messages among `message_pks` still waiting for their first attempt through the SMS backend
     concurrently, each once; with `claim_due`, other such messages already due as well, oldest first, up to
-    MESSAGE_DELIVERY_BATCH_SIZE in all. Without ids this answers a wake-up (delivery/dispatch.py): creates publish
+    MESSAGE_DELIVERY_BATCH_SIZE in all. Without ids this answers a wake-up (dispatch.py): creates publish
     again from here on. A claim that fills the batch wakes another worker process for the next batch, before this
     one's sends.
 

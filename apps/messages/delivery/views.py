@@ -5,7 +5,7 @@ USER_ACCOUNTS_REMEMBERED, cleared when full): a guess of which cached count a re
 request's one Redis round trip. A wrong guess (another process saw the user, or the account changed) only fetches a
 key no read takes, so a fleet is correct with it.
 
-A little past 300 lines: most of it is the schema's description of each operation, which belongs beside it.
+Past 300 lines: most of it is the schema's description of each operation, which belongs beside it.
 """
 
 from typing import Any
@@ -35,13 +35,13 @@ from apps.core.keygen import KEY_LENGTH
 from apps.users.authentication import BatchedAuthenticationReadsMixin
 from apps.users.request_user import request_user
 
+from ..acceptance.services import message_create
 from ..filters import MAX_LIST_VALUES, MessageListFilter
 from ..lifecycle.services import message_cancel
 from ..models import IDEMPOTENCY_KEY_MAX_LENGTH, Message
 from ..pagination import MessagePagination, count_entry_key, normalized_list_query
 from ..selectors import account_exists, account_is_visible, message_list_for_account, message_search
 from ..serializers import MessageCreateSerializer, MessageSerializer, message_data, message_read_data
-from .services import message_create
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"

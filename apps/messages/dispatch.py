@@ -31,9 +31,9 @@ from django.core.cache import cache
 
 from apps.core.background.queueing import enqueue
 
-from ..backends import BaseSmsBackend, SmsDeliveryError
-from ..models import Message
-from ..tasks import deliver_message_task, deliver_messages_task
+from .backends import BaseSmsBackend, SmsDeliveryError
+from .models import Message
+from .tasks import deliver_message_task, deliver_messages_task
 
 WAKE_PENDING_KEY = "messages:delivery-wake-pending"
 WAKE_PENDING_SECONDS = 1

@@ -12,8 +12,6 @@ from apps.core.exceptions import Conflict
 
 from ..models import IdempotencyKey, Message
 
-PRUNE_BATCH_SIZE = 5000
-
 
 class IdempotencyConflict(Conflict):
     code = "idempotency_conflict"
@@ -59,17 +57,6 @@ def request_fingerprint(
 def idempotency_key_cutoff() -> datetime:
     """Keys created before this no longer count: a request with one of them is a new request."""
     return timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
-
-
-def idempotency_keys_prune(*, batch_size: int = PRUNE_BATCH_SIZE) -> int:
-    """Delete the keys past their retention window, a batch per statement. Returns how many."""
-    deleted = 0
-    while True:
-        batch = IdempotencyKey.objects.filter(created_at__lt=idempotency_key_cutoff()).values("pk")[:batch_size]
-        count, _ = IdempotencyKey.objects.filter(pk__in=batch).delete()
-        deleted += count
-        if count < batch_size:
-            return deleted
 
 
 def idempotent_replay(key: IdempotencyKey) -> Message | None:
