@@ -1,6 +1,6 @@
 """The fleet test: one topology (tests/fleet/topology.py) brought up once for the module, then each check in the
 order of this file, each a test of its own so one failure hides none of the others. `make fleet` runs it with
-`-s`; the figures table is printed when the topology goes down.
+`-s`; the figures table is printed at the end of the run (tests/fleet/conftest.py), with or without `-s`.
 
 Order matters in two places: the worker metrics are read before any worker is restarted (a restart zeroes its
 counters), and the sign-in checks run last (their failed passwords lock out their client address for a minute).
@@ -30,7 +30,7 @@ import pytest
 import urllib3
 
 from tests.conftest import IN_CI, delete_broker_names
-from tests.fleet.topology import INSTANCE_HOSTS, PASSWORD, WORKER_NAMES, Answer, Fleet, binary
+from tests.fleet.topology import FIGURES, INSTANCE_HOSTS, PASSWORD, WORKER_NAMES, Answer, Fleet, binary
 from tests.helpers.receiver import receiver
 
 pytestmark = [
@@ -41,7 +41,6 @@ pytestmark = [
     pytest.mark.worker,
 ]
 
-FIGURES: list[tuple[str, str]] = []
 LOGIN_LIMIT = 10  # THROTTLE_RATE_LOGIN in the fleet's environment
 USER_LIMIT = 600  # THROTTLE_RATE_USER
 POOL = 16  # concurrent HTTP clients of a check
@@ -50,13 +49,6 @@ POOL = 16  # concurrent HTTP clients of a check
 def figure(name: str, value: object) -> None:
     FIGURES.append((name, str(value)))
     print(f"[fleet] {name}: {value}", flush=True)
-
-
-def print_figures() -> None:
-    width = max((len(name) for name, _ in FIGURES), default=10)
-    print("\n=== fleet figures ===")
-    for name, value in FIGURES:
-        print(f"{name:<{width}}  {value}")
 
 
 def server_url(url: str) -> str:
@@ -112,7 +104,6 @@ def fleet() -> Iterator[Fleet]:
             delete_broker_names(topology.queue_prefix)
         topology.drop_database()
         figure("whole run (s)", f"{time.monotonic() - started:.1f}")
-        print_figures()
         if os.environ.get("FLEET_KEEP_LOGS"):
             print(f"[fleet] logs kept in {topology.workdir}")
         else:

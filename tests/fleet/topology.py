@@ -536,3 +536,8 @@ def wait_for_http(http: Http, url: str, process: Process, timeout: float = START
             last = exc
         time.sleep(0.3)
     raise TimeoutError(f"{url} did not answer 200 within {timeout}s ({last}): {process.tail()}")
+
+
+# The figures each check measured, in order: printed at the end of the run by tests/fleet/conftest.py, even
+# without -s, so CI's log shows them.
+FIGURES: list[tuple[str, str]] = []
