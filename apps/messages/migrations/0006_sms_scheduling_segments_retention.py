@@ -10,15 +10,18 @@ BACKFILL_BATCH = 2000
 def count_segments(apps, schema_editor):
     """Rows accepted before segments were counted: only those that are not one GSM-7 segment are written."""
     Message = apps.get_model("messaging", "Message")
+    # On the migration's own connection: `migrate_with_lock` migrates on DATABASE_DIRECT_URL, and a read through
+    # the default one (PgBouncer) would wait for the table lock this migration holds.
+    messages = Message.objects.using(schema_editor.connection.alias)
     changed = []
-    for pk, body in Message.objects.order_by("pk").values_list("pk", "body").iterator(chunk_size=BACKFILL_BATCH):
+    for pk, body in messages.order_by("pk").values_list("pk", "body").iterator(chunk_size=BACKFILL_BATCH):
         counted = segmentation(body or "")
         if (counted.encoding, counted.segments) != ("GSM-7", 1):
             changed.append(Message(pk=pk, encoding=counted.encoding, segments=counted.segments))
         if len(changed) >= BACKFILL_BATCH:
-            Message.objects.bulk_update(changed, ["encoding", "segments"])
+            messages.bulk_update(changed, ["encoding", "segments"])
             changed = []
-    Message.objects.bulk_update(changed, ["encoding", "segments"])
+    messages.bulk_update(changed, ["encoding", "segments"])
 
 
 class Migration(migrations.Migration):
