@@ -42,6 +42,10 @@ def test_messages_created_through_the_api_are_sent_by_a_worker_on_sqs(transactio
             [sys.executable, "-m", "celery", "-A", "config", "worker", "-c", "2", "--loglevel=WARNING",
              "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"sqs-{os.getpid()}@%h"],
             [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi"],
+            # Beat, as every deployment runs it: its sweep wakes the workers every few seconds, so a wake-up whose
+            # publish failed (a slow first connection to the queue) delays delivery instead of stranding it.
+            [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel=WARNING",
+             "--schedule", str(tmp_path / "beat-schedule")],
         ):  # fmt: skip
             processes.append(subprocess.Popen(command, cwd=BASE_DIR, env=env, start_new_session=True))
         base = f"http://127.0.0.1:{port}"
