@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from apps.core.models import OutboxEvent
 from apps.messages.backends import locmem
+from apps.messages.encoding import segmentation
 from apps.messages.models import Message, SenderNumber
 from apps.messages.senders import pacing
 from apps.messages.tasks import deliver_message_task, deliver_messages_task
@@ -49,6 +50,54 @@ def test_a_sender_past_its_rate_waits_without_an_attempt_and_others_go_on(settin
     waits = [(m.next_attempt_at - before).total_seconds() for m in waiting]
     assert 1.0 < waits[0] <= 2.5  # the next token
     assert 3.0 < waits[1] <= 4.5  # one interval behind it
+
+
+def _message_of(segments: int, **fields) -> Message:
+    """A queued message whose body really takes `segments` GSM-7 segments (153 characters a part)."""
+    body = "x" * 153 * segments
+    assert segmentation(body).segments == segments
+    return MessageFactory(body=body, segments=segments, **fields)
+
+
+@pytest.mark.django_db
+def test_a_message_takes_one_token_per_segment(settings) -> None:
+    settings.MESSAGE_SENDER_RATE_PER_SECOND = 2  # segments: a 3-segment message is worth 1.5 s of the pace
+    long, behind = _message_of(3, sender_number=SENDER), _message_of(1, sender_number=SENDER)
+    before = timezone.now()
+
+    deliver_messages_task.apply()
+
+    assert [sms.message_id for sms in locmem.outbox] == [long.message_id]
+    behind.refresh_from_db()
+    assert (behind.status, behind.attempts) == ("queued", 0)
+    # Counted in messages it would wait one interval (0.5 s); the three segments make it three.
+    assert 1.2 < (behind.next_attempt_at - before).total_seconds() <= 2.0
+
+
+@pytest.mark.django_db
+def test_a_message_waits_until_its_sender_holds_all_its_segments(settings) -> None:
+    settings.MESSAGE_SENDER_RATE_PER_SECOND = 2
+    settings.MESSAGE_SENDER_BURST = 3
+    first, second = _message_of(2, sender_number=SENDER), _message_of(2, sender_number=SENDER)
+    before = timezone.now()
+
+    deliver_messages_task.apply()
+
+    assert [sms.message_id for sms in locmem.outbox] == [first.message_id]
+    second.refresh_from_db()
+    # One token of the burst's three is left; the second token comes 0.5 s later.
+    assert (second.status, second.attempts) == ("queued", 0)
+    assert 0.2 < (second.next_attempt_at - before).total_seconds() <= 1.0
+
+
+@pytest.mark.django_db
+def test_a_message_longer_than_the_burst_leaves_from_a_full_bucket(settings) -> None:
+    settings.MESSAGE_SENDER_RATE_PER_SECOND = 100
+    message = _message_of(5, sender_number=SENDER)  # the burst is 1
+
+    deliver_message_task.apply(args=(message.pk,))
+
+    assert [sms.message_id for sms in locmem.outbox] == [message.message_id]
 
 
 @pytest.mark.django_db

@@ -23,7 +23,7 @@ from ..callbacks.services import record_status_change, record_status_changes
 from ..dispatch import send_concurrently, wake_received
 from ..lifecycle.services import message_expire_locked
 from ..models import ERROR_TEXT_MAX_LENGTH, Message
-from ..senders.pacing import Pace, pace_messages, sender_paces, take_token
+from ..senders.pacing import Pace, pace_messages, sender_paces, take_tokens
 from ..tasks import deliver_message_task, deliver_messages_task
 
 logger = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def message_deliver(*, message_pk: int, retry_in: float = 0.0) -> Message | None
 
     Returns the sent message, or None when there is nothing to send. A refused send is recorded (attempts,
     last_error, next attempt due in `retry_in` seconds) and then re-raised as SmsDeliveryError for the caller to
-    retry. A sender without a token now (senders/pacing.py) raises SenderPaced after moving next_attempt_at.
+    retry. A sender without its tokens now (one per segment, senders/pacing.py) raises SenderPaced after moving next_attempt_at.
     """
     backend = get_delivery_backend()
     error: SmsDeliveryError | None = None
@@ -91,7 +91,7 @@ def message_deliver(*, message_pk: int, retry_in: float = 0.0) -> Message | None
 
 def _sender_wait(message: Message) -> float:
     pace: Pace | None = sender_paces([message.sender_number]).get(message.sender_number)
-    return take_token(message.sender_number, pace) if pace is not None else 0.0
+    return take_tokens(message.sender_number, pace, message.segments) if pace is not None else 0.0
 
 
 def _defer(message: Message, *, wait: float) -> bool:
