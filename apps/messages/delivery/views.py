@@ -62,9 +62,13 @@ SEARCH_PARAMETERS = [
     _list_parameter("message_id", "Message id"),
     _list_parameter(
         "sender_number",
-        "Sender number, normalised like a create body's (E.164; spaces, dashes, dots and brackets ignored)",
+        "Sender, validated and normalised like a create body's: an E.164 number (spaces, dashes, dots and brackets "
+        "ignored) or an alphanumeric sender ID (1 to 11 letters, digits and spaces, at least one letter)",
     ),
-    _list_parameter("receiver_number", "Receiver number, normalised like `sender_number`"),
+    _list_parameter(
+        "receiver_number", "Receiver number, normalised like a create body's (E.164; spaces, dashes, dots and "
+        "brackets ignored)"
+    ),
     OpenApiParameter("status", OpenApiTypes.STR, OpenApiParameter.QUERY, enum=Message.Status.values),
     OpenApiParameter(
         "segments", OpenApiTypes.INT, OpenApiParameter.QUERY, description="Exactly this many SMS segments."
