@@ -165,9 +165,9 @@ def test_a_receipt_from_another_gateway_is_404_and_changes_nothing(api_client, s
     settings.SMS_BACKENDS = GATEWAYS
     message = MessageFactory(status=Message.Status.SENT, attempts=1, backend="second")
 
-    answer = post_receipt(
-        api_client, {"reference": message.message_id, "status": "delivered"}, url=f"/api/v1/messages/receipts/{gateway}/"
-    )
+    url = f"/api/v1/messages/receipts/{gateway}/"
+
+    answer = post_receipt(api_client, {"reference": message.message_id, "status": "delivered"}, url=url)
 
     assert (answer.status_code, answer.json()) == (
         404,

@@ -57,7 +57,8 @@ def message_deliver(*, message_pk: int, retry_in: float = 0.0) -> Message | None
 
     Returns the sent message, or None when there is nothing to send. A refused send is recorded (attempts,
     last_error, next attempt due in `retry_in` seconds) and then re-raised as SmsDeliveryError for the caller to
-    retry. A sender without its tokens now (one per segment, senders/pacing.py) raises SenderPaced after moving next_attempt_at.
+    retry. A sender without its tokens now (one per segment, senders/pacing.py) raises SenderPaced after moving
+    next_attempt_at.
     """
     backend = get_delivery_backend()
     error: SmsDeliveryError | None = None

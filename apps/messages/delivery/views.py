@@ -66,8 +66,8 @@ SEARCH_PARAMETERS = [
         "ignored) or an alphanumeric sender ID (1 to 11 letters, digits and spaces, at least one letter)",
     ),
     _list_parameter(
-        "receiver_number", "Receiver number, normalised like a create body's (E.164; spaces, dashes, dots and "
-        "brackets ignored)"
+        "receiver_number",
+        "Receiver number, normalised like a create body's (E.164; spaces, dashes, dots and brackets ignored)",
     ),
     OpenApiParameter("status", OpenApiTypes.STR, OpenApiParameter.QUERY, enum=Message.Status.values),
     OpenApiParameter(
