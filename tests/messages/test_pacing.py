@@ -59,35 +59,29 @@ def _message_of(segments: int, **fields) -> Message:
     return MessageFactory(body=body, segments=segments, **fields)
 
 
+@pytest.mark.parametrize(
+    ("burst", "first_segments", "wait"),
+    [
+        # Counted in messages the second would wait one interval (0.5 s); the first's three segments make it three.
+        (1, 3, 1.5),
+        # The first took two of the burst's three tokens; the second needs two, so it waits for one more.
+        (3, 2, 0.5),
+    ],
+    ids=["one-token-per-segment", "all-its-segments-at-once"],
+)
 @pytest.mark.django_db
-def test_a_message_takes_one_token_per_segment(settings) -> None:
-    settings.MESSAGE_SENDER_RATE_PER_SECOND = 2  # segments: a 3-segment message is worth 1.5 s of the pace
-    long, behind = _message_of(3, sender_number=SENDER), _message_of(1, sender_number=SENDER)
-    before = timezone.now()
-
-    deliver_messages_task.apply()
-
-    assert [sms.message_id for sms in locmem.outbox] == [long.message_id]
-    behind.refresh_from_db()
-    assert (behind.status, behind.attempts) == ("queued", 0)
-    # Counted in messages it would wait one interval (0.5 s); the three segments make it three.
-    assert 1.2 < (behind.next_attempt_at - before).total_seconds() <= 2.0
-
-
-@pytest.mark.django_db
-def test_a_message_waits_until_its_sender_holds_all_its_segments(settings) -> None:
-    settings.MESSAGE_SENDER_RATE_PER_SECOND = 2
-    settings.MESSAGE_SENDER_BURST = 3
-    first, second = _message_of(2, sender_number=SENDER), _message_of(2, sender_number=SENDER)
+def test_a_message_takes_one_token_per_segment(settings, burst, first_segments, wait) -> None:
+    settings.MESSAGE_SENDER_RATE_PER_SECOND = 2  # segments a second
+    settings.MESSAGE_SENDER_BURST = burst
+    first, second = _message_of(first_segments, sender_number=SENDER), _message_of(2, sender_number=SENDER)
     before = timezone.now()
 
     deliver_messages_task.apply()
 
     assert [sms.message_id for sms in locmem.outbox] == [first.message_id]
     second.refresh_from_db()
-    # One token of the burst's three is left; the second token comes 0.5 s later.
     assert (second.status, second.attempts) == ("queued", 0)
-    assert 0.2 < (second.next_attempt_at - before).total_seconds() <= 1.0
+    assert wait - 0.3 < (second.next_attempt_at - before).total_seconds() <= wait + 0.5
 
 
 @pytest.mark.django_db
