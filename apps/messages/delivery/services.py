@@ -153,13 +153,14 @@ def messages_deliver(
                 .exclude(pk__in=[message.pk for message in messages])
                 .order_by("next_attempt_at", "pk")[:room]
             )
+        if len(messages) >= batch_size and not deliver_messages_task.app.conf.task_always_eager:
+            # More may be due: one more wake-up, so another process claims the next batch (skipping these rows)
+            # while these are sent.
+            enqueue(deliver_messages_task)
         for message in messages:
             # Claimed: a scheduled message is an ordinary queued one from here (saved with its outcome), so a
             # refused first attempt goes on through the retries.
             message.status = Message.Status.QUEUED
-            if len(messages) >= batch_size and not deliver_messages_task.app.conf.task_always_eager:
-                # More may be due: another process claims the next batch (skipping these rows) while these are sent.
-                enqueue(deliver_messages_task)
         paced = pace_messages(messages)
         messages = paced.ready
         for message, wait in paced.waiting:
