@@ -60,9 +60,9 @@ def receipt_backend(name: str) -> type[BaseSmsBackend] | None:
 
 
 def _sent_through(message: Message, backend: str) -> bool:
-    """Whether the gateway posting receipts under `backend` is the one that took `message`: its recorded gateway
-    (`http`, a name of RECEIPT_BACKENDS, for `default`), or any while none is recorded (not attempted yet, or sent
-    before gateways were recorded)."""
+    """Whether the gateway posting receipts under `backend` is the one that took `message`: its recorded gateway (or,
+    for `default`, the older name `http`), or any gateway while none is recorded (not attempted yet, or sent before
+    gateways were recorded)."""
     if not message.backend or message.backend == backend:
         return True
     return backend in RECEIPT_BACKENDS and backend_class(backend) is None and message.backend == DEFAULT_BACKEND_NAME
