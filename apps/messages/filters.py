@@ -13,7 +13,7 @@ from apps.core.http.filtering import ReusedFormFilterSet
 
 from .models import Message
 from .phone import InvalidPhoneNumber, normalize_phone
-from .senders.rules import InvalidSender, normalize_sender
+from .sender_rule import InvalidSender, normalize_sender
 
 MAX_LIST_VALUES = 100
 

@@ -171,7 +171,7 @@ class TimedHandler(GatewayHandler):
 @pytest.fixture
 def timed_gateway(start_gateway) -> Gateway:
     """The bench's gateway (answers at once) recording when each send arrived."""
-    gateway = start_gateway(handler=TimedHandler)
+    gateway: Gateway = start_gateway(handler=TimedHandler)
     gateway.times = []  # type: ignore[attr-defined]
     return gateway
 
