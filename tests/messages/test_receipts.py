@@ -117,13 +117,14 @@ def test_without_a_configured_secret_every_receipt_is_refused(api_client, sent, 
     assert Message.objects.get(pk=sent.pk).status == "sent"
 
 
-def test_a_receipt_before_the_send_is_409(api_client) -> None:
-    queued = MessageFactory()
+@pytest.mark.parametrize("status", ["queued", "scheduled"])
+def test_a_receipt_before_the_send_is_409(api_client, status) -> None:
+    waiting = MessageFactory(status=status)
 
-    answer = post_receipt(api_client, {"reference": queued.message_id, "status": "delivered"})
+    answer = post_receipt(api_client, {"reference": waiting.message_id, "status": "delivered"})
 
     assert (answer.status_code, answer.json()["code"]) == (409, "message_not_sent")
-    assert Message.objects.get(pk=queued.pk).status == "queued"
+    assert Message.objects.get(pk=waiting.pk).status == status
 
 
 @pytest.mark.parametrize("status", ["canceled", "expired", "failed"])
