@@ -8,8 +8,9 @@ the service in which opentelemetry and sentry_sdk cannot be imported: the ratio 
 cost while off. A typical DRF team's project (bench/team) serves the same three cells (cached and filtered catalog
 reads, message create) in the same rounds; `--servers` runs the service and the bare project again under gunicorn's
 gthread worker or granian, and drips slow request bodies into each. Then delivery through the `http` backend to a fake
-gateway answering in 200 ms, and a soak. Results go to bench/results/latest.json and latest.md. `--quick` runs one short
-round on small data (the test suite does, so the harness cannot rot).
+gateway answering in 200 ms (`delivery`: realistic bodies, segments counted, pacing off), pacing (`pacing`: 50 senders
+at 1 segment a second each, through the same 2 worker processes), and a soak. Results go to bench/results/latest.json
+and latest.md. `--quick` runs one short round on small data (the test suite does, so the harness cannot rot).
 """
 
 from __future__ import annotations
@@ -63,6 +64,10 @@ DEMO_PASSWORD = "demo-password-change-me"  # noqa: S105 - seed_demo's demo accou
 RESULTS_DIR = Path(os.environ.get("BENCH_RESULTS_DIR", BASE_DIR / "bench" / "results"))
 GATEWAY_DELAY_MS = 200
 DRAIN_TIMEOUT_SECONDS = 60.0
+# The pacing measure: this many senders, each paced at PACING_RATE segments a second, one-part messages.
+PACING_SENDERS, PACING_RATE = 50, 1.0
+# Measures after the request cases, each runnable alone by its name in --cases.
+MEASURES = ("delivery", "pacing")
 
 FULL_SIZES = {"categories": 20, "products": 10_000, "users": 1_000, "messages": 1_000_000, "heavy_accounts": 5,
               "heavy_messages": 100_000}  # fmt: skip
@@ -161,9 +166,12 @@ def main() -> int:
     )
     parser.add_argument("--soak-seconds", type=float, default=60.0)
     parser.add_argument("--delivery-messages", type=int, default=3000)
+    parser.add_argument("--pacing-messages-per-sender", type=int, default=20,
+                        help=f"the pacing measure's messages per sender ({PACING_SENDERS} senders)")  # fmt: skip
     parser.add_argument(
-        "--cases", default="", help="comma-separated case names to run (bare_django and health_live always run; "
-        "`delivery` is one, `tracing` names what tracing and Sentry cost while off); skips the soak"
+        "--cases", "--only", default="", help="comma-separated case names to run (bare_django and health_live always "
+        f"run; {' and '.join(f'`{name}`' for name in MEASURES)} are the measures after them, `tracing` names what "
+        "tracing and Sentry cost while off, `team` the typical DRF team's cells); skips the soak"
     )  # fmt: skip
     parser.add_argument(
         "--servers", default="", help=f"comma-separated servers ({', '.join(SERVER_KINDS)}) to measure the service "
@@ -244,7 +252,7 @@ def main() -> int:
             command, command_env = server_command(kind, module, kind_ports[f"{server}@{kind}"], server_env)
             processes.append(start(command, command_env, workdir / f"{server}-{kind}.log"))
     soak = None
-    delivery = None
+    delivery = pacing = None
     slow_clients: dict[str, Any] = {}
     try:
         auth = {"Authorization": f"Bearer {prepared['token']}"}
@@ -268,10 +276,18 @@ def main() -> int:
             # The cases before it created messages too, which the worker delivered through the same gateway: count
             # only the posts and keys this delivery run added.
             before = get_json(f"http://127.0.0.1:{gateway_port}/stats")
-            delivery = run_module(env, "bench.delivery", str(count), "120" if args.quick else "300", timeout=900)
+            delivery = run_module(env, "bench.delivery", "throughput", str(count), "120" if args.quick else "300",
+                                  timeout=900)  # fmt: skip
             stats = get_json(f"http://127.0.0.1:{gateway_port}/stats")
             delivery.update(gateway_delay_ms=GATEWAY_DELAY_MS, gateway_posts=stats["posts"] - before["posts"],
                             gateway_distinct_keys=stats["distinct_keys"] - before["distinct_keys"])  # fmt: skip
+        if not only or "pacing" in only:
+            senders, per_sender = (10, 3) if args.quick else (PACING_SENDERS, args.pacing_messages_per_sender)
+            log(f"pacing: {senders} senders at {PACING_RATE:g} segment/s each, {per_sender} one-part messages each, "
+                "through the worker's 2 processes")  # fmt: skip
+            pacing = run_module(env, "bench.delivery", "pacing", str(senders), str(per_sender), str(PACING_RATE),
+                                str(per_sender / PACING_RATE * 3 + 60), timeout=900)  # fmt: skip
+            pacing["gateway_delay_ms"] = GATEWAY_DELAY_MS
         if not only:
             # The soak signs in for real: a web process whose login limit is out of the way.
             stop(processes[0])
@@ -295,18 +311,19 @@ def main() -> int:
             stop(process)
 
     settings = {"rounds": rounds, "seconds": seconds, "connections": args.connections, "wrk_threads": args.threads,
-                "gunicorn_workers": os.environ.get("GUNICORN_WORKERS", "2"), "sizes": sizes}  # fmt: skip
-    report = build_report(results, prepared, delivery, quick=args.quick, settings=settings)
+                "gunicorn_workers": os.environ.get("GUNICORN_WORKERS", "2"), "sizes": sizes,
+                "only": sorted(only)}  # fmt: skip
+    report = build_report(results, prepared, delivery, pacing=pacing, quick=args.quick, settings=settings)
     report["slow_clients"] = slow_clients
-    markdown = render_markdown(report)
     if soak is not None:
         report["soak"] = soak
         report["checks"]["soak"] = soak["passed"]
-        markdown = render_markdown(report)
-        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-        stem = "quick" if args.quick else "latest"
-        (RESULTS_DIR / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
-        (RESULTS_DIR / f"{stem}.md").write_text(markdown)
+    markdown = render_markdown(report)
+    # A run of some cases (--cases) writes its figures too: its report names what it ran.
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    stem = "quick" if args.quick else "latest"
+    (RESULTS_DIR / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
+    (RESULTS_DIR / f"{stem}.md").write_text(markdown)
     print(markdown)
     shutil.rmtree(workdir, ignore_errors=True)
     return 0

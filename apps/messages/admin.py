@@ -19,7 +19,7 @@ from .callbacks.services import status_callback_resend
 from .delivery.services import message_retry_failed
 from .models import Message, SenderNumber, StatusCallback, StatusCallbackAttempt
 from .phone import InvalidPhoneNumber, normalize_phone
-from .senders.rules import InvalidSender, normalize_sender
+from .sender_rule import InvalidSender, normalize_sender
 from .senders.services import sender_number_delete, sender_number_save
 
 

@@ -13,19 +13,35 @@ from apps.core.http.filtering import ReusedFormFilterSet
 
 from .models import Message
 from .phone import InvalidPhoneNumber, normalize_phone
+from .sender_rule import InvalidSender, normalize_sender
 
 MAX_LIST_VALUES = 100
 
 
+def _restore_plus(item: str) -> str:
+    """`item` stripped, with the '+' put back where form encoding decoded it into a space: a number (no letter) that
+    starts with a space and then a digit."""
+    value = item.strip()
+    if item.startswith(" ") and value[:1].isdigit() and not any(character.isalpha() for character in value):
+        return "+" + value
+    return value
+
+
 def _query_phone(item: str) -> str:
-    # In a query string an unencoded '+' arrives as a space (form encoding); a number that starts with a space
-    # and then a digit is taken to have had its '+' decoded away.
-    if item.startswith(" ") and item.lstrip()[:1].isdigit():
-        item = "+" + item.lstrip()
+    value = _restore_plus(item)
     try:
-        return normalize_phone(item)
+        return normalize_phone(value)
     except InvalidPhoneNumber as exc:
-        raise forms.ValidationError(f"'{item.strip()}': {exc}", code="invalid_phone") from exc
+        raise forms.ValidationError(f"'{value}': {exc}", code="invalid_phone") from exc
+
+
+def _query_sender(item: str) -> str:
+    """A sender as the create takes it: an E.164 number or an alphanumeric sender ID."""
+    value = _restore_plus(item)
+    try:
+        return normalize_sender(value)[0]
+    except InvalidSender as exc:
+        raise forms.ValidationError(f"'{value}': {exc}", code="invalid_sender") from exc
 
 
 def _plain(item: str) -> str:
@@ -108,7 +124,7 @@ class MessageSearchFilter(ReusedFormFilterSet):
     """Every given parameter must match (AND); list parameters match any of their values (OR)."""
 
     message_id = InListFilter(field_name="message_id")
-    sender_number = InListFilter(field_name="sender_number", item_cleaner=_query_phone)
+    sender_number = InListFilter(field_name="sender_number", item_cleaner=_query_sender)
     receiver_number = InListFilter(field_name="receiver_number", item_cleaner=_query_phone)
     status = django_filters.ChoiceFilter(field_name="status", choices=Message.Status.choices)
     segments = PositiveIntegerFilter(field_name="segments")

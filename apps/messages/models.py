@@ -255,7 +255,7 @@ class SenderNumber(models.Model):
     account_id = models.UUIDField(db_index=True)
     value = models.CharField(max_length=E164_MAX_LENGTH, unique=True)
     kind = models.CharField(max_length=12, choices=Kind.choices)
-    # Sends per second from this sender; null: MESSAGE_SENDER_RATE_PER_SECOND.
+    # SMS segments per second from this sender; null: MESSAGE_SENDER_RATE_PER_SECOND.
     rate_per_second = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 

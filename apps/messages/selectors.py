@@ -66,7 +66,7 @@ def sender_number_list_for_account(*, account_id: UUID) -> QuerySet[SenderNumber
 
 
 def sender_rates(values: set[str]) -> dict[str, float]:
-    """The sends per second of each of `values` that has a rate of its own (the others: the setting's)."""
+    """The segments per second of each of `values` that has a rate of its own (the others: the setting's)."""
     rows = SenderNumber.objects.filter(value__in=values, rate_per_second__isnull=False).values_list(
         "value", "rate_per_second"
     )

@@ -19,7 +19,7 @@ from .models import (
 )
 from .phone import MAX_DIGITS, MIN_DIGITS, InvalidPhoneNumber, normalize_phone
 from .safe_http import UnsafeDestination, resolve
-from .senders.rules import InvalidSender, normalize_sender
+from .sender_rule import InvalidSender, normalize_sender
 
 PHONE_INPUT_MAX_LENGTH = 64
 SEND_AT_MIN_AHEAD_SECONDS = 60

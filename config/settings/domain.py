@@ -40,8 +40,9 @@ MESSAGE_BODY_RETENTION_DAYS = env.int("MESSAGE_BODY_RETENTION_DAYS", default=Non
 # Senders: an account sends from the numbers and sender IDs it owns (admin-managed); true lets any sender through
 # (local work and tests; production.py turns it off unless set).
 MESSAGES_ALLOW_ANY_SENDER = env.bool("MESSAGES_ALLOW_ANY_SENDER", default=True)
-# Sends per second per sender, shared by every worker (Redis; in-process without it); 0: unpaced. A sender's own
-# rate (admin) overrides it. Burst: sends a sender may make at once before the pace applies.
+# SMS segments per second per sender (a message takes one token per segment), shared by every worker (Redis;
+# in-process without it); 0: unpaced. A sender's own rate (admin) overrides it. Burst: segments a sender may send at
+# once before the pace applies.
 MESSAGE_SENDER_RATE_PER_SECOND = env.float("MESSAGE_SENDER_RATE_PER_SECOND", default=0.0)
 MESSAGE_SENDER_BURST = env.int("MESSAGE_SENDER_BURST", default=1)
 # A message its sender's pace keeps waiting past this many seconds after its creation fails (`queue_timeout`).

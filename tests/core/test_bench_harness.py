@@ -54,6 +54,10 @@ def test_quick_benchmark_measures_every_case(tmp_path) -> None:
     assert delivery["sent"] == delivery["messages"]
     assert delivery["gateway_posts"] >= delivery["messages"]
     assert report["checks"]["delivery_sent_once"], delivery
+    assert delivery["multi_segment"] > 0, delivery
+    assert delivery["segments"] > delivery["messages"], delivery
+    pacing = report["pacing"]
+    assert pacing["sent"] == pacing["messages"], pacing
     assert report["checks"]["queries_constant"], report["queries"]
     assert all(q["status"] == 200 for q in report["queries"].values()), report["queries"]
     markdown = (tmp_path / "quick.md").read_text()

@@ -1,5 +1,8 @@
-"""Shared helpers for the messages tests: URLs and the API shapes of messages and pages."""
+"""Shared helpers for the messages tests: URLs, the API shapes of messages and pages, and waits on real workers."""
 
+import subprocess
+import time
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -53,3 +56,37 @@ def message_json(message: Message) -> dict[str, Any]:
 
 def page(results: list[dict[str, Any]], *, count: int | None = None, next_: str | None = None) -> dict[str, Any]:
     return {"count": len(results) if count is None else count, "next": next_, "previous": None, "results": results}
+
+
+def wait_until_sent(
+    workers: Sequence[subprocess.Popen], pks: list[int], *, timeout: float = 60, wake_every: float | None = None
+) -> None:
+    """Until every message of `pks` is `sent` by real `workers` (each must stay up), or AssertionError after
+    `timeout` seconds naming the others. `wake_every`: publish a wake-up that often, as beat's `deliver-due-messages`
+    does in a deployment (for a test that runs no beat), so a held message whose own wake-up was lost waits that
+    long, not forever."""
+    from apps.messages.tasks import deliver_messages_task
+
+    deadline = time.monotonic() + timeout
+    next_wake = time.monotonic() + (wake_every or timeout)
+    while time.monotonic() < deadline:
+        assert all(worker.poll() is None for worker in workers), "a worker exited"
+        if Message.objects.filter(pk__in=pks, status=Message.Status.SENT).count() == len(pks):
+            return
+        if wake_every is not None and time.monotonic() >= next_wake:
+            deliver_messages_task.delay()
+            next_wake = time.monotonic() + wake_every
+        time.sleep(0.1)
+    left = Message.objects.filter(pk__in=pks).exclude(status=Message.Status.SENT)
+    rows = list(left.values_list("pk", "status", "attempts", "next_attempt_at"))
+    raise AssertionError(f"not sent within {timeout} s: {rows}")
+
+
+def warm_up_workers(workers: Sequence[subprocess.Popen], messages: list[Message]) -> None:
+    """Every process of `workers` up and connected: `messages` (one or more per process) handed over one task each,
+    and sent. On a busy machine starting the processes takes a while: up to 120 s."""
+    from apps.messages.tasks import deliver_messages_task
+
+    for message in messages:
+        deliver_messages_task.delay([message.pk])
+    wait_until_sent(workers, [message.pk for message in messages], timeout=120)

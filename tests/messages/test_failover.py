@@ -17,6 +17,7 @@ from apps.messages.tasks import deliver_message_task, deliver_messages_task
 from bench.gateway import Gateway
 
 from .factories import MessageFactory
+from .helpers import wait_until_sent
 
 HTTP_BACKEND = "apps.messages.backends.http.HttpGatewayBackend"
 
@@ -58,15 +59,8 @@ def down_gateway() -> Iterator[DownGateway]:
 
 
 @pytest.fixture
-def up_gateway() -> Iterator[Gateway]:
-    gateway = Gateway(0, 0.0)
-    thread = threading.Thread(target=gateway.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield gateway
-    finally:
-        gateway.shutdown()
-        gateway.server_close()
+def up_gateway(start_gateway) -> Gateway:
+    return start_gateway()
 
 
 def _backends(down: DownGateway, up: Gateway) -> list[dict[str, str]]:
@@ -189,26 +183,20 @@ def test_a_receipt_is_taken_under_the_configured_gateways_name(settings, api_cli
 @pytest.mark.broker
 @pytest.mark.worker
 @pytest.mark.slow
-def test_two_real_workers_fail_over_and_share_the_breaker(start_celery_worker, down_gateway, up_gateway, capsys):
+def test_two_real_workers_fail_over_and_share_the_breaker(start_http_worker, down_gateway, up_gateway, capsys):
     threshold = 3
     env = {
-        "DJANGO_SETTINGS_MODULE": "tests.messages.gateway_settings",
         "SMS_BACKENDS": json.dumps(_backends(down_gateway, up_gateway)),
         "SMS_BACKEND_FAILURE_THRESHOLD": str(threshold),
         "SMS_BACKEND_COOLDOWN_SECONDS": "300",
         "MESSAGE_DELIVERY_BATCH_SIZE": "1",  # sends one after another, so the breaker sees each failure
-        "WORKER_METRICS_PORT": "0",
     }
-    workers = [start_celery_worker(name=f"failover{n}@%h", **env) for n in (1, 2)]
+    workers = [start_http_worker(name=f"failover{n}@%h", **env) for n in (1, 2)]
     messages = MessageFactory.create_batch(20)
 
     deliver_messages_task.delay()
     pks = [m.pk for m in messages]
-    deadline = time.monotonic() + 60
-    while Message.objects.filter(pk__in=pks, status="sent").count() < len(pks):
-        assert all(worker.poll() is None for worker in workers), "a worker exited"
-        assert time.monotonic() < deadline, "not sent within 60 s"
-        time.sleep(0.1)
+    wait_until_sent(workers, pks)
 
     rows = Message.objects.filter(pk__in=pks)
     with capsys.disabled():

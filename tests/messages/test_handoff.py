@@ -10,6 +10,7 @@ import pytest
 
 from apps.core.observability import metrics
 from apps.messages.backends import locmem
+from apps.messages.delivery.services import messages_deliver
 from apps.messages.models import Message
 from apps.messages.tasks import deliver_messages_task
 from tests.conftest import database_url
@@ -50,6 +51,20 @@ def test_creates_publish_one_wake_up_while_one_is_pending_and_the_worker_claims_
     with django_capture_on_commit_callbacks(execute=True):
         user_client.post(MESSAGES_URL, payload, format="json")
     assert critical_queue_depth(monkeypatch) == 2  # the worker took the first: the next create wakes it again
+    real_broker.control.purge()
+
+
+@pytest.mark.broker
+@pytest.mark.django_db
+def test_a_full_batch_wakes_one_more_process_not_one_per_message(real_broker, settings, monkeypatch) -> None:
+    settings.MESSAGE_DELIVERY_BATCH_SIZE = 5
+    MessageFactory.create_batch(8)
+    real_broker.control.purge()
+
+    assert messages_deliver(message_pks=[], claim_due=True) == []  # what a worker's wake-up runs
+
+    assert len(locmem.outbox) == 5
+    assert critical_queue_depth(monkeypatch) == 1  # the next batch's wake-up
     real_broker.control.purge()
 
 

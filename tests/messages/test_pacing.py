@@ -1,7 +1,6 @@
 """Per-sender pacing: a sender without a token now waits (next_attempt_at moves, no attempt counted) instead of
 being refused; too long a wait fails the message `queue_timeout`. Across two real workers, one shared bucket."""
 
-import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -11,12 +10,14 @@ from django.utils import timezone
 
 from apps.core.models import OutboxEvent
 from apps.messages.backends import locmem
+from apps.messages.encoding import segmentation
 from apps.messages.models import Message, SenderNumber
 from apps.messages.senders import pacing
 from apps.messages.tasks import deliver_message_task, deliver_messages_task
 from bench.gateway import Gateway, GatewayHandler
 
 from .factories import MessageFactory
+from .helpers import wait_until_sent, warm_up_workers
 
 SENDER = "+15557770001"
 
@@ -49,6 +50,48 @@ def test_a_sender_past_its_rate_waits_without_an_attempt_and_others_go_on(settin
     waits = [(m.next_attempt_at - before).total_seconds() for m in waiting]
     assert 1.0 < waits[0] <= 2.5  # the next token
     assert 3.0 < waits[1] <= 4.5  # one interval behind it
+
+
+def _message_of(segments: int, **fields) -> Message:
+    """A queued message whose body really takes `segments` GSM-7 segments (153 characters a part)."""
+    body = "x" * 153 * segments
+    assert segmentation(body).segments == segments
+    return MessageFactory(body=body, segments=segments, **fields)
+
+
+@pytest.mark.parametrize(
+    ("burst", "first_segments", "wait"),
+    [
+        # Counted in messages the second would wait one interval (0.5 s); the first's three segments make it three.
+        (1, 3, 1.5),
+        # The first took two of the burst's three tokens; the second needs two, so it waits for one more.
+        (3, 2, 0.5),
+    ],
+    ids=["one-token-per-segment", "all-its-segments-at-once"],
+)
+@pytest.mark.django_db
+def test_a_message_takes_one_token_per_segment(settings, burst, first_segments, wait) -> None:
+    settings.MESSAGE_SENDER_RATE_PER_SECOND = 2  # segments a second
+    settings.MESSAGE_SENDER_BURST = burst
+    first, second = _message_of(first_segments, sender_number=SENDER), _message_of(2, sender_number=SENDER)
+    before = timezone.now()
+
+    deliver_messages_task.apply()
+
+    assert [sms.message_id for sms in locmem.outbox] == [first.message_id]
+    second.refresh_from_db()
+    assert (second.status, second.attempts) == ("queued", 0)
+    assert wait - 0.3 < (second.next_attempt_at - before).total_seconds() <= wait + 0.5
+
+
+@pytest.mark.django_db
+def test_a_message_longer_than_the_burst_leaves_from_a_full_bucket(settings) -> None:
+    settings.MESSAGE_SENDER_RATE_PER_SECOND = 100
+    message = _message_of(5, sender_number=SENDER)  # the burst is 1
+
+    deliver_message_task.apply(args=(message.pk,))
+
+    assert [sms.message_id for sms in locmem.outbox] == [message.message_id]
 
 
 @pytest.mark.django_db
@@ -126,21 +169,15 @@ class TimedHandler(GatewayHandler):
 
 
 @pytest.fixture
-def timed_gateway() -> Iterator[Gateway]:
+def timed_gateway(start_gateway) -> Gateway:
     """The bench's gateway (answers at once) recording when each send arrived."""
-    gateway = Gateway(0, 0.0)
-    gateway.RequestHandlerClass = TimedHandler
+    gateway: Gateway = start_gateway(handler=TimedHandler)
     gateway.times = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=gateway.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield gateway
-    finally:
-        gateway.shutdown()
-        gateway.server_close()
+    return gateway
 
 
-RATE = 5
+RATE = 10  # segments per second
+SEGMENTS = 2  # per message: 5 messages a second
 COUNT = 20
 
 
@@ -149,52 +186,33 @@ COUNT = 20
 @pytest.mark.broker
 @pytest.mark.worker
 @pytest.mark.slow
-def test_two_workers_share_one_senders_pace(start_celery_worker, timed_gateway, capsys) -> None:
-    env = {
-        "DJANGO_SETTINGS_MODULE": "tests.messages.gateway_settings",
-        "SMS_GATEWAY_URL": f"http://127.0.0.1:{timed_gateway.server_address[1]}/messages",
-        "MESSAGE_SENDER_RATE_PER_SECOND": str(RATE),
-    }
-    workers = [start_celery_worker(name=f"pace{n}@%h", WORKER_METRICS_PORT="0", **env) for n in (1, 2)]
-    warm = MessageFactory.create_batch(4)  # every worker process up: other senders, unpaced by each other
-    for message in warm:
-        deliver_messages_task.delay([message.pk])
-    _wait_for_sent(workers, [m.pk for m in warm], timeout=120)  # four worker processes starting on a busy machine
+def test_two_workers_share_one_senders_pace_in_segments(start_http_worker, timed_gateway, capsys) -> None:
+    workers = [
+        start_http_worker(timed_gateway, name=f"pace{n}@%h", MESSAGE_SENDER_RATE_PER_SECOND=str(RATE)) for n in (1, 2)
+    ]
+    warm_up_workers(workers, MessageFactory.create_batch(4))  # other senders, unpaced by each other
     timed_gateway.times.clear()
 
-    paced = MessageFactory.create_batch(COUNT, sender_number=SENDER)
+    paced = [_message_of(SEGMENTS, sender_number=SENDER) for _ in range(COUNT)]
     for _ in range(4):  # wake-ups on both workers at once: each claims what is due and takes tokens
         deliver_messages_task.delay()
-    _wait_for_sent(workers, [m.pk for m in paced])
+    wait_until_sent(workers, [m.pk for m in paced], wake_every=BEAT_SWEEP_SECONDS)
 
     times = sorted(timed_gateway.times)
     span = times[-1] - times[0]
+    interval = SEGMENTS / RATE  # between two messages of the sender
     with capsys.disabled():
-        print(f"\n{COUNT} messages from one sender at {RATE}/s over two workers: {span:.2f} s at the gateway")
+        print(
+            f"\n{COUNT} messages of {SEGMENTS} segments from one sender at {RATE} segments/s over two workers: "
+            f"{span:.2f} s at the gateway"
+        )
     assert len(times) == COUNT
-    assert (COUNT - 1) / RATE - 0.15 <= span <= 10
-    # Never faster than the rate (burst 1): any k+1 consecutive sends span at least k intervals.
+    assert (COUNT - 1) * interval - 0.15 <= span <= 10
+    # Never faster than the rate (burst 1): any k+1 consecutive sends span at least k messages' segments.
     for k in (1, 5, 10):
-        assert min(times[i + k] - times[i] for i in range(COUNT - k)) >= k / RATE - 0.1
+        assert min(times[i + k] - times[i] for i in range(COUNT - k)) >= k * interval - 0.1
     assert Message.objects.filter(pk__in=[m.pk for m in paced], attempts=1, status="sent").count() == COUNT
 
 
+# How often beat's `deliver-due-messages` wakes the workers in a deployment (this test runs no beat).
 BEAT_SWEEP_SECONDS = 5
-
-
-def _wait_for_sent(workers: list, pks: list[int], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    next_sweep = time.monotonic() + BEAT_SWEEP_SECONDS
-    while time.monotonic() < deadline:
-        assert all(worker.poll() is None for worker in workers), "a worker exited"
-        if Message.objects.filter(pk__in=pks, status=Message.Status.SENT).count() == len(pks):
-            return
-        if time.monotonic() >= next_sweep:
-            # What beat's `deliver-due-messages` does in a deployment (this test runs no beat): a wake-up every few
-            # seconds, so a held message whose own wake-up was lost waits that long, not forever.
-            deliver_messages_task.delay()
-            next_sweep = time.monotonic() + BEAT_SWEEP_SECONDS
-        time.sleep(0.1)
-    left = Message.objects.filter(pk__in=pks).exclude(status=Message.Status.SENT)
-    rows = list(left.values_list("pk", "status", "attempts", "next_attempt_at"))
-    raise AssertionError(f"not sent within {timeout} s (now {timezone.now()}): {rows}")

@@ -310,6 +310,34 @@ def test_an_admin_searches_every_account(admin_client, mine, theirs) -> None:
     assert response.json() == page(newest_first([mine[1], theirs[1]]))
 
 
+def test_search_by_an_alphanumeric_sender_id(user_client, user, mine) -> None:
+    shop = MessageFactory(account_id=user.account_id, sender_number="My Shop", created_at=T0 + timedelta(minutes=3))
+
+    response = user_client.get(f"{SEARCH_URL}?sender_number=My%20Shop")
+
+    assert response.status_code == 200
+    assert response.json() == page([message_json(shop)])
+
+
+def test_search_by_senders_of_both_kinds_with_an_unencoded_plus(user_client, user, mine) -> None:
+    shop = MessageFactory(account_id=user.account_id, sender_number="MyShop", created_at=T0 + timedelta(minutes=3))
+
+    # The '+' of the number arrives as a space; the sender ID after the comma keeps its leading digit.
+    response = user_client.get(f"{SEARCH_URL}?sender_number=MyShop,+15550000002, 1Shop")
+
+    assert response.json() == page(newest_first([shop, mine[1]]))
+
+
+@pytest.mark.parametrize("sender", ["My-Shop", "TwelveLetter", "12345", "My_Shop"])
+def test_search_by_a_sender_the_create_would_refuse_is_400(user_client, sender) -> None:
+    response = user_client.get(SEARCH_URL, {"sender_number": f"MyShop,{sender}"})
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["sender_number"]
+    assert sender in response.json()["sender_number"][0]
+    assert "alphanumeric sender ID" in response.json()["sender_number"][0]
+
+
 @pytest.mark.parametrize("parameter", ["sender_number", "receiver_number"])
 @pytest.mark.parametrize("number", ["15550000001", "+1555abc0001", "+1234567", "+1234567890123456"])
 def test_search_with_a_number_that_does_not_normalise_is_400(user_client, parameter, number) -> None:

@@ -117,13 +117,77 @@ def test_without_a_configured_secret_every_receipt_is_refused(api_client, sent, 
     assert Message.objects.get(pk=sent.pk).status == "sent"
 
 
-def test_a_receipt_before_the_send_is_409(api_client) -> None:
-    queued = MessageFactory()
+@pytest.mark.parametrize("status", ["queued", "scheduled"])
+def test_a_receipt_before_the_send_is_409(api_client, status) -> None:
+    waiting = MessageFactory(status=status)
 
-    answer = post_receipt(api_client, {"reference": queued.message_id, "status": "delivered"})
+    answer = post_receipt(api_client, {"reference": waiting.message_id, "status": "delivered"})
 
     assert (answer.status_code, answer.json()["code"]) == (409, "message_not_sent")
-    assert Message.objects.get(pk=queued.pk).status == "queued"
+    assert Message.objects.get(pk=waiting.pk).status == status
+
+
+@pytest.mark.parametrize("status", ["canceled", "expired", "failed"])
+def test_a_receipt_for_a_message_that_ended_unsent_is_409_and_changes_nothing(api_client, status) -> None:
+    ended = MessageFactory(status=status)
+
+    answer = post_receipt(api_client, {"reference": ended.message_id, "status": "delivered"})
+
+    assert answer.status_code == 409
+    assert answer.json() == {
+        "detail": "The message ended (canceled, expired or failed) without a send the gateway confirmed; no receipt "
+        "changes it, so do not send this one again.",
+        "code": "message_ended",
+    }
+    assert Message.objects.get(pk=ended.pk).status == status
+    assert receipt_events(ended) == []
+
+
+GATEWAYS = [
+    {"name": "first", "backend": "apps.messages.backends.http.HttpGatewayBackend", "url": "http://127.0.0.1:9/a"},
+    {"name": "second", "backend": "apps.messages.backends.http.HttpGatewayBackend", "url": "http://127.0.0.1:9/b"},
+]
+
+
+def test_a_receipt_from_the_gateway_that_took_the_message_counts(api_client, settings) -> None:
+    settings.SMS_BACKENDS = GATEWAYS
+    message = MessageFactory(status=Message.Status.SENT, attempts=1, backend="second")
+
+    answer = post_receipt(
+        api_client, {"reference": message.message_id, "status": "delivered"}, url="/api/v1/messages/receipts/second/"
+    )
+
+    assert (answer.status_code, answer.json()["changed"]) == (200, True)
+    assert Message.objects.get(pk=message.pk).status == "delivered"
+
+
+@pytest.mark.parametrize("gateway", ["first", "http"])
+def test_a_receipt_from_another_gateway_is_404_and_changes_nothing(api_client, settings, gateway) -> None:
+    settings.SMS_BACKENDS = GATEWAYS
+    message = MessageFactory(status=Message.Status.SENT, attempts=1, backend="second")
+
+    url = f"/api/v1/messages/receipts/{gateway}/"
+
+    answer = post_receipt(api_client, {"reference": message.message_id, "status": "delivered"}, url=url)
+
+    assert (answer.status_code, answer.json()) == (
+        404,
+        {"detail": "No message sent through this gateway has this reference.", "code": "unknown_message"},
+    )
+    assert Message.objects.get(pk=message.pk).status == "sent"
+    assert receipt_events(message) == []
+
+
+def test_the_http_path_is_the_default_gateways_older_name(api_client, settings) -> None:
+    settings.SMS_BACKEND = "apps.messages.backends.http.HttpGatewayBackend"  # alone, so named `default`
+    message = MessageFactory(status=Message.Status.SENT, attempts=1, backend="default")
+
+    by_old_name = post_receipt(api_client, {"reference": message.message_id, "status": "delivered"})
+    by_name = post_receipt(
+        api_client, {"reference": message.message_id, "status": "delivered"}, url="/api/v1/messages/receipts/default/"
+    )
+
+    assert [(a.status_code, a.json()["changed"]) for a in (by_old_name, by_name)] == [(200, True), (200, False)]
 
 
 @pytest.mark.parametrize(

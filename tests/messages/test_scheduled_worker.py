@@ -4,7 +4,6 @@ fake gateway on 127.0.0.1, which counts the sends by idempotency key (the messag
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -20,7 +19,7 @@ from tests.helpers.processes import BASE_DIR, project_env, stop
 from tests.users.factories import UserFactory
 
 from .factories import MessageFactory
-from .helpers import detail_url
+from .helpers import detail_url, wait_until_sent, warm_up_workers
 
 SCHEDULED = 30
 CANCELED = 10
@@ -30,15 +29,8 @@ SENT_WITHIN_SECONDS = 7
 
 
 @pytest.fixture
-def gateway() -> Iterator[Gateway]:
-    gateway = Gateway(0, 0.05)
-    thread = threading.Thread(target=gateway.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield gateway
-    finally:
-        gateway.shutdown()
-        gateway.server_close()
+def gateway(start_gateway) -> Gateway:
+    return start_gateway(0.05)
 
 
 @pytest.fixture
@@ -62,17 +54,8 @@ def beat(start_celery_worker, tmp_path) -> Iterator[subprocess.Popen]:
 
 
 def _warm_up(workers: list[subprocess.Popen], gateway: Gateway) -> None:
-    """Every worker up and connected (one message each sent), and the gateway's counts back to zero."""
-    from apps.messages.tasks import deliver_message_task
-
-    warm = MessageFactory.create_batch(len(workers) * 2)
-    for message in warm:
-        deliver_message_task.delay(message.pk)
-    deadline = time.monotonic() + 60
-    while Message.objects.filter(pk__in=[m.pk for m in warm], status="sent").count() < len(warm):
-        assert time.monotonic() < deadline, "the workers did not come up"
-        assert all(worker.poll() is None for worker in workers), "a worker exited"
-        time.sleep(0.2)
+    """Every worker up and connected (two messages each sent), and the gateway's counts back to zero."""
+    warm_up_workers(workers, MessageFactory.create_batch(len(workers) * 2))
     gateway.posts, gateway.keys = 0, set()
 
 
@@ -95,18 +78,9 @@ def _schedule(user, count: int, send_at) -> list[Message]:
 @pytest.mark.worker
 @pytest.mark.slow
 def test_two_workers_send_each_scheduled_message_once_within_seconds_and_never_a_canceled_one(
-    start_celery_worker, beat, gateway, auth_client, capsys
+    start_http_worker, beat, gateway, auth_client, capsys
 ) -> None:
-    url = f"http://127.0.0.1:{gateway.server_address[1]}/messages"
-    workers = [
-        start_celery_worker(
-            name=f"w{n}@%h",
-            DJANGO_SETTINGS_MODULE="tests.messages.gateway_settings",
-            SMS_GATEWAY_URL=url,
-            WORKER_METRICS_PORT="0",  # two workers on one host: neither takes the metrics port
-        )
-        for n in (1, 2)
-    ]
+    workers = [start_http_worker(gateway, name=f"w{n}@%h") for n in (1, 2)]
     _warm_up(workers, gateway)
     user = UserFactory()
     client = auth_client(user)
@@ -118,12 +92,7 @@ def test_two_workers_send_each_scheduled_message_once_within_seconds_and_never_a
 
     assert [(a.status_code, a.json()["status"]) for a in answers] == [(200, "canceled")] * CANCELED
     to_send = [m.pk for m in messages[CANCELED:]]
-    deadline = time.monotonic() + DUE_IN_SECONDS + 60
-    while time.monotonic() < deadline:
-        assert all(worker.poll() is None for worker in workers), "a worker exited"
-        if Message.objects.filter(pk__in=to_send, status=Message.Status.SENT).count() == len(to_send):
-            break
-        time.sleep(0.2)
+    wait_until_sent(workers, to_send, timeout=DUE_IN_SECONDS + 60)
     time.sleep(2)  # a second send, were there one, would come now
     rows = Message.objects.filter(pk__in=[m.pk for m in messages])
     assert sorted(rows.values_list("status", "attempts")) == sorted(
@@ -146,22 +115,17 @@ def test_two_workers_send_each_scheduled_message_once_within_seconds_and_never_a
 @pytest.mark.broker
 @pytest.mark.worker
 @pytest.mark.slow
-def test_a_scheduled_message_survives_a_restart_of_the_worker(start_celery_worker, beat, gateway) -> None:
-    url = f"http://127.0.0.1:{gateway.server_address[1]}/messages"
-    settings = {"DJANGO_SETTINGS_MODULE": "tests.messages.gateway_settings", "SMS_GATEWAY_URL": url}
-    first = start_celery_worker(**settings)
+def test_a_scheduled_message_survives_a_restart_of_the_worker(start_http_worker, beat, gateway) -> None:
+    first = start_http_worker(gateway)
     _warm_up([first], gateway)
     user = UserFactory()
     send_at = timezone.now() + timedelta(seconds=DUE_IN_SECONDS + 2)
     (message,) = _schedule(user, 1, send_at)
 
     stop(first)  # no worker at all for a while; then another one comes up
-    second = start_celery_worker(**settings)
+    second = start_http_worker(gateway)
 
-    deadline = time.monotonic() + DUE_IN_SECONDS + 60
-    while time.monotonic() < deadline and not Message.objects.filter(pk=message.pk, status="sent").exists():
-        assert second.poll() is None, "the worker exited"
-        time.sleep(0.2)
+    wait_until_sent([second], [message.pk], timeout=DUE_IN_SECONDS + 60)
     message.refresh_from_db()
     assert (message.status, message.attempts, gateway.posts) == ("sent", 1, 1)
     assert message.sent_at is not None

@@ -44,6 +44,9 @@ def test_statuses_and_receipts_are_documented(schema_and_warnings) -> None:
     assert status == ["queued", "sent", "failed", "delivered", "undelivered", "scheduled", "canceled", "expired"]
     assert set(receipt["responses"]) >= {"200", "400", "401", "404", "409"}
     assert {"X-Signature", "X-Signature-Timestamp"} <= {p["name"] for p in receipt["parameters"]}
+    assert "another gateway took" in receipt["responses"]["404"]["description"]
+    assert "`message_not_sent`" in receipt["responses"]["409"]["description"]
+    assert "`message_ended`" in receipt["responses"]["409"]["description"]
 
 
 def test_create_documents_the_idempotency_key_and_its_answers(schema_and_warnings) -> None:
@@ -59,6 +62,8 @@ def test_search_documents_its_parameters(schema_and_warnings) -> None:
     names = {parameter["name"] for parameter in search["parameters"]}
     assert {"message_id", "sender_number", "receiver_number", "status", "created_after", "created_before"} <= names
     assert "400" in search["responses"]
+    sender = next(parameter for parameter in search["parameters"] if parameter["name"] == "sender_number")
+    assert "alphanumeric sender ID" in sender["description"]
 
 
 def test_the_message_shape_is_the_contracts(schema_and_warnings) -> None:

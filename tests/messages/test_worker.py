@@ -1,22 +1,15 @@
 """Delivery through a real Celery worker on the broker (RabbitMQ) and PostgreSQL, as in production."""
 
-import subprocess
-import threading
-import time
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from apps.messages.models import Message
-from bench.gateway import Gateway
 from tests.users.factories import UserFactory
 
 from .factories import MessageFactory
-from .helpers import MESSAGES_URL
-
-DELIVERY_TIMEOUT_SECONDS = 60
+from .helpers import MESSAGES_URL, wait_until_sent, warm_up_workers
 
 
 @pytest.mark.postgres
@@ -35,12 +28,8 @@ def test_messages_created_through_the_api_reach_sent_on_a_real_worker(celery_wor
     assert [r.status_code for r in responses] == [201] * 5
     assert {r.json()["status"] for r in responses} == {"queued"}
     ids = [r.json()["message_id"] for r in responses]
-    deadline = time.monotonic() + DELIVERY_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        assert celery_worker_process.poll() is None, "the worker exited"
-        if Message.objects.filter(message_id__in=ids, status=Message.Status.SENT).count() == len(ids):
-            break
-        time.sleep(0.2)
+    pks = list(Message.objects.filter(message_id__in=ids).values_list("pk", flat=True))
+    wait_until_sent([celery_worker_process], pks)
     # The locmem outbox lives in the worker process: the database is what this process can check.
     delivered = Message.objects.filter(message_id__in=ids)
     assert sorted(delivered.values_list("status", "attempts")) == [("sent", 1)] * 5
@@ -49,33 +38,7 @@ def test_messages_created_through_the_api_reach_sent_on_a_real_worker(celery_wor
     assert (body["status"], body["attempts"]) == ("sent", 1)
 
 
-@pytest.fixture
-def slow_gateway() -> Iterator[Gateway]:
-    """The bench's fake gateway on 127.0.0.1: answers each send after 200 ms and counts the sends by key."""
-    gateway = Gateway(0, 0.2)
-    thread = threading.Thread(target=gateway.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield gateway
-    finally:
-        gateway.shutdown()
-        gateway.server_close()
-
-
-def _start_worker_sending_to(start_celery_worker, gateway: Gateway) -> subprocess.Popen:
-    return start_celery_worker(
-        DJANGO_SETTINGS_MODULE="tests.messages.gateway_settings",
-        SMS_GATEWAY_URL=f"http://127.0.0.1:{gateway.server_address[1]}/messages",
-    )
-
-
-def _wait_until_sent(worker: subprocess.Popen, pks: list[int]) -> None:
-    deadline = time.monotonic() + DELIVERY_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        assert worker.poll() is None, "the worker exited"
-        if Message.objects.filter(pk__in=pks, status=Message.Status.SENT).count() == len(pks):
-            return
-        time.sleep(0.2)
+GATEWAY_DELAY_SECONDS = 0.2  # a real gateway's latency
 
 
 @pytest.mark.postgres
@@ -83,17 +46,18 @@ def _wait_until_sent(worker: subprocess.Popen, pks: list[int]) -> None:
 @pytest.mark.worker
 @pytest.mark.slow
 def test_one_batch_on_a_real_worker_takes_the_other_due_messages_and_none_before_its_time(
-    start_celery_worker, slow_gateway
+    start_http_worker, start_gateway
 ) -> None:
     from apps.messages.tasks import deliver_messages_task
 
-    worker = _start_worker_sending_to(start_celery_worker, slow_gateway)
+    slow_gateway = start_gateway(GATEWAY_DELAY_SECONDS)
+    worker = start_http_worker(slow_gateway)
     due = MessageFactory.create_batch(30)  # accepted, their batches lost: only the one task below names any
     not_due = MessageFactory(next_attempt_at=timezone.now() + timedelta(minutes=5))
     waiting_for_retry = MessageFactory(attempts=1, next_attempt_at=timezone.now() + timedelta(minutes=5))
 
     deliver_messages_task.delay([due[0].pk])
-    _wait_until_sent(worker, [m.pk for m in due])
+    wait_until_sent([worker], [m.pk for m in due])
 
     rows = Message.objects.filter(pk__in=[m.pk for m in due])
     assert sorted(rows.values_list("status", "attempts")) == [("sent", 1)] * 30
@@ -106,22 +70,20 @@ def test_one_batch_on_a_real_worker_takes_the_other_due_messages_and_none_before
 @pytest.mark.broker
 @pytest.mark.worker
 @pytest.mark.slow
-def test_concurrent_batches_on_a_real_worker_send_each_message_once(start_celery_worker, slow_gateway) -> None:
+def test_concurrent_batches_on_a_real_worker_send_each_message_once(start_http_worker, start_gateway) -> None:
     from apps.messages.tasks import deliver_messages_task
 
-    worker = _start_worker_sending_to(start_celery_worker, slow_gateway)
-    # Warm up: both worker processes up and connected, so the batches below overlap.
-    warm = MessageFactory.create_batch(2)
-    deliver_messages_task.delay([warm[0].pk])
-    deliver_messages_task.delay([warm[1].pk])
-    _wait_until_sent(worker, [m.pk for m in warm])
+    slow_gateway = start_gateway(GATEWAY_DELAY_SECONDS)
+    worker = start_http_worker(slow_gateway)
+    # Both worker processes up and connected, so the batches below overlap.
+    warm_up_workers([worker], MessageFactory.create_batch(2))
     messages = MessageFactory.create_batch(300)
 
     # Small batches, as a trickle of creates makes them: each of the 2 worker processes takes what is due, up to
     # 100 at a time, while the other's sends are in flight.
     for start in range(0, len(messages), 3):
         deliver_messages_task.delay([m.pk for m in messages[start : start + 3]])
-    _wait_until_sent(worker, [m.pk for m in messages])
+    wait_until_sent([worker], [m.pk for m in messages])
 
     rows = Message.objects.filter(pk__in=[m.pk for m in messages])
     assert sorted(rows.values_list("status", "attempts")) == [("sent", 1)] * 300

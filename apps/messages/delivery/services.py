@@ -23,7 +23,7 @@ from ..callbacks.services import record_status_change, record_status_changes
 from ..dispatch import send_concurrently, wake_received
 from ..lifecycle.services import message_expire_locked
 from ..models import ERROR_TEXT_MAX_LENGTH, Message
-from ..senders.pacing import Pace, pace_messages, sender_paces, take_token
+from ..senders.pacing import Pace, pace_messages, sender_paces, take_tokens
 from ..tasks import deliver_message_task, deliver_messages_task
 
 logger = logging.getLogger(__name__)
@@ -57,7 +57,8 @@ def message_deliver(*, message_pk: int, retry_in: float = 0.0) -> Message | None
 
     Returns the sent message, or None when there is nothing to send. A refused send is recorded (attempts,
     last_error, next attempt due in `retry_in` seconds) and then re-raised as SmsDeliveryError for the caller to
-    retry. A sender without a token now (senders/pacing.py) raises SenderPaced after moving next_attempt_at.
+    retry. A sender without its tokens now (one per segment, senders/pacing.py) raises SenderPaced after moving
+    next_attempt_at.
     """
     backend = get_delivery_backend()
     error: SmsDeliveryError | None = None
@@ -91,7 +92,7 @@ def message_deliver(*, message_pk: int, retry_in: float = 0.0) -> Message | None
 
 def _sender_wait(message: Message) -> float:
     pace: Pace | None = sender_paces([message.sender_number]).get(message.sender_number)
-    return take_token(message.sender_number, pace) if pace is not None else 0.0
+    return take_tokens(message.sender_number, pace, message.segments) if pace is not None else 0.0
 
 
 def _defer(message: Message, *, wait: float) -> bool:
@@ -152,13 +153,14 @@ def messages_deliver(
                 .exclude(pk__in=[message.pk for message in messages])
                 .order_by("next_attempt_at", "pk")[:room]
             )
+        if len(messages) >= batch_size and not deliver_messages_task.app.conf.task_always_eager:
+            # More may be due: one more wake-up, so another process claims the next batch (skipping these rows)
+            # while these are sent.
+            enqueue(deliver_messages_task)
         for message in messages:
             # Claimed: a scheduled message is an ordinary queued one from here (saved with its outcome), so a
             # refused first attempt goes on through the retries.
             message.status = Message.Status.QUEUED
-            if len(messages) >= batch_size and not deliver_messages_task.app.conf.task_always_eager:
-                # More may be due: another process claims the next batch (skipping these rows) while these are sent.
-                enqueue(deliver_messages_task)
         paced = pace_messages(messages)
         messages = paced.ready
         for message, wait in paced.waiting:

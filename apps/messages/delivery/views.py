@@ -62,9 +62,13 @@ SEARCH_PARAMETERS = [
     _list_parameter("message_id", "Message id"),
     _list_parameter(
         "sender_number",
-        "Sender number, normalised like a create body's (E.164; spaces, dashes, dots and brackets ignored)",
+        "Sender, validated and normalised like a create body's: an E.164 number (spaces, dashes, dots and brackets "
+        "ignored) or an alphanumeric sender ID (1 to 11 letters, digits and spaces, at least one letter)",
     ),
-    _list_parameter("receiver_number", "Receiver number, normalised like `sender_number`"),
+    _list_parameter(
+        "receiver_number",
+        "Receiver number, normalised like a create body's (E.164; spaces, dashes, dots and brackets ignored)",
+    ),
     OpenApiParameter("status", OpenApiTypes.STR, OpenApiParameter.QUERY, enum=Message.Status.values),
     OpenApiParameter(
         "segments", OpenApiTypes.INT, OpenApiParameter.QUERY, description="Exactly this many SMS segments."
@@ -309,7 +313,9 @@ class MessageViewSet(
         responses={
             200: MessageSerializer(many=True),
             304: NOT_MODIFIED,
-            400: OpenApiResponse(ERROR, description="A number that does not normalise, or a malformed date."),
+            400: OpenApiResponse(
+                ERROR, description="A sender or number the create would refuse, or a malformed date or count."
+            ),
         },
     )
     @action(detail=False, methods=["get"], filter_backends=[])
@@ -317,8 +323,9 @@ class MessageViewSet(
         """The caller's messages (an admin: every account's) matching every given parameter, newest first.
 
         `message_id`, `sender_number` and `receiver_number` each take a comma-separated list and match any of its
-        values. A number that does not normalise or a malformed date is a 400 naming the parameter. With no
-        parameter at all, this lists the caller's messages.
+        values; `sender_number` takes E.164 numbers and alphanumeric sender IDs (`MyShop`). A sender or number the
+        create would refuse, or a malformed date, is a 400 naming the parameter. With no parameter at all, this
+        lists the caller's messages.
         """
         queryset = message_search(user=request_user(request), params=request.query_params)
         return self.message_page(queryset)

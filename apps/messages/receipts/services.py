@@ -1,5 +1,6 @@
 """Delivery receipts: the gateway reports that a sent message reached the handset (`delivered`) or did not
-(`undelivered`). Each backend that receives them authenticates and reads its own shape (`parse_receipt`)."""
+(`undelivered`). Each backend that receives them authenticates and reads its own shape (`parse_receipt`); a receipt
+counts only from the gateway that took the message (`Message.backend`)."""
 
 import logging
 from dataclasses import dataclass
@@ -13,25 +14,34 @@ from apps.core.exceptions import ApplicationError, Conflict
 from .. import events
 from ..backends import BaseSmsBackend, DeliveryReceipt
 from ..backends.errors import RECEIVER_UNREACHABLE
-from ..backends.failover import backend_class
+from ..backends.failover import DEFAULT_BACKEND_NAME, backend_class
 from ..callbacks.services import record_status_change
 from ..models import ERROR_TEXT_MAX_LENGTH, Message
 
 logger = logging.getLogger(__name__)
 
-# The `{backend}` of POST /api/v1/messages/receipts/{backend}/ → the backend class that reads its receipts.
+# The `{backend}` of POST /api/v1/messages/receipts/{backend}/ → the backend class that reads its receipts. These
+# names come from before SMS_BACKENDS: each stands for the `default` gateway (SMS_BACKEND alone).
 RECEIPT_BACKENDS = {"http": "apps.messages.backends.http.HttpGatewayBackend"}
 
 
 class UnknownMessage(ApplicationError):
     status_code = 404
     code = "unknown_message"
-    default_detail = "No message has this reference."
+    default_detail = "No message sent through this gateway has this reference."
 
 
 class MessageNotSent(Conflict):
     code = "message_not_sent"
     default_detail = "The message has not been sent yet; send the receipt again later."
+
+
+class MessageEnded(Conflict):
+    code = "message_ended"
+    default_detail = (
+        "The message ended (canceled, expired or failed) without a send the gateway confirmed; no receipt changes "
+        "it, so do not send this one again."
+    )
 
 
 @dataclass(frozen=True)
@@ -49,22 +59,49 @@ def receipt_backend(name: str) -> type[BaseSmsBackend] | None:
     return import_string(path) if path is not None else None
 
 
-@transaction.atomic(durable=True)
-def message_record_receipt(*, receipt: DeliveryReceipt) -> ReceiptResult:
-    """Move a `sent` message to `delivered` or `undelivered`, once.
+def _sent_through(message: Message, backend: str) -> bool:
+    """Whether the gateway posting receipts under `backend` is the one that took `message`: its recorded gateway (or,
+    for `default`, the older name `http`), or any gateway while none is recorded (not attempted yet, or sent before
+    gateways were recorded)."""
+    if not message.backend or message.backend == backend:
+        return True
+    return backend in RECEIPT_BACKENDS and backend_class(backend) is None and message.backend == DEFAULT_BACKEND_NAME
 
-    A repeated receipt (or a later one that contradicts the first) changes nothing: the first report wins. A
-    receipt for a message that is not sent yet is a MessageNotSent (409, the gateway retries it); for an
-    unknown message, UnknownMessage (404).
+
+@transaction.atomic(durable=True)
+def message_record_receipt(*, receipt: DeliveryReceipt, backend: str) -> ReceiptResult:
+    """Move a `sent` message to `delivered` or `undelivered`, once, on the receipt of the gateway that took it
+    (`backend`, the name it posts under).
+
+    A repeated receipt (or a later one that contradicts the first) changes nothing: the first report wins. An
+    unknown message, or one another gateway took, is an UnknownMessage (404: this gateway never had it, and asking
+    again will not change that). A message not sent yet is a MessageNotSent (409, the gateway retries it); one that
+    ended unsent (canceled, expired, failed) a MessageEnded (409: a receipt never changes a final status).
     """
     try:
         message = Message.objects.select_for_update().get(message_id=receipt.message_id)
     except Message.DoesNotExist:
         raise UnknownMessage() from None
+    if not _sent_through(message, backend):
+        logger.warning(
+            "Receipt for message %s refused: posted by gateway %r, sent through %r",
+            message.message_id,
+            backend,
+            message.backend,
+        )
+        raise UnknownMessage()
     if message.status in (Message.Status.DELIVERED, Message.Status.UNDELIVERED):
         return ReceiptResult(message=message, changed=False)
-    if message.status != Message.Status.SENT:
+    if message.status in Message.PENDING_STATUSES:
         raise MessageNotSent()
+    if message.status != Message.Status.SENT:
+        logger.warning(
+            "Receipt (%s) for message %s refused: it ended %s",
+            "delivered" if receipt.delivered else "undelivered",
+            message.message_id,
+            message.status,
+        )
+        raise MessageEnded()
     message.status = Message.Status.DELIVERED if receipt.delivered else Message.Status.UNDELIVERED
     update_fields = ["status"]
     if not receipt.delivered:

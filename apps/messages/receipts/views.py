@@ -66,8 +66,17 @@ class RawBodyParser(BaseParser):
         200: _answer,
         400: OpenApiResponse(ERROR, description="The body is not the backend's receipt shape."),
         401: OpenApiResponse(ERROR, description="Missing or wrong signature, or a timestamp over 5 minutes off."),
-        404: OpenApiResponse(ERROR, description="No such backend, or no message with this reference."),
-        409: OpenApiResponse(ERROR, description="The message is not sent yet: send the receipt again later."),
+        404: OpenApiResponse(
+            ERROR,
+            description="No such backend, or no message sent through it with this reference (`unknown_message`: "
+            "a message another gateway took is unknown to this one).",
+        ),
+        409: OpenApiResponse(
+            ERROR,
+            description="`message_not_sent`: the message is not sent yet, send the receipt again later; "
+            "`message_ended`: it ended canceled, expired or failed without a confirmed send, and no receipt "
+            "changes it (do not send it again).",
+        ),
     },
 )
 class DeliveryReceiptView(APIView):
@@ -75,8 +84,10 @@ class DeliveryReceiptView(APIView):
 
     Not for API users: the gateway authenticates with its signature, not a token. The `http` backend's receipt
     is `{"reference": message_id, "status": "delivered" | "undelivered", "error"?}`, signed with
-    `X-Signature-Timestamp` and `X-Signature`. A repeated receipt changes nothing (`changed` is false); a
-    receipt with a bad signature or for an unknown message changes nothing either.
+    `X-Signature-Timestamp` and `X-Signature`. `{backend}` is the gateway's name: a receipt counts only for a
+    message that gateway took. A repeated receipt changes nothing (`changed` is false); a receipt with a bad
+    signature, for an unknown message or one another gateway took, or for a message that ended unsent changes
+    nothing either.
     """
 
     authentication_classes: list[type] = []
@@ -99,6 +110,6 @@ class DeliveryReceiptView(APIView):
             raise AuthenticationFailed(str(exc)) from exc
         except ReceiptInvalid as exc:
             raise ParseError(str(exc)) from exc
-        result = message_record_receipt(receipt=receipt)
+        result = message_record_receipt(receipt=receipt, backend=backend)
         body = {"message_id": result.message.message_id, "status": result.message.status, "changed": result.changed}
         return Response(body, status=status.HTTP_200_OK)

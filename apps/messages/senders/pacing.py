@@ -1,5 +1,8 @@
 """Per-sender pacing: a shared token bucket (GCRA) per sender, so every worker process together sends at most
-`rate` messages per second from one sender, with `MESSAGE_SENDER_BURST` at once.
+`rate` segments per second from one sender, with `MESSAGE_SENDER_BURST` at once. Gateways limit a sender's SMS
+parts, not its messages: a message takes one token per segment. It leaves once its sender's bucket holds that many
+(at most the burst: a message longer than the burst leaves from a full bucket, and the sender's next message waits
+until the bucket has refilled the rest).
 
 Written here, not taken from `limits`: that library offers fixed, moving and sliding windows, none of which answers
 "when is the next token due" for a smooth pace. With Redis (REDIS_URL) the bucket is one key per sender, updated by
@@ -19,18 +22,19 @@ from django.core.cache import cache
 from ..models import Message
 from ..selectors import sender_rates
 
-# KEYS[1]: the sender's key. ARGV: interval (s), burst tolerance (s). Returns 0 and takes a token, or the seconds
-# (as a string: Lua numbers are truncated to integers on the way back) until one is due.
+# KEYS[1]: the sender's key. ARGV: the seconds the tokens taken are worth, how far (s) the bucket's theoretical
+# arrival time may run ahead of now for them to be there. Returns 0 and takes them, or the seconds (as a string: Lua
+# numbers are truncated to integers on the way back) until they are due.
 GCRA_SCRIPT = """
 local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
-local interval = tonumber(ARGV[1])
-local tolerance = tonumber(ARGV[2])
+local increment = tonumber(ARGV[1])
+local slack = tonumber(ARGV[2])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
-local wait = tat - tolerance - now
+local wait = tat - slack - now
 if wait > 0 then return tostring(wait) end
-local new_tat = tat + interval
+local new_tat = tat + increment
 redis.call('SET', KEYS[1], tostring(new_tat), 'PX', math.ceil((new_tat - now) * 1000) + 1000)
 return '0'
 """
@@ -41,16 +45,17 @@ _local_buckets: dict[str, float] = {}
 
 @dataclass(frozen=True)
 class Pace:
-    rate: float  # sends per second
+    rate: float  # segments per second
     burst: int
 
     @property
     def interval(self) -> float:
         return 1.0 / self.rate
 
-    @property
-    def tolerance(self) -> float:
-        return (self.burst - 1) * self.interval
+    def slack(self, tokens: int) -> float:
+        """How far ahead of now the bucket's theoretical arrival time may be while it still holds `tokens` (at most
+        the burst: more never fit, and waiting for them would never end)."""
+        return (self.burst - min(tokens, self.burst)) * self.interval
 
 
 def sender_paces(senders: Iterable[str]) -> dict[str, Pace]:
@@ -64,29 +69,31 @@ def sender_paces(senders: Iterable[str]) -> dict[str, Pace]:
     return {sender: pace for sender, pace in paces.items() if pace.rate > 0}
 
 
-def take_token(sender: str, pace: Pace) -> float:
-    """Take one send from `sender`'s bucket: 0.0 when taken, else the seconds until a token is due (none taken)."""
+def take_tokens(sender: str, pace: Pace, tokens: int) -> float:
+    """Take `tokens` (a message's segments) from `sender`'s bucket: 0.0 when taken, else the seconds until they are
+    due (none taken)."""
+    tokens = max(1, tokens)
     if settings.REDIS_URL:
-        return _take_shared(sender, pace)
-    return _take_local(sender, pace)
+        return _take_shared(sender, pace, tokens)
+    return _take_local(sender, pace, tokens)
 
 
-def _take_shared(sender: str, pace: Pace) -> float:
+def _take_shared(sender: str, pace: Pace, tokens: int) -> float:
     from django_redis import get_redis_connection
 
     script = get_redis_connection("default").register_script(GCRA_SCRIPT)  # sends EVALSHA, loads it once
     key = cache.make_key(f"messages:sender-pace:{sender}")
-    return float(script(keys=[key], args=[repr(pace.interval), repr(pace.tolerance)]))
+    return float(script(keys=[key], args=[repr(tokens * pace.interval), repr(pace.slack(tokens))]))
 
 
-def _take_local(sender: str, pace: Pace) -> float:
+def _take_local(sender: str, pace: Pace, tokens: int) -> float:
     now = time.monotonic()
     with _local_lock:
         tat = max(_local_buckets.get(sender, now), now)
-        wait = tat - pace.tolerance - now
+        wait = tat - pace.slack(tokens) - now
         if wait > 0:
             return wait
-        _local_buckets[sender] = tat + pace.interval
+        _local_buckets[sender] = tat + tokens * pace.interval
         return 0.0
 
 
@@ -98,9 +105,10 @@ class PacedBatch:
 
 
 def pace_messages(messages: list[Message]) -> PacedBatch:
-    """Split a batch into the messages whose sender had a token now (to send) and the others, each with the
-    seconds until its turn: the first refused message of a sender waits for the next token, the ones behind it in
-    the batch one interval more each (they ask for their token again when due)."""
+    """Split a batch into the messages whose sender had their segments' tokens now (to send) and the others, each
+    with the seconds until its turn: the first refused message of a sender waits until its tokens are due, each
+    one behind it in the batch as long again as the segments ahead of it take (they ask for their tokens again
+    when due)."""
     paces = sender_paces(message.sender_number for message in messages)
     ready: list[Message] = []
     waiting: list[tuple[Message, float]] = []
@@ -113,10 +121,10 @@ def pace_messages(messages: list[Message]) -> PacedBatch:
             continue
         wait = next_wait.get(sender)
         if wait is None:
-            wait = take_token(sender, pace)
+            wait = take_tokens(sender, pace, message.segments)
             if wait <= 0:
                 ready.append(message)
                 continue
         waiting.append((message, wait))
-        next_wait[sender] = wait + pace.interval
+        next_wait[sender] = wait + message.segments * pace.interval
     return PacedBatch(ready=ready, waiting=waiting, paced=bool(paces))

@@ -16,7 +16,7 @@ from apps.core.exceptions import ApplicationError
 from apps.core.observability import audit
 
 from ..models import SenderNumber
-from .rules import InvalidSender, normalize_sender
+from ..sender_rule import InvalidSender, normalize_sender
 
 EDITABLE_FIELDS = ("account_id", "value", "rate_per_second")
 

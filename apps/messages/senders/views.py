@@ -17,8 +17,8 @@ class SenderNumberSerializer(serializers.ModelSerializer):
     )
     rate_per_second = serializers.FloatField(
         allow_null=True,
-        help_text="Messages per second sent from it (the gateway's limit for this sender); null: the service's "
-        "default pace.",
+        help_text="SMS segments per second sent from it (the gateway's limit for this sender; a message takes one "
+        "per segment); null: the service's default pace.",
     )
 
     class Meta:
