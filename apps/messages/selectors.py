@@ -73,14 +73,20 @@ def sender_rates(values: set[str]) -> dict[str, float]:
     return {value: rate for value, rate in rows if rate is not None}
 
 
+def opt_outs_blocking(*, account_id: UUID, sender_number: str, recipient_number: str) -> QuerySet[OptOut]:
+    """The opt-outs that keep `sender_number` from reaching `recipient_number` for `account_id`: that sender's and
+    the account-wide one (both found through optout_account_recipient_idx)."""
+    return OptOut.objects.filter(account_id=account_id, recipient_number=recipient_number).filter(
+        Q(sender_number__isnull=True) | Q(sender_number=sender_number)
+    )
+
+
 def recipient_opted_out(*, account_id: UUID, sender_number: str, recipient_number: str) -> bool:
     """Whether `recipient_number` opted out of `account_id`'s messages from `sender_number` or from all of them: one
-    lookup on optout_account_recipient_idx."""
-    return (
-        OptOut.objects.filter(account_id=account_id, recipient_number=recipient_number)
-        .filter(Q(sender_number__isnull=True) | Q(sender_number=sender_number))
-        .exists()
-    )
+    indexed lookup, on every create."""
+    return opt_outs_blocking(
+        account_id=account_id, sender_number=sender_number, recipient_number=recipient_number
+    ).exists()
 
 
 def opted_out_messages(messages: list[Message]) -> set[int]:

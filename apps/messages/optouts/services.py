@@ -14,13 +14,12 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 
 from apps.core.observability import audit
 
 from ..acceptance.services import auto_reply_create
 from ..models import AutoReply, Message, MessagingSettings, OptOut, SenderNumber
-from ..selectors import account_messaging_settings
+from ..selectors import account_messaging_settings, opt_outs_blocking
 from ..senders.services import SenderNotAllowed
 from .keywords import KEYWORDS, KeywordAction, keyword_of
 
@@ -184,12 +183,8 @@ def opt_out_remove(*, opt_out: OptOut, source: OptOut.Source, by: Any) -> None:
 def opt_outs_remove_for_sender(*, account_id: UUID, sender_number: str, recipient_number: str) -> int:
     """Take back every opt-out that keeps `sender_number` from reaching `recipient_number` (that sender's and the
     account-wide one): what a START asks. Returns how many."""
-    rows = list(
-        OptOut.objects.select_for_update()
-        .filter(account_id=account_id, recipient_number=recipient_number)
-        .filter(Q(sender_number__isnull=True) | Q(sender_number=sender_number))
-        .order_by("pk")
-    )
+    blocking = opt_outs_blocking(account_id=account_id, sender_number=sender_number, recipient_number=recipient_number)
+    rows = list(blocking.select_for_update().order_by("pk"))
     for opt_out in rows:
         opt_out_remove(opt_out=opt_out, source=OptOut.Source.KEYWORD, by=None)
     return len(rows)
