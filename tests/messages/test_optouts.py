@@ -595,3 +595,21 @@ def test_a_plain_user_cannot_manage_opt_outs_in_the_admin(user) -> None:
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
     assert not OptOut.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)  # the seed's COPY and VACUUM on PostgreSQL
+def test_the_demo_seed_has_a_recipient_who_opted_out_of_the_first_accounts_number(auth_client) -> None:
+    from django.core.management import call_command
+
+    from apps.messages.seed import DEMO_OPTED_OUT_RECIPIENT
+    from apps.users.seed import demo_users
+
+    call_command("seed_demo", users=2, messages=0, heavy_accounts=0, products=0, categories=0)
+    call_command("seed_demo", users=2, messages=0, heavy_accounts=0, products=0, categories=0, reuse=True)
+
+    (first,) = demo_users(1)
+    assert list(OptOut.objects.values_list("account_id", "sender_number", "recipient_number", "source")) == [
+        (first.account_id, "+15550000001", DEMO_OPTED_OUT_RECIPIENT, "keyword")
+    ]
+    body = {"sender_number": "+15550000001", "receiver_number": DEMO_OPTED_OUT_RECIPIENT, "body": "hi"}
+    assert auth_client(first).post(MESSAGES_URL, body, format="json").json()["code"] == "recipient_opted_out"
