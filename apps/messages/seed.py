@@ -1,7 +1,8 @@
 """The messages' demo data (`manage.py seed_demo`): `--messages` sent messages over the demo users' accounts, the
 first `--heavy-accounts` of them with `--heavy-messages` each, a few scheduled and expired ones for the last
-demo account, and a recipient who texted STOP to the first demo account's number. They go in with PostgreSQL's COPY (bulk_create
-elsewhere): the benchmark asks for a million, which ORM inserts would take many minutes to write."""
+demo account, and a recipient who texted STOP to the first demo account's number. The messages go in with
+PostgreSQL's COPY (bulk_create elsewhere): the benchmark asks for a million, which ORM inserts would take many
+minutes to write."""
 
 from __future__ import annotations
 

@@ -148,6 +148,7 @@ def test_help_is_answered_with_the_help_text_delivered_by_the_worker(worker, gat
     auth_client(user).patch("/api/v1/accounts/me/messaging/", {"help_text": "Acme help: 555-0100."}, format="json")
 
     outcome = apply_keyword(account_id=user.account_id, our_number=OURS, their_number=THEIRS, body="help")
+    assert outcome.reply is not None
 
     (reply,) = _wait_until_final(worker, [outcome.reply.pk])
     assert (reply.status, reply.auto_reply, reply.provider_message_id) == ("sent", "help", f"fake-{reply.message_id}")
@@ -168,6 +169,7 @@ def test_stop_refuses_a_create_and_start_lets_the_next_one_through_the_worker(wo
     refused = client.post(MESSAGES_URL, body, format="json")
     apply_keyword(account_id=user.account_id, our_number=OURS, their_number=THEIRS, body="start")
     accepted = client.post(MESSAGES_URL, body, format="json")
+    assert stop.reply is not None
 
     assert (refused.status_code, refused.json()["code"]) == (403, "recipient_opted_out")
     assert accepted.status_code == 201
@@ -199,6 +201,7 @@ def test_a_scheduled_message_whose_recipient_opts_out_ends_failed_on_the_worker_
         send_at=timezone.now() + timedelta(minutes=5),
     ).message
     stop = apply_keyword(account_id=user.account_id, our_number=OURS, their_number=THEIRS, body="STOPALL")
+    assert stop.reply is not None
     past = timezone.now() - timedelta(seconds=1)
     Message.objects.filter(pk=scheduled.pk).update(send_at=past, next_attempt_at=past)
 

@@ -17,7 +17,7 @@ from apps.users.request_user import request_user
 
 from ..encoding import segmentation
 from ..filters import OptOutFilter
-from ..models import BODY_MAX_LENGTH, OptOut
+from ..models import MessagingSettings, OptOut
 from ..phone import InvalidPhoneNumber, normalize_phone
 from ..selectors import account_messaging_settings, opt_out_list_for_account
 from ..senders.rules import InvalidSender, normalize_sender
@@ -29,16 +29,17 @@ class OptOutSerializer(serializers.ModelSerializer):
         allow_null=True,
         help_text="The account's number the recipient opted out of; null: every number of the account.",
     )
-    source = serializers.ChoiceField(
-        choices=OptOut.Source.choices,
-        help_text="`keyword`: the recipient texted STOP (or a synonym) or STOPALL; `api`: added here; `admin`: by an "
-        "admin.",
-    )
 
     class Meta:
         model = OptOut
         fields = ["id", "recipient_number", "sender_number", "source", "created_at"]
         read_only_fields = fields
+        extra_kwargs = {
+            "source": {
+                "help_text": "`keyword`: the recipient texted STOP (or a synonym) or STOPALL; `api`: added here; "
+                "`admin`: by an admin."
+            }
+        }
 
 
 class OptOutInput(serializers.Serializer):
@@ -133,20 +134,17 @@ class OptOutViewSet(
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class MessagingSettingsSerializer(serializers.Serializer):
-    help_text = serializers.CharField(
-        max_length=BODY_MAX_LENGTH,
-        allow_blank=True,
-        required=False,
-        help_text='The answer to `HELP` or `INFO`; "" restores the service\'s default.',
-    )
-    stop_confirmation_text = serializers.CharField(
-        max_length=BODY_MAX_LENGTH,
-        allow_blank=True,
-        required=False,
-        help_text='The answer to a `STOP` (or a synonym, or `STOPALL`) that opts the recipient out; "" restores '
-        "the service's default.",
-    )
+class MessagingSettingsSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = MessagingSettings
+        fields = ["help_text", "stop_confirmation_text"]
+        extra_kwargs = {
+            "help_text": {"help_text": 'The answer to `HELP` or `INFO`; "" restores the service\'s default.'},
+            "stop_confirmation_text": {
+                "help_text": 'The answer to a `STOP` (or a synonym, or `STOPALL`) that opts the recipient out; "" '
+                "restores the service's default."
+            },
+        }
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         limit = settings.MESSAGE_MAX_SEGMENTS
