@@ -27,6 +27,7 @@ from .services import messaging_settings_update, messaging_texts, opt_out_add, o
 class OptOutSerializer(serializers.ModelSerializer):
     sender_number = serializers.CharField(
         allow_null=True,
+        read_only=True,
         help_text="The account's number the recipient opted out of; null: every number of the account.",
     )
 
@@ -139,10 +140,14 @@ class MessagingSettingsSerializer(serializers.ModelSerializer):
         model = MessagingSettings
         fields = ["help_text", "stop_confirmation_text"]
         extra_kwargs = {
-            "help_text": {"help_text": 'The answer to `HELP` or `INFO`; "" restores the service\'s default.'},
+            "help_text": {
+                "required": True,
+                "help_text": 'The answer to `HELP` or `INFO`; "" restores the service\'s default.',
+            },
             "stop_confirmation_text": {
+                "required": True,
                 "help_text": 'The answer to a `STOP` (or a synonym, or `STOPALL`) that opts the recipient out; "" '
-                "restores the service's default."
+                "restores the service's default.",
             },
         }
 
