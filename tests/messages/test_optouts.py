@@ -613,3 +613,16 @@ def test_the_demo_seed_has_a_recipient_who_opted_out_of_the_first_accounts_numbe
     ]
     body = {"sender_number": "+15550000001", "receiver_number": DEMO_OPTED_OUT_RECIPIENT, "body": "hi"}
     assert auth_client(first).post(MESSAGES_URL, body, format="json").json()["code"] == "recipient_opted_out"
+
+
+def test_a_retry_of_a_create_accepted_before_the_opt_out_replays_its_answer(user_client, user, numbers) -> None:
+    body = {"sender_number": OURS, "receiver_number": THEIRS, "body": "Hi"}
+    first = user_client.post(MESSAGES_URL, body, format="json", HTTP_IDEMPOTENCY_KEY="order-1")
+    _text(user, "STOP")
+
+    retry = user_client.post(MESSAGES_URL, body, format="json", HTTP_IDEMPOTENCY_KEY="order-1")
+    new_key = user_client.post(MESSAGES_URL, body, format="json", HTTP_IDEMPOTENCY_KEY="order-2")
+
+    assert (retry.status_code, retry["Idempotent-Replayed"]) == (201, "true")
+    assert retry.json()["message_id"] == first.json()["message_id"]
+    assert (new_key.status_code, new_key.json()["code"]) == (403, "recipient_opted_out")

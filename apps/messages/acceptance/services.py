@@ -72,12 +72,11 @@ def message_create(
     `status_callback` URL (checked by the caller) needs the account's callback secret, else CallbackSecretMissing.
     An actor whose email is not verified is refused (EmailNotVerified, 403), a sender the account does not own too
     (SenderNotAllowed, 403) unless MESSAGES_ALLOW_ANY_SENDER, a recipient who opted out of the sender or of the
-    account too (RecipientOptedOut, 403).
+    account too (RecipientOptedOut, 403), unless the request is the replay of one accepted before the opt-out (its
+    message fails at send time instead, as does one whose recipient opts out while its create commits).
     """
     require_verified_email(user=actor)
     require_sender_allowed(account_id=account_id, sender_number=sender_number)
-    if recipient_opted_out(account_id=account_id, sender_number=sender_number, recipient_number=receiver_number):
-        raise RecipientOptedOut()
     fields: dict[str, Any] = {
         "account_id": account_id,
         "sender_number": sender_number,
@@ -91,6 +90,7 @@ def message_create(
     if redact_body_after_send:
         options["redact_body_after_send"] = True
     if not idempotency_key:
+        _require_not_opted_out(fields)
         return MessageCreateResult(
             message=_message_insert(actor=actor, fields=fields | acceptance_fields(body=body, **options)),
             replayed=False,
@@ -105,6 +105,7 @@ def message_create(
     replay = idempotent_replay(key)
     if replay is not None:
         return MessageCreateResult(message=replay, replayed=True)
+    _require_not_opted_out(fields)
     try:
         message = _message_insert(actor=actor, fields=fields, idempotency_key=key)
     except IntegrityError:
@@ -115,6 +116,15 @@ def message_create(
             raise
         return MessageCreateResult(message=replay, replayed=True)
     return MessageCreateResult(message=message, replayed=False)
+
+
+def _require_not_opted_out(fields: dict[str, Any]) -> None:
+    if recipient_opted_out(
+        account_id=fields["account_id"],
+        sender_number=fields["sender_number"],
+        recipient_number=fields["receiver_number"],
+    ):
+        raise RecipientOptedOut()
 
 
 class TooManySegments(ApplicationError):
