@@ -51,7 +51,8 @@ class KeywordOutcome:
 
 
 def apply_inbound_keywords(*, inbound: InboundKeywordSource) -> None:
-    """Act on a complete inbound message once it is stored and committed, if its body is a keyword."""
+    """Act on a complete inbound message once it is stored and committed (`transaction.on_commit`: this opens a
+    transaction of its own, so it cannot run inside another), if its body is a keyword; a redacted body is none."""
     if inbound.body is None:
         return
     apply_keyword(
