@@ -1,5 +1,6 @@
 """Messages and their status callbacks in the admin: view-only for admins, with retry and resend actions; the
-numbers and sender IDs accounts own, added, changed and deleted by admins through their services."""
+numbers and sender IDs accounts own, added, changed and deleted by admins through their services; opt-outs
+(added and deleted) and the accounts' keyword answers, through theirs."""
 
 import contextlib
 from typing import Any
@@ -17,10 +18,11 @@ from apps.users.request_user import request_user
 
 from .callbacks.services import status_callback_resend
 from .delivery.services import message_retry_failed
-from .models import Message, SenderNumber, StatusCallback, StatusCallbackAttempt
+from .models import Message, MessagingSettings, OptOut, SenderNumber, StatusCallback, StatusCallbackAttempt
+from .optouts.services import messaging_settings_update, opt_out_add, opt_out_remove, require_own_sender
 from .phone import InvalidPhoneNumber, normalize_phone
 from .sender_rule import InvalidSender, normalize_sender
-from .senders.services import sender_number_delete, sender_number_save
+from .senders.services import SenderNotAllowed, sender_number_delete, sender_number_save
 
 
 @admin.register(Message)
@@ -42,7 +44,7 @@ class MessageAdmin(ViewOnlyForAdmins, admin.ModelAdmin):
         "sent_at",
         "body_state",
     )
-    list_filter = ("status", "encoding", "segments", ("redacted_at", admin.EmptyFieldListFilter))
+    list_filter = ("status", "auto_reply", "encoding", "segments", ("redacted_at", admin.EmptyFieldListFilter))
     # Searched by exact value (see get_search_results), so the search uses indexes instead of scanning bodies.
     search_fields = ("message_id", "sender_number", "receiver_number", "account_id")
     search_help_text = "An exact message id, phone number (any punctuation) or account id."
@@ -125,32 +127,8 @@ class StatusCallbackAdmin(ViewOnlyForAdmins, admin.ModelAdmin):
         return is_admin_staff(request)
 
 
-class SenderNumberForm(forms.ModelForm):
-    # Longer than the column: a number may be typed with spaces, dashes and brackets, stripped by clean_value.
-    value = forms.CharField(max_length=64, help_text="An E.164 number or an alphanumeric sender ID (1 to 11).")
-
-    class Meta:
-        model = SenderNumber
-        fields = ("account_id", "value", "rate_per_second")
-
-    def clean_value(self) -> str:
-        try:
-            return normalize_sender(self.cleaned_data["value"])[0]
-        except InvalidSender as exc:
-            raise forms.ValidationError(str(exc)) from exc
-
-
-@admin.register(SenderNumber)
-class SenderNumberAdmin(admin.ModelAdmin):
-    """Which numbers and sender IDs each account owns (what it may send from); every write audited."""
-
-    form = SenderNumberForm
-    list_display = ("value", "kind", "account_id", "rate_per_second", "created_at")
-    list_filter = ("kind",)
-    search_fields = ("=value", "=account_id")
-    search_help_text = "An exact number, sender ID or account id."
-    readonly_fields = ("kind", "created_at")
-    ordering = ("-created_at", "-id")
+class AdminStaffOnly(admin.ModelAdmin):
+    """Admins see and write every row; other staff see nothing."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return is_admin_staff(request)
@@ -167,6 +145,34 @@ class SenderNumberAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return is_admin_staff(request)
 
+
+class SenderNumberForm(forms.ModelForm):
+    # Longer than the column: a number may be typed with spaces, dashes and brackets, stripped by clean_value.
+    value = forms.CharField(max_length=64, help_text="An E.164 number or an alphanumeric sender ID (1 to 11).")
+
+    class Meta:
+        model = SenderNumber
+        fields = ("account_id", "value", "rate_per_second")
+
+    def clean_value(self) -> str:
+        try:
+            return normalize_sender(self.cleaned_data["value"])[0]
+        except InvalidSender as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+
+@admin.register(SenderNumber)
+class SenderNumberAdmin(AdminStaffOnly):
+    """Which numbers and sender IDs each account owns (what it may send from); every write audited."""
+
+    form = SenderNumberForm
+    list_display = ("value", "kind", "account_id", "rate_per_second", "created_at")
+    list_filter = ("kind",)
+    search_fields = ("=value", "=account_id")
+    search_help_text = "An exact number, sender ID or account id."
+    readonly_fields = ("kind", "created_at")
+    ordering = ("-created_at", "-id")
+
     def save_model(self, request: HttpRequest, obj: SenderNumber, form: forms.ModelForm, change: bool) -> None:
         sender_number_save(number=obj, by=request_user(request))
 
@@ -176,3 +182,102 @@ class SenderNumberAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[SenderNumber]) -> None:
         for number in queryset:
             sender_number_delete(number=number, by=request_user(request))
+
+
+class OptOutForm(forms.ModelForm):
+    recipient_number = forms.CharField(max_length=64, help_text="E.164; spaces, dashes and brackets are ignored.")
+    sender_number = forms.CharField(
+        max_length=64, required=False, help_text="One of the account's numbers or sender IDs; empty: every one."
+    )
+
+    class Meta:
+        model = OptOut
+        fields = ("account_id", "recipient_number", "sender_number")
+
+    def clean_recipient_number(self) -> str:
+        try:
+            return normalize_phone(self.cleaned_data["recipient_number"])
+        except InvalidPhoneNumber as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+    def clean_sender_number(self) -> str | None:
+        value = self.cleaned_data["sender_number"]
+        if not value:
+            return None
+        try:
+            return normalize_sender(value)[0]
+        except InvalidSender as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        account_id, sender_number = cleaned.get("account_id"), cleaned.get("sender_number")
+        if account_id is not None and sender_number is not None:
+            try:
+                require_own_sender(account_id=account_id, sender_number=sender_number)
+            except SenderNotAllowed:
+                self.add_error("sender_number", "This account does not own this number or sender ID.")
+        return cleaned
+
+
+@admin.register(OptOut)
+class OptOutAdmin(AdminStaffOnly):
+    """Recipients opted out of an account's messages (from one of its numbers, or from all): added and deleted
+    through the service, audited as the admin's; never changed (delete and add instead)."""
+
+    form = OptOutForm
+    list_display = ("recipient_number", "sender_scope", "account_id", "source", "created_at")
+    list_filter = ("source",)
+    search_fields = ("=recipient_number", "=account_id")
+    search_help_text = "An exact recipient number or account id."
+    ordering = ("-created_at", "-id")
+    show_full_result_count = False
+
+    @admin.display(description="sender number")
+    def sender_scope(self, opt_out: OptOut) -> str:
+        return opt_out.sender_number or "every number of the account"
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: OptOut, form: forms.ModelForm, change: bool) -> None:
+        added = opt_out_add(
+            account_id=obj.account_id,
+            recipient_number=obj.recipient_number,
+            sender_number=obj.sender_number,
+            source=OptOut.Source.ADMIN,
+            by=request_user(request),
+        )
+        obj.pk, obj.source, obj.created_at = added.opt_out.pk, added.opt_out.source, added.opt_out.created_at
+
+    def delete_model(self, request: HttpRequest, obj: OptOut) -> None:
+        opt_out_remove(opt_out=obj, source=OptOut.Source.ADMIN, by=request_user(request))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[OptOut]) -> None:
+        for opt_out in queryset:
+            opt_out_remove(opt_out=opt_out, source=OptOut.Source.ADMIN, by=request_user(request))
+
+
+@admin.register(MessagingSettings)
+class MessagingSettingsAdmin(AdminStaffOnly):
+    """Each account's answers to HELP and STOP (empty: the service's default); written through the service."""
+
+    fields = ("account_id", "help_text", "stop_confirmation_text", "updated_at")
+    list_display = ("account_id", "updated_at")
+    search_fields = ("=account_id",)
+    readonly_fields = ("updated_at",)
+    ordering = ("-updated_at",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return ("account_id", "updated_at") if obj is not None else ("updated_at",)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # empty texts restore the defaults
+
+    def save_model(self, request: HttpRequest, obj: MessagingSettings, form: forms.ModelForm, change: bool) -> None:
+        saved = messaging_settings_update(
+            account_id=obj.account_id,
+            texts={"help_text": obj.help_text, "stop_confirmation_text": obj.stop_confirmation_text},
+            by=request_user(request),
+        )
+        obj.pk, obj.updated_at = saved.pk, saved.updated_at

@@ -11,7 +11,7 @@ from django_filters.fields import IsoDateTimeField
 
 from apps.core.http.filtering import ReusedFormFilterSet
 
-from .models import Message
+from .models import Message, OptOut
 from .phone import InvalidPhoneNumber, normalize_phone
 from .sender_rule import InvalidSender, normalize_sender
 
@@ -135,4 +135,17 @@ class MessageSearchFilter(ReusedFormFilterSet):
 
     class Meta:
         model = Message
+        fields: list[str] = []
+
+
+class OptOutFilter(ReusedFormFilterSet):
+    recipient_number = InListFilter(
+        field_name="recipient_number",
+        item_cleaner=_query_phone,
+        help_text="Only this recipient's opt-outs (normalised like a create body's number); a comma-separated list "
+        f"(at most {MAX_LIST_VALUES}) matches any of them.",
+    )
+
+    class Meta:
+        model = OptOut
         fields: list[str] = []

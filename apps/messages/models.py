@@ -18,6 +18,11 @@ VALIDITY_MAX_SECONDS = 36_000
 VALIDITY_MIN_SECONDS = 60
 
 
+class AutoReply(models.TextChoices):
+    STOP_CONFIRMATION = "stop_confirmation"
+    HELP = "help"
+
+
 class Message(models.Model):
     """An SMS-like text accepted for an account and delivered in the background.
 
@@ -86,6 +91,10 @@ class Message(models.Model):
     # The name of the gateway (settings.SMS_BACKENDS) that took the message, or may have (it timed out): its
     # retries go back there and its receipts come from there. Empty until then.
     backend = models.CharField(max_length=BACKEND_NAME_MAX_LENGTH, blank=True)
+    # Set on the service's own answers to a keyword (apps.messages.optouts): they go out even to a recipient who
+    # opted out, since the STOP confirmation is sent to just such a recipient. Empty for every message an account
+    # created.
+    auto_reply = models.CharField(max_length=20, choices=AutoReply.choices, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -271,3 +280,64 @@ class SenderNumber(models.Model):
 
     def __str__(self) -> str:
         return self.value
+
+
+class OptOut(models.Model):
+    """A recipient who asked not to get an account's messages: from one of its sender numbers, or from any of them
+    (`sender_number` null: account-wide). Written by a keyword the recipient sent (STOP), the account's API or an
+    admin, through optouts/services.py; a create to the recipient is refused and a pending message fails."""
+
+    class Source(models.TextChoices):
+        KEYWORD = "keyword"
+        API = "api"
+        ADMIN = "admin"
+
+    account_id = models.UUIDField()
+    sender_number = models.CharField(max_length=E164_MAX_LENGTH, null=True, blank=True)
+    recipient_number = models.CharField(max_length=E164_MAX_LENGTH)
+    source = models.CharField(max_length=8, choices=Source.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The create's check (both scopes of one recipient in one lookup), the list and its filter.
+            models.Index(fields=["account_id", "recipient_number"], name="optout_account_recipient_idx"),
+        ]
+        constraints = [
+            # NULL never equals NULL in a unique index: the account-wide row needs a constraint of its own.
+            models.UniqueConstraint(
+                fields=["account_id", "recipient_number", "sender_number"],
+                condition=models.Q(sender_number__isnull=False),
+                name="optout_sender_scope_unique",
+                violation_error_message="The recipient already opted out of this number.",
+            ),
+            models.UniqueConstraint(
+                fields=["account_id", "recipient_number"],
+                condition=models.Q(sender_number__isnull=True),
+                name="optout_account_wide_unique",
+                violation_error_message="The recipient already opted out of every number of this account.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(source__in=["keyword", "api", "admin"]), name="optout_source_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient_number} from {self.sender_number or 'every sender'}"
+
+
+class MessagingSettings(models.Model):
+    """An account's texts for the service's answers to keywords; empty: the service's default
+    (MESSAGE_HELP_TEXT, MESSAGE_STOP_CONFIRMATION_TEXT)."""
+
+    account_id = models.UUIDField(unique=True)
+    help_text = models.CharField(max_length=BODY_MAX_LENGTH, blank=True)
+    stop_confirmation_text = models.CharField(max_length=BODY_MAX_LENGTH, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "messaging settings"
+
+    def __str__(self) -> str:
+        return str(self.account_id)

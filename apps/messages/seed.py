@@ -1,7 +1,8 @@
 """The messages' demo data (`manage.py seed_demo`): `--messages` sent messages over the demo users' accounts, the
-first `--heavy-accounts` of them with `--heavy-messages` each, and a few scheduled and expired ones for the last
-demo account. They go in with PostgreSQL's COPY (bulk_create
-elsewhere): the benchmark asks for a million, which ORM inserts would take many minutes to write."""
+first `--heavy-accounts` of them with `--heavy-messages` each, a few scheduled and expired ones for the last
+demo account, and a recipient who texted STOP to the first demo account's number. The messages go in with
+PostgreSQL's COPY (bulk_create elsewhere): the benchmark asks for a million, which ORM inserts would take many
+minutes to write."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from apps.users.models import User
 from apps.users.seed import demo_users
 
 from .encoding import segmentation
-from .models import Message, SenderNumber
+from .models import Message, OptOut, SenderNumber
 from .pagination import forget_account_counts
 
 
@@ -38,6 +39,8 @@ class MessageSeeder:
         if users and run.options["messages"] >= 2 * LIFECYCLE_EXAMPLES:
             _seed_lifecycle(users[-1])  # part of --messages, on a light account
         numbers = _own_numbers(users)
+        if users:
+            _opt_out(users[0])
         missing = run.options["messages"] - Message.objects.count()
         if missing > 0 and users:
             plan = _plan(users, missing, run.options["heavy_accounts"], run.options["heavy_messages"])
@@ -49,7 +52,7 @@ class MessageSeeder:
             else:
                 _bulk_create(rows, fields)
             forget_account_counts({user.account_id for user, _ in plan})
-        return f"{Message.objects.count()} messages, {numbers} owned numbers"
+        return f"{Message.objects.count()} messages, {numbers} owned numbers, {OptOut.objects.count()} opt-outs"
 
 
 def _own_numbers(users: list[User]) -> int:
@@ -59,6 +62,20 @@ def _own_numbers(users: list[User]) -> int:
         for value, kind in ((f"+1555{position:07d}", SenderNumber.Kind.PHONE), (f"DEMO{position}", "alphanumeric")):
             SenderNumber.objects.get_or_create(value=value, defaults={"account_id": user.account_id, "kind": kind})
     return SenderNumber.objects.count()
+
+
+DEMO_OPTED_OUT_RECIPIENT = "+447700900999"
+
+
+def _opt_out(user: User) -> None:
+    """The recipient DEMO_OPTED_OUT_RECIPIENT opted out of the account's phone number, as a STOP does (without the
+    confirmation: no message is sent); kept as it is on a second run."""
+    OptOut.objects.get_or_create(
+        account_id=user.account_id,
+        sender_number="+15550000001",
+        recipient_number=DEMO_OPTED_OUT_RECIPIENT,
+        defaults={"source": OptOut.Source.KEYWORD},
+    )
 
 
 LIFECYCLE_EXAMPLES = 3

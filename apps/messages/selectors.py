@@ -5,11 +5,11 @@ from typing import Any
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from apps.core.http.permissions import is_admin
 
-from .models import CallbackSettings, Message, SenderNumber
+from .models import CallbackSettings, Message, MessagingSettings, OptOut, SenderNumber
 
 NEWEST_FIRST = ("-created_at", "-id")
 
@@ -71,3 +71,51 @@ def sender_rates(values: set[str]) -> dict[str, float]:
         "value", "rate_per_second"
     )
     return {value: rate for value, rate in rows if rate is not None}
+
+
+def opt_outs_blocking(*, account_id: UUID, sender_number: str, recipient_number: str) -> QuerySet[OptOut]:
+    """The opt-outs that keep `sender_number` from reaching `recipient_number` for `account_id`: that sender's and
+    the account-wide one (both found through optout_account_recipient_idx)."""
+    return OptOut.objects.filter(account_id=account_id, recipient_number=recipient_number).filter(
+        Q(sender_number__isnull=True) | Q(sender_number=sender_number)
+    )
+
+
+def recipient_opted_out(*, account_id: UUID, sender_number: str, recipient_number: str) -> bool:
+    """Whether `recipient_number` opted out of `account_id`'s messages from `sender_number` or from all of them: one
+    indexed lookup, on every create."""
+    return opt_outs_blocking(
+        account_id=account_id, sender_number=sender_number, recipient_number=recipient_number
+    ).exists()
+
+
+def opted_out_messages(messages: list[Message]) -> set[int]:
+    """The pks of those of `messages` whose recipient opted out of their sender (or of the whole account), in one
+    query for the batch; the service's own auto-replies never count."""
+    candidates = [message for message in messages if not message.auto_reply]
+    if not candidates:
+        return set()
+    rows = OptOut.objects.filter(
+        account_id__in={message.account_id for message in candidates},
+        recipient_number__in={message.receiver_number for message in candidates},
+    ).values_list("account_id", "recipient_number", "sender_number")
+    scopes = {(account_id, recipient, sender) for account_id, recipient, sender in rows}
+    return {
+        message.pk
+        for message in candidates
+        if (message.account_id, message.receiver_number, None) in scopes
+        or (message.account_id, message.receiver_number, message.sender_number) in scopes
+    }
+
+
+def opt_out_list_for_account(*, account_id: UUID, recipient_number: str | None = None) -> QuerySet[OptOut]:
+    """The account's opt-outs, newest first; only `recipient_number`'s when given. The one scoped way in to them."""
+    queryset = OptOut.objects.filter(account_id=account_id)
+    if recipient_number is not None:
+        queryset = queryset.filter(recipient_number=recipient_number)
+    return queryset.order_by("-created_at", "-id")
+
+
+def account_messaging_settings(*, account_id: UUID) -> MessagingSettings | None:
+    """The account's keyword answers, None before it first set any."""
+    return MessagingSettings.objects.filter(account_id=account_id).first()

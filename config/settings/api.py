@@ -91,6 +91,7 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
         "ReceiptStatusEnum": ["delivered", "undelivered"],
         # A message's `error_code` is a delivery outcome, not an error answer of the API (those are `Error`).
         "FailureReasonEnum": "apps.messages.backends.errors.ERROR_CODES",
+        "OptOutSourceEnum": "apps.messages.models.OptOut.Source",
     },
 }
 

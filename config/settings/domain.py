@@ -47,6 +47,14 @@ MESSAGE_SENDER_RATE_PER_SECOND = env.float("MESSAGE_SENDER_RATE_PER_SECOND", def
 MESSAGE_SENDER_BURST = env.int("MESSAGE_SENDER_BURST", default=1)
 # A message its sender's pace keeps waiting past this many seconds after its creation fails (`queue_timeout`).
 MESSAGE_MAX_QUEUE_AGE = env.int("MESSAGE_MAX_QUEUE_AGE", default=3600)
+# The service's answers to HELP and STOP when the account has set no text of its own (/accounts/me/messaging/).
+MESSAGE_HELP_TEXT = env.str(
+    "MESSAGE_HELP_TEXT",
+    default="Reply STOP to unsubscribe from this number, STOPALL from all of ours, START to resubscribe.",
+)
+MESSAGE_STOP_CONFIRMATION_TEXT = env.str(
+    "MESSAGE_STOP_CONFIRMATION_TEXT", default="You are unsubscribed. Reply START to resubscribe."
+)
 # Failover: a JSON list of {"name", "backend", "url"?, "token"?}, tried in order; empty: SMS_BACKEND alone.
 SMS_BACKENDS = env.json("SMS_BACKENDS", default=[])
 # A gateway with this many retryable failures within SMS_BACKEND_FAILURE_WINDOW_SECONDS is skipped for the

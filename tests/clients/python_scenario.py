@@ -14,6 +14,10 @@ from django_rest_monolith_client import AuthenticatedClient, Client
 from django_rest_monolith_client.api.auth import auth_login, auth_logout, auth_refresh, auth_register
 from django_rest_monolith_client.api.categories import categories_create
 from django_rest_monolith_client.api.messages import (
+    accounts_me_messaging_partial_update,
+    accounts_me_opt_outs_create,
+    accounts_me_opt_outs_destroy,
+    accounts_me_opt_outs_list,
     messages_cancel_create,
     messages_create,
     messages_list,
@@ -32,6 +36,8 @@ from django_rest_monolith_client.models import (
     CategoryRequest,
     LoginRequest,
     MessageCreateRequest,
+    OptOutInputRequest,
+    PatchedMessagingSettingsRequest,
     PatchedProductAvailabilityInputRequest,
     PatchedProductPriceInputRequest,
     ProductRequest,
@@ -140,6 +146,24 @@ def main(base_url: str, admin_email: str, password: str) -> None:
     assert canceled.status.value == "canceled"
     again_canceled = expect(messages_cancel_create.sync_detailed(scheduled.message_id, client=user), HTTPStatus.OK)
     assert again_canceled.status.value == "canceled"
+
+    # an opt-out refuses a create to its recipient until it is taken back; the account's answer to HELP
+    opted_out = OptOutInputRequest(recipient_number="+44 7700 900124")
+    opt_out = expect(accounts_me_opt_outs_create.sync_detailed(client=user, body=opted_out), HTTPStatus.CREATED)
+    assert (opt_out.recipient_number, opt_out.sender_number, opt_out.source.value) == ("+447700900124", None, "api")
+    to_opted_out = MessageCreateRequest(sender_number="+15550001111", receiver_number="+447700900124", body="Hi")
+    refused = messages_create.sync_detailed(client=user, body=to_opted_out)
+    assert refused.status_code == HTTPStatus.FORBIDDEN, refused.content
+    assert refused.parsed.code == "recipient_opted_out"
+    opt_outs = expect(
+        accounts_me_opt_outs_list.sync_detailed(client=user, recipient_number="+447700900124"), HTTPStatus.OK
+    )
+    assert [o.id for o in opt_outs.results] == [opt_out.id]
+    expect(accounts_me_opt_outs_destroy.sync_detailed(opt_out.id, client=user), HTTPStatus.NO_CONTENT)
+    expect(messages_create.sync_detailed(client=user, body=to_opted_out), HTTPStatus.CREATED)
+    help_text = PatchedMessagingSettingsRequest(help_text="Client help.")
+    texts = expect(accounts_me_messaging_partial_update.sync_detailed(client=user, body=help_text), HTTPStatus.OK)
+    assert texts.help_text == "Client help."
 
     # refresh, then logout with the new refresh token; both are dead afterwards (a replay of the rotated one would
     # also revoke every session of the account, so it comes last)

@@ -11,6 +11,11 @@ pytestmark = pytest.mark.django_db
 
 # The user behind the token, the account's count version (apps.core.cache.versioned), the count, the page.
 QUERIES_PER_LIST = 4
+# The user behind the token, the recipient's opt-outs (one indexed lookup), then in the create's transaction the
+# message, its account's count version, the audit row and the outbox event; SAVEPOINT and RELEASE because the test
+# runs inside a transaction (BEGIN and COMMIT in production). With MESSAGES_ALLOW_ANY_SENDER off, one more: the
+# sender's ownership.
+QUERIES_PER_CREATE = 8
 
 
 @pytest.fixture
@@ -58,3 +63,32 @@ def test_page_size_is_capped_at_100(user_client, user) -> None:
     body = user_client.get(MESSAGES_URL, {"page_size": 500}).json()
 
     assert (body["count"], len(body["results"])) == (101, 100)
+
+
+def test_a_create_costs_a_fixed_number_of_queries_with_one_for_the_opt_outs(
+    user_client, django_assert_num_queries, payload
+) -> None:
+    with django_assert_num_queries(QUERIES_PER_CREATE) as captured:
+        response = user_client.post(MESSAGES_URL, payload, format="json")
+
+    assert response.status_code == 201
+    assert sum("messaging_optout" in query["sql"] for query in captured.captured_queries) == 1
+
+
+@pytest.mark.postgres
+def test_the_create_s_opt_out_lookup_is_an_index_scan(user) -> None:
+    from django.db import connection
+
+    from apps.messages.models import OptOut
+    from apps.messages.selectors import opt_outs_blocking
+
+    OptOut.objects.create(account_id=user.account_id, recipient_number="+442079460958", source="api")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table would be scanned whole, as it should be
+    lookup = opt_outs_blocking(
+        account_id=user.account_id, sender_number="+15551230001", recipient_number="+442079460958"
+    )
+
+    plan = lookup.explain()
+
+    assert "optout_account_recipient_idx" in plan, plan

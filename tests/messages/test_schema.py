@@ -34,6 +34,9 @@ def test_every_messages_path_is_documented(schema_and_warnings) -> None:
     assert set(paths["/api/v1/messages/search/"]) == {"get"}
     assert set(paths["/api/v1/accounts/{account_id}/messages/"]) == {"get"}
     assert set(paths["/api/v1/messages/receipts/{backend}/"]) == {"post"}
+    assert set(paths["/api/v1/accounts/me/opt-outs/"]) == {"get", "post"}
+    assert set(paths["/api/v1/accounts/me/opt-outs/{id}/"]) == {"delete"}
+    assert set(paths["/api/v1/accounts/me/messaging/"]) == {"get", "patch"}
 
 
 def test_statuses_and_receipts_are_documented(schema_and_warnings) -> None:
@@ -108,6 +111,7 @@ def test_the_error_code_is_a_nullable_enum_of_stable_codes(schema_and_warnings) 
         "gateway_error",
         "receiver_unreachable",
         "queue_timeout",
+        "recipient_opted_out",
         "delivery_failed",
     ]
 

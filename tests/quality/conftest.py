@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from apps.messages.models import Message
+from apps.messages.models import Message, OptOut
 from apps.products.models import Category, PriceChange, Product
 from apps.users.models import User
 from tests.messages.factories import MessageFactory
@@ -26,6 +26,7 @@ class World:
     deleted_product: Product
     price_changes: list[PriceChange]
     messages: dict[str, list[Message]] = field(default_factory=dict)
+    opt_outs: list[OptOut] = field(default_factory=list)  # the user's, then the other user's
 
     def users(self) -> list[User]:
         return [self.user, self.other_user, self.admin]
@@ -72,4 +73,8 @@ def world(db) -> World:
         deleted_product=deleted_product,
         price_changes=price_changes,
         messages=messages,
+        opt_outs=[
+            OptOut.objects.create(account_id=owner.account_id, recipient_number="+442079460000", source="api")
+            for owner in (user, other_user)
+        ],
     )

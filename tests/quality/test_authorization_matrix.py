@@ -273,6 +273,23 @@ MATRIX: list[Row] = [
     Row("POST", "/api/v1/accounts/me/status-callback/secret/", signed_in(200)),
     # The numbers and sender IDs the caller's account owns: always its own.
     Row("GET", "/api/v1/accounts/me/numbers/", signed_in(200)),
+    # Opt-outs and keyword answers: always the caller's own account's (an admin's too: another account's opt-out
+    # is a 404 here; admins manage every account's in the admin site).
+    Row("GET", "/api/v1/accounts/me/opt-outs/", signed_in(200)),
+    Row(
+        "POST",
+        "/api/v1/accounts/me/opt-outs/",
+        signed_in(201),
+        body=lambda w, c: {"recipient_number": "+442079460959"},
+    ),
+    Row(
+        "DELETE",
+        "/api/v1/accounts/me/opt-outs/{pk}/",
+        (401, 204, 404, 404),
+        path=lambda w: f"/api/v1/accounts/me/opt-outs/{w.opt_outs[0].pk}/",
+    ),
+    Row("GET", "/api/v1/accounts/me/messaging/", signed_in(200)),
+    Row("PATCH", "/api/v1/accounts/me/messaging/", signed_in(200), body=lambda w, c: {"help_text": "Call us."}),
     # Gateways authenticate receipts with a signature; no token makes an unsigned one acceptable.
     Row(
         "POST",

@@ -44,6 +44,8 @@ def test_every_write_page_offers_an_html_form(admin_user) -> None:
         ("/api/v1/messages/", "receiver_number"),
         ("/api/v1/users/{admin}/", "full_name"),
         ("/api/v1/accounts/me/status-callback/", "default_url"),
+        ("/api/v1/accounts/me/opt-outs/", "recipient_number"),
+        ("/api/v1/accounts/me/messaging/", "help_text"),
     ]:
         page = client.get(path.format(admin=admin_user.pk), HTTP_ACCEPT="text/html").content.decode()
         assert re.search(rf'<form[^>]*enctype="multipart/form-data"[\s\S]*?name="{field}"', page), path

@@ -72,6 +72,7 @@ def _real_ids(world: World) -> dict[str, list[Any]]:
         "/api/v1/users/{id}/": [u.pk for u in world.users()],
         "{message_id}": [m.message_id for ms in world.messages.values() for m in ms],
         "{account_id}": [str(u.account_id) for u in world.users()],
+        "/api/v1/accounts/me/opt-outs/{id}/": [o.pk for o in world.opt_outs],
     }
 
 
@@ -83,6 +84,9 @@ def _real_bodies(world: World) -> dict[str, Callable[[int], dict[str, Any]]]:
         "POST /api/v1/products/": lambda n: {"category": world.categories[n % 2].slug},
         "PATCH /api/v1/products/{id}/": lambda n: {"category": world.categories[n % 2].slug},
         "POST /api/v1/messages/": lambda n: {"account_id": str(world.users()[n % 3].account_id)} if n % 4 else {},
+        "POST /api/v1/accounts/me/opt-outs/": lambda n: (
+            {"recipient_number": f"+4420794609{n % 100:02d}"} | ({"sender_number": None} if n % 3 else {})
+        ),
     }
 
 

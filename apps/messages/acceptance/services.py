@@ -11,6 +11,7 @@ from uuid import UUID
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from rest_framework import status
 
 from apps.core.exceptions import ApplicationError
 from apps.core.observability import audit
@@ -19,8 +20,9 @@ from .. import events, metrics
 from ..callbacks.services import require_callback_secret
 from ..dispatch import request_delivery
 from ..encoding import segmentation
-from ..models import IdempotencyKey, Message
+from ..models import AutoReply, IdempotencyKey, Message
 from ..pagination import forget_account_counts
+from ..selectors import recipient_opted_out
 from ..senders.services import require_sender_allowed
 from ..verified import require_verified_email
 from .idempotency import idempotency_key_cutoff, idempotent_replay, request_fingerprint
@@ -28,6 +30,15 @@ from .idempotency import idempotency_key_cutoff, idempotent_replay, request_fing
 logger = logging.getLogger(__name__)
 
 IDEMPOTENCY_PRUNE_BATCH_SIZE = 5000
+
+
+class RecipientOptedOut(ApplicationError):
+    status_code = status.HTTP_403_FORBIDDEN
+    code = "recipient_opted_out"
+    default_detail = (
+        "The recipient opted out of the account's messages from this sender (or from all of them): "
+        "GET /api/v1/accounts/me/opt-outs/."
+    )
 
 
 @dataclass(frozen=True)
@@ -60,7 +71,9 @@ def message_create(
     accepted; the same key with another request raises IdempotencyConflict (acceptance/idempotency.py). A
     `status_callback` URL (checked by the caller) needs the account's callback secret, else CallbackSecretMissing.
     An actor whose email is not verified is refused (EmailNotVerified, 403), a sender the account does not own too
-    (SenderNotAllowed, 403) unless MESSAGES_ALLOW_ANY_SENDER.
+    (SenderNotAllowed, 403) unless MESSAGES_ALLOW_ANY_SENDER, a recipient who opted out of the sender or of the
+    account too (RecipientOptedOut, 403), unless the request is the replay of one accepted before the opt-out (its
+    message fails at send time instead, as does one whose recipient opts out while its create commits).
     """
     require_verified_email(user=actor)
     require_sender_allowed(account_id=account_id, sender_number=sender_number)
@@ -77,6 +90,7 @@ def message_create(
     if redact_body_after_send:
         options["redact_body_after_send"] = True
     if not idempotency_key:
+        _require_not_opted_out(fields)
         return MessageCreateResult(
             message=_message_insert(actor=actor, fields=fields | acceptance_fields(body=body, **options)),
             replayed=False,
@@ -91,6 +105,7 @@ def message_create(
     replay = idempotent_replay(key)
     if replay is not None:
         return MessageCreateResult(message=replay, replayed=True)
+    _require_not_opted_out(fields)
     try:
         message = _message_insert(actor=actor, fields=fields, idempotency_key=key)
     except IntegrityError:
@@ -101,6 +116,15 @@ def message_create(
             raise
         return MessageCreateResult(message=replay, replayed=True)
     return MessageCreateResult(message=message, replayed=False)
+
+
+def _require_not_opted_out(fields: dict[str, Any]) -> None:
+    if recipient_opted_out(
+        account_id=fields["account_id"],
+        sender_number=fields["sender_number"],
+        recipient_number=fields["receiver_number"],
+    ):
+        raise RecipientOptedOut()
 
 
 class TooManySegments(ApplicationError):
@@ -133,8 +157,32 @@ def acceptance_fields(
     return fields
 
 
+@transaction.atomic
+def auto_reply_create(
+    *, account_id: UUID, sender_number: str, receiver_number: str, body: str, reason: AutoReply
+) -> Message:
+    """Accept the service's own answer to a keyword (the STOP confirmation, the HELP text) as an ordinary queued
+    message of the account, in the caller's transaction: counted into segments, paced and delivered like any, sent
+    even to a recipient who opted out. A system send: no user to have verified an email, no retried request to
+    deduplicate; the sender must still be one the account may send from (SenderNotAllowed)."""
+    require_sender_allowed(account_id=account_id, sender_number=sender_number)
+    fields = {
+        "account_id": account_id,
+        "sender_number": sender_number,
+        "receiver_number": receiver_number,
+        "body": body,
+        "auto_reply": reason,
+    }
+    fields |= acceptance_fields(body=body, send_at=None, validity_period=None)
+    return _message_write(actor=None, fields=fields)
+
+
 @transaction.atomic(durable=True)
 def _message_insert(*, actor: Any, fields: dict[str, Any], idempotency_key: IdempotencyKey | None = None) -> Message:
+    return _message_write(actor=actor, fields=fields, idempotency_key=idempotency_key)
+
+
+def _message_write(*, actor: Any, fields: dict[str, Any], idempotency_key: IdempotencyKey | None = None) -> Message:
     message = Message.objects.create(**fields)
     if idempotency_key is not None:
         # The same key past its window (not pruned yet) gives way to this request.
@@ -144,7 +192,13 @@ def _message_insert(*, actor: Any, fields: dict[str, Any], idempotency_key: Idem
         idempotency_key.message = message
         idempotency_key.save(force_insert=True)
     forget_account_counts({message.account_id})
-    audit.record(actor=actor, action="message.created", target=message, object_id=message.message_id)
+    audit.record(
+        actor=actor,
+        action="message.created",
+        target=message,
+        object_id=message.message_id,
+        changes={"auto_reply": [None, message.auto_reply]} if message.auto_reply else None,
+    )
     events.message_created(message)
     if message.status == Message.Status.QUEUED:  # a scheduled one is claimed once due (beat's wake-up)
         transaction.on_commit(lambda: request_delivery(message.pk))

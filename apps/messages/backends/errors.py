@@ -8,6 +8,7 @@ GATEWAY_REJECTED = "gateway_rejected"  # the gateway refused the message for goo
 GATEWAY_ERROR = "gateway_error"  # the gateway answered with an error, or something unreadable
 RECEIVER_UNREACHABLE = "receiver_unreachable"  # the gateway reported the message undelivered to the receiver
 QUEUE_TIMEOUT = "queue_timeout"  # its sender's pace kept it queued past MESSAGE_MAX_QUEUE_AGE
+RECIPIENT_OPTED_OUT = "recipient_opted_out"  # the recipient opted out after it was accepted; never handed over
 DELIVERY_FAILED = "delivery_failed"  # any other failure
 
 ERROR_CODES = (
@@ -17,6 +18,7 @@ ERROR_CODES = (
     GATEWAY_ERROR,
     RECEIVER_UNREACHABLE,
     QUEUE_TIMEOUT,
+    RECIPIENT_OPTED_OUT,
     DELIVERY_FAILED,
 )
 # The statuses that carry a reason code (the others show none).

@@ -18,11 +18,12 @@ from apps.core.observability import audit
 
 from .. import events, metrics
 from ..backends import SmsDeliveryError, SmsRejectedError, get_delivery_backend
-from ..backends.errors import DELIVERY_FAILED, QUEUE_TIMEOUT, delivery_error_code
+from ..backends.errors import DELIVERY_FAILED, QUEUE_TIMEOUT, RECIPIENT_OPTED_OUT, delivery_error_code
 from ..callbacks.services import record_status_change, record_status_changes
 from ..dispatch import send_concurrently, wake_received
 from ..lifecycle.services import message_expire_locked
 from ..models import ERROR_TEXT_MAX_LENGTH, Message
+from ..selectors import opted_out_messages
 from ..senders.pacing import Pace, pace_messages, sender_paces, take_tokens
 from ..tasks import deliver_message_task, deliver_messages_task
 
@@ -70,6 +71,8 @@ def message_deliver(*, message_pk: int, retry_in: float = 0.0) -> Message | None
         if message.expires_at is not None and message.expires_at <= timezone.now():
             message_expire_locked(message)
             return None
+        if not _without_opted_out([message]):
+            return None
         wait = _sender_wait(message)
         if wait > 0:
             paced = _defer(message, wait=wait)
@@ -88,6 +91,16 @@ def message_deliver(*, message_pk: int, retry_in: float = 0.0) -> Message | None
     if error is not None:
         raise error
     return message
+
+
+def _without_opted_out(messages: list[Message]) -> list[Message]:
+    """Fail (`recipient_opted_out`, never handed to a gateway) the locked messages whose recipient opted out since
+    they were accepted; the others, to send."""
+    opted_out = opted_out_messages(messages)
+    for message in messages:
+        if message.pk in opted_out:
+            _mark_failed(message, error="The recipient opted out before it was sent", code=RECIPIENT_OPTED_OUT)
+    return [message for message in messages if message.pk not in opted_out]
 
 
 def _sender_wait(message: Message) -> float:
@@ -161,6 +174,7 @@ def messages_deliver(
             # Claimed: a scheduled message is an ordinary queued one from here (saved with its outcome), so a
             # refused first attempt goes on through the retries.
             message.status = Message.Status.QUEUED
+        messages = _without_opted_out(messages)
         paced = pace_messages(messages)
         messages = paced.ready
         for message, wait in paced.waiting:

@@ -225,7 +225,9 @@ class MessageViewSet(
             403: OpenApiResponse(
                 ERROR,
                 description="A non-admin named another account's `account_id`, the caller's email is not verified "
-                "(`email_not_verified`), or the account does not own `sender_number` (`sender_not_allowed`).",
+                "(`email_not_verified`), the account does not own `sender_number` (`sender_not_allowed`), or the "
+                "recipient opted out of the sender or of the account (`recipient_opted_out`; "
+                "`GET /accounts/me/opt-outs/`).",
             ),
             409: OpenApiResponse(ERROR, description="The Idempotency-Key was used with another body."),
         },
@@ -236,7 +238,8 @@ class MessageViewSet(
 
         Numbers are E.164 (`+` and 8 to 15 digits; spaces, dashes, dots and brackets are stripped first);
         `sender_number` may also be an alphanumeric sender ID (1 to 11 letters, digits and spaces, at least one
-        letter; one-way), and must be one the account owns (`GET /accounts/me/numbers/`); `body` is
+        letter; one-way), and must be one the account owns (`GET /accounts/me/numbers/`); a recipient who opted
+        out of it or of the whole account (`GET /accounts/me/opt-outs/`) is a 403 `recipient_opted_out`; `body` is
         1 to 1600 characters. `account_id` defaults to the caller's; naming another account is for admins only.
         `message_id`, `status` and other fields in the body are ignored.
         """

@@ -155,6 +155,29 @@ for (let n = 0; n < 2; n++) {
   assert.equal(canceled.status, "canceled");
 }
 
+// an opt-out refuses a create to its recipient until it is taken back; the account's answer to HELP
+const optOut = must(
+  await user.POST("/api/v1/accounts/me/opt-outs/", { body: { recipient_number: "+44 7700 900124" } }),
+  201,
+);
+assert.deepEqual([optOut.recipient_number, optOut.sender_number, optOut.source], ["+447700900124", null, "api"]);
+const toOptedOut = { ...message, receiver_number: "+447700900124" };
+const refused = await user.POST("/api/v1/messages/", { body: toOptedOut });
+assert.equal(refused.response.status, 403);
+assert.equal(refused.error?.code, "recipient_opted_out");
+const optOuts = must(
+  await user.GET("/api/v1/accounts/me/opt-outs/", { params: { query: { recipient_number: "+447700900124" } } }),
+  200,
+);
+assert.deepEqual(
+  optOuts.results.map((o) => o.id),
+  [optOut.id],
+);
+must(await user.DELETE("/api/v1/accounts/me/opt-outs/{id}/", { params: { path: { id: optOut.id } } }), 204);
+must(await user.POST("/api/v1/messages/", { body: toOptedOut }), 201);
+const texts = must(await user.PATCH("/api/v1/accounts/me/messaging/", { body: { help_text: "Client help." } }), 200);
+assert.equal(texts.help_text, "Client help.");
+
 // refresh, then logout with the new refresh token; both are dead afterwards (a replay of the rotated one would
 // also revoke every session of the account, so it comes last)
 const refreshed = must(await anonymous.POST("/api/v1/auth/refresh/", { body: { refresh: tokens.refresh } }), 200);
