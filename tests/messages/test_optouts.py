@@ -439,16 +439,28 @@ def test_a_bad_opt_out_body_is_400_naming_the_field(user_client, body, field) ->
     assert list(response.json()) == [field]
 
 
-def test_the_account_deletes_an_opt_out_audited_and_creates_go_through_again(user_client, user, numbers) -> None:
-    opt_out = _text(user, "STOP").opt_out
+def test_the_account_deletes_its_own_opt_out_audited_and_creates_go_through_again(user_client, user, numbers) -> None:
+    added = user_client.post(OPT_OUTS_URL, {"recipient_number": THEIRS}, format="json")
 
-    response = user_client.delete(f"{OPT_OUTS_URL}{opt_out.pk}/")
+    response = user_client.delete(f"{OPT_OUTS_URL}{added.json()['id']}/")
 
     assert response.status_code == 204
     assert not OptOut.objects.exists()
     assert _create(user_client).status_code == 201
     audit = AuditEvent.objects.get(action="opt_out.deleted")
-    assert (audit.actor_id, audit.changes["via"], audit.changes["source"]) == (user.pk, "api", ["keyword", None])
+    assert (audit.actor_id, audit.changes["via"], audit.changes["source"]) == (user.pk, "api", ["api", None])
+
+
+def test_the_account_cannot_take_back_an_opt_out_the_recipient_texted(user_client, user, numbers) -> None:
+    opt_out = _text(user, "STOP").opt_out
+
+    response = user_client.delete(f"{OPT_OUTS_URL}{opt_out.pk}/")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "opt_out_by_recipient"
+    assert OptOut.objects.filter(pk=opt_out.pk).exists()
+    assert not AuditEvent.objects.filter(action="opt_out.deleted").exists()
+    assert _create(user_client).status_code == 403
 
 
 def test_another_accounts_opt_out_is_404_and_stays(auth_client, user, numbers) -> None:

@@ -15,6 +15,7 @@ from uuid import UUID
 from django.conf import settings
 from django.db import transaction
 
+from apps.core.exceptions import Conflict
 from apps.core.observability import audit
 
 from ..acceptance.services import auto_reply_create
@@ -24,6 +25,14 @@ from ..senders.services import SenderNotAllowed
 from .keywords import KEYWORDS, KeywordAction, keyword_of
 
 MESSAGING_TEXT_FIELDS = ("help_text", "stop_confirmation_text")
+
+
+class OptOutHeldByRecipient(Conflict):
+    code = "opt_out_by_recipient"
+    default_detail = (
+        "The recipient opted out by texting a keyword: only their START (or UNSTOP, YES) takes it back, as carriers "
+        "require."
+    )
 
 
 class InboundKeywordSource(Protocol):
@@ -164,7 +173,12 @@ def require_own_sender(*, account_id: UUID, sender_number: str) -> None:
 
 @transaction.atomic
 def opt_out_remove(*, opt_out: OptOut, source: OptOut.Source, by: Any) -> None:
-    """Take an opt-out back (audited with where the change came from); the recipient can be sent to again."""
+    """Take an opt-out back (audited with where the change came from); the recipient can be sent to again.
+
+    Through the API an account takes back only the opt-outs it made (OptOutHeldByRecipient, 409, for one the
+    recipient texted): carriers hold a STOP until the recipient texts START. An admin can take back any."""
+    if source == OptOut.Source.API and opt_out.source == OptOut.Source.KEYWORD:
+        raise OptOutHeldByRecipient
     audit.record(
         actor=by,
         action="opt_out.deleted",

@@ -71,7 +71,14 @@ class OptOutInput(serializers.Serializer):
     list=extend_schema(summary="List the account's opt-outs"),
     destroy=extend_schema(
         summary="Take an opt-out back",
-        responses={204: None, 404: OpenApiResponse(ERROR, description="No such opt-out, or another account's.")},
+        responses={
+            204: None,
+            404: OpenApiResponse(ERROR, description="No such opt-out, or another account's."),
+            409: OpenApiResponse(
+                ERROR,
+                description="`opt_out_by_recipient`: the recipient texted STOP; only their START takes it back.",
+            ),
+        },
     ),
 )
 @extend_schema(tags=["messages"])
@@ -130,7 +137,8 @@ class OptOutViewSet(
         return Response(OptOutSerializer(added.opt_out).data, status=answer)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """Take the opt-out back: the recipient can be sent to again from its scope. 404 for another account's."""
+        """Take the opt-out back: the recipient can be sent to again from its scope. 404 for another account's;
+        409 `opt_out_by_recipient` for one the recipient made by texting STOP (only their START takes it back)."""
         opt_out_remove(opt_out=self.get_object(), source=OptOut.Source.API, by=request_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
