@@ -1,4 +1,5 @@
-"""Reads of messages. Every one starts from `message_list_for_account`, the one scoped way in to message rows."""
+"""Reads of messages. Every one starts from `message_list_for_account` (or, for inbound messages,
+`inbound_message_list_for_account`), the one scoped way in to their rows."""
 
 from collections.abc import Mapping
 from typing import Any
@@ -9,7 +10,7 @@ from django.db.models import QuerySet
 
 from apps.core.http.permissions import is_admin
 
-from .models import CallbackSettings, Message, SenderNumber
+from .models import CallbackSettings, InboundMessage, Message, SenderNumber
 
 NEWEST_FIRST = ("-created_at", "-id")
 
@@ -71,3 +72,30 @@ def sender_rates(values: set[str]) -> dict[str, float]:
         "value", "rate_per_second"
     )
     return {value: rate for value, rate in rows if rate is not None}
+
+
+def inbound_message_list_for_account(*, user: Any) -> QuerySet[InboundMessage]:
+    """The inbound messages `user` may read, newest first: their own account's (every account's for an admin),
+    `complete` or `incomplete` (a text still waiting for parts is not shown yet)."""
+    queryset = InboundMessage.objects.filter(status__in=InboundMessage.SHOWN_STATUSES)
+    if not is_admin(user):
+        queryset = queryset.filter(account_id=user.account_id)
+    return queryset.order_by("-received_at", "-id")
+
+
+def inbound_message_search(*, user: Any, params: Mapping[str, Any]) -> QuerySet[InboundMessage]:
+    """The caller's inbound messages matching every given search parameter (see
+    `filters.InboundMessageSearchFilter`). Raises ValidationError naming each parameter that does not parse."""
+    from .filters import InboundMessageSearchFilter
+
+    filterset = InboundMessageSearchFilter(data=params, queryset=inbound_message_list_for_account(user=user))
+    if not filterset.is_valid():
+        raise ValidationError(filterset.form.errors.as_data())
+    return filterset.qs
+
+
+def inbound_message_of_account(*, account_id: UUID, message_id: str) -> InboundMessage | None:
+    """`account_id`'s shown inbound message `message_id`, None when it has none by that id."""
+    return InboundMessage.objects.filter(
+        account_id=account_id, message_id=message_id, status__in=InboundMessage.SHOWN_STATUSES
+    ).first()

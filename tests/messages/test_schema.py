@@ -84,6 +84,7 @@ def test_the_message_shape_is_the_contracts(schema_and_warnings) -> None:
         "redact_body_after_send",
         "redacted_at",
         "backend",
+        "in_reply_to",
     ]
 
 

@@ -6,22 +6,16 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from apps.core.exceptions import ApplicationError, Conflict
 
 from .. import events
-from ..backends import BaseSmsBackend, DeliveryReceipt
+from ..backends import DeliveryReceipt
 from ..backends.errors import RECEIVER_UNREACHABLE
-from ..backends.failover import backend_class
 from ..callbacks.services import record_status_change
 from ..models import ERROR_TEXT_MAX_LENGTH, Message
 
 logger = logging.getLogger(__name__)
-
-# The `{backend}` of POST /api/v1/messages/receipts/{backend}/ → the backend class that reads its receipts.
-RECEIPT_BACKENDS = {"http": "apps.messages.backends.http.HttpGatewayBackend"}
-
 
 class UnknownMessage(ApplicationError):
     status_code = 404
@@ -38,15 +32,6 @@ class MessageNotSent(Conflict):
 class ReceiptResult:
     message: Message
     changed: bool
-
-
-def receipt_backend(name: str) -> type[BaseSmsBackend] | None:
-    """The backend class whose gateway posts receipts under `name` (a gateway of SMS_BACKENDS, or `http`), or None."""
-    configured = backend_class(name)
-    if configured is not None:
-        return configured
-    path = RECEIPT_BACKENDS.get(name)
-    return import_string(path) if path is not None else None
 
 
 @transaction.atomic(durable=True)
