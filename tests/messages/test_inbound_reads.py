@@ -188,3 +188,19 @@ def test_an_admin_replies_for_the_account_it_names(admin_client) -> None:
     )
 
     assert (answer.status_code, answer.json()["account_id"]) == (201, str(customer.account_id))
+
+
+@pytest.mark.django_db(transaction=True)  # PostgreSQL's VACUUM after the seed's COPY cannot run in a transaction
+def test_the_seed_makes_a_conversation_once() -> None:
+    from django.core.management import call_command
+
+    sizes = {"users": 2, "messages": 10, "heavy_accounts": 0, "products": 0, "categories": 0}
+    call_command("seed_demo", **sizes)
+    call_command("seed_demo", **sizes, reuse=True)
+
+    received = list(InboundMessage.objects.order_by("received_at").values_list("body", "status", "parts"))
+    assert received == [("Hi, is my order ready?", "complete", 1), ("Great, thanks!", "complete", 2)]
+    question = InboundMessage.objects.get(parts=1)
+    reply = Message.objects.get(in_reply_to=question.message_id)
+    assert (reply.sender_number, reply.receiver_number) == (question.to_number, question.from_number)
+    assert Message.objects.count() == 10
