@@ -34,6 +34,26 @@ def test_every_messages_path_is_documented(schema_and_warnings) -> None:
     assert set(paths["/api/v1/messages/search/"]) == {"get"}
     assert set(paths["/api/v1/accounts/{account_id}/messages/"]) == {"get"}
     assert set(paths["/api/v1/messages/receipts/{backend}/"]) == {"post"}
+    assert set(paths["/api/v1/messages/inbound/{backend}/"]) == {"post"}
+    assert set(paths["/api/v1/inbound-messages/"]) == {"get"}
+    assert set(paths["/api/v1/inbound-messages/{message_id}/"]) == {"get"}
+    assert set(paths["/api/v1/inbound-messages/search/"]) == {"get"}
+
+
+def test_inbound_messages_are_documented(schema_and_warnings) -> None:
+    schema = schema_and_warnings[0]
+    post = schema["paths"]["/api/v1/messages/inbound/{backend}/"]["post"]
+    search = schema["paths"]["/api/v1/inbound-messages/search/"]["get"]
+    inbound = schema["components"]["schemas"]["InboundMessage"]
+
+    assert set(post["responses"]) >= {"200", "201", "400", "401", "404"}
+    assert {"X-Signature", "X-Signature-Timestamp"} <= {p["name"] for p in post["parameters"]}
+    assert {"from_number", "to_number", "received_after", "received_before"} <= {p["name"] for p in search["parameters"]}
+    assert inbound["properties"]["direction"]["allOf"] == [{"$ref": "#/components/schemas/DirectionEnum"}]
+    assert schema["components"]["schemas"]["DirectionEnum"]["enum"] == ["inbound"]
+    create = schema["components"]["schemas"]["MessageCreateRequest"]
+    assert "in_reply_to" in create["properties"]
+    assert "sender_number" not in create.get("required", [])
 
 
 def test_statuses_and_receipts_are_documented(schema_and_warnings) -> None:
