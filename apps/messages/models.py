@@ -334,9 +334,7 @@ class InboundMessage(models.Model):
             models.Index(fields=["account_id", "-received_at", "-id"], name="inbound_account_received_idx"),
             models.Index(fields=["-received_at", "-id"], name="inbound_received_idx"),
             # Small: the texts still waiting for parts, for the sweep that ends them `incomplete`.
-            models.Index(
-                fields=["received_at"], name="inbound_receiving_idx", condition=models.Q(status="receiving")
-            ),
+            models.Index(fields=["received_at"], name="inbound_receiving_idx", condition=models.Q(status="receiving")),
         ]
         constraints = [
             models.CheckConstraint(

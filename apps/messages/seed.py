@@ -1,7 +1,8 @@
 """The messages' demo data (`manage.py seed_demo`): `--messages` sent messages over the demo users' accounts, the
 first `--heavy-accounts` of them with `--heavy-messages` each, and a few scheduled and expired ones and a short
-conversation (two inbound messages, one of them in two parts, and a reply) for the last demo account. They go in with PostgreSQL's COPY (bulk_create
-elsewhere): the benchmark asks for a million, which ORM inserts would take many minutes to write."""
+conversation (two inbound messages, one of them in two parts, and a reply) for the last demo account. They go in
+with PostgreSQL's COPY (bulk_create elsewhere): the benchmark asks for a million, which ORM inserts would take many
+minutes to write."""
 
 from __future__ import annotations
 

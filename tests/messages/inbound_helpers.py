@@ -25,7 +25,9 @@ def inbound_body(gateway_id: str, body: str = "Hello", **extra: Any) -> dict[str
     return {"from": CUSTOMER, "to": OUR_NUMBER, "body": body, "gateway_message_id": gateway_id, **extra}
 
 
-def post_inbound(client: Any, payload: dict[str, Any], *, secret: str = GATEWAY_SECRET, now: float | None = None) -> Any:
+def post_inbound(
+    client: Any, payload: dict[str, Any], *, secret: str = GATEWAY_SECRET, now: float | None = None
+) -> Any:
     body = json.dumps(payload).encode()
     headers = {
         f"HTTP_{name.upper().replace('-', '_')}": value

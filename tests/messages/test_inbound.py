@@ -14,6 +14,7 @@ from apps.messages.models import InboundMessage, InboundPart, StatusCallback
 from config.celery import app as celery_app
 from tests.helpers.receiver import receiver
 
+from .helpers import iso
 from .inbound_helpers import (
     CUSTOMER,
     GATEWAY_SECRET,
@@ -72,8 +73,8 @@ def test_an_inbound_message_is_stored_on_the_account_owning_to(api_client, user_
         "parts": 1,
         "parts_received": 1,
         "backend": "http",
-        "received_at": stored.received_at.isoformat().replace("+00:00", "Z"),
-        "completed_at": stored.completed_at.isoformat().replace("+00:00", "Z"),
+        "received_at": iso(stored.received_at),
+        "completed_at": iso(stored.completed_at),
     }
 
 

@@ -48,7 +48,8 @@ def test_inbound_messages_are_documented(schema_and_warnings) -> None:
 
     assert set(post["responses"]) >= {"200", "201", "400", "401", "404"}
     assert {"X-Signature", "X-Signature-Timestamp"} <= {p["name"] for p in post["parameters"]}
-    assert {"from_number", "to_number", "received_after", "received_before"} <= {p["name"] for p in search["parameters"]}
+    searched = {p["name"] for p in search["parameters"]}
+    assert {"from_number", "to_number", "received_after", "received_before"} <= searched
     assert inbound["properties"]["direction"]["allOf"] == [{"$ref": "#/components/schemas/DirectionEnum"}]
     assert schema["components"]["schemas"]["DirectionEnum"]["enum"] == ["inbound"]
     create = schema["components"]["schemas"]["MessageCreateRequest"]

@@ -232,12 +232,16 @@ def _inbound_part(message: dict[str, Any]) -> dict[str, Any]:
     given = [key for key in ("reference", "part", "parts") if message.get(key) is not None]
     if not given:
         return {}
-    reference, part, parts = _plain_id(message.get("reference")), message.get("part"), message.get("parts")
-    numbers_valid = all(isinstance(n, int) and not isinstance(n, bool) for n in (part, parts))
+    reference, part, parts = (
+        _plain_id(message.get("reference")),
+        _whole(message.get("part")),
+        _whole(message.get("parts")),
+    )
     if (
         not reference
         or len(reference) > INBOUND_REFERENCE_MAX_LENGTH
-        or not numbers_valid
+        or part is None
+        or parts is None
         or not 1 <= part <= parts <= INBOUND_MAX_PARTS
     ):
         raise GatewayRequestInvalid(
@@ -245,3 +249,8 @@ def _inbound_part(message: dict[str, Any]) -> dict[str, Any]:
             f"whole numbers with 1 <= part <= parts <= {INBOUND_MAX_PARTS}."
         )
     return {"reference": reference, "part": part, "parts": parts}
+
+
+def _whole(value: Any) -> int | None:
+    """A JSON whole number, else None (JSON's `true` is no number here, though Python's bool is an int)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -196,9 +196,12 @@ def record_inbound_event(inbound: InboundMessage) -> StatusCallback | None:
     """Write the `message.inbound` event of a complete inbound message in the caller's transaction; sent once it
     commits, after every earlier inbound event of its account. The URL is its number's `inbound_url`, else the
     account's default at the time; with neither, nothing is written (None)."""
-    url = SenderNumber.objects.filter(value=inbound.to_number, account_id=inbound.account_id).values_list(
-        "inbound_url", flat=True
-    ).first() or account_default_urls(account_ids={inbound.account_id})[inbound.account_id]
+    url = (
+        SenderNumber.objects.filter(value=inbound.to_number, account_id=inbound.account_id)
+        .values_list("inbound_url", flat=True)
+        .first()
+        or account_default_urls(account_ids={inbound.account_id})[inbound.account_id]
+    )
     if not url:
         return None
     callback = StatusCallback(inbound=inbound, url=url, payload={})
@@ -341,7 +344,7 @@ def _claim(callback_pk: int) -> "_Claim | float | None":
 def _account_of(callback: StatusCallback) -> UUID:
     if callback.message_id is not None:
         return Message.objects.values_list("account_id", flat=True).get(pk=callback.message_id)
-    return InboundMessage.objects.values_list("account_id", flat=True).get(pk=callback.inbound_id)
+    return InboundMessage.objects.values_list("account_id", flat=True).get(callbacks=callback)
 
 
 def _pending_in_its_order(callback: StatusCallback) -> QuerySet[StatusCallback]:
@@ -411,11 +414,6 @@ def _finish(callback: StatusCallback, state: str, now: datetime) -> None:
 
 
 def _enqueue_next(callback: StatusCallback) -> None:
-    following = (
-        _pending_in_its_order(callback)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-        .first()
-    )
+    following = _pending_in_its_order(callback).order_by("pk").values_list("pk", flat=True).first()
     if following is not None:
         enqueue_on_commit(send_status_callback_task, following)

@@ -17,6 +17,7 @@ from ..models import ERROR_TEXT_MAX_LENGTH, Message
 
 logger = logging.getLogger(__name__)
 
+
 class UnknownMessage(ApplicationError):
     status_code = 404
     code = "unknown_message"
