@@ -243,7 +243,8 @@ def _status_callback(message: Message, url: str) -> StatusCallback:
 def status_callback_resend(*, callbacks: QuerySet[StatusCallback], by: Any) -> int:
     """Send these callbacks again with a fresh retry schedule (a staff action, audited). Returns how many."""
     now = timezone.now()
-    chosen = list(callbacks.select_for_update().order_by("pk"))
+    # Without the admin's joins: PostgreSQL cannot lock the nullable side of an outer join (message, inbound).
+    chosen = list(callbacks.select_related(None).select_for_update().order_by("pk"))
     for callback in chosen:
         callback.state = StatusCallback.State.PENDING
         callback.attempts = 0
