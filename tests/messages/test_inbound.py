@@ -300,3 +300,41 @@ def test_without_a_url_no_event_is_written(api_client, ours, django_capture_on_c
         post_inbound(api_client, inbound_body("gw-1"))
 
     assert StatusCallback.objects.count() == 0
+
+
+def test_an_inbound_event_counts_against_its_accounts_callbacks_in_flight(
+    api_client, user_client, ours, settings
+) -> None:
+    from apps.messages.callbacks.services import status_callback_send
+
+    settings.CALLBACK_MAX_IN_FLIGHT_PER_ACCOUNT = 1
+    with receiver() as hook:
+        user_client.patch(STATUS_CALLBACK_URL, {"default_url": hook.url}, format="json")
+        own_number(ours.account_id, "+15550009002")
+        post_inbound(api_client, inbound_body("gw-1", "first"))
+        post_inbound(api_client, {**inbound_body("gw-2", "second"), "to": "+15550009002"})
+        first, second = StatusCallback.objects.order_by("pk")
+        StatusCallback.objects.filter(pk=first.pk).update(state="delivered")  # not ahead of it in order
+        # The first one's POST is in flight (its lease runs), so the account has no slot left.
+        StatusCallback.objects.filter(pk=first.pk).update(in_flight_until=timezone.now() + timedelta(seconds=30))
+
+        retry_in = status_callback_send(callback_pk=second.pk)
+
+    assert retry_in is not None
+    assert 2 <= retry_in <= 3  # the account's one slot is taken: tried again shortly
+    assert hook.requests == []
+
+
+def test_the_sweeper_sends_an_inbound_event_whose_task_was_lost(
+    api_client, user_client, ours, django_capture_on_commit_callbacks
+) -> None:
+    from apps.messages.callbacks.services import status_callbacks_requeue_due
+
+    with receiver() as hook:
+        secret = user_client.patch(STATUS_CALLBACK_URL, {"default_url": hook.url}, format="json").json()["secret"]
+        post_inbound(api_client, inbound_body("gw-1", "lost"))  # its on-commit task never runs: lost
+        with django_capture_on_commit_callbacks(execute=True):
+            assert status_callbacks_requeue_due() == 1
+
+    assert [e["body"] for e in received_events(hook, secret)] == ["lost"]
+    assert StatusCallback.objects.get().state == "delivered"

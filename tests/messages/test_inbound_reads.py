@@ -204,3 +204,18 @@ def test_the_seed_makes_a_conversation_once() -> None:
     reply = Message.objects.get(in_reply_to=question.message_id)
     assert (reply.sender_number, reply.receiver_number) == (question.to_number, question.from_number)
     assert Message.objects.count() == 10
+
+
+def test_an_idempotency_key_reused_for_another_reply_is_409(user_client, user) -> None:
+    own_number(user.account_id)
+    first, second = inbound(user.account_id, "one"), inbound(user.account_id, "two")
+    headers = {"HTTP_IDEMPOTENCY_KEY": "reply-1"}
+
+    answers = [
+        user_client.post(MESSAGES_URL, {"in_reply_to": first.message_id, "body": "Ok"}, format="json", **headers),
+        user_client.post(MESSAGES_URL, {"in_reply_to": first.message_id, "body": "Ok"}, format="json", **headers),
+        user_client.post(MESSAGES_URL, {"in_reply_to": second.message_id, "body": "Ok"}, format="json", **headers),
+    ]
+
+    assert [a.status_code for a in answers] == [201, 201, 409]
+    assert Message.objects.count() == 1
