@@ -84,12 +84,12 @@ class HttpGatewayBackend(BaseSmsBackend):
     def parse_receipt(cls, *, body: bytes, headers: Mapping[str, str]) -> DeliveryReceipt:
         receipt = _signed_json_object(body, headers, what="receipt")
         reference, status, error = receipt.get("reference"), receipt.get("status"), receipt.get("error", "")
-        if not isinstance(reference, str) or not reference:
+        if not isinstance(reference, str) or not reference or "\x00" in reference:
             raise GatewayRequestInvalid("`reference` must be the message_id the message was sent with.")
         if status not in RECEIPT_STATUSES:
             raise GatewayRequestInvalid("`status` must be `delivered` or `undelivered`.")
-        if not isinstance(error, str):
-            raise GatewayRequestInvalid("`error` must be a string.")
+        if not isinstance(error, str) or "\x00" in error:
+            raise GatewayRequestInvalid("`error` must be a string without NUL characters.")
         return DeliveryReceipt(
             message_id=reference, delivered=RECEIPT_STATUSES[status], error=error[:ERROR_TEXT_MAX_LENGTH]
         )
@@ -100,8 +100,11 @@ class HttpGatewayBackend(BaseSmsBackend):
         (from 1) and `parts`; signed as the receipts are."""
         message = _signed_json_object(body, headers, what="inbound message")
         text, gateway_id = message.get("body"), _plain_id(message.get("gateway_message_id"))
-        if not isinstance(text, str) or len(text) > BODY_MAX_LENGTH:
-            raise GatewayRequestInvalid(f"`body` must be a string of at most {BODY_MAX_LENGTH} characters.")
+        # PostgreSQL's text holds no NUL character (DRF's CharField refuses it in every other body too).
+        if not isinstance(text, str) or len(text) > BODY_MAX_LENGTH or "\x00" in text:
+            raise GatewayRequestInvalid(
+                f"`body` must be a string of at most {BODY_MAX_LENGTH} characters, without NUL characters."
+            )
         if not gateway_id or len(gateway_id) > GATEWAY_MESSAGE_ID_MAX_LENGTH:
             raise GatewayRequestInvalid(
                 f"`gateway_message_id` must be the gateway's id of the message, 1 to "
@@ -214,7 +217,8 @@ def _plain_id(value: Any) -> str:
     """A gateway's id as text: gateways send them as strings or as numbers."""
     if isinstance(value, bool) or not isinstance(value, str | int):
         return ""
-    return str(value).strip()
+    text = str(value).strip()
+    return "" if "\x00" in text else text
 
 
 def _inbound_number(message: dict[str, Any], key: str) -> str:
