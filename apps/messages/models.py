@@ -332,6 +332,8 @@ class InboundMessage(models.Model):
         ordering = ["-received_at", "-id"]
         indexes = [
             models.Index(fields=["account_id", "-received_at", "-id"], name="inbound_account_received_idx"),
+            # A conversation: what one customer wrote to the account (search by `from_number`).
+            models.Index(fields=["account_id", "from_number", "-received_at", "-id"], name="inbound_account_from_idx"),
             models.Index(fields=["-received_at", "-id"], name="inbound_received_idx"),
             # Small: the texts still waiting for parts, for the sweep that ends them `incomplete`.
             models.Index(fields=["received_at"], name="inbound_receiving_idx", condition=models.Q(status="receiving")),
