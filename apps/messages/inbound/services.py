@@ -78,7 +78,8 @@ def _receive(*, account_id: UUID, backend: str, sms: InboundSms) -> InboundRecei
     if earlier is not None:
         return InboundReceipt(inbound=earlier.inbound, stored=False)
     inbound = _text_of(account_id=account_id, backend=backend, sms=sms)
-    if inbound.part_rows.filter(number=sms.part).exists():
+    in_parts = inbound.parts > 1  # a whole text is new here: it has no parts yet to look at
+    if in_parts and inbound.part_rows.filter(number=sms.part).exists():
         return InboundReceipt(inbound=inbound, stored=False)  # this part again, under another gateway id
     now = timezone.now()
     InboundPart.objects.create(
@@ -89,7 +90,7 @@ def _receive(*, account_id: UUID, backend: str, sms: InboundSms) -> InboundRecei
         body=sms.body,
         received_at=now,
     )
-    bodies = list(inbound.part_rows.order_by("number").values_list("body", flat=True))
+    bodies = list(inbound.part_rows.order_by("number").values_list("body", flat=True)) if in_parts else [sms.body]
     inbound.parts_received = len(bodies)
     inbound.body = "".join(bodies)
     update_fields = ["parts_received", "body"]
