@@ -1,12 +1,13 @@
-"""Messages and their status callbacks in the admin: view-only for admins, with retry and resend actions; the
-numbers and sender IDs accounts own, added, changed and deleted by admins through their services; opt-outs
-(added and deleted) and the accounts' keyword answers, through theirs."""
+"""Messages, inbound messages and their callbacks in the admin: view-only for admins, with retry and resend
+actions; the numbers and sender IDs accounts own, added, changed and deleted by admins through their services;
+opt-outs (added and deleted) and the accounts' keyword answers, through theirs."""
 
 import contextlib
 from typing import Any
 from uuid import UUID
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
@@ -18,9 +19,19 @@ from apps.users.request_user import request_user
 
 from .callbacks.services import status_callback_resend
 from .delivery.services import message_retry_failed
-from .models import Message, MessagingSettings, OptOut, SenderNumber, StatusCallback, StatusCallbackAttempt
+from .models import (
+    InboundMessage,
+    InboundPart,
+    Message,
+    MessagingSettings,
+    OptOut,
+    SenderNumber,
+    StatusCallback,
+    StatusCallbackAttempt,
+)
 from .optouts.services import messaging_settings_update, opt_out_add, opt_out_remove, require_own_sender
 from .phone import InvalidPhoneNumber, normalize_phone
+from .safe_http import UnsafeDestination, resolve
 from .sender_rule import InvalidSender, normalize_sender
 from .senders.services import SenderNotAllowed, sender_number_delete, sender_number_save
 
@@ -103,11 +114,20 @@ class StatusCallbackAttemptInline(ViewOnlyForAdmins, admin.TabularInline):
 class StatusCallbackAdmin(ViewOnlyForAdmins, admin.ModelAdmin):
     """Read-only; the one write is the resend action, through the service."""
 
-    list_display = ("event_id", "message", "status", "state", "attempts", "last_status_code", "created_at")
+    list_display = (
+        "event_id",
+        "message",
+        "inbound",
+        "status",
+        "state",
+        "attempts",
+        "last_status_code",
+        "created_at",
+    )
     list_filter = ("state",)
-    list_select_related = ("message",)
-    search_fields = ("=event_id", "=message__message_id")
-    search_help_text = "An exact event id or message id."
+    list_select_related = ("message", "inbound")
+    search_fields = ("=event_id", "=message__message_id", "=inbound__message_id")
+    search_help_text = "An exact event id, message id or inbound message id."
     readonly_fields = [field.name for field in StatusCallback._meta.fields]
     inlines = [StatusCallbackAttemptInline]
     ordering = ("-id",)
@@ -116,7 +136,8 @@ class StatusCallbackAdmin(ViewOnlyForAdmins, admin.ModelAdmin):
 
     @admin.display(description="status")
     def status(self, callback: StatusCallback) -> str:
-        return str(callback.payload.get("status", ""))
+        """The status a status callback reports; an inbound message's event shows its name."""
+        return str(callback.payload.get("status") or callback.payload.get("event", ""))
 
     @admin.action(description="Resend the selected callbacks", permissions=["resend"])
     def resend_callbacks(self, request: HttpRequest, queryset: QuerySet[StatusCallback]) -> None:
@@ -125,6 +146,37 @@ class StatusCallbackAdmin(ViewOnlyForAdmins, admin.ModelAdmin):
 
     def has_resend_permission(self, request: HttpRequest) -> bool:
         return is_admin_staff(request)
+
+
+class InboundPartInline(ViewOnlyForAdmins, admin.TabularInline):
+    model = InboundPart
+    fields = ("number", "gateway_message_id", "received_at", "body")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(ViewOnlyForAdmins, admin.ModelAdmin):
+    """Read-only view of every account's inbound messages, with the parts each arrived in."""
+
+    list_display = (
+        "message_id",
+        "account_id",
+        "from_number",
+        "to_number",
+        "status",
+        "parts_received",
+        "parts",
+        "received_at",
+    )
+    list_filter = ("status", "backend")
+    search_fields = ("=message_id", "=from_number", "=to_number", "=account_id")
+    search_help_text = "An exact inbound message id, number (E.164) or account id."
+    readonly_fields = [field.name for field in InboundMessage._meta.fields]
+    inlines = [InboundPartInline]
+    ordering = ("-received_at", "-id")
+    show_full_result_count = False
 
 
 class AdminStaffOnly(admin.ModelAdmin):
@@ -152,7 +204,11 @@ class SenderNumberForm(forms.ModelForm):
 
     class Meta:
         model = SenderNumber
-        fields = ("account_id", "value", "rate_per_second")
+        fields = ("account_id", "value", "rate_per_second", "inbound_url")
+        help_texts = {
+            "inbound_url": "An https URL that receives the inbound messages to this number (signed with the "
+            "account's callback secret); empty: the account's default callback URL.",
+        }
 
     def clean_value(self) -> str:
         try:
@@ -160,13 +216,23 @@ class SenderNumberForm(forms.ModelForm):
         except InvalidSender as exc:
             raise forms.ValidationError(str(exc)) from exc
 
+    def clean_inbound_url(self) -> str:
+        """Checked as a status callback URL is (apps/messages/safe_http.py): https, public addresses only."""
+        url: str = self.cleaned_data.get("inbound_url") or ""
+        if url:
+            try:
+                resolve(url, allowed_hosts=settings.CALLBACK_ALLOWED_HOSTS)
+            except UnsafeDestination as exc:
+                raise forms.ValidationError(str(exc)) from exc
+        return url
+
 
 @admin.register(SenderNumber)
 class SenderNumberAdmin(AdminStaffOnly):
     """Which numbers and sender IDs each account owns (what it may send from); every write audited."""
 
     form = SenderNumberForm
-    list_display = ("value", "kind", "account_id", "rate_per_second", "created_at")
+    list_display = ("value", "kind", "account_id", "rate_per_second", "inbound_url", "created_at")
     list_filter = ("kind",)
     search_fields = ("=value", "=account_id")
     search_help_text = "An exact number, sender ID or account id."

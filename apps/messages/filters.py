@@ -11,7 +11,7 @@ from django_filters.fields import IsoDateTimeField
 
 from apps.core.http.filtering import ReusedFormFilterSet
 
-from .models import Message, OptOut
+from .models import InboundMessage, Message, OptOut
 from .phone import InvalidPhoneNumber, normalize_phone
 from .sender_rule import InvalidSender, normalize_sender
 
@@ -148,4 +148,21 @@ class OptOutFilter(ReusedFormFilterSet):
 
     class Meta:
         model = OptOut
+        fields: list[str] = []
+
+
+class InboundMessageSearchFilter(ReusedFormFilterSet):
+    """Every given parameter must match (AND); list parameters match any of their values (OR)."""
+
+    message_id = InListFilter(field_name="message_id")
+    from_number = InListFilter(field_name="from_number", item_cleaner=_query_phone)
+    to_number = InListFilter(field_name="to_number", item_cleaner=_query_phone)
+    status = django_filters.ChoiceFilter(
+        field_name="status", choices=[(status, status) for status in InboundMessage.SHOWN_STATUSES]
+    )
+    received_after = UtcIsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_before = UtcIsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
+
+    class Meta:
+        model = InboundMessage
         fields: list[str] = []

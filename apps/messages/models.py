@@ -95,6 +95,9 @@ class Message(models.Model):
     # opted out, since the STOP confirmation is sent to just such a recipient. Empty for every message an account
     # created.
     auto_reply = models.CharField(max_length=20, choices=AutoReply.choices, blank=True)
+    # The `message_id` of the InboundMessage this answers ("" for none). Its public id rather than a foreign key:
+    # every message read takes plain columns (`MESSAGE_COLUMNS`), and a join there would cost each list page.
+    in_reply_to = models.CharField(max_length=KEY_LENGTH, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -197,10 +200,11 @@ class CallbackSettings(models.Model):
 
 
 class StatusCallback(models.Model):
-    """One status change to POST to its URL: an outbox row written in the status change's transaction.
+    """One event to POST to its URL: an outbox row written in the transaction of what it reports. Either a status
+    change of an outbound `message`, or a complete `inbound` message (exactly one of the two is set).
 
-    Sent at least once, in order per message (a row waits until every earlier row of its message is done), with
-    backoff until it is delivered or given up."""
+    Sent at least once, with backoff until it is delivered or given up, in order: a status change waits until every
+    earlier row of its message is done, an inbound event until every earlier inbound event of its account is."""
 
     class State(models.TextChoices):
         PENDING = "pending"
@@ -208,7 +212,12 @@ class StatusCallback(models.Model):
         GAVE_UP = "gave_up"
 
     event_id = models.CharField(max_length=KEY_LENGTH, unique=True, default=new_key, editable=False)
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="status_callbacks")
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="status_callbacks", null=True, blank=True
+    )
+    inbound = models.ForeignKey(
+        "InboundMessage", on_delete=models.CASCADE, related_name="callbacks", null=True, blank=True
+    )
     url = models.CharField(max_length=CALLBACK_URL_MAX_LENGTH)
     payload = models.JSONField()
     state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
@@ -227,9 +236,17 @@ class StatusCallback(models.Model):
         indexes = [
             # Small: only what is still to send, for the order check and the sweeper.
             models.Index(fields=["message", "id"], name="cb_pending_message_idx", condition=models.Q(state="pending")),
+            models.Index(fields=["inbound", "id"], name="cb_pending_inbound_idx", condition=models.Q(state="pending")),
             models.Index(fields=["next_attempt_at"], name="cb_pending_due_idx", condition=models.Q(state="pending")),
             models.Index(
                 fields=["in_flight_until"], name="cb_in_flight_idx", condition=models.Q(in_flight_until__isnull=False)
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(message__isnull=False, inbound__isnull=True)
+                | models.Q(message__isnull=True, inbound__isnull=False),
+                name="cb_message_or_inbound",
             ),
         ]
 
@@ -266,6 +283,8 @@ class SenderNumber(models.Model):
     kind = models.CharField(max_length=12, choices=Kind.choices)
     # SMS segments per second from this sender; null: MESSAGE_SENDER_RATE_PER_SECOND.
     rate_per_second = models.FloatField(null=True, blank=True)
+    # Where the inbound messages to this number are POSTed; empty: the account's default callback URL, if any.
+    inbound_url = models.CharField(max_length=CALLBACK_URL_MAX_LENGTH, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -341,3 +360,92 @@ class MessagingSettings(models.Model):
 
     def __str__(self) -> str:
         return str(self.account_id)
+
+
+# The parts one inbound message may arrive in: the concatenation header counts them in one byte.
+INBOUND_MAX_PARTS = 255
+INBOUND_REFERENCE_MAX_LENGTH = 64
+GATEWAY_MESSAGE_ID_MAX_LENGTH = 128
+
+
+class InboundMessage(models.Model):
+    """A text a customer (`from_number`) sent to a number an account owns (`to_number`), received from a gateway.
+
+    Not a `Message`: those rows are the delivery queue (statuses, pacing, the claim's indexes), which an inbound
+    text has none of. A text sent in parts (`parts` > 1) is `receiving` until every part arrived (`complete`, the
+    parts' bodies joined in order), or `incomplete` once INBOUND_PARTS_TIMEOUT_SECONDS pass without them (the
+    received parts joined); a late part still completes it. Reads show `complete` and `incomplete` ones."""
+
+    class Status(models.TextChoices):
+        RECEIVING = "receiving"
+        COMPLETE = "complete"
+        INCOMPLETE = "incomplete"
+
+    # What the reads show: a `receiving` text becomes one of these.
+    SHOWN_STATUSES = (Status.COMPLETE, Status.INCOMPLETE)
+
+    message_id = models.CharField(max_length=KEY_LENGTH, unique=True, default=new_key, editable=False)
+    account_id = models.UUIDField()
+    backend = models.CharField(max_length=BACKEND_NAME_MAX_LENGTH)
+    from_number = models.CharField(max_length=E164_MAX_LENGTH)
+    to_number = models.CharField(max_length=E164_MAX_LENGTH)
+    body = models.TextField(blank=True)
+    # The gateway's concatenation reference of a text in parts ("" for a text in one).
+    reference = models.CharField(max_length=INBOUND_REFERENCE_MAX_LENGTH, blank=True)
+    parts = models.PositiveSmallIntegerField(default=1)
+    parts_received = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RECEIVING)
+    received_at = models.DateTimeField(default=timezone.now)  # its first part's arrival
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(fields=["account_id", "-received_at", "-id"], name="inbound_account_received_idx"),
+            # A conversation: what one customer wrote to the account (search by `from_number`).
+            models.Index(fields=["account_id", "from_number", "-received_at", "-id"], name="inbound_account_from_idx"),
+            models.Index(fields=["-received_at", "-id"], name="inbound_received_idx"),
+            # Small: the texts still waiting for parts, for the sweep that ends them `incomplete`.
+            models.Index(fields=["received_at"], name="inbound_receiving_idx", condition=models.Q(status="receiving")),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["receiving", "complete", "incomplete"]), name="inbound_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(parts__gte=1, parts__lte=INBOUND_MAX_PARTS), name="inbound_parts_range"
+            ),
+            # One open set of parts per gateway, sender, number and reference: two of its parts arriving at once
+            # cannot start two texts. Gateways reuse references, so a finished set no longer holds its reference.
+            models.UniqueConstraint(
+                fields=["backend", "from_number", "to_number", "reference", "parts"],
+                condition=models.Q(status="receiving"),
+                name="inbound_one_open_set",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.message_id
+
+
+class InboundPart(models.Model):
+    """One POST of an inbound text as the gateway sent it: the whole text, or one part of it. Its
+    `gateway_message_id` makes a resend a no-op (a gateway resends until it gets a 2xx)."""
+
+    inbound = models.ForeignKey(InboundMessage, on_delete=models.CASCADE, related_name="part_rows")
+    backend = models.CharField(max_length=BACKEND_NAME_MAX_LENGTH)
+    gateway_message_id = models.CharField(max_length=GATEWAY_MESSAGE_ID_MAX_LENGTH)
+    number = models.PositiveSmallIntegerField(default=1)  # its place in the text, from 1
+    body = models.TextField(blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["inbound", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["backend", "gateway_message_id"], name="inbound_part_gateway_id_unique"),
+            models.UniqueConstraint(fields=["inbound", "number"], name="inbound_part_number_unique"),
+            models.CheckConstraint(condition=models.Q(number__gte=1), name="inbound_part_number_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.backend}:{self.gateway_message_id}"

@@ -1,7 +1,8 @@
 """The messages' demo data (`manage.py seed_demo`): `--messages` sent messages over the demo users' accounts, the
-first `--heavy-accounts` of them with `--heavy-messages` each, a few scheduled and expired ones for the last
-demo account, and a recipient who texted STOP to the first demo account's number. The messages go in with
-PostgreSQL's COPY (bulk_create elsewhere): the benchmark asks for a million, which ORM inserts would take many
+first `--heavy-accounts` of them with `--heavy-messages` each, a few scheduled and expired ones and a short
+conversation (two inbound messages, one of them in two parts, and a reply) for the last demo account, and a
+recipient who texted STOP to the first demo account's number. The messages go in with PostgreSQL's COPY
+(bulk_create elsewhere): the benchmark asks for a million, which ORM inserts would take many
 minutes to write."""
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from apps.core.keygen import new_key
 from apps.users.models import User
 from apps.users.seed import demo_users
 
+from .backends import InboundSms
 from .encoding import segmentation
+from .inbound.services import inbound_receive
 from .models import Message, OptOut, SenderNumber
 from .pagination import forget_account_counts
 
@@ -41,6 +44,8 @@ class MessageSeeder:
         numbers = _own_numbers(users)
         if users:
             _opt_out(users[0])
+        if users and run.options["messages"] > 2 * LIFECYCLE_EXAMPLES:
+            _seed_conversation(users[-1], position=len(users))  # its reply is part of --messages
         missing = run.options["messages"] - Message.objects.count()
         if missing > 0 and users:
             plan = _plan(users, missing, run.options["heavy_accounts"], run.options["heavy_messages"])
@@ -79,6 +84,26 @@ def _opt_out(user: User) -> None:
 
 
 LIFECYCLE_EXAMPLES = 3
+CUSTOMER = "+447700900555"
+
+
+def _seed_conversation(user: User, *, position: int) -> None:
+    """A customer writes to the account's number (once whole, once in two parts, as a gateway posts them), and the
+    account answers the first: through the inbound service, so a second run stores nothing new."""
+    ours = f"+1555{position:07d}"
+    question = inbound_receive(
+        backend="http",
+        sms=InboundSms(CUSTOMER, ours, "Hi, is my order ready?", gateway_message_id="demo-conversation-1"),
+    ).inbound
+    for part, text in ((2, "thanks!"), (1, "Great, ")):  # the parts arrive out of order
+        sms = InboundSms(CUSTOMER, ours, text, f"demo-conversation-2.{part}", reference="demo-2", part=part, parts=2)
+        inbound_receive(backend="http", sms=sms)
+    if Message.objects.filter(in_reply_to=question.message_id).exists():
+        return
+    reply = _example(user, "Yes, it ships today.", status=Message.Status.SENT, send_at=None, created_at=timezone.now())
+    reply.sender_number, reply.receiver_number, reply.in_reply_to = ours, CUSTOMER, question.message_id
+    reply.save(force_insert=True)
+    forget_account_counts({user.account_id})
 
 
 def _seed_lifecycle(user: User) -> None:

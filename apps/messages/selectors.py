@@ -1,4 +1,5 @@
-"""Reads of messages. Every one starts from `message_list_for_account`, the one scoped way in to message rows."""
+"""Reads of messages. Every one starts from `message_list_for_account` (or, for inbound messages,
+`inbound_message_list_for_account`), the one scoped way in to their rows."""
 
 from collections.abc import Mapping
 from typing import Any
@@ -9,7 +10,7 @@ from django.db.models import Q, QuerySet
 
 from apps.core.http.permissions import is_admin
 
-from .models import CallbackSettings, Message, MessagingSettings, OptOut, SenderNumber
+from .models import CallbackSettings, InboundMessage, Message, MessagingSettings, OptOut, SenderNumber
 
 NEWEST_FIRST = ("-created_at", "-id")
 
@@ -119,3 +120,30 @@ def opt_out_list_for_account(*, account_id: UUID, recipient_number: str | None =
 def account_messaging_settings(*, account_id: UUID) -> MessagingSettings | None:
     """The account's keyword answers, None before it first set any."""
     return MessagingSettings.objects.filter(account_id=account_id).first()
+
+
+def inbound_message_list_for_account(*, user: Any) -> QuerySet[InboundMessage]:
+    """The inbound messages `user` may read, newest first: their own account's (every account's for an admin),
+    `complete` or `incomplete` (a text still waiting for parts is not shown yet)."""
+    queryset = InboundMessage.objects.filter(status__in=InboundMessage.SHOWN_STATUSES)
+    if not is_admin(user):
+        queryset = queryset.filter(account_id=user.account_id)
+    return queryset.order_by("-received_at", "-id")
+
+
+def inbound_message_search(*, user: Any, params: Mapping[str, Any]) -> QuerySet[InboundMessage]:
+    """The caller's inbound messages matching every given search parameter (see
+    `filters.InboundMessageSearchFilter`). Raises ValidationError naming each parameter that does not parse."""
+    from .filters import InboundMessageSearchFilter
+
+    filterset = InboundMessageSearchFilter(data=params, queryset=inbound_message_list_for_account(user=user))
+    if not filterset.is_valid():
+        raise ValidationError(filterset.form.errors.as_data())
+    return filterset.qs
+
+
+def inbound_message_of_account(*, account_id: UUID, message_id: str) -> InboundMessage | None:
+    """`account_id`'s shown inbound message `message_id`, None when it has none by that id."""
+    return InboundMessage.objects.filter(
+        account_id=account_id, message_id=message_id, status__in=InboundMessage.SHOWN_STATUSES
+    ).first()

@@ -8,6 +8,7 @@ from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_sc
 from rest_framework import serializers
 
 from apps.core.http.formats import utc_iso
+from apps.core.keygen import KEY_LENGTH
 
 from .backends.errors import ERROR_CODES, shown_error_code
 from .models import (
@@ -15,6 +16,7 @@ from .models import (
     CALLBACK_URL_MAX_LENGTH,
     VALIDITY_MAX_SECONDS,
     VALIDITY_MIN_SECONDS,
+    InboundMessage,
     Message,
 )
 from .phone import MAX_DIGITS, MIN_DIGITS, InvalidPhoneNumber, normalize_phone
@@ -118,6 +120,7 @@ MESSAGE_COLUMNS = (
     "redact_body_after_send",
     "redacted_at",
     "backend",
+    "in_reply_to",
 )
 
 
@@ -135,6 +138,7 @@ _JSON_FORMAT: dict[str, Callable[[Any], Any]] = {
     "expires_at": utc_iso,
     "redacted_at": utc_iso,
     "backend": _blank_as_null,
+    "in_reply_to": _blank_as_null,
 }
 _COLUMN_FORMATS = tuple((column, _JSON_FORMAT.get(column)) for column in MESSAGE_COLUMNS)
 
@@ -183,8 +187,16 @@ class MessageSerializer(serializers.ModelSerializer):
         "the retries go there only); null before any did."
     )
 
+    in_reply_to = serializers.SerializerMethodField(
+        help_text="The `message_id` of the inbound message this one answers (`GET /inbound-messages/{message_id}/`); "
+        "null for a message that answers none."
+    )
+
     def get_backend(self, message: Message) -> str | None:
         return _blank_as_null(message.backend)
+
+    def get_in_reply_to(self, message: Message) -> str | None:
+        return _blank_as_null(message.in_reply_to)
 
     def get_status_callback(self, message: Message) -> str | None:
         return _blank_as_null(message.status_callback)
@@ -232,8 +244,19 @@ def message_data(message: Message) -> dict[str, Any]:
 class MessageCreateSerializer(serializers.Serializer):
     """What a caller may send to create a message; anything else in the body is ignored."""
 
-    sender_number = SenderField()
-    receiver_number = PhoneNumberField()
+    sender_number = SenderField(
+        required=False, help_text="Required, unless `in_reply_to` is given (then it is the number written to)."
+    )
+    receiver_number = PhoneNumberField(
+        required=False, help_text="Required, unless `in_reply_to` is given (then it is the number that wrote)."
+    )
+    in_reply_to = serializers.RegexField(
+        rf"^[0-9a-z]{{{KEY_LENGTH}}}$",
+        required=False,
+        allow_blank=True,
+        help_text="The `message_id` of an inbound message of the account that this message answers: it is sent "
+        "from the number the inbound message was written to, to the number that wrote it.",
+    )
     # Kept exactly as sent: leading and trailing spaces are part of a text message.
     body = serializers.CharField(max_length=BODY_MAX_LENGTH, trim_whitespace=False)
     # null and "" count as absent: they are what the browsable API's form starts with.
@@ -274,6 +297,25 @@ class MessageCreateSerializer(serializers.Serializer):
         "or canceled.",
     )
 
+    def to_internal_value(self, data: Any) -> Any:
+        """Both numbers are required unless `in_reply_to` is given; missing ones are named beside the other fields'
+        errors."""
+        errors: dict[str, Any] = {}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            errors, value = dict(exc.detail) if isinstance(exc.detail, dict) else {}, None
+            if not errors:
+                raise
+        given = data if isinstance(data, Mapping) else {}
+        if not given.get("in_reply_to"):
+            for name in ("sender_number", "receiver_number"):
+                if name not in errors and given.get(name) in (None, ""):
+                    errors[name] = [serializers.ErrorDetail("This field is required.", code="required")]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
     def validate_send_at(self, value: datetime | None) -> datetime | None:
         if value is None:
             return None
@@ -287,3 +329,46 @@ class MessageCreateSerializer(serializers.Serializer):
                 code="send_at_out_of_range",
             )
         return value
+
+
+class InboundMessageSerializer(serializers.ModelSerializer):
+    """A message a customer sent to one of the account's numbers."""
+
+    direction = serializers.SerializerMethodField(help_text="Always `inbound`: a text the account received.")
+    from_number = serializers.CharField(help_text="The number that wrote (E.164).")
+    to_number = serializers.CharField(help_text="The account's number it was written to (E.164).")
+    body = serializers.CharField(
+        help_text="The text; for one sent in parts, the parts joined in order (those received, when `incomplete`)."
+    )
+    status = serializers.ChoiceField(
+        choices=[(status, status) for status in InboundMessage.SHOWN_STATUSES],
+        help_text="`complete`; or `incomplete`: some of its parts had not arrived INBOUND_PARTS_TIMEOUT_SECONDS "
+        "after the first (a late part still completes it).",
+    )
+    parts = serializers.IntegerField(help_text="The parts it was sent in.")
+    parts_received = serializers.IntegerField(help_text="The parts that arrived.")
+    backend = serializers.CharField(help_text="The SMS gateway that received it.")
+    received_at = serializers.DateTimeField(help_text="When its first part arrived.")
+    completed_at = serializers.DateTimeField(allow_null=True, help_text="When its last part arrived; null until then.")
+
+    @extend_schema_field({"type": "string", "enum": ["inbound"]})
+    def get_direction(self, inbound: InboundMessage) -> str:
+        return "inbound"
+
+    class Meta:
+        model = InboundMessage
+        fields = [
+            "message_id",
+            "direction",
+            "account_id",
+            "from_number",
+            "to_number",
+            "body",
+            "status",
+            "parts",
+            "parts_received",
+            "backend",
+            "received_at",
+            "completed_at",
+        ]
+        read_only_fields = fields

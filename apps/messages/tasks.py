@@ -1,5 +1,6 @@
-"""Background work of messages: delivery and status callbacks. Each task loads its rows through a service
-(delivery/services.py, callbacks/services.py), imported inside the task (the service enqueues the task)."""
+"""Background work of messages: delivery, status callbacks and inbound texts. Each task loads its rows through a
+service (delivery/services.py, callbacks/services.py, inbound/services.py), imported inside the task (the service
+enqueues the task)."""
 
 import logging
 from datetime import timedelta
@@ -164,3 +165,11 @@ def sweep_status_callbacks_task() -> int:
     from .callbacks.services import status_callbacks_requeue_due
 
     return status_callbacks_requeue_due()
+
+
+@shared_task(ignore_result=True)
+def end_incomplete_inbound_task() -> int:
+    """Beat: show the inbound texts still missing parts after INBOUND_PARTS_TIMEOUT_SECONDS as `incomplete`."""
+    from .inbound.services import inbound_messages_end_incomplete
+
+    return inbound_messages_end_incomplete()

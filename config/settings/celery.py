@@ -91,6 +91,8 @@ CELERY_BEAT_SCHEDULE = {
     "prune-idempotency-keys": {"task": "apps.messages.tasks.prune_idempotency_keys_task", "schedule": 60.0 * 60},
     # Status callbacks whose task was lost (broker down at the status change) or is overdue.
     "sweep-status-callbacks": {"task": "apps.messages.tasks.sweep_status_callbacks_task", "schedule": 30.0},
+    # Inbound texts still missing parts after INBOUND_PARTS_TIMEOUT_SECONDS are shown `incomplete`.
+    "end-incomplete-inbound": {"task": "apps.messages.tasks.end_incomplete_inbound_task", "schedule": 30.0},
     # Messages not handed to the gateway by their expires_at end `expired` (deliveries check it too).
     "expire-messages": {"task": "apps.messages.tasks.expire_messages_task", "schedule": 15.0},
     # Bodies past MESSAGE_BODY_RETENTION_DAYS, or final ones whose create asked it, become null.

@@ -10,7 +10,7 @@ SMS_GATEWAY_TIMEOUT = env.float("SMS_GATEWAY_TIMEOUT", default=5.0)
 # The CA bundle (PEM file) the gateway's certificate is checked against, from the variables requests reads;
 # empty: certifi's bundle.
 SMS_GATEWAY_CA_BUNDLE = env("REQUESTS_CA_BUNDLE", default="") or env("CURL_CA_BUNDLE", default="")
-# The gateway signs its delivery receipts with this; empty refuses every receipt (401).
+# The gateway signs its delivery receipts and inbound messages with this; empty refuses every one (401).
 SMS_GATEWAY_RECEIPT_SECRET = env("SMS_GATEWAY_RECEIPT_SECRET", default="")
 # Status callbacks: hosts that may be reached over http and at any address (local work, tests; never in production).
 CALLBACK_ALLOWED_HOSTS = env.list("CALLBACK_ALLOWED_HOSTS", default=[])
@@ -31,6 +31,8 @@ MESSAGE_MAX_RETRIES = env.int("MESSAGE_MAX_RETRIES", default=5)
 MESSAGE_DELIVERY_BATCH_SIZE = env.int("MESSAGE_DELIVERY_BATCH_SIZE", default=100)
 MESSAGE_RETRY_BACKOFF_SECONDS = env.float("MESSAGE_RETRY_BACKOFF_SECONDS", default=2.0)
 MESSAGE_REQUEUE_AFTER_SECONDS = env.int("MESSAGE_REQUEUE_AFTER_SECONDS", default=60)
+# Seconds an inbound text sent in parts waits for its missing parts before the reads show it `incomplete`.
+INBOUND_PARTS_TIMEOUT_SECONDS = env.int("INBOUND_PARTS_TIMEOUT_SECONDS", default=300)
 # A body longer than this many SMS segments is refused (400 too_many_segments).
 MESSAGE_MAX_SEGMENTS = env.int("MESSAGE_MAX_SEGMENTS", default=10)
 # Seconds a message may wait for the gateway (after send_at) when its create names no validity_period; at most 36000.

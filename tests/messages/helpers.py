@@ -51,6 +51,7 @@ def message_json(message: Message) -> dict[str, Any]:
         "redact_body_after_send": message.redact_body_after_send,
         "redacted_at": iso(message.redacted_at),
         "backend": message.backend or None,
+        "in_reply_to": message.in_reply_to or None,
     }
 
 

@@ -137,7 +137,7 @@ def test_a_slow_receiver_holds_only_its_own_accounts_callbacks(settings) -> None
 
     with receiver(on_request=while_first_is_in_flight) as slow, receiver() as fast:
         first = pending_callback(slow.url)
-        second = pending_callback(slow.url, account_id=first.message.account_id)
+        second = pending_callback(slow.url, account_id=Message.objects.get(status_callbacks=first).account_id)
         other = pending_callback(fast.url)
         status_callback_send(callback_pk=first.pk)
 

@@ -48,6 +48,7 @@ def test_create_answers_201_with_the_queued_message(user_client, user, payload) 
         "redact_body_after_send": False,
         "redacted_at": None,
         "backend": None,
+        "in_reply_to": None,
     }
     assert response["Location"] == detail_url(message.message_id)
     assert len(message.message_id) == 26

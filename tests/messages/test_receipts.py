@@ -192,7 +192,14 @@ def test_the_http_path_is_the_default_gateways_older_name(api_client, settings) 
 
 @pytest.mark.parametrize(
     "receipt",
-    [{"reference": "x"}, {"status": "delivered"}, {"reference": "x", "status": "read"}, ["not", "an", "object"]],
+    [
+        {"reference": "x"},
+        {"status": "delivered"},
+        {"reference": "x", "status": "read"},
+        ["not", "an", "object"],
+        {"reference": "x\u0000", "status": "delivered"},
+        {"reference": "x", "status": "undelivered", "error": "\u0000"},
+    ],
 )
 def test_a_malformed_receipt_is_400(api_client, receipt) -> None:
     answer = post_receipt(api_client, receipt)

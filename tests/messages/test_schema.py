@@ -37,6 +37,27 @@ def test_every_messages_path_is_documented(schema_and_warnings) -> None:
     assert set(paths["/api/v1/accounts/me/opt-outs/"]) == {"get", "post"}
     assert set(paths["/api/v1/accounts/me/opt-outs/{id}/"]) == {"delete"}
     assert set(paths["/api/v1/accounts/me/messaging/"]) == {"get", "patch"}
+    assert set(paths["/api/v1/messages/inbound/{backend}/"]) == {"post"}
+    assert set(paths["/api/v1/inbound-messages/"]) == {"get"}
+    assert set(paths["/api/v1/inbound-messages/{message_id}/"]) == {"get"}
+    assert set(paths["/api/v1/inbound-messages/search/"]) == {"get"}
+
+
+def test_inbound_messages_are_documented(schema_and_warnings) -> None:
+    schema = schema_and_warnings[0]
+    post = schema["paths"]["/api/v1/messages/inbound/{backend}/"]["post"]
+    search = schema["paths"]["/api/v1/inbound-messages/search/"]["get"]
+    inbound = schema["components"]["schemas"]["InboundMessage"]
+
+    assert set(post["responses"]) >= {"200", "201", "400", "401", "404"}
+    assert {"X-Signature", "X-Signature-Timestamp"} <= {p["name"] for p in post["parameters"]}
+    searched = {p["name"] for p in search["parameters"]}
+    assert {"from_number", "to_number", "received_after", "received_before"} <= searched
+    assert inbound["properties"]["direction"]["allOf"] == [{"$ref": "#/components/schemas/DirectionEnum"}]
+    assert schema["components"]["schemas"]["DirectionEnum"]["enum"] == ["inbound"]
+    create = schema["components"]["schemas"]["MessageCreateRequest"]
+    assert "in_reply_to" in create["properties"]
+    assert "sender_number" not in create.get("required", [])
 
 
 def test_statuses_and_receipts_are_documented(schema_and_warnings) -> None:
@@ -92,6 +113,7 @@ def test_the_message_shape_is_the_contracts(schema_and_warnings) -> None:
         "redact_body_after_send",
         "redacted_at",
         "backend",
+        "in_reply_to",
     ]
 
 

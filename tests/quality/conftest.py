@@ -1,5 +1,6 @@
-"""A small, fixed world for the quality gates: one user, another user and an admin, each with messages, and a
-catalog with live and deleted products, so requests that name an id can hit real rows."""
+"""A small, fixed world for the quality gates: one user, another user and an admin, each with messages, the user
+with an owned number and an inbound message on it, and a catalog with live and deleted products, so requests that
+name an id can hit real rows."""
 
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -8,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from apps.messages.models import Message, OptOut
+from apps.messages.models import InboundMessage, Message, OptOut, SenderNumber
 from apps.products.models import Category, PriceChange, Product
 from apps.users.models import User
 from tests.messages.factories import MessageFactory
@@ -25,6 +26,7 @@ class World:
     products: list[Product]
     deleted_product: Product
     price_changes: list[PriceChange]
+    inbound: InboundMessage
     messages: dict[str, list[Message]] = field(default_factory=dict)
     opt_outs: list[OptOut] = field(default_factory=list)  # the user's, then the other user's
 
@@ -64,6 +66,17 @@ def world(db) -> World:
         "other_user": _messages_for(other_user, 2),
         "admin": _messages_for(admin, 1),
     }
+    SenderNumber.objects.create(account_id=user.account_id, value="+15550007001", kind="phone")
+    inbound = InboundMessage.objects.create(
+        account_id=user.account_id,
+        backend="http",
+        from_number="+447700900001",
+        to_number="+15550007001",
+        body="Hello",
+        parts_received=1,
+        status=InboundMessage.Status.COMPLETE,
+        completed_at=timezone.now(),
+    )
     return World(
         user=user,
         other_user=other_user,
@@ -77,4 +90,5 @@ def world(db) -> World:
             OptOut.objects.create(account_id=owner.account_id, recipient_number="+442079460000", source="api")
             for owner in (user, other_user)
         ],
+        inbound=inbound,
     )

@@ -298,6 +298,23 @@ MATRIX: list[Row] = [
         path=lambda w: "/api/v1/messages/receipts/http/",
         body=lambda w, c: {"reference": w.messages["user"][0].message_id, "status": "delivered"},
     ),
+    # The same for inbound messages a gateway posts.
+    Row(
+        "POST",
+        "/api/v1/messages/inbound/{backend}/",
+        anyone(401),
+        path=lambda w: "/api/v1/messages/inbound/http/",
+        body=lambda w, c: {"from": "+447700900001", "to": "+15550007001", "body": "Hi", "gateway_message_id": "g1"},
+    ),
+    # Inbound messages: the caller's own account's (an admin: every account's).
+    Row("GET", "/api/v1/inbound-messages/", signed_in(200)),
+    Row("GET", "/api/v1/inbound-messages/search/", signed_in(200)),
+    Row(
+        "GET",
+        "/api/v1/inbound-messages/{message_id}/",
+        owner_or_admin(200),
+        path=lambda w: f"/api/v1/inbound-messages/{w.inbound.message_id}/",
+    ),
     Row(
         "GET",
         "/api/v1/accounts/{account_id}/messages/",

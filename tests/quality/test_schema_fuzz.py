@@ -70,6 +70,7 @@ def _real_ids(world: World) -> dict[str, list[Any]]:
     return {
         "/api/v1/products/{id}/": [p.pk for p in world.products] + [world.deleted_product.pk],
         "/api/v1/users/{id}/": [u.pk for u in world.users()],
+        "/api/v1/inbound-messages/{message_id}/": [world.inbound.message_id],
         "{message_id}": [m.message_id for ms in world.messages.values() for m in ms],
         "{account_id}": [str(u.account_id) for u in world.users()],
         "/api/v1/accounts/me/opt-outs/{id}/": [o.pk for o in world.opt_outs],
@@ -83,7 +84,9 @@ def _real_bodies(world: World) -> dict[str, Callable[[int], dict[str, Any]]]:
         "POST /api/v1/auth/refresh/": lambda n: {"refresh": str(RefreshToken.for_user(world.users()[n % 3]))},
         "POST /api/v1/products/": lambda n: {"category": world.categories[n % 2].slug},
         "PATCH /api/v1/products/{id}/": lambda n: {"category": world.categories[n % 2].slug},
-        "POST /api/v1/messages/": lambda n: {"account_id": str(world.users()[n % 3].account_id)} if n % 4 else {},
+        "POST /api/v1/messages/": lambda n: (
+            {"account_id": str(world.users()[n % 3].account_id)} if n % 4 else {"in_reply_to": world.inbound.message_id}
+        ),
         "POST /api/v1/accounts/me/opt-outs/": lambda n: (
             {"recipient_number": f"+4420794609{n % 100:02d}"} | ({"sender_number": None} if n % 3 else {})
         ),

@@ -28,6 +28,7 @@ def request_fingerprint(
     send_at: datetime | None = None,
     validity_period: int | None = None,
     redact_body_after_send: bool = False,
+    in_reply_to: str = "",
 ) -> str:
     """sha256 of the canonical (normalised, key-sorted) request, for comparing idempotent retries."""
     request: dict[str, str | float | int | bool] = {
@@ -45,6 +46,8 @@ def request_fingerprint(
         request["validity_period"] = validity_period
     if redact_body_after_send:
         request["redact_body_after_send"] = True
+    if in_reply_to:
+        request["in_reply_to"] = in_reply_to
     canonical = json.dumps(
         request,
         sort_keys=True,

@@ -22,7 +22,7 @@ from ..dispatch import request_delivery
 from ..encoding import segmentation
 from ..models import AutoReply, IdempotencyKey, Message
 from ..pagination import forget_account_counts
-from ..selectors import recipient_opted_out
+from ..selectors import inbound_message_of_account, recipient_opted_out
 from ..senders.services import require_sender_allowed
 from ..verified import require_verified_email
 from .idempotency import idempotency_key_cutoff, idempotent_replay, request_fingerprint
@@ -47,13 +47,42 @@ class MessageCreateResult:
     replayed: bool
 
 
+class InboundMessageNotFound(ApplicationError):
+    status_code = status.HTTP_404_NOT_FOUND
+    code = "inbound_message_not_found"
+    default_detail = "`in_reply_to` names no inbound message of this account."
+
+
+class ReplyMismatch(ApplicationError):
+    code = "reply_mismatch"
+    default_detail = (
+        "A reply goes from the number the inbound message was sent to, to the number that sent it: leave "
+        "`sender_number` and `receiver_number` out, or give those."
+    )
+
+
+def reply_numbers(
+    *, account_id: UUID, in_reply_to: str, sender_number: str | None, receiver_number: str | None
+) -> tuple[str, str]:
+    """(sender, receiver) of a reply to `account_id`'s inbound message `in_reply_to`: the number it was sent to and
+    the number that sent it. Raises InboundMessageNotFound (another account's or unknown) or ReplyMismatch (a
+    given number that is not those)."""
+    inbound = inbound_message_of_account(account_id=account_id, message_id=in_reply_to)
+    if inbound is None:
+        raise InboundMessageNotFound()
+    if sender_number not in (None, inbound.to_number) or receiver_number not in (None, inbound.from_number):
+        raise ReplyMismatch()
+    return inbound.to_number, inbound.from_number
+
+
 def message_create(
     *,
     actor: Any,
     account_id: UUID,
-    sender_number: str,
-    receiver_number: str,
+    sender_number: str | None,
+    receiver_number: str | None,
     body: str,
+    in_reply_to: str = "",
     idempotency_key: str | None = None,
     status_callback: str = "",
     send_at: datetime | None = None,
@@ -74,8 +103,20 @@ def message_create(
     (SenderNotAllowed, 403) unless MESSAGES_ALLOW_ANY_SENDER, a recipient who opted out of the sender or of the
     account too (RecipientOptedOut, 403), unless the request is the replay of one accepted before the opt-out (its
     message fails at send time instead, as does one whose recipient opts out while its create commits).
+
+    A reply names the inbound message it answers (`in_reply_to`, its `message_id`): the numbers come from it
+    (`reply_numbers`); without one, both numbers must be given.
     """
     require_verified_email(user=actor)
+    if in_reply_to:
+        sender_number, receiver_number = reply_numbers(
+            account_id=account_id,
+            in_reply_to=in_reply_to,
+            sender_number=sender_number,
+            receiver_number=receiver_number,
+        )
+    if sender_number is None or receiver_number is None:
+        raise ValueError("A message that answers no inbound message names both numbers.")
     require_sender_allowed(account_id=account_id, sender_number=sender_number)
     fields: dict[str, Any] = {
         "account_id": account_id,
@@ -83,6 +124,8 @@ def message_create(
         "receiver_number": receiver_number,
         "body": body,
     }
+    if in_reply_to:
+        fields["in_reply_to"] = in_reply_to
     if status_callback:
         require_callback_secret(account_id=account_id)
         fields["status_callback"] = status_callback

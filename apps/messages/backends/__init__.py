@@ -9,8 +9,9 @@ from django.utils.module_loading import import_string
 from .base import (
     BaseSmsBackend,
     DeliveryReceipt,
-    ReceiptInvalid,
-    ReceiptNotAuthentic,
+    GatewayRequestInvalid,
+    GatewayRequestNotAuthentic,
+    InboundSms,
     SmsDeliveryError,
     SmsRejectedError,
 )
@@ -18,8 +19,9 @@ from .base import (
 __all__ = [
     "BaseSmsBackend",
     "DeliveryReceipt",
-    "ReceiptInvalid",
-    "ReceiptNotAuthentic",
+    "GatewayRequestInvalid",
+    "GatewayRequestNotAuthentic",
+    "InboundSms",
     "SmsDeliveryError",
     "SmsRejectedError",
     "get_delivery_backend",

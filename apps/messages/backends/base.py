@@ -29,12 +29,13 @@ class SmsRejectedError(SmsDeliveryError):
     code = GATEWAY_REJECTED
 
 
-class ReceiptInvalid(Exception):
-    """A delivery receipt whose body does not have the backend's shape (a 400)."""
+class GatewayRequestInvalid(Exception):
+    """A gateway's request (a delivery receipt, an inbound message) whose body does not have the backend's shape
+    (a 400)."""
 
 
-class ReceiptNotAuthentic(Exception):
-    """A delivery receipt without a valid signature or secret (a 401)."""
+class GatewayRequestNotAuthentic(Exception):
+    """A gateway's request without a valid signature or secret (a 401)."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,20 @@ class DeliveryReceipt:
     message_id: str
     delivered: bool
     error: str = ""
+
+
+@dataclass(frozen=True)
+class InboundSms:
+    """A text (or one part of it) a gateway received for one of our numbers. Numbers are normalised; `parts` is 1
+    and `reference` "" for a text in one part."""
+
+    from_number: str
+    to_number: str
+    body: str
+    gateway_message_id: str
+    reference: str = ""
+    part: int = 1
+    parts: int = 1
 
 
 class BaseSmsBackend:
@@ -60,5 +75,12 @@ class BaseSmsBackend:
     def parse_receipt(cls, *, body: bytes, headers: Mapping[str, str]) -> DeliveryReceipt:
         """Authenticate and read a delivery receipt posted by this backend's gateway.
 
-        Raises ReceiptNotAuthentic (checked first, before the body is read) or ReceiptInvalid."""
-        raise ReceiptNotAuthentic("This backend's gateway sends no delivery receipts.")
+        Raises GatewayRequestNotAuthentic (checked first, before the body is read) or GatewayRequestInvalid."""
+        raise GatewayRequestNotAuthentic("This backend's gateway sends no delivery receipts.")
+
+    @classmethod
+    def parse_inbound(cls, *, body: bytes, headers: Mapping[str, str]) -> InboundSms:
+        """Authenticate and read an inbound message (or part) posted by this backend's gateway.
+
+        Raises GatewayRequestNotAuthentic (checked first, before the body is read) or GatewayRequestInvalid."""
+        raise GatewayRequestNotAuthentic("This backend's gateway sends no inbound messages.")

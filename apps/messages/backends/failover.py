@@ -56,6 +56,25 @@ def backend_class(name: str) -> type[BaseSmsBackend] | None:
     return None
 
 
+# A `{backend}` a gateway posts its requests (receipts, inbound messages) under that is no gateway of SMS_BACKENDS →
+# the backend class that reads them. These names come from before SMS_BACKENDS: each stands for the `default` gateway.
+GATEWAY_ALIASES = {"http": "apps.messages.backends.http.HttpGatewayBackend"}
+
+
+def gateway_backend(name: str) -> type[BaseSmsBackend] | None:
+    """The backend class whose gateway posts under `name` (a gateway of SMS_BACKENDS, or an alias), or None."""
+    configured = backend_class(name)
+    if configured is not None:
+        return configured
+    path = GATEWAY_ALIASES.get(name)
+    return import_string(path) if path is not None else None
+
+
+def is_default_alias(name: str) -> bool:
+    """Whether `name` is an old name of the `default` gateway (not itself a gateway of SMS_BACKENDS)."""
+    return name in GATEWAY_ALIASES and backend_class(name) is None
+
+
 class FailoverBackend(BaseSmsBackend):
     """Sends through each configured gateway in turn; sets `message.backend` to the one that took it."""
 

@@ -23,14 +23,23 @@ from django.core.exceptions import ImproperlyConfigured
 from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_environ_proxies
 
 from apps.messages import signatures
-from apps.messages.models import ERROR_TEXT_MAX_LENGTH, Message
+from apps.messages.models import (
+    BODY_MAX_LENGTH,
+    ERROR_TEXT_MAX_LENGTH,
+    GATEWAY_MESSAGE_ID_MAX_LENGTH,
+    INBOUND_MAX_PARTS,
+    INBOUND_REFERENCE_MAX_LENGTH,
+    Message,
+)
+from apps.messages.phone import InvalidPhoneNumber, normalize_phone
 
 from . import errors
 from .base import (
     BaseSmsBackend,
     DeliveryReceipt,
-    ReceiptInvalid,
-    ReceiptNotAuthentic,
+    GatewayRequestInvalid,
+    GatewayRequestNotAuthentic,
+    InboundSms,
     SmsDeliveryError,
     SmsRejectedError,
 )
@@ -73,30 +82,40 @@ class HttpGatewayBackend(BaseSmsBackend):
 
     @classmethod
     def parse_receipt(cls, *, body: bytes, headers: Mapping[str, str]) -> DeliveryReceipt:
-        try:
-            signatures.verify(
-                secret=settings.SMS_GATEWAY_RECEIPT_SECRET,
-                body=body,
-                signature=headers.get(signatures.SIGNATURE_HEADER),
-                timestamp=headers.get(signatures.TIMESTAMP_HEADER),
-            )
-        except signatures.SignatureInvalid as exc:
-            raise ReceiptNotAuthentic(str(exc)) from exc
-        try:
-            receipt = json.loads(body)
-        except ValueError:
-            raise ReceiptInvalid("The receipt is not JSON.") from None
-        if not isinstance(receipt, dict):
-            raise ReceiptInvalid("The receipt is not a JSON object.")
+        receipt = _signed_json_object(body, headers, what="receipt")
         reference, status, error = receipt.get("reference"), receipt.get("status"), receipt.get("error", "")
-        if not isinstance(reference, str) or not reference:
-            raise ReceiptInvalid("`reference` must be the message_id the message was sent with.")
+        if not isinstance(reference, str) or not reference or "\x00" in reference:
+            raise GatewayRequestInvalid("`reference` must be the message_id the message was sent with.")
         if status not in RECEIPT_STATUSES:
-            raise ReceiptInvalid("`status` must be `delivered` or `undelivered`.")
-        if not isinstance(error, str):
-            raise ReceiptInvalid("`error` must be a string.")
+            raise GatewayRequestInvalid("`status` must be `delivered` or `undelivered`.")
+        if not isinstance(error, str) or "\x00" in error:
+            raise GatewayRequestInvalid("`error` must be a string without NUL characters.")
         return DeliveryReceipt(
             message_id=reference, delivered=RECEIPT_STATUSES[status], error=error[:ERROR_TEXT_MAX_LENGTH]
+        )
+
+    @classmethod
+    def parse_inbound(cls, *, body: bytes, headers: Mapping[str, str]) -> InboundSms:
+        """`{"from", "to", "body", "gateway_message_id"}`, and for one part of a longer text `reference`, `part`
+        (from 1) and `parts`; signed as the receipts are."""
+        message = _signed_json_object(body, headers, what="inbound message")
+        text, gateway_id = message.get("body"), _plain_id(message.get("gateway_message_id"))
+        # PostgreSQL's text holds no NUL character (DRF's CharField refuses it in every other body too).
+        if not isinstance(text, str) or len(text) > BODY_MAX_LENGTH or "\x00" in text:
+            raise GatewayRequestInvalid(
+                f"`body` must be a string of at most {BODY_MAX_LENGTH} characters, without NUL characters."
+            )
+        if not gateway_id or len(gateway_id) > GATEWAY_MESSAGE_ID_MAX_LENGTH:
+            raise GatewayRequestInvalid(
+                f"`gateway_message_id` must be the gateway's id of the message, 1 to "
+                f"{GATEWAY_MESSAGE_ID_MAX_LENGTH} characters."
+            )
+        return InboundSms(
+            from_number=_inbound_number(message, "from"),
+            to_number=_inbound_number(message, "to"),
+            body=text,
+            gateway_message_id=gateway_id,
+            **_inbound_part(message),
         )
 
     def __init__(
@@ -171,3 +190,71 @@ class HttpGatewayBackend(BaseSmsBackend):
         if provider_id in (None, ""):
             raise SmsDeliveryError("The SMS gateway's answer carries no id")
         return str(provider_id)[:128]
+
+
+def _signed_json_object(body: bytes, headers: Mapping[str, str], *, what: str) -> dict[str, Any]:
+    """The body as a JSON object, once its signature (under SMS_GATEWAY_RECEIPT_SECRET) is checked: every request
+    of the gateway is signed alike."""
+    try:
+        signatures.verify(
+            secret=settings.SMS_GATEWAY_RECEIPT_SECRET,
+            body=body,
+            signature=headers.get(signatures.SIGNATURE_HEADER),
+            timestamp=headers.get(signatures.TIMESTAMP_HEADER),
+        )
+    except signatures.SignatureInvalid as exc:
+        raise GatewayRequestNotAuthentic(str(exc)) from exc
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        raise GatewayRequestInvalid(f"The {what} is not JSON.") from None
+    if not isinstance(parsed, dict):
+        raise GatewayRequestInvalid(f"The {what} is not a JSON object.")
+    return parsed
+
+
+def _plain_id(value: Any) -> str:
+    """A gateway's id as text: gateways send them as strings or as numbers."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return ""
+    text = str(value).strip()
+    return "" if "\x00" in text else text
+
+
+def _inbound_number(message: dict[str, Any], key: str) -> str:
+    value = message.get(key)
+    try:
+        if not isinstance(value, str):
+            raise InvalidPhoneNumber("missing")
+        return normalize_phone(value)
+    except InvalidPhoneNumber:
+        raise GatewayRequestInvalid(f"`{key}` must be an E.164 phone number ('+' then 8 to 15 digits).") from None
+
+
+def _inbound_part(message: dict[str, Any]) -> dict[str, Any]:
+    """`reference`, `part` and `parts` of one part of a longer text: all three, or none (a text in one part)."""
+    given = [key for key in ("reference", "part", "parts") if message.get(key) is not None]
+    if not given:
+        return {}
+    reference, part, parts = (
+        _plain_id(message.get("reference")),
+        _whole(message.get("part")),
+        _whole(message.get("parts")),
+    )
+    if (
+        not reference
+        or len(reference) > INBOUND_REFERENCE_MAX_LENGTH
+        or part is None
+        or parts is None
+        or not 1 <= part <= parts <= INBOUND_MAX_PARTS
+    ):
+        raise GatewayRequestInvalid(
+            f"A part names `reference` (1 to {INBOUND_REFERENCE_MAX_LENGTH} characters), `part` and `parts`, "
+            f"whole numbers with 1 <= part <= parts <= {INBOUND_MAX_PARTS}."
+        )
+    return {"reference": reference, "part": part, "parts": parts}
+
+
+def _whole(value: Any) -> int | None:
+    """A JSON whole number, else None (JSON's `true` is no number here, though Python's bool is an int)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -1,9 +1,10 @@
-"""Status callbacks: every status change of a message is POSTed, signed, to the URL its account chose.
+"""Status callbacks: every status change of a message, and every complete inbound message, is POSTed, signed, to
+the URL its account chose.
 
-A status change writes a `StatusCallback` row in its own transaction (the outbox pattern): nothing is lost when
-the broker or the receiver is down, and a rolled-back change sends nothing. `status_callback_send` delivers the
-rows, at least once and in order per message (the HTTP exchange is in `transport.py`); the beat sweeper picks up
-rows whose task was lost.
+A status change (or the completion of an inbound message) writes a `StatusCallback` row in its own transaction (the
+outbox pattern): nothing is lost when the broker or the receiver is down, and a rolled-back change sends nothing.
+`status_callback_send` delivers the rows, at least once, in order per message and, for inbound messages, per
+account (the HTTP exchange is in `transport.py`); the beat sweeper picks up rows whose task was lost.
 
 Past 300 lines on purpose: the account's settings decide where every callback goes and whether it can be signed,
 and the claim, the send and the record of an attempt guard each other; split, each half would import the other.
@@ -20,7 +21,7 @@ from uuid import UUID
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from apps.core.background.backoff import exponential_backoff
@@ -29,7 +30,15 @@ from apps.core.exceptions import ApplicationError
 from apps.core.observability import audit
 
 from ..backends.errors import shown_error_code
-from ..models import ERROR_TEXT_MAX_LENGTH, CallbackSettings, Message, StatusCallback, StatusCallbackAttempt
+from ..models import (
+    ERROR_TEXT_MAX_LENGTH,
+    CallbackSettings,
+    InboundMessage,
+    Message,
+    SenderNumber,
+    StatusCallback,
+    StatusCallbackAttempt,
+)
 from ..tasks import send_status_callback_task
 from ..verified import require_verified_email
 from .transport import Outcome, post_callback
@@ -180,6 +189,43 @@ def _enqueue_send(callback_pk: int) -> None:
     enqueue_on_commit(send_status_callback_task, callback_pk)
 
 
+INBOUND_EVENT = "message.inbound"
+
+
+def record_inbound_event(inbound: InboundMessage) -> StatusCallback | None:
+    """Write the `message.inbound` event of a complete inbound message in the caller's transaction; sent once it
+    commits, after every earlier inbound event of its account. The URL is its number's `inbound_url`, else the
+    account's default at the time; with neither, nothing is written (None)."""
+    url = (
+        SenderNumber.objects.filter(value=inbound.to_number, account_id=inbound.account_id)
+        .values_list("inbound_url", flat=True)
+        .first()
+        or account_default_urls(account_ids={inbound.account_id})[inbound.account_id]
+    )
+    if not url:
+        return None
+    callback = StatusCallback(inbound=inbound, url=url, payload={})
+    callback.payload = {
+        "event_id": callback.event_id,
+        "event": INBOUND_EVENT,
+        "message_id": inbound.message_id,
+        "direction": "inbound",
+        "from": inbound.from_number,
+        "to": inbound.to_number,
+        "body": inbound.body,
+        "parts": inbound.parts,
+        "received_at": _utc(inbound.received_at),
+        "time": _utc(timezone.now()),
+    }
+    callback.save(force_insert=True)
+    _enqueue_send(callback.pk)
+    return callback
+
+
+def _utc(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
 def _status_callback(message: Message, url: str) -> StatusCallback:
     callback = StatusCallback(message=message, url=url, payload={})
     callback.payload = {
@@ -188,7 +234,7 @@ def _status_callback(message: Message, url: str) -> StatusCallback:
         "status": message.status,
         "attempts": message.attempts,
         "error": shown_error_code(status=message.status, error_code=message.error_code),
-        "time": timezone.now().isoformat().replace("+00:00", "Z"),
+        "time": _utc(timezone.now()),
     }
     return callback
 
@@ -197,7 +243,8 @@ def _status_callback(message: Message, url: str) -> StatusCallback:
 def status_callback_resend(*, callbacks: QuerySet[StatusCallback], by: Any) -> int:
     """Send these callbacks again with a fresh retry schedule (a staff action, audited). Returns how many."""
     now = timezone.now()
-    chosen = list(callbacks.select_for_update().order_by("pk"))
+    # Without the admin's joins: PostgreSQL cannot lock the nullable side of an outer join (message, inbound).
+    chosen = list(callbacks.select_related(None).select_for_update().order_by("pk"))
     for callback in chosen:
         callback.state = StatusCallback.State.PENDING
         callback.attempts = 0
@@ -274,10 +321,12 @@ def _claim(callback_pk: int) -> "_Claim | float | None":
         callback.save(update_fields=["state", "finished_at", "in_flight_until"])
         _enqueue_next(callback)
         return None
-    account_id = Message.objects.values_list("account_id", flat=True).get(pk=callback.message_id)
+    account_id = _account_of(callback)
     # Locked so that two claims of one account count its callbacks in flight one after the other.
     account = CallbackSettings.objects.select_for_update().filter(account_id=account_id).first()
-    in_flight = StatusCallback.objects.filter(message__account_id=account_id, in_flight_until__gt=now).count()
+    in_flight = StatusCallback.objects.filter(
+        Q(message__account_id=account_id) | Q(inbound__account_id=account_id), in_flight_until__gt=now
+    ).count()
     if in_flight >= settings.CALLBACK_MAX_IN_FLIGHT_PER_ACCOUNT:
         retry_in = BUSY_RETRY_SECONDS + random.uniform(0, 1)  # noqa: S311 (spreads retries; not a secret)
         callback.next_attempt_at = now + timedelta(seconds=retry_in)
@@ -293,16 +342,28 @@ def _claim(callback_pk: int) -> "_Claim | float | None":
     return _Claim(callback=callback, attempt_pk=attempt.pk, secret=account.secret if account is not None else "")
 
 
+def _account_of(callback: StatusCallback) -> UUID:
+    if callback.message_id is not None:
+        return Message.objects.values_list("account_id", flat=True).get(pk=callback.message_id)
+    return InboundMessage.objects.values_list("account_id", flat=True).get(callbacks=callback)
+
+
+def _pending_in_its_order(callback: StatusCallback) -> QuerySet[StatusCallback]:
+    """The pending callbacks sent one after another with `callback`: its message's, or, for an inbound event, its
+    account's inbound events."""
+    pending = StatusCallback.objects.filter(state=StatusCallback.State.PENDING)
+    if callback.message_id is not None:
+        return pending.filter(message_id=callback.message_id)
+    return pending.filter(inbound__account_id=_account_of(callback))
+
+
 def _its_turn(callback: StatusCallback, now: datetime) -> bool:
     if callback.state != StatusCallback.State.PENDING:
         return False
     # A retry already scheduled for later (this task is a duplicate), or an attempt in flight, keeps its time.
     if callback.next_attempt_at > now + timedelta(seconds=1):
         return False
-    earlier = StatusCallback.objects.filter(
-        message_id=callback.message_id, state=StatusCallback.State.PENDING, pk__lt=callback.pk
-    )
-    return not earlier.exists()
+    return not _pending_in_its_order(callback).filter(pk__lt=callback.pk).exists()
 
 
 @transaction.atomic(durable=True)
@@ -354,11 +415,6 @@ def _finish(callback: StatusCallback, state: str, now: datetime) -> None:
 
 
 def _enqueue_next(callback: StatusCallback) -> None:
-    following = (
-        StatusCallback.objects.filter(message_id=callback.message_id, state=StatusCallback.State.PENDING)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-        .first()
-    )
+    following = _pending_in_its_order(callback).order_by("pk").values_list("pk", flat=True).first()
     if following is not None:
         enqueue_on_commit(send_status_callback_task, following)

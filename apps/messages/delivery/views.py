@@ -220,7 +220,8 @@ class MessageViewSet(
                 ERROR,
                 description="Validation error: each field name maps to a list of messages (a `send_at` less than 60 "
                 "seconds or more than 35 days ahead, a `validity_period` outside 60 to 36000); or `too_many_segments`: "
-                "the body takes more SMS segments than MESSAGE_MAX_SEGMENTS (10).",
+                "the body takes more SMS segments than MESSAGE_MAX_SEGMENTS (10); or `reply_mismatch`: a reply names a "
+                "`sender_number` or `receiver_number` other than its inbound message's.",
             ),
             403: OpenApiResponse(
                 ERROR,
@@ -228,6 +229,10 @@ class MessageViewSet(
                 "(`email_not_verified`), the account does not own `sender_number` (`sender_not_allowed`), or the "
                 "recipient opted out of the sender or of the account (`recipient_opted_out`; "
                 "`GET /accounts/me/opt-outs/`).",
+            ),
+            404: OpenApiResponse(
+                ERROR,
+                description="`inbound_message_not_found`: `in_reply_to` names no inbound message of the account.",
             ),
             409: OpenApiResponse(ERROR, description="The Idempotency-Key was used with another body."),
         },
@@ -241,6 +246,8 @@ class MessageViewSet(
         letter; one-way), and must be one the account owns (`GET /accounts/me/numbers/`); a recipient who opted
         out of it or of the whole account (`GET /accounts/me/opt-outs/`) is a 403 `recipient_opted_out`; `body` is
         1 to 1600 characters. `account_id` defaults to the caller's; naming another account is for admins only.
+        A reply names `in_reply_to`, the `message_id` of an inbound message of the account, and may leave both
+        numbers out: it goes from the number the inbound message was written to, to the number that wrote it.
         `message_id`, `status` and other fields in the body are ignored.
         """
         idempotency_key = _idempotency_key(request)
@@ -248,9 +255,10 @@ class MessageViewSet(
         result = message_create(
             actor=request_user(request),
             account_id=self._target_account(data.get("account_id")),
-            sender_number=data["sender_number"],
-            receiver_number=data["receiver_number"],
+            sender_number=data.get("sender_number"),
+            receiver_number=data.get("receiver_number"),
             body=data["body"],
+            in_reply_to=data.get("in_reply_to", ""),
             idempotency_key=idempotency_key,
             status_callback=data.get("status_callback", ""),
             send_at=data.get("send_at"),

@@ -6,7 +6,9 @@ A create to an opted-out recipient is refused in acceptance/services.py and a me
 fails at send time in delivery/services.py; both read `selectors.recipient_opted_out`/`opted_out_messages`.
 
 The writes the admin also calls use plain `atomic`, as senders/services.py: the Django admin already wraps each
-change in its own transaction. `apply_keyword` is a whole unit of work of its own (`durable`)."""
+change in its own transaction. `apply_keyword` runs in its caller's transaction too: the inbound message that
+carries a keyword is stored in the same one, so a keyword is applied exactly when its message is stored (a gateway
+that gets no 2xx resends it, and the resend applies it then)."""
 
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -60,8 +62,8 @@ class KeywordOutcome:
 
 
 def apply_inbound_keywords(*, inbound: InboundKeywordSource) -> None:
-    """Act on a complete inbound message once it is stored and committed (`transaction.on_commit`: this opens a
-    transaction of its own, so it cannot run inside another), if its body is a keyword; a redacted body is none."""
+    """Act on a complete inbound message, in the transaction that stores it, if its body is a keyword; a redacted
+    body is none."""
     if inbound.body is None:
         return
     apply_keyword(
@@ -69,7 +71,7 @@ def apply_inbound_keywords(*, inbound: InboundKeywordSource) -> None:
     )
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic
 def apply_keyword(*, account_id: UUID, our_number: str, their_number: str, body: str) -> KeywordOutcome:
     """What `their_number` asked for by texting `body` to the account's `our_number` (see keywords.py): a STOP or a
     STOPALL adds the opt-out and, when it is new, confirms it with the account's stop-confirmation text; a START

@@ -7,22 +7,17 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from apps.core.exceptions import ApplicationError, Conflict
 
 from .. import events
-from ..backends import BaseSmsBackend, DeliveryReceipt
+from ..backends import DeliveryReceipt
 from ..backends.errors import RECEIVER_UNREACHABLE
-from ..backends.failover import DEFAULT_BACKEND_NAME, backend_class
+from ..backends.failover import DEFAULT_BACKEND_NAME, is_default_alias
 from ..callbacks.services import record_status_change
 from ..models import ERROR_TEXT_MAX_LENGTH, Message
 
 logger = logging.getLogger(__name__)
-
-# The `{backend}` of POST /api/v1/messages/receipts/{backend}/ → the backend class that reads its receipts. These
-# names come from before SMS_BACKENDS: each stands for the `default` gateway (SMS_BACKEND alone).
-RECEIPT_BACKENDS = {"http": "apps.messages.backends.http.HttpGatewayBackend"}
 
 
 class UnknownMessage(ApplicationError):
@@ -50,22 +45,13 @@ class ReceiptResult:
     changed: bool
 
 
-def receipt_backend(name: str) -> type[BaseSmsBackend] | None:
-    """The backend class whose gateway posts receipts under `name` (a gateway of SMS_BACKENDS, or `http`), or None."""
-    configured = backend_class(name)
-    if configured is not None:
-        return configured
-    path = RECEIPT_BACKENDS.get(name)
-    return import_string(path) if path is not None else None
-
-
 def _sent_through(message: Message, backend: str) -> bool:
     """Whether the gateway posting receipts under `backend` is the one that took `message`: its recorded gateway (or,
-    for `default`, the older name `http`), or any gateway while none is recorded (not attempted yet, or sent before
-    gateways were recorded)."""
+    for `default`, an older name of it such as `http`), or any gateway while none is recorded (not attempted yet, or
+    sent before gateways were recorded)."""
     if not message.backend or message.backend == backend:
         return True
-    return backend in RECEIPT_BACKENDS and backend_class(backend) is None and message.backend == DEFAULT_BACKEND_NAME
+    return is_default_alias(backend) and message.backend == DEFAULT_BACKEND_NAME
 
 
 @transaction.atomic(durable=True)

@@ -2,20 +2,15 @@
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import serializers, status, throttling
-from rest_framework.exceptions import AuthenticationFailed, NotFound, ParseError
-from rest_framework.parsers import BaseParser
-from rest_framework.permissions import AllowAny
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from apps.core.http.schema import ERROR
-from apps.core.http.throttling import FixedWindowRateThrottle
 
-from ..backends import ReceiptInvalid, ReceiptNotAuthentic
+from ..gateway_requests import GatewayRequestView
 from ..signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER
-from .services import message_record_receipt, receipt_backend
+from .services import message_record_receipt
 
 _answer = inline_serializer(
     "DeliveryReceiptAnswer",
@@ -33,16 +28,6 @@ _http_receipt = inline_serializer(
         "error": serializers.CharField(required=False, help_text="The gateway's reason, for `undelivered`."),
     },
 )
-
-
-class ReceiptRateThrottle(FixedWindowRateThrottle, throttling.AnonRateThrottle):
-    scope = "receipts"
-
-
-class RawBodyParser(BaseParser):
-    """Leaves the body unparsed: the signature covers its exact bytes, which the backend reads itself."""
-
-    media_type = "*/*"
 
 
 @extend_schema(
@@ -79,7 +64,7 @@ class RawBodyParser(BaseParser):
         ),
     },
 )
-class DeliveryReceiptView(APIView):
+class DeliveryReceiptView(GatewayRequestView):
     """A gateway's delivery receipt for a sent message: moves it to `delivered` or `undelivered`.
 
     Not for API users: the gateway authenticates with its signature, not a token. The `http` backend's receipt
@@ -90,26 +75,10 @@ class DeliveryReceiptView(APIView):
     nothing either.
     """
 
-    authentication_classes: list[type] = []
-    permission_classes = [AllowAny]
-    # Gateways report in bursts: a rate of their own (THROTTLE_RATE_RECEIPTS), far above the anonymous one.
-    throttle_classes = [ReceiptRateThrottle]
-    parser_classes = [RawBodyParser]
-
-    def get_authenticate_header(self, request: Request) -> str:
-        # Without one DRF would turn the refused signature's 401 into a 403.
-        return 'Signature realm="receipts"'
+    realm = "receipts"
 
     def post(self, request: Request, backend: str) -> Response:
-        backend_class = receipt_backend(backend)
-        if backend_class is None:
-            raise NotFound("No backend posts receipts under this name.")
-        try:
-            receipt = backend_class.parse_receipt(body=request.body, headers=request.headers)
-        except ReceiptNotAuthentic as exc:
-            raise AuthenticationFailed(str(exc)) from exc
-        except ReceiptInvalid as exc:
-            raise ParseError(str(exc)) from exc
+        receipt = self.parsed(request, backend, lambda backend_class: backend_class.parse_receipt)
         result = message_record_receipt(receipt=receipt, backend=backend)
         body = {"message_id": result.message.message_id, "status": result.message.status, "changed": result.changed}
         return Response(body, status=status.HTTP_200_OK)

@@ -18,7 +18,7 @@ from apps.core.observability import audit
 from ..models import SenderNumber
 from ..sender_rule import InvalidSender, normalize_sender
 
-EDITABLE_FIELDS = ("account_id", "value", "rate_per_second")
+EDITABLE_FIELDS = ("account_id", "value", "rate_per_second", "inbound_url")
 
 
 class SenderNotAllowed(ApplicationError):

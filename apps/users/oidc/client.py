@@ -37,6 +37,8 @@ ID_TOKEN_LEEWAY_SECONDS = 60  # clock skew allowed between the provider and us o
 DEFAULT_SCOPES = ("openid", "email", "profile")
 RESERVED_ID = "providers"
 PROVIDER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # a URL path segment, and OidcIdentity.provider's length
+# The same, as the schema's pattern for the `{provider}` of the sign-in path.
+PROVIDER_ID_PATTERN = rf"^(?!{RESERVED_ID}$){PROVIDER_ID.pattern}$"
 SUBJECT_MAX_LENGTH = 255
 
 

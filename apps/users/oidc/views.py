@@ -74,7 +74,11 @@ class OidcSignInView(PublicAuthView):
         operation_id="auth_oidc_sign_in",
         parameters=[
             OpenApiParameter(
-                "provider", OpenApiTypes.STR, OpenApiParameter.PATH, description="A provider's `id` from the list."
+                "provider",
+                OpenApiTypes.STR,
+                OpenApiParameter.PATH,
+                description="A provider's `id` from the list (never `providers`: that path is the list).",
+                pattern=oidc.PROVIDER_ID_PATTERN,
             ),
             RETRY_AFTER,
             WWW_AUTHENTICATE,
