@@ -11,6 +11,7 @@ delivered or given up; a pending event keeps it, so the receiver still gets the 
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -27,12 +28,14 @@ EVENT_FINAL_STATES = (StatusCallback.State.DELIVERED, StatusCallback.State.GAVE_
 
 def message_bodies_redact(*, batch_size: int = REDACT_BATCH_SIZE, max_batches: int = REDACT_MAX_BATCHES) -> int:
     """Beat sweep: redact the bodies due for it (see the module). Returns how many rows it redacted."""
-    redacted = _redact_all(lambda: _redact_batch(_asked_after_send(), batch_size), batch_size, max_batches)
+    redacted = _redact_all(_redact_batch, _asked_after_send(), batch_size, max_batches)
     if settings.MESSAGE_BODY_RETENTION_DAYS is not None:
         cutoff = timezone.now() - timedelta(days=settings.MESSAGE_BODY_RETENTION_DAYS)
-        redacted += _redact_all(lambda: _redact_batch(_past_retention(cutoff), batch_size), batch_size, max_batches)
-        redacted += _redact_all(lambda: _redact_inbound_batch(cutoff, batch_size), batch_size, max_batches)
-        redacted += _redact_all(lambda: _redact_inbound_event_batch(cutoff, batch_size), batch_size, max_batches)
+        redacted += _redact_all(_redact_batch, _past_retention(cutoff), batch_size, max_batches)
+        redacted += _redact_all(_redact_inbound_batch, _inbound_past_retention(cutoff), batch_size, max_batches)
+        redacted += _redact_all(
+            _redact_inbound_event_batch, _inbound_events_past_retention(cutoff), batch_size, max_batches
+        )
     return redacted
 
 
@@ -46,10 +49,12 @@ def _past_retention(cutoff: datetime) -> QuerySet[Message]:
     return Message.objects.filter(body__isnull=False, created_at__lt=cutoff).order_by("created_at")
 
 
-def _redact_all(redact_batch: Callable[[], int], batch_size: int, max_batches: int) -> int:
+def _redact_all(
+    redact_batch: Callable[[QuerySet[Any], int], int], candidates: QuerySet[Any], batch_size: int, max_batches: int
+) -> int:
     redacted = 0
     for _ in range(max_batches):
-        count = redact_batch()
+        count = redact_batch(candidates, batch_size)
         redacted += count
         if count < batch_size:
             break
@@ -71,16 +76,28 @@ def _redact_batch(candidates: QuerySet[Message], batch_size: int) -> int:
     )
 
 
-@transaction.atomic(durable=True)
-def _redact_inbound_batch(cutoff: datetime, batch_size: int) -> int:
-    # inbound_body_kept_idx, oldest first. A locked row is taking a part (a late one): a later sweep takes it.
-    pks = list(
+def _inbound_past_retention(cutoff: datetime) -> QuerySet[InboundMessage]:
+    # inbound_body_kept_idx, oldest first: redacted rows have left it.
+    return (
         InboundMessage.objects.filter(body__isnull=False, received_at__lt=cutoff)
         .exclude(status=InboundMessage.Status.RECEIVING)
         .order_by("received_at")
-        .select_for_update(skip_locked=True)
-        .values_list("pk", flat=True)[:batch_size]
     )
+
+
+def _inbound_events_past_retention(cutoff: datetime) -> QuerySet[StatusCallback]:
+    # cb_inbound_body_kept_idx, oldest first: redacted rows have left it.
+    return (
+        StatusCallback.objects.filter(inbound__isnull=False, created_at__lt=cutoff, state__in=EVENT_FINAL_STATES)
+        .exclude(payload__body=None)
+        .order_by("created_at")
+    )
+
+
+@transaction.atomic(durable=True)
+def _redact_inbound_batch(candidates: QuerySet[InboundMessage], batch_size: int) -> int:
+    # A locked text is taking a late part: a later sweep takes it.
+    pks = list(candidates.select_for_update(skip_locked=True).values_list("pk", flat=True)[:batch_size])
     if not pks:
         return 0
     InboundPart.objects.filter(inbound_id__in=pks).update(body="")
@@ -88,15 +105,9 @@ def _redact_inbound_batch(cutoff: datetime, batch_size: int) -> int:
 
 
 @transaction.atomic(durable=True)
-def _redact_inbound_event_batch(cutoff: datetime, batch_size: int) -> int:
-    # cb_inbound_body_kept_idx, oldest first. A locked row is being recorded or resent: a later sweep takes it.
-    events = list(
-        StatusCallback.objects.filter(inbound__isnull=False, created_at__lt=cutoff, state__in=EVENT_FINAL_STATES)
-        .exclude(payload__body=None)
-        .order_by("created_at")
-        .select_for_update(skip_locked=True)
-        .only("pk", "payload")[:batch_size]
-    )
+def _redact_inbound_event_batch(candidates: QuerySet[StatusCallback], batch_size: int) -> int:
+    # A locked event is having its outcome recorded or being resent: a later sweep takes it.
+    events = list(candidates.select_for_update(skip_locked=True).only("pk", "payload")[:batch_size])
     for event in events:
         event.payload["body"] = None
     return StatusCallback.objects.bulk_update(events, ["payload"])
