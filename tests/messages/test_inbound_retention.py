@@ -62,6 +62,7 @@ def text(
         parts_received=len(bodies),
         status=status,
         received_at=days_ago(days),
+        completed_at=days_ago(days) if status == "complete" else None,
     )
     for number, body in enumerate(bodies, start=1):
         InboundPart.objects.create(
@@ -180,7 +181,7 @@ def test_the_reads_show_a_redacted_text_as_null_with_when(user_client, user) -> 
         "parts_received": 1,
         "backend": "http",
         "received_at": iso(inbound.received_at),
-        "completed_at": None,
+        "completed_at": iso(inbound.completed_at),
         "redacted_at": iso(inbound.redacted_at),
     }
     assert listed == found == [detail]
