@@ -3,6 +3,7 @@ actions; the numbers and sender IDs accounts own, added, changed and deleted by 
 opt-outs (added and deleted) and the accounts' keyword answers, through theirs."""
 
 import contextlib
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -34,6 +35,10 @@ from .phone import InvalidPhoneNumber, normalize_phone
 from .safe_http import UnsafeDestination, resolve
 from .sender_rule import InvalidSender, normalize_sender
 from .senders.services import SenderNotAllowed, sender_number_delete, sender_number_save
+
+
+def _body_state(redacted_at: datetime | None) -> str:
+    return f"redacted {redacted_at:%Y-%m-%d %H:%M} UTC" if redacted_at is not None else "kept"
 
 
 @admin.register(Message)
@@ -89,9 +94,7 @@ class MessageAdmin(ViewOnlyForAdmins, admin.ModelAdmin):
 
     @admin.display(description="body")
     def body_state(self, message: Message) -> str:
-        if message.redacted_at is not None:
-            return f"redacted {message.redacted_at:%Y-%m-%d %H:%M} UTC"
-        return "kept"
+        return _body_state(message.redacted_at)
 
     @admin.action(description="Retry failed messages", permissions=["retry"])
     def retry_failed_messages(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
@@ -158,7 +161,8 @@ class InboundPartInline(ViewOnlyForAdmins, admin.TabularInline):
 
 @admin.register(InboundMessage)
 class InboundMessageAdmin(ViewOnlyForAdmins, admin.ModelAdmin):
-    """Read-only view of every account's inbound messages, with the parts each arrived in."""
+    """Read-only view of every account's inbound messages, with the parts each arrived in. A redacted one shows its
+    body and its parts' bodies empty and when it was redacted (`body` column, `redacted_at`)."""
 
     list_display = (
         "message_id",
@@ -169,14 +173,19 @@ class InboundMessageAdmin(ViewOnlyForAdmins, admin.ModelAdmin):
         "parts_received",
         "parts",
         "received_at",
+        "body_state",
     )
-    list_filter = ("status", "backend")
+    list_filter = ("status", "backend", ("redacted_at", admin.EmptyFieldListFilter))
     search_fields = ("=message_id", "=from_number", "=to_number", "=account_id")
     search_help_text = "An exact inbound message id, number (E.164) or account id."
     readonly_fields = [field.name for field in InboundMessage._meta.fields]
     inlines = [InboundPartInline]
     ordering = ("-received_at", "-id")
     show_full_result_count = False
+
+    @admin.display(description="body")
+    def body_state(self, inbound: InboundMessage) -> str:
+        return _body_state(inbound.redacted_at)
 
 
 class AdminStaffOnly(admin.ModelAdmin):

@@ -241,6 +241,12 @@ class StatusCallback(models.Model):
             models.Index(
                 fields=["in_flight_until"], name="cb_in_flight_idx", condition=models.Q(in_flight_until__isnull=False)
             ),
+            # The retention sweep's rows: inbound events whose payload still holds the text's body.
+            models.Index(
+                fields=["created_at"],
+                name="cb_inbound_body_kept_idx",
+                condition=models.Q(inbound__isnull=False) & ~models.Q(payload__body=None),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -389,7 +395,9 @@ class InboundMessage(models.Model):
     backend = models.CharField(max_length=BACKEND_NAME_MAX_LENGTH)
     from_number = models.CharField(max_length=E164_MAX_LENGTH)
     to_number = models.CharField(max_length=E164_MAX_LENGTH)
-    body = models.TextField(blank=True)
+    # Null once redacted (past MESSAGE_BODY_RETENTION_DAYS, apps.messages.retention); `redacted_at` says when.
+    body = models.TextField(null=True, blank=True)
+    redacted_at = models.DateTimeField(null=True, blank=True)
     # The gateway's concatenation reference of a text in parts ("" for a text in one).
     reference = models.CharField(max_length=INBOUND_REFERENCE_MAX_LENGTH, blank=True)
     parts = models.PositiveSmallIntegerField(default=1)
@@ -407,6 +415,8 @@ class InboundMessage(models.Model):
             models.Index(fields=["-received_at", "-id"], name="inbound_received_idx"),
             # Small: the texts still waiting for parts, for the sweep that ends them `incomplete`.
             models.Index(fields=["received_at"], name="inbound_receiving_idx", condition=models.Q(status="receiving")),
+            # The retention sweep's rows: only bodies still kept, so redacted rows cost it nothing.
+            models.Index(fields=["received_at"], name="inbound_body_kept_idx", condition=models.Q(body__isnull=False)),
         ]
         constraints = [
             models.CheckConstraint(
@@ -436,6 +446,7 @@ class InboundPart(models.Model):
     backend = models.CharField(max_length=BACKEND_NAME_MAX_LENGTH)
     gateway_message_id = models.CharField(max_length=GATEWAY_MESSAGE_ID_MAX_LENGTH)
     number = models.PositiveSmallIntegerField(default=1)  # its place in the text, from 1
+    # Emptied when its text is redacted (the text's `redacted_at` says when).
     body = models.TextField(blank=True)
     received_at = models.DateTimeField(default=timezone.now)
 

@@ -338,7 +338,9 @@ class InboundMessageSerializer(serializers.ModelSerializer):
     from_number = serializers.CharField(help_text="The number that wrote (E.164).")
     to_number = serializers.CharField(help_text="The account's number it was written to (E.164).")
     body = serializers.CharField(
-        help_text="The text; for one sent in parts, the parts joined in order (those received, when `incomplete`)."
+        allow_null=True,
+        help_text="The text; for one sent in parts, the parts joined in order (those received, when `incomplete`). "
+        "Null once redacted (`redacted_at`): after MESSAGE_BODY_RETENTION_DAYS.",
     )
     status = serializers.ChoiceField(
         choices=[(status, status) for status in InboundMessage.SHOWN_STATUSES],
@@ -350,6 +352,7 @@ class InboundMessageSerializer(serializers.ModelSerializer):
     backend = serializers.CharField(help_text="The SMS gateway that received it.")
     received_at = serializers.DateTimeField(help_text="When its first part arrived.")
     completed_at = serializers.DateTimeField(allow_null=True, help_text="When its last part arrived; null until then.")
+    redacted_at = serializers.DateTimeField(allow_null=True, help_text="When its body was redacted; null while kept.")
 
     @extend_schema_field({"type": "string", "enum": ["inbound"]})
     def get_direction(self, inbound: InboundMessage) -> str:
@@ -370,5 +373,6 @@ class InboundMessageSerializer(serializers.ModelSerializer):
             "backend",
             "received_at",
             "completed_at",
+            "redacted_at",
         ]
         read_only_fields = fields

@@ -134,7 +134,8 @@ def expire_messages_task() -> int:
 
 @shared_task(ignore_result=True)
 def redact_message_bodies_task() -> int:
-    """Beat: redact the bodies past MESSAGE_BODY_RETENTION_DAYS, and final ones whose create asked it."""
+    """Beat: redact the bodies past MESSAGE_BODY_RETENTION_DAYS (messages, inbound messages and their events), and
+    final ones whose create asked it."""
     from .retention.services import message_bodies_redact
 
     return message_bodies_redact()

@@ -75,6 +75,7 @@ def test_an_inbound_message_is_stored_on_the_account_owning_to(api_client, user_
         "backend": "http",
         "received_at": iso(stored.received_at),
         "completed_at": iso(stored.completed_at),
+        "redacted_at": None,
     }
 
 

@@ -105,7 +105,8 @@ def _receive(*, account_id: UUID, backend: str, sms: InboundSms) -> InboundRecei
 
 def _text_of(*, account_id: UUID, backend: str, sms: InboundSms) -> InboundMessage:
     """The text `sms` belongs to, locked: for a part, the open set of its reference (else the newest `incomplete`
-    one still missing this part: a late part), opened when there is none; for a whole text, a new one.
+    one still missing this part and not redacted: a late part), opened when there is none; for a whole text, a new
+    one.
 
     Raises IntegrityError when a concurrent part opened the same set first (the caller tries again)."""
     same_set = InboundMessage.objects.select_for_update().filter(
@@ -120,7 +121,8 @@ def _text_of(*, account_id: UUID, backend: str, sms: InboundSms) -> InboundMessa
         if open_set is not None:
             return open_set
         late = (
-            same_set.filter(status=InboundMessage.Status.INCOMPLETE)
+            # A redacted text keeps no parts to join a late one to: that one starts a text of its own.
+            same_set.filter(status=InboundMessage.Status.INCOMPLETE, redacted_at__isnull=True)
             .exclude(part_rows__number=sms.part)
             .order_by("-received_at", "-id")
             .first()
