@@ -1,7 +1,6 @@
 """Message requests read the token's user and bump the user's rate-limit counter in one Redis round trip, and an
 account page (whose account is in its path) reads its cached count in that round trip too."""
 
-
 import pytest
 
 from apps.core.cache import batch as cache_batch
