@@ -63,10 +63,10 @@ class OutboxEvent(models.Model):
 
 class CacheVersion(models.Model):
     """The current version of one cache scope (apps.core.cache.versioned). The database owns it, so a write
-    replaces it in its own transaction whether the cache answers or not."""
+    replaces it in its own transaction whether the cache answers or not. Versions only grow (see the module)."""
 
     scope = models.CharField(max_length=100, primary_key=True)
-    version = models.CharField(max_length=26)
+    version = models.BigIntegerField()
 
     def __str__(self) -> str:
         return f"{self.scope}@{self.version}"

@@ -1,8 +1,8 @@
 """The read cache on a real Redis, read and written by two independent cache clients, as two web processes would.
 
-Process A talks to Redis through django-redis, process B through Django's own Redis backend: different client
-libraries, connection pools and objects, sharing nothing but the Redis server. Each switch of `CACHES` drops
-every cache object Django holds, so nothing carries over in memory from one "process" to the other.
+Processes A and B talk to Redis through django-redis (the settings' backend: the catalog keeps its version's copy
+through it) with connection pools and objects of their own, sharing nothing but the Redis server. Each switch of
+`CACHES` drops every cache object Django holds, so nothing carries over in memory from one "process" to the other.
 """
 
 import os
@@ -11,8 +11,10 @@ import pytest
 from django.core.cache import caches
 from django_redis.cache import RedisCache
 
+from apps.core.cache.versioned import VersionedCache
 from apps.core.models import CacheVersion
 from apps.products.cache import catalog_reads
+from apps.products.models import Product
 from tests.products.conftest import PRODUCTS, product_url
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db]
@@ -29,12 +31,10 @@ def django_redis() -> dict[str, object]:
     }
 
 
-def builtin_redis() -> dict[str, object]:
-    return {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": os.environ["REDIS_URL"],
-        "KEY_PREFIX": PREFIX,
-    }
+def other_django_redis() -> dict[str, object]:
+    # django-redis keeps one connection pool per URL in the process: another URL to the same server, another pool.
+    url = os.environ["REDIS_URL"]
+    return {**django_redis(), "LOCATION": f"{url}{'&' if '?' in url else '?'}health_check_interval=30"}
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def process(settings):
     """`process("A")` / `process("B")`: the cache client the next requests go through."""
 
     def switch(name: str) -> None:
-        settings.CACHES = {"default": django_redis() if name == "A" else builtin_redis()}
+        settings.CACHES = {"default": django_redis() if name == "A" else other_django_redis()}
 
     switch("A")
     caches["default"].clear()
@@ -96,3 +96,31 @@ def test_the_version_lives_in_the_database_and_the_entries_in_redis(process, use
     assert isinstance(backend, RedisCache)
     (entry_key,) = backend.keys(catalog_reads.entry_key("*"))
     assert backend.get(entry_key)[0] == catalog_reads.current_version()
+
+
+def test_the_version_copy_in_redis_is_raised_by_a_committed_write(process, admin_client, product, committed) -> None:
+    admin_client.get(PRODUCTS)
+    backend = caches["default"]
+    assert backend.get(catalog_reads.version_key()) == catalog_reads.current_version()
+
+    with committed():
+        admin_client.patch(product_url(product, "price/"), {"price": "55.00"}, format="json")
+
+    assert backend.get(catalog_reads.version_key()) == catalog_reads.current_version()
+
+
+def test_a_new_connection_consults_the_database_before_trusting_the_copy_in_redis(
+    process, user_client, product
+) -> None:
+    """A write that reached the database but not Redis (its process could not reach Redis, or Redis came back from
+    an old dump): a connection made afterwards, as after a restart or a failover, does not trust the copy."""
+    assert user_client.get(product_url(product)).json()["price"] == "19.99"  # cached, the copy checked
+
+    Product.objects.filter(pk=product.pk).update(price="55.00")
+    VersionedCache(catalog_reads.prefix).invalidate()  # the database's version alone, as such a write leaves it
+    backend = caches["default"]
+    assert isinstance(backend, RedisCache)
+    backend.client.get_client(write=True).connection_pool.disconnect()  # what a restart or a failover does
+
+    assert user_client.get(product_url(product)).json()["price"] == "55.00"
+    assert backend.get(catalog_reads.version_key()) == catalog_reads.current_version()

@@ -10,13 +10,13 @@ from tests.products.conftest import PRODUCTS, product_url
 pytestmark = pytest.mark.django_db
 
 
-def test_list_answers_an_etag_and_a_304_with_one_query_the_version(
-    user_client, product, django_assert_num_queries
+def test_list_answers_an_etag_and_a_304_with_no_query_but_the_version(
+    user_client, product, django_assert_num_queries, version_queries
 ) -> None:
     first = user_client.get(PRODUCTS)
     etag = first["ETag"]
 
-    with django_assert_num_queries(1):  # the catalog version's row
+    with django_assert_num_queries(version_queries):
         again = user_client.get(PRODUCTS, HTTP_IF_NONE_MATCH=etag)
 
     assert again.status_code == 304
@@ -24,15 +24,16 @@ def test_list_answers_an_etag_and_a_304_with_one_query_the_version(
     assert again["ETag"] == etag
 
 
-def test_the_list_tag_is_current_without_a_cached_body(user_client, product, django_assert_num_queries) -> None:
-    """The tag comes from the catalog version alone (its database row): a 304 needs no cached page, and no query
-    but the version's, Redis outage or not."""
+def test_the_list_tag_is_current_without_a_cached_body(
+    user_client, product, django_assert_num_queries, version_queries
+) -> None:
+    """The tag comes from the catalog version alone: a 304 needs no cached page, and no query but the version's."""
     etag = user_client.get(PRODUCTS)["ETag"]
     cache.clear()
     # Another page: it signs the token's user in to the authentication cache again, and has a tag of its own.
     assert user_client.get(PRODUCTS, {"page_size": 1})["ETag"] != etag
 
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(version_queries):
         assert user_client.get(PRODUCTS, HTTP_IF_NONE_MATCH=etag).status_code == 304
 
 
@@ -48,10 +49,12 @@ def test_a_catalog_write_makes_the_list_tag_stale(user_client, admin_client, pro
     assert changed["ETag"] != etag
 
 
-def test_detail_304_from_the_cache_runs_one_query_the_version(user_client, product, django_assert_num_queries) -> None:
+def test_detail_304_from_the_cache_runs_no_query_but_the_version(
+    user_client, product, django_assert_num_queries, version_queries
+) -> None:
     etag = user_client.get(product_url(product))["ETag"]
 
-    with django_assert_num_queries(1):  # the catalog version's row
+    with django_assert_num_queries(version_queries):
         again = user_client.get(product_url(product), HTTP_IF_NONE_MATCH=etag)
 
     assert (again.status_code, again.content, again["ETag"]) == (304, b"", etag)

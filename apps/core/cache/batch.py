@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 CACHE_ALIAS = "default"
 _GETS = "_cache_batch_gets"
 _COUNTS = "_cache_batch_counts"
+_CONNECTION_NAME = "_cache_batch_connection_name"
 
 
 def _django_request(request: Any) -> HttpRequest:
@@ -28,7 +29,8 @@ def _django_request(request: Any) -> HttpRequest:
 
 def prefetch(request: Any, *, get: Sequence[str] = (), bump: Sequence[tuple[str, int]] = ()) -> bool:
     """Read the `get` keys and add one to each `bump` counter (made with its timeout, in seconds, on first use)
-    in one round trip, and keep the answers on the request. False when nothing was kept."""
+    in one round trip, and keep the answers on the request, with the name of the connection they came over
+    (apps.core.cache.versioned trusts a version read over a connection it checked). False when nothing was kept."""
     cache = caches[CACHE_ALIAS]
     if not (get or bump) or not type(cache).__module__.startswith("django_redis."):
         return False
@@ -41,6 +43,7 @@ def prefetch(request: Any, *, get: Sequence[str] = (), bump: Sequence[tuple[str,
     client = cache.client
     try:
         pipe = client.get_client(write=True).pipeline(transaction=True)
+        pipe.client_getname()
         for key in get:
             pipe.get(client.make_key(key))
         for key, timeout in bump:
@@ -52,8 +55,10 @@ def prefetch(request: Any, *, get: Sequence[str] = (), bump: Sequence[tuple[str,
         logger.warning("Cache batch failed, each read goes alone: %s", exc)
         return False
     inner = _django_request(request)
+    name, answers = answers[0], answers[1:]
     gets = {key: None if raw is None else client.decode(raw) for key, raw in zip(get, answers, strict=False)}
     counts = {key: int(answers[len(get) + 2 * n]) for n, (key, _) in enumerate(bump)}
+    setattr(inner, _CONNECTION_NAME, name)
     setattr(inner, _GETS, {**getattr(inner, _GETS, {}), **gets})
     setattr(inner, _COUNTS, {**getattr(inner, _COUNTS, {}), **counts})
     return True
@@ -67,6 +72,12 @@ def take_prefetched(request: Any, key: str) -> tuple[bool, Any]:
     if key in gets:
         return True, gets.pop(key)
     return False, None
+
+
+def connection_name(request: Any) -> str | None:
+    """The name of the Redis connection this request's batch came over (None without a batch or a name)."""
+    name: str | None = getattr(_django_request(request), _CONNECTION_NAME, None)
+    return name
 
 
 def take_count(request: Any, key: str) -> int | None:

@@ -1,10 +1,5 @@
 """The message endpoints: create, retrieve, list and search, and one account's messages.
 
-Process-local state: the account of each user this process counted a page for (`_user_accounts`, at most
-USER_ACCOUNTS_REMEMBERED, cleared when full): a guess of which cached count a read will ask for, fetched in the
-request's one Redis round trip. A wrong guess (another process saw the user, or the account changed) only fetches a
-key no read takes, so a fleet is correct with it.
-
 Past 300 lines: most of it is the schema's description of each operation, which belongs beside it.
 """
 
@@ -105,24 +100,9 @@ def _idempotency_key(request: Request) -> str | None:
     return key
 
 
-# The account of each user this process has counted a page for: before authenticating, a list read guesses from it
-# which cached count it will read, and fetches it in the request's one Redis round trip. A wrong guess (an account
-# changed since) fetches a key that no read takes; the count is then asked for as it would have been.
-_user_accounts: dict[int, UUID] = {}
-USER_ACCOUNTS_REMEMBERED = 10_000
-
-
-def _remember_account(user_pk: int, account_id: UUID) -> None:
-    if user_pk not in _user_accounts and len(_user_accounts) >= USER_ACCOUNTS_REMEMBERED:
-        _user_accounts.clear()
-    _user_accounts[user_pk] = account_id
-
-
-def _count_keys(request: Request, account_id: UUID | None) -> list[str]:
+def _count_keys(request: Request, account_id: UUID) -> list[str]:
     """The cached count a page of `account_id`'s messages reads. A read that counts afresh (a `status` filter, an
     admin's) takes no count from the batch: the key fetched for it goes unused."""
-    if account_id is None:
-        return []
     return [count_entry_key(account_id, normalized_list_query(request.path, request.query_params))]
 
 
@@ -177,11 +157,6 @@ class MessageViewSet(
         if getattr(self, "swagger_fake_view", False):
             return Message.objects.none()
         return message_list_for_account(user=request_user(self.request))
-
-    def batched_cache_keys(self, request: Request, user_pk: int) -> list[str]:
-        if self.action not in ("list", "search"):
-            return []
-        return _count_keys(request, _user_accounts.get(user_pk))
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer]:
         if self.action == "create":
@@ -286,7 +261,6 @@ class MessageViewSet(
         user = request_user(self.request)
         if is_admin(user) or self.request.query_params.get("status"):
             return None
-        _remember_account(user.pk, user.account_id)
         return user.account_id
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
