@@ -6,12 +6,14 @@ through it) with connection pools and objects of their own, sharing nothing but 
 """
 
 import os
+import time
 
 import pytest
+import time_machine
 from django.core.cache import caches
 from django_redis.cache import RedisCache
 
-from apps.core.cache.versioned import VersionedCache
+from apps.core.cache.versioned import RedisVersionedCache, VersionedCache
 from apps.core.models import CacheVersion
 from apps.products.cache import catalog_reads
 from apps.products.models import Product
@@ -124,3 +126,17 @@ def test_a_new_connection_consults_the_database_before_trusting_the_copy_in_redi
 
     assert user_client.get(product_url(product)).json()["price"] == "55.00"
     assert backend.get(catalog_reads.version_key()) == catalog_reads.current_version()
+
+
+def test_a_write_that_did_not_reach_redis_is_seen_by_open_connections_after_the_recheck_period(
+    process, user_client, product
+) -> None:
+    """A write that reached the database but not Redis, while the reading process's connection stays open and
+    checked (that one writer was cut off from Redis): the copy is trusted for RECHECK_SECONDS at most."""
+    assert user_client.get(product_url(product)).json()["price"] == "19.99"  # cached, the copy checked
+
+    Product.objects.filter(pk=product.pk).update(price="55.00")
+    VersionedCache(catalog_reads.prefix).invalidate()  # the database's version alone, as such a write leaves it
+
+    with time_machine.travel(time.time() + RedisVersionedCache.RECHECK_SECONDS + 0.01, tick=False):
+        assert user_client.get(product_url(product)).json()["price"] == "55.00"

@@ -111,16 +111,20 @@ class RedisVersionedCache(VersionedCache):
     """A VersionedCache whose version is also kept in Redis and read in the same round trip as the entry, so a warm
     read asks the database nothing.
 
-    The copy in Redis is trusted only on a connection that carries CHECKED_NAME: a process names a connection so
-    when, over it, it has raised the copy to the database's version (a Lua script that only ever raises it). A
-    connection's name lives in the Redis server's memory, never in its data: a restarted or failed-over Redis, or a
-    new connection, has none, so the first read over it consults the database, however old the data Redis came
-    back with. A write takes the copy away before it commits (readers meanwhile consult the database) and raises
-    it to its own version once committed; a write that could not reach Redis drops the process's connections, so
-    its next read consults the database too. Without Redis (the in-process cache) it is a VersionedCache.
+    The copy in Redis is trusted only on a connection that carries the checked name of the current second
+    (`checked_name()`): a process names a connection so when, over it, it has raised the copy to the database's
+    version (a Lua script that only ever raises it). A connection's name lives in the Redis server's memory, never
+    in its data: a restarted or failed-over Redis, or a new connection, has none, so the first read over it
+    consults the database, however old the data Redis came back with. A write takes the copy away before it
+    commits (readers meanwhile consult the database) and raises it to its own version once committed; a write that
+    could not reach Redis drops the process's connections, so its next read consults the database too. Other
+    processes, whose Redis that write could not reach, consult the database once their name's second has passed:
+    a connection's check holds for RECHECK_SECONDS, so what such a write leaves behind lasts that long at most, for
+    one database read per connection and period. Without Redis (the in-process cache) it is a VersionedCache.
     """
 
     CHECKED_NAME = "cache-versions-checked"
+    RECHECK_SECONDS = 1
     VERSION_SECONDS = 24 * 60 * 60  # an expired copy costs one database read
     # Raise KEYS[1] to ARGV[1] unless it is newer already; answers the version it holds after.
     _RAISE = """
@@ -132,6 +136,11 @@ class RedisVersionedCache(VersionedCache):
 
     def version_key(self, scope: str = "") -> str:
         return _version_key(self.scope_key(scope))
+
+    @classmethod
+    def checked_name(cls) -> str:
+        """The name of a connection whose copy was compared with the database's in the current period."""
+        return f"{cls.CHECKED_NAME}:{time_ns() // (cls.RECHECK_SECONDS * 1_000_000_000)}"
 
     def prefetch_keys(self, entry_key: str, scope: str = "") -> list[str]:
         """The keys a read of `entry_key` takes from a request's batch (apps.core.cache.batch)."""
@@ -145,7 +154,7 @@ class RedisVersionedCache(VersionedCache):
         if answers is None:  # Redis unreachable: the read is computed afresh (and stored nowhere)
             return self.current_version(scope), None
         name, version, entry = answers
-        if name != self.CHECKED_NAME or not isinstance(version, int):
+        if name != self.checked_name() or not isinstance(version, int):
             version = self._check(client, scope)
         return version, _value_under(entry, version)
 
@@ -188,7 +197,7 @@ class RedisVersionedCache(VersionedCache):
             client,
             lambda pipe: [
                 pipe.eval(self._RAISE, 1, key, version, self.VERSION_SECONDS),
-                pipe.client_setname(self.CHECKED_NAME),
+                pipe.client_setname(self.checked_name()),
             ],
         )
         return int(answers[0]) if answers else version
