@@ -4,6 +4,8 @@ signature over the exact bytes of the body; a rate of their own; the `{backend}`
 from collections.abc import Callable
 from typing import TypeVar
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import throttling
 from rest_framework.exceptions import AuthenticationFailed, NotFound, ParseError
 from rest_framework.parsers import BaseParser
@@ -11,12 +13,30 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from apps.core.http.schema import ERROR
 from apps.core.http.throttling import FixedWindowRateThrottle
 
 from .backends import BaseSmsBackend, GatewayRequestInvalid, GatewayRequestNotAuthentic
 from .backends.failover import gateway_backend
+from .signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER
 
 Parsed = TypeVar("Parsed")
+
+# What the schema says of every gateway request: the gateway's name in the path and the signature headers.
+GATEWAY_REQUEST_PARAMETERS = [
+    OpenApiParameter("backend", OpenApiTypes.STR, OpenApiParameter.PATH, enum=["http"]),
+    OpenApiParameter(
+        TIMESTAMP_HEADER, OpenApiTypes.INT, OpenApiParameter.HEADER, required=True, description="Unix seconds."
+    ),
+    OpenApiParameter(
+        SIGNATURE_HEADER,
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        required=True,
+        description="Hex HMAC-SHA256 of `<timestamp>.<body>` under the gateway's shared secret.",
+    ),
+]
+NOT_AUTHENTIC = OpenApiResponse(ERROR, description="Missing or wrong signature, or a timestamp over 5 minutes off.")
 
 
 class GatewayRateThrottle(FixedWindowRateThrottle, throttling.AnonRateThrottle):

@@ -14,9 +14,9 @@ from rest_framework.response import Response
 
 from apps.core.http.api import ValidatedInputMixin
 from apps.core.http.conditional import (
+    CONDITIONAL_READ,
     ETAG_HEADER,
     IF_MATCH,
-    IF_NONE_MATCH,
     NOT_MODIFIED,
     PRECONDITION_FAILED,
     if_match_header,
@@ -55,7 +55,6 @@ ORDERING_PARAMETER = OpenApiParameter(
     "list (`?ordering=name,-price`): both mean the same.",
 )
 # Reads answer an ETag and a 304 to a current If-None-Match; writes to one product take If-Match (412 if stale).
-CONDITIONAL_READ = [IF_NONE_MATCH, ETAG_HEADER]
 CONDITIONAL_WRITE = [IF_MATCH, ETAG_HEADER]
 
 

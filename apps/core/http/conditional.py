@@ -107,6 +107,8 @@ IF_MATCH = OpenApiParameter(
         "otherwise 412 and nothing changes. Without the header the write is unconditional."
     ),
 )
+# A read that answers an ETag (a hash of the body) and a 304 with no body to an If-None-Match naming it.
+CONDITIONAL_READ = [IF_NONE_MATCH, ETAG_HEADER]
 NOT_MODIFIED = OpenApiResponse(description="Not modified: the If-None-Match tag is current. No body.")
 PRECONDITION_FAILED = OpenApiResponse(
     ERROR,

@@ -23,7 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.http.api import ValidatedInputMixin
-from apps.core.http.conditional import ETAG_HEADER, IF_NONE_MATCH, NOT_MODIFIED, conditional_get
+from apps.core.http.conditional import CONDITIONAL_READ, NOT_MODIFIED, conditional_get
 from apps.core.http.permissions import is_admin
 from apps.core.http.schema import ERROR
 from apps.core.keygen import KEY_LENGTH
@@ -114,10 +114,6 @@ class MessagePagesMixin(generics.GenericAPIView):
     def message_page(self, queryset: QuerySet[Message]) -> Response:
         rows: list[Any] = self.paginate_queryset(queryset) or []  # MESSAGE_COLUMNS dicts (MessagePagination)
         return self.get_paginated_response(message_read_data(rows))
-
-
-# Reads answer an ETag (a hash of the body) and a 304 with no body to an If-None-Match naming it.
-CONDITIONAL_READ = [IF_NONE_MATCH, ETAG_HEADER]
 
 
 @extend_schema_view(

@@ -18,17 +18,16 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.core.http.conditional import ETAG_HEADER, IF_NONE_MATCH, NOT_MODIFIED, conditional_get
+from apps.core.http.conditional import CONDITIONAL_READ, NOT_MODIFIED, conditional_get
 from apps.core.http.schema import ERROR
 from apps.core.keygen import KEY_LENGTH
 from apps.users.request_user import request_user
 
 from ..filters import MAX_LIST_VALUES
-from ..gateway_requests import GatewayRequestView
+from ..gateway_requests import GATEWAY_REQUEST_PARAMETERS, NOT_AUTHENTIC, GatewayRequestView
 from ..models import BODY_MAX_LENGTH, INBOUND_MAX_PARTS, InboundMessage
 from ..selectors import inbound_message_list_for_account, inbound_message_search
 from ..serializers import InboundMessageSerializer
-from ..signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from .services import inbound_receive
 
 _answer = inline_serializer(
@@ -67,24 +66,12 @@ _http_inbound = inline_serializer(
     tags=["messages"],
     summary="Receive a message (gateways)",
     request={"application/json": _http_inbound},
-    parameters=[
-        OpenApiParameter("backend", OpenApiTypes.STR, OpenApiParameter.PATH, enum=["http"]),
-        OpenApiParameter(
-            TIMESTAMP_HEADER, OpenApiTypes.INT, OpenApiParameter.HEADER, required=True, description="Unix seconds."
-        ),
-        OpenApiParameter(
-            SIGNATURE_HEADER,
-            OpenApiTypes.STR,
-            OpenApiParameter.HEADER,
-            required=True,
-            description="Hex HMAC-SHA256 of `<timestamp>.<body>` under the gateway's shared secret.",
-        ),
-    ],
+    parameters=GATEWAY_REQUEST_PARAMETERS,
     responses={
         201: _answer,
         200: OpenApiResponse(_answer, description="A resend: nothing new was stored."),
         400: OpenApiResponse(ERROR, description="The body is not the backend's inbound message shape."),
-        401: OpenApiResponse(ERROR, description="Missing or wrong signature, or a timestamp over 5 minutes off."),
+        401: NOT_AUTHENTIC,
         404: OpenApiResponse(
             ERROR, description="No such backend, or `number_not_owned`: no account owns `to` (nothing is stored)."
         ),
@@ -137,7 +124,6 @@ SEARCH_PARAMETERS = [
         description="ISO 8601; messages received strictly before this instant.",
     ),
 ]
-CONDITIONAL_READ = [IF_NONE_MATCH, ETAG_HEADER]
 
 
 @extend_schema_view(

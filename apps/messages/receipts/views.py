@@ -1,15 +1,13 @@
 """The gateway's delivery receipts: POST /api/v1/messages/receipts/{backend}/."""
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.http.schema import ERROR
 
-from ..gateway_requests import GatewayRequestView
-from ..signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from ..gateway_requests import GATEWAY_REQUEST_PARAMETERS, NOT_AUTHENTIC, GatewayRequestView
 from .services import message_record_receipt
 
 _answer = inline_serializer(
@@ -34,23 +32,11 @@ _http_receipt = inline_serializer(
     tags=["messages"],
     summary="Report a delivery (gateways)",
     request={"application/json": _http_receipt},
-    parameters=[
-        OpenApiParameter("backend", OpenApiTypes.STR, OpenApiParameter.PATH, enum=["http"]),
-        OpenApiParameter(
-            TIMESTAMP_HEADER, OpenApiTypes.INT, OpenApiParameter.HEADER, required=True, description="Unix seconds."
-        ),
-        OpenApiParameter(
-            SIGNATURE_HEADER,
-            OpenApiTypes.STR,
-            OpenApiParameter.HEADER,
-            required=True,
-            description="Hex HMAC-SHA256 of `<timestamp>.<body>` under the gateway's shared secret.",
-        ),
-    ],
+    parameters=GATEWAY_REQUEST_PARAMETERS,
     responses={
         200: _answer,
         400: OpenApiResponse(ERROR, description="The body is not the backend's receipt shape."),
-        401: OpenApiResponse(ERROR, description="Missing or wrong signature, or a timestamp over 5 minutes off."),
+        401: NOT_AUTHENTIC,
         404: OpenApiResponse(
             ERROR,
             description="No such backend, or no message sent through it with this reference (`unknown_message`: "
