@@ -8,6 +8,8 @@ import django_filters
 from django import forms
 from django.db.models import QuerySet
 from django_filters.fields import IsoDateTimeField
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 
 from apps.core.http.filtering import ReusedFormFilterSet
 
@@ -83,6 +85,16 @@ class UtcIsoDateTimeField(IsoDateTimeField):
 
 class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcIsoDateTimeField
+
+
+def list_parameter(name: str, what: str) -> OpenApiParameter:
+    """The schema of an InListFilter's query parameter."""
+    return OpenApiParameter(
+        name,
+        OpenApiTypes.STR,
+        OpenApiParameter.QUERY,
+        description=f"{what}; a comma-separated list (at most {MAX_LIST_VALUES} values) matches any of them.",
+    )
 
 
 class InListFilter(django_filters.Filter):

@@ -31,7 +31,7 @@ from apps.users.authentication import BatchedAuthenticationReadsMixin
 from apps.users.request_user import request_user
 
 from ..acceptance.services import message_create
-from ..filters import MAX_LIST_VALUES, MessageListFilter
+from ..filters import MessageListFilter, list_parameter
 from ..lifecycle.services import message_cancel
 from ..models import IDEMPOTENCY_KEY_MAX_LENGTH, Message
 from ..pagination import MessagePagination, count_entry_key, normalized_list_query
@@ -44,23 +44,14 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 _not_found = OpenApiResponse(ERROR, description="No such message, or another account's.")
 
 
-def _list_parameter(name: str, what: str) -> OpenApiParameter:
-    return OpenApiParameter(
-        name,
-        OpenApiTypes.STR,
-        OpenApiParameter.QUERY,
-        description=f"{what}; a comma-separated list (at most {MAX_LIST_VALUES} values) matches any of them.",
-    )
-
-
 SEARCH_PARAMETERS = [
-    _list_parameter("message_id", "Message id"),
-    _list_parameter(
+    list_parameter("message_id", "Message id"),
+    list_parameter(
         "sender_number",
         "Sender, validated and normalised like a create body's: an E.164 number (spaces, dashes, dots and brackets "
         "ignored) or an alphanumeric sender ID (1 to 11 letters, digits and spaces, at least one letter)",
     ),
-    _list_parameter(
+    list_parameter(
         "receiver_number",
         "Receiver number, normalised like a create body's (E.164; spaces, dashes, dots and brackets ignored)",
     ),

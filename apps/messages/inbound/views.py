@@ -23,7 +23,7 @@ from apps.core.http.schema import ERROR
 from apps.core.keygen import KEY_LENGTH
 from apps.users.request_user import request_user
 
-from ..filters import MAX_LIST_VALUES
+from ..filters import list_parameter
 from ..gateway_requests import GATEWAY_REQUEST_PARAMETERS, NOT_AUTHENTIC, GatewayRequestView
 from ..models import BODY_MAX_LENGTH, INBOUND_MAX_PARTS, InboundMessage
 from ..selectors import inbound_message_list_for_account, inbound_message_search
@@ -95,19 +95,10 @@ class InboundGatewayView(GatewayRequestView):
         return Response(body, status=status.HTTP_201_CREATED if receipt.stored else status.HTTP_200_OK)
 
 
-def _list_parameter(name: str, what: str) -> OpenApiParameter:
-    return OpenApiParameter(
-        name,
-        OpenApiTypes.STR,
-        OpenApiParameter.QUERY,
-        description=f"{what}; a comma-separated list (at most {MAX_LIST_VALUES} values) matches any of them.",
-    )
-
-
 SEARCH_PARAMETERS = [
-    _list_parameter("message_id", "Inbound message id"),
-    _list_parameter("from_number", "The number that wrote, normalised (E.164; spaces, dashes, dots, brackets ignored)"),
-    _list_parameter("to_number", "The account's number written to, normalised like `from_number`"),
+    list_parameter("message_id", "Inbound message id"),
+    list_parameter("from_number", "The number that wrote, normalised (E.164; spaces, dashes, dots, brackets ignored)"),
+    list_parameter("to_number", "The account's number written to, normalised like `from_number`"),
     OpenApiParameter(
         "status", OpenApiTypes.STR, OpenApiParameter.QUERY, enum=[str(s) for s in InboundMessage.SHOWN_STATUSES]
     ),
