@@ -8,7 +8,7 @@ from apps.products.cache import catalog_reads
 from tests.products.conftest import PRODUCTS, product_url
 from tests.products.factories import CategoryFactory, PriceChangeFactory, ProductFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("version_check_held")]
 
 # At most: the token's user (when not cached yet), the catalog's cache version, the page count, the page itself
 # (category slug joined in).
