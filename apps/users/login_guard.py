@@ -32,7 +32,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from rest_framework.exceptions import Throttled
 
-from apps.core.http.throttling import bump_counter
+from apps.core.cache.counters import bump_counter
 from apps.core.observability.context import client_ip, request_client_ip
 
 from .models import User, normalize_email

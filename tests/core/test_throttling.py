@@ -1,5 +1,7 @@
 import pytest
+from django.core.cache import caches
 
+from apps.core.cache.counters import bump_counter
 from apps.core.http.throttling import UserRateThrottle
 from tests.helpers.processes import closed_port
 
@@ -37,6 +39,27 @@ def test_cache_down_fails_open_instead_of_500(user_client, three_per_minute, set
     }
     statuses = [user_client.get("/api/v1/users/me/").status_code for _ in range(5)]
     assert statuses == [200] * 5
+
+
+def test_a_counter_bumped_alone_fails_open_when_the_cache_is_down(db, api_client, settings) -> None:
+    down = {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2, "IGNORE_EXCEPTIONS": True},
+    }
+    settings.CACHES = {"default": down}
+    assert bump_counter(caches["default"], "a-counter", 60) is None
+    # The sign-in door's address limit and the login guard's counters are bumped alone: refused, never a 500.
+    response = api_client.post("/api/v1/auth/login/", {"email": "nobody@example.com", "password": "wrong"})
+    assert response.status_code == 401
+
+
+@pytest.mark.redis
+def test_a_counter_keeps_the_expiry_of_the_bump_that_made_it() -> None:
+    cache = caches["default"]
+    assert [bump_counter(cache, "a-counter", 30), bump_counter(cache, "a-counter", 3600)] == [1, 2]
+    assert 0 < cache.ttl("a-counter") <= 30  # type: ignore[attr-defined]
+    assert cache.get("a-counter") == 2
 
 
 @pytest.mark.redis

@@ -14,6 +14,8 @@ from typing import Any
 from django.core.cache import caches
 from django.http import HttpRequest
 
+from apps.core.cache.counters import queue_bump
+
 logger = logging.getLogger(__name__)
 
 CACHE_ALIAS = "default"
@@ -47,9 +49,7 @@ def prefetch(request: Any, *, get: Sequence[str] = (), bump: Sequence[tuple[str,
         for key in get:
             pipe.get(client.make_key(key))
         for key, timeout in bump:
-            redis_key = client.make_key(key)
-            pipe.incr(redis_key)
-            pipe.expire(redis_key, timeout, nx=True)
+            queue_bump(pipe, client.make_key(key), timeout)
         answers = pipe.execute()
     except (RedisError, OSError) as exc:
         logger.warning("Cache batch failed, each read goes alone: %s", exc)

@@ -28,6 +28,7 @@ from django.core.cache.backends.base import BaseCache
 from django.db import connections, router, transaction
 
 from apps.core.cache import batch as cache_batch
+from apps.core.cache.counters import redis_client
 from apps.core.models import CacheVersion
 
 CACHE_ALIAS = "default"
@@ -147,7 +148,7 @@ class RedisVersionedCache(VersionedCache):
         return [self.version_key(scope), entry_key]
 
     def lookup(self, entry_key: str, scope: str = "", request: Any = None) -> tuple[int, Any]:
-        client = _redis_client(self.backend)
+        client = redis_client(self.backend)
         if client is None:
             return super().lookup(entry_key, scope, request)
         answers = self._read_together(client, entry_key, scope, request)
@@ -159,7 +160,7 @@ class RedisVersionedCache(VersionedCache):
         return version, _value_under(entry, version)
 
     def invalidate_scopes(self, scopes: Iterable[str]) -> None:
-        client = _redis_client(self.backend)
+        client = redis_client(self.backend)
         scopes = list(scopes)
         if client is not None:
             self._redis_call(client, lambda pipe: [pipe.delete(client.make_key(self.version_key(s))) for s in scopes])
@@ -238,10 +239,3 @@ def _value_under(entry: Any, version: int) -> Any:
 
 def _decoded(client: Any, raw: bytes | None) -> Any:
     return None if raw is None else client.decode(raw)
-
-
-def _redis_client(backend: BaseCache) -> Any:
-    """django-redis's client of `backend`, or None for another cache (the in-process one)."""
-    if not type(backend).__module__.startswith("django_redis."):
-        return None
-    return getattr(backend, "client", None)

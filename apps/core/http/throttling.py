@@ -2,16 +2,16 @@
 
 Written here because DRF's SimpleRateThrottle keeps the timestamp of every request in the window as one cached
 list and rewrites it on each request: O(rate) work per request and lost updates between processes. A counter
-bumped with the cache's atomic `incr` is one round trip and exact. When the cache is down the limit fails open
+bumped atomically (apps.core.cache.counters) is one round trip and exact. When the cache is down the limit fails open
 (the request passes, the outage is logged by django-redis), so an outage never turns into 429s or 500s.
 """
 
 from typing import TYPE_CHECKING
 
-from django.core.cache.backends.base import BaseCache
 from rest_framework import throttling
 
 from apps.core.cache import batch as cache_batch
+from apps.core.cache.counters import bump_counter
 from apps.core.observability.context import request_client_ip
 
 if TYPE_CHECKING:  # rest_framework.views imports the throttle classes while it loads
@@ -56,19 +56,6 @@ class FixedWindowRateThrottle(throttling.SimpleRateThrottle):
     def get_ident(self, request: "Request") -> str:
         # The one address of the request (TRUSTED_PROXIES applied once), not DRF's own reading of X-Forwarded-For.
         return request_client_ip(request) or ""
-
-
-def bump_counter(cache: BaseCache, key: str, timeout: int) -> int | None:
-    """Add one to the counter at `key` (made with `timeout` on first use); None when the cache is down."""
-    try:
-        return cache.incr(key)
-    except ValueError:  # first of the window
-        if cache.add(key, 1, timeout):
-            return 1
-        try:
-            return cache.incr(key)
-        except ValueError:
-            return None
 
 
 class AnonRateThrottle(FixedWindowRateThrottle, throttling.AnonRateThrottle):

@@ -24,8 +24,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework import status
 from rest_framework.throttling import SimpleRateThrottle
 
+from apps.core.cache.counters import bump_counter
 from apps.core.exceptions import ApplicationError, Conflict
-from apps.core.http.throttling import bump_counter
 from apps.core.observability import audit
 
 from ..models import User
