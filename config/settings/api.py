@@ -100,3 +100,5 @@ LOGIN_REDIRECT_URL = "/api/v1/users/me/"
 LOGOUT_REDIRECT_URL = "/api-auth/login/"
 
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+# Only the API is called from other origins' pages; the probes, the admin and the account pages never answer them.
+CORS_URLS_REGEX = r"^/api/"
