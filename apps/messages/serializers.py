@@ -98,8 +98,8 @@ class CallbackUrlField(serializers.CharField):
         return value
 
 
-# The shape of a message in every answer, in this order: the serializer (and so the schema), the `.values()` of the
-# read path and `message_read_data` all take it from here.
+# The shape of a message in every answer, in this order (with `direction` after `message_id`): the serializer (and
+# so the schema), the `.values()` of the read path and `message_read_data` all take it from here.
 MESSAGE_COLUMNS = (
     "message_id",
     "account_id",
@@ -140,7 +140,10 @@ _JSON_FORMAT: dict[str, Callable[[Any], Any]] = {
     "backend": _blank_as_null,
     "in_reply_to": _blank_as_null,
 }
-_COLUMN_FORMATS = tuple((column, _JSON_FORMAT.get(column)) for column in MESSAGE_COLUMNS)
+# After `message_id`, which comes first and is a string already.
+_COLUMN_FORMATS = tuple((column, _JSON_FORMAT.get(column)) for column in MESSAGE_COLUMNS[1:])
+# Every message of this resource is one the account sends; what it receives is an inbound message (its own resource).
+OUTBOUND = "outbound"
 
 
 class MessageSerializer(serializers.ModelSerializer):
@@ -192,6 +195,14 @@ class MessageSerializer(serializers.ModelSerializer):
         "null for a message that answers none."
     )
 
+    direction = serializers.SerializerMethodField(
+        help_text="Always `outbound`: a message the account sends (what it receives: `GET /inbound-messages/`)."
+    )
+
+    @extend_schema_field({"type": "string", "enum": [OUTBOUND]})
+    def get_direction(self, message: Message) -> str:
+        return OUTBOUND
+
     def get_backend(self, message: Message) -> str | None:
         return _blank_as_null(message.backend)
 
@@ -207,7 +218,7 @@ class MessageSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Message
-        fields = list(MESSAGE_COLUMNS)
+        fields = [MESSAGE_COLUMNS[0], "direction", *MESSAGE_COLUMNS[1:]]
         read_only_fields = fields
 
 
@@ -220,7 +231,10 @@ def message_read_data(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]
 
 
 def _row_data(row: Mapping[str, Any]) -> dict[str, Any]:
-    data = {column: row[column] if format_ is None else format_(row[column]) for column, format_ in _COLUMN_FORMATS}
+    data = {"message_id": row["message_id"], "direction": OUTBOUND}
+    data.update(
+        (column, row[column] if format_ is None else format_(row[column])) for column, format_ in _COLUMN_FORMATS
+    )
     data["error_code"] = shown_error_code(status=row["status"], error_code=row["error_code"])
     return data
 

@@ -31,6 +31,7 @@ def message_json(message: Message) -> dict[str, Any]:
     message.refresh_from_db()
     return {
         "message_id": message.message_id,
+        "direction": "outbound",
         "account_id": str(message.account_id),
         "sender_number": message.sender_number,
         "receiver_number": message.receiver_number,

@@ -30,6 +30,7 @@ def test_create_answers_201_with_the_queued_message(user_client, user, payload) 
     message = Message.objects.get()
     assert response.json() == {
         "message_id": message.message_id,
+        "direction": "outbound",
         "account_id": str(user.account_id),
         "sender_number": "+15551230001",
         "receiver_number": "+442079460958",

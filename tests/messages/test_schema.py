@@ -53,8 +53,11 @@ def test_inbound_messages_are_documented(schema_and_warnings) -> None:
     assert {"X-Signature", "X-Signature-Timestamp"} <= {p["name"] for p in post["parameters"]}
     searched = {p["name"] for p in search["parameters"]}
     assert {"from_number", "to_number", "received_after", "received_before"} <= searched
-    assert inbound["properties"]["direction"]["allOf"] == [{"$ref": "#/components/schemas/DirectionEnum"}]
-    assert schema["components"]["schemas"]["DirectionEnum"]["enum"] == ["inbound"]
+    assert inbound["properties"]["direction"]["allOf"] == [{"$ref": "#/components/schemas/InboundMessageDirectionEnum"}]
+    assert schema["components"]["schemas"]["InboundMessageDirectionEnum"]["enum"] == ["inbound"]
+    outbound = schema["components"]["schemas"]["Message"]["properties"]["direction"]
+    assert outbound["allOf"] == [{"$ref": "#/components/schemas/MessageDirectionEnum"}]
+    assert schema["components"]["schemas"]["MessageDirectionEnum"]["enum"] == ["outbound"]
     create = schema["components"]["schemas"]["MessageCreateRequest"]
     assert "in_reply_to" in create["properties"]
     assert "sender_number" not in create.get("required", [])
@@ -95,6 +98,7 @@ def test_the_message_shape_is_the_contracts(schema_and_warnings) -> None:
 
     assert list(message["properties"]) == [
         "message_id",
+        "direction",
         "account_id",
         "sender_number",
         "receiver_number",
