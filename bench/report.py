@@ -55,6 +55,7 @@ class CaseResult:
             "p99_ms": round(statistics.median(self.p99_ms), 2) if self.p99_ms else None,
             "requests": self.requests,
             "errors": self.unexpected + self.socket_errors,
+            "unexpected_answers": self.unexpected,
             "ratio": round(rps / bare_rps, 3) if bare_rps else None,
             "ratio_health": round(rps / health_rps, 3) if health_rps else None,
             "target": TARGETS.get(self.name),

@@ -80,6 +80,13 @@ class Message(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True)
     next_attempt_at = models.DateTimeField(default=timezone.now)
+    # The service's columns a row needs (no database default): what a team that never heard of them would store.
+    encoding = models.CharField(max_length=5, default="GSM-7")
+    segments = models.PositiveSmallIntegerField(default=1)
+    redact_body_after_send = models.BooleanField(default=False)
+    backend = models.CharField(max_length=64, default="")
+    auto_reply = models.CharField(max_length=20, default="")
+    in_reply_to = models.CharField(max_length=26, default="")
 
     objects: models.Manager["Message"] = models.Manager()
 

@@ -43,6 +43,7 @@ def test_quick_benchmark_measures_every_case(tmp_path) -> None:
             "team_catalog_cached", "team_catalog_uncached", "team_message_create"} <= set(cases)  # fmt: skip
     for name, case in cases.items():
         assert case["rps"] > 0, name
+        assert case["unexpected_answers"] == 0, case  # the team's create once answered only 500s
         assert case["ratio"] is not None, name
         assert case["ratio_health"] is not None, name
     assert cases["bare_django"]["ratio"] == 1.0
