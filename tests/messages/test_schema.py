@@ -53,8 +53,8 @@ def test_inbound_messages_are_documented(schema_and_warnings) -> None:
     assert {"X-Signature", "X-Signature-Timestamp"} <= {p["name"] for p in post["parameters"]}
     searched = {p["name"] for p in search["parameters"]}
     assert {"from_number", "to_number", "received_after", "received_before"} <= searched
-    assert inbound["properties"]["direction"]["allOf"] == [{"$ref": "#/components/schemas/InboundMessageDirectionEnum"}]
-    assert schema["components"]["schemas"]["InboundMessageDirectionEnum"]["enum"] == ["inbound"]
+    assert inbound["properties"]["direction"]["allOf"] == [{"$ref": "#/components/schemas/DirectionEnum"}]
+    assert schema["components"]["schemas"]["DirectionEnum"]["enum"] == ["inbound"]
     outbound = schema["components"]["schemas"]["Message"]["properties"]["direction"]
     assert outbound["allOf"] == [{"$ref": "#/components/schemas/MessageDirectionEnum"}]
     assert schema["components"]["schemas"]["MessageDirectionEnum"]["enum"] == ["outbound"]
