@@ -1,5 +1,6 @@
 """Shared helpers for the messages tests: URLs, the API shapes of messages and pages, and waits on real workers."""
 
+import json
 import subprocess
 import time
 from collections.abc import Sequence
@@ -8,7 +9,9 @@ from typing import Any
 
 from rest_framework.fields import DateTimeField
 
+from apps.messages import signatures
 from apps.messages.models import Message
+from tests.helpers.receiver import Receiver
 
 MESSAGES_URL = "/api/v1/messages/"
 SEARCH_URL = "/api/v1/messages/search/"
@@ -92,3 +95,17 @@ def warm_up_workers(workers: Sequence[subprocess.Popen], messages: list[Message]
     for message in messages:
         deliver_messages_task.delay([message.pk])
     wait_until_sent(workers, [message.pk for message in messages], timeout=120)
+
+
+def received_events(hook: Receiver, secret: str) -> list[dict[str, Any]]:
+    """Every webhook request the receiver got (status callbacks, inbound events), each checked against its signature."""
+    seen = []
+    for request in hook.requests:
+        signatures.verify(
+            secret=secret,
+            body=request.body,
+            signature=request.headers["X-Signature"],
+            timestamp=request.headers["X-Signature-Timestamp"],
+        )
+        seen.append(json.loads(request.body))
+    return seen

@@ -6,7 +6,6 @@ from typing import Any
 
 from apps.messages import signatures
 from apps.messages.models import SenderNumber
-from tests.helpers.receiver import Receiver
 
 INBOUND_URL = "/api/v1/messages/inbound/http/"
 INBOUND_MESSAGES_URL = "/api/v1/inbound-messages/"
@@ -34,17 +33,3 @@ def post_inbound(
         for name, value in signatures.signed_headers(secret=secret, body=body, now=now).items()
     }
     return client.post(INBOUND_URL, body, content_type="application/json", **headers)
-
-
-def received_events(hook: Receiver, secret: str) -> list[dict[str, Any]]:
-    """Every request the receiver got, each checked against its signature."""
-    seen = []
-    for request in hook.requests:
-        signatures.verify(
-            secret=secret,
-            body=request.body,
-            signature=request.headers["X-Signature"],
-            timestamp=request.headers["X-Signature-Timestamp"],
-        )
-        seen.append(json.loads(request.body))
-    return seen

@@ -13,9 +13,9 @@ from apps.messages.backends import locmem
 from apps.messages.models import Message, StatusCallback
 from apps.messages.tasks import send_status_callback_task, sweep_status_callbacks_task
 from config.celery import app as celery_app
-from tests.helpers.receiver import Receiver, receiver
+from tests.helpers.receiver import receiver
 
-from .helpers import MESSAGES_URL
+from .helpers import MESSAGES_URL, received_events
 
 pytestmark = pytest.mark.django_db
 
@@ -57,20 +57,6 @@ def report(client, message_id: str, status: str, capture) -> None:
     assert answer.status_code == 200, answer.content
 
 
-def events(hook: Receiver, secret: str) -> list[dict]:
-    """Every request the receiver got, each checked against its signature."""
-    seen = []
-    for request in hook.requests:
-        signatures.verify(
-            secret=secret,
-            body=request.body,
-            signature=request.headers["X-Signature"],
-            timestamp=request.headers["X-Signature-Timestamp"],
-        )
-        seen.append(json.loads(request.body))
-    return seen
-
-
 def test_every_status_reaches_the_receiver_signed_and_in_order(
     user_client, api_client, payload, secret, django_capture_on_commit_callbacks
 ) -> None:
@@ -79,7 +65,7 @@ def test_every_status_reaches_the_receiver_signed_and_in_order(
         report(api_client, message["message_id"], "delivered", django_capture_on_commit_callbacks)
 
     assert message["status_callback"] == hook.url
-    seen = events(hook, secret)
+    seen = received_events(hook, secret)
     assert [(event["message_id"], event["status"], event["attempts"], event["error"]) for event in seen] == [
         (message["message_id"], "sent", 1, None),
         (message["message_id"], "delivered", 1, None),
@@ -99,7 +85,7 @@ def test_failed_attempts_are_retried_until_the_receiver_takes_them(
     assert [attempt.status_code for attempt in callback.attempt_log.all()] == [500, 503, 200]
     assert (callback.state, callback.attempts) == ("delivered", 3)
     assert len({request.headers["X-Signature"] for request in hook.requests}) >= 1
-    assert [event["event_id"] for event in events(hook, secret)] == [callback.event_id] * 3
+    assert [event["event_id"] for event in received_events(hook, secret)] == [callback.event_id] * 3
 
 
 def test_a_callback_is_given_up_after_its_attempts_and_recorded(
@@ -126,7 +112,7 @@ def test_a_failed_message_reports_its_error_as_a_code(
     with receiver() as hook:
         message = send(user_client, payload, hook.url, django_capture_on_commit_callbacks)
 
-    assert [(event["status"], event["attempts"], event["error"]) for event in events(hook, secret)] == [
+    assert [(event["status"], event["attempts"], event["error"]) for event in received_events(hook, secret)] == [
         ("failed", 2, "gateway_error")
     ]
     assert user_client.get(f"{MESSAGES_URL}{message['message_id']}/").json()["error_code"] == "gateway_error"
@@ -141,14 +127,14 @@ def test_a_later_status_waits_for_the_earlier_one(
     with receiver(plan=[500]) as hook:
         message = send(user_client, payload, hook.url, django_capture_on_commit_callbacks)
         report(api_client, message["message_id"], "delivered", django_capture_on_commit_callbacks)
-        assert [event["status"] for event in events(hook, secret)] == ["sent"]  # delivered waits its turn
+        assert [event["status"] for event in received_events(hook, secret)] == ["sent"]  # delivered waits its turn
 
         sent = StatusCallback.objects.get(payload__status="sent")
         StatusCallback.objects.filter(pk=sent.pk).update(next_attempt_at=sent.created_at)  # the retry is due
         with django_capture_on_commit_callbacks(execute=True):
             send_status_callback_task.delay(sent.pk)
 
-    assert [event["status"] for event in events(hook, secret)] == ["sent", "sent", "delivered"]
+    assert [event["status"] for event in received_events(hook, secret)] == ["sent", "sent", "delivered"]
     assert set(StatusCallback.objects.values_list("state", flat=True)) == {"delivered"}
 
 
@@ -174,7 +160,7 @@ def test_the_account_default_url_is_used_when_a_message_names_none(
         with django_capture_on_commit_callbacks(execute=True):
             user_client.post(MESSAGES_URL, payload, format="json")
 
-    assert [event["status"] for event in events(hook, secret)] == ["sent"]
+    assert [event["status"] for event in received_events(hook, secret)] == ["sent"]
 
 
 def test_no_url_no_callback(user_client, payload, secret, django_capture_on_commit_callbacks) -> None:
@@ -198,8 +184,8 @@ def test_a_new_default_url_applies_to_the_next_status_change(
         with django_capture_on_commit_callbacks(execute=True):
             user_client.post(MESSAGES_URL, payload, format="json")
 
-    assert [event["status"] for event in events(first, secret)] == ["sent"]
-    assert [event["status"] for event in events(second, secret)] == ["sent"]
+    assert [event["status"] for event in received_events(first, secret)] == ["sent"]
+    assert [event["status"] for event in received_events(second, secret)] == ["sent"]
 
 
 def free_port() -> int:
@@ -232,7 +218,7 @@ def test_embedded_a_callback_the_receiver_missed_waits_for_beat_run_beside_make_
     with receiver(port=port) as hook, django_capture_on_commit_callbacks(execute=True):
         Scheduler(app=celery_app, lazy=True).apply_async(sweep, advance=False)
 
-    assert [(event["event_id"], event["message_id"], event["status"]) for event in events(hook, secret)] == [
+    assert [(event["event_id"], event["message_id"], event["status"]) for event in received_events(hook, secret)] == [
         (callback.event_id, message["message_id"], "sent")
     ]
     callback.refresh_from_db()

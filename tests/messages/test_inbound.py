@@ -14,7 +14,7 @@ from apps.messages.models import InboundMessage, InboundPart, StatusCallback
 from config.celery import app as celery_app
 from tests.helpers.receiver import receiver
 
-from .helpers import iso
+from .helpers import iso, received_events
 from .inbound_helpers import (
     CUSTOMER,
     GATEWAY_SECRET,
@@ -25,7 +25,6 @@ from .inbound_helpers import (
     inbound_body,
     own_number,
     post_inbound,
-    received_events,
 )
 
 pytestmark = pytest.mark.django_db

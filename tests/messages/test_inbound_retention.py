@@ -17,7 +17,7 @@ from apps.messages.retention.services import message_bodies_redact
 from apps.messages.tasks import redact_message_bodies_task
 from tests.helpers.receiver import receiver
 
-from .helpers import iso
+from .helpers import iso, received_events
 from .inbound_helpers import (
     CUSTOMER,
     GATEWAY_SECRET,
@@ -28,7 +28,6 @@ from .inbound_helpers import (
     inbound_body,
     own_number,
     post_inbound,
-    received_events,
 )
 
 pytestmark = pytest.mark.django_db

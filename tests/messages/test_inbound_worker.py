@@ -10,13 +10,13 @@ from apps.messages.models import InboundMessage, InboundPart, StatusCallback
 from tests.helpers.receiver import receiver
 from tests.users.factories import UserFactory
 
+from .helpers import received_events
 from .inbound_helpers import (
     GATEWAY_SECRET,
     STATUS_CALLBACK_URL,
     inbound_body,
     own_number,
     post_inbound,
-    received_events,
 )
 
 DELIVERY_TIMEOUT_SECONDS = 60
