@@ -3,7 +3,7 @@
 Written here because DRF's SimpleRateThrottle keeps the timestamp of every request in the window as one cached
 list and rewrites it on each request: O(rate) work per request and lost updates between processes. A counter
 bumped atomically (apps.core.cache.counters) is one round trip and exact. When the cache is down the limit fails open
-(the request passes, the outage is logged by django-redis), so an outage never turns into 429s or 500s.
+(the request passes, the outage is logged), so an outage never turns into 429s or 500s.
 """
 
 from typing import TYPE_CHECKING
