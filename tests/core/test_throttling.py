@@ -1,7 +1,7 @@
 import pytest
 from django.core.cache import caches
 
-from apps.core.cache.counters import bump_counter
+from apps.core.cache.counters import bump_counter, redis_client
 from apps.core.http.throttling import UserRateThrottle
 from tests.helpers.processes import closed_port
 
@@ -60,6 +60,16 @@ def test_a_counter_keeps_the_expiry_of_the_bump_that_made_it() -> None:
     assert [bump_counter(cache, "a-counter", 30), bump_counter(cache, "a-counter", 3600)] == [1, 2]
     assert 0 < cache.ttl("a-counter") <= 30  # type: ignore[attr-defined]
     assert cache.get("a-counter") == 2
+
+
+@pytest.mark.redis
+def test_counters_behind_djangos_cache_proxy_bump_on_redis() -> None:
+    # DRF's throttles and the login guard hold `django.core.cache.cache`, a proxy whose type is not django-redis's:
+    # their bumps must still take the Redis path (one round trip), not the in-process cache's incr-then-add.
+    from django.core.cache import cache
+
+    assert redis_client(cache) is not None
+    assert redis_client(cache) is redis_client(caches["default"])
 
 
 @pytest.mark.redis

@@ -57,7 +57,7 @@ def prefetch(request: Any, *, get: Sequence[str] = (), bump: Sequence[tuple[str,
     inner = _django_request(request)
     name, answers = answers[0], answers[1:]
     gets = {key: None if raw is None else client.decode(raw) for key, raw in zip(get, answers, strict=False)}
-    counts = {key: int(answers[len(get) + 2 * n]) for n, (key, _) in enumerate(bump)}
+    counts = {key: int(answers[len(get) + n]) for n, (key, _) in enumerate(bump)}
     setattr(inner, _CONNECTION_NAME, name)
     setattr(inner, _GETS, {**getattr(inner, _GETS, {}), **gets})
     setattr(inner, _COUNTS, {**getattr(inner, _COUNTS, {}), **counts})
