@@ -21,12 +21,12 @@ from typing import Any
 BODY_LENGTH = 64
 
 
-def _drip(port: int, path: str, headers: dict[str, str], stop: threading.Event) -> None:
+def _drip(host: str, port: int, path: str, headers: dict[str, str], stop: threading.Event) -> None:
     head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        with socket.create_connection((host, port), timeout=5) as sock:
             sock.sendall(
-                f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{head}Content-Type: application/json\r\n"
+                f"POST {path} HTTP/1.1\r\nHost: {host}\r\n{head}Content-Type: application/json\r\n"
                 f"Content-Length: {BODY_LENGTH}\r\n\r\n".encode()
             )
             for _ in range(BODY_LENGTH - 1):  # never the last byte: the request stays incomplete until we stop
@@ -39,10 +39,10 @@ def _drip(port: int, path: str, headers: dict[str, str], stop: threading.Event) 
 
 def probe_under_drip(
     port: int, *, drip_path: str, headers: dict[str, str], probe_path: str, seconds: float = 12.0, drippers: int = 2,
-    probe_timeout: float = 2.0,
+    probe_timeout: float = 2.0, host: str = "127.0.0.1",
 ) -> dict[str, Any]:  # fmt: skip
     stop = threading.Event()
-    threads = [threading.Thread(target=_drip, args=(port, drip_path, headers, stop), daemon=True)
+    threads = [threading.Thread(target=_drip, args=(host, port, drip_path, headers, stop), daemon=True)
                for _ in range(drippers)]  # fmt: skip
     for thread in threads:
         thread.start()
@@ -54,7 +54,7 @@ def probe_under_drip(
         probes += 1
         started = time.monotonic()
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{probe_path}", timeout=probe_timeout) as answer:
+            with urllib.request.urlopen(f"http://{host}:{port}{probe_path}", timeout=probe_timeout) as answer:
                 answer.read()
             latencies.append(1000 * (time.monotonic() - started))
         except (OSError, urllib.error.URLError):

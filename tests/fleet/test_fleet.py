@@ -30,7 +30,17 @@ import pytest
 import urllib3
 
 from tests.conftest import IN_CI, delete_broker_names
-from tests.fleet.topology import FIGURES, INSTANCE_HOSTS, PASSWORD, WORKER_NAMES, Answer, Fleet, binary
+from bench.slowclients import probe_under_drip
+from tests.fleet.topology import (
+    FIGURES,
+    INSTANCE_HOSTS,
+    PASSWORD,
+    PROXY_HOST,
+    WORKER_NAMES,
+    Answer,
+    Fleet,
+    binary,
+)
 from tests.helpers.receiver import receiver
 
 pytestmark = [
@@ -526,6 +536,20 @@ def test_message_sent_when_its_web_process_dies_after_201(fleet: Fleet) -> None:
     assert ids
     assert len(statuses) == len(ids)
     assert all(status != "queued" for status in statuses.values())
+
+
+def test_slow_request_bodies_hold_no_instance(fleet: Fleet) -> None:
+    # Two more drips than the fleet has sync workers: without HAProxy buffering whole requests (option
+    # http-buffer-request), each would hold a worker reading its body and the probes behind them would time out.
+    all_serving(fleet)
+    workers = len(INSTANCE_HOSTS) * 2
+    result = probe_under_drip(
+        fleet.ports["haproxy"], host=PROXY_HOST, drip_path="/api/v1/auth/login/", headers={},
+        probe_path="/health/live/", seconds=8.0, drippers=workers + 2,
+    )  # fmt: skip
+    figure("slow request bodies through HAProxy", result)
+    assert result["probes"] >= 10
+    assert result["answered"] == result["probes"]
 
 
 def test_local_media_refused_on_a_fleet(fleet: Fleet) -> None:

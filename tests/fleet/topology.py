@@ -421,6 +421,9 @@ class Fleet:
             "    timeout client 30s\n"
             "    timeout server 30s\n"
             "    timeout http-request 10s\n"
+            # Whole requests (up to a buffer, 16 kB) reach the instances: a client dripping its body is held here
+            # until `timeout http-request`, not by a sync worker reading it.
+            "    option http-buffer-request\n"
             "    option forwardfor\n"
             # A connection refused or reset before any answer goes to another instance (a dead one's requests).
             "    retries 2\n"
