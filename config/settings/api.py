@@ -105,3 +105,6 @@ LOGOUT_REDIRECT_URL = "/api-auth/login/"
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 # Only the API is called from other origins' pages; the probes, the admin and the account pages never answer them.
 CORS_URLS_REGEX = r"^/api/"
+# Response headers a page on an allowed origin may read beside the safelisted ones: the request id, the ETag its
+# next If-Match names, how long to wait after a 429 or 503, a new message's address and a replayed create's mark.
+CORS_EXPOSE_HEADERS = ["X-Request-ID", "ETag", "Retry-After", "Location", "Idempotent-Replayed"]
