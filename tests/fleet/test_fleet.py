@@ -29,8 +29,8 @@ from urllib.parse import urlparse
 import pytest
 import urllib3
 
-from tests.conftest import IN_CI, delete_broker_names
 from bench.slowclients import probe_under_drip
+from tests.conftest import IN_CI, delete_broker_names
 from tests.fleet.topology import (
     FIGURES,
     INSTANCE_HOSTS,
