@@ -48,6 +48,13 @@ def test_quick_benchmark_measures_every_case(tmp_path) -> None:
         assert case["ratio_health"] is not None, name
     assert cases["bare_django"]["ratio"] == 1.0
     assert cases["health_live"]["ratio_health"] == 1.0
+    assert cases["bare_django"]["ms_over_bare"] == 0
+    for case in cases.values():
+        if case["target"]:
+            # The time a case takes beyond the bare view says what its ratio says: within the target's allowance
+            # exactly when the ratio meets the target.
+            within = case["ms_over_bare"] <= case["ms_over_bare_allowed"]
+            assert within == (case["ratio"] >= case["target"]), case
     # Tracing and Sentry off, beside an instance where neither can be imported.
     assert [pair["case"] for pair in report["tracing_off"]] == ["health_live", "message_create"]
     assert all(pair["ratio"] > 0 for pair in report["tracing_off"]), report["tracing_off"]

@@ -545,7 +545,7 @@ def test_slow_request_bodies_hold_no_instance(fleet: Fleet) -> None:
     workers = len(INSTANCE_HOSTS) * 2
     result = probe_under_drip(
         fleet.ports["haproxy"], host=PROXY_HOST, drip_path="/api/v1/auth/login/", headers={},
-        probe_path="/health/live/", seconds=8.0, drippers=workers + 2,
+        probe_path="/health/live/", seconds=8.0, drippers=workers + 2, probe_timeout=5.0,
     )  # fmt: skip
     figure("slow request bodies through HAProxy", result)
     assert result["probes"] >= 10
