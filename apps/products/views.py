@@ -28,7 +28,7 @@ from apps.core.http.schema import ERROR
 from apps.users.request_user import request_user
 
 from . import selectors, services
-from .cache import BatchedCacheReadsMixin, cached_read
+from .cache import CachedReadsMixin, cached_read
 from .filters import ORDERING_FIELDS, ProductFilter
 from .models import Category, Product
 from .serializers import (
@@ -109,7 +109,7 @@ class CategoryViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.G
     ),
 )
 class ProductViewSet(
-    BatchedCacheReadsMixin,
+    CachedReadsMixin,
     ValidatedInputMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,

@@ -30,6 +30,7 @@ from django.core.checks import CheckMessage, Error, register
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework.request import Request
@@ -143,14 +144,6 @@ class CachedUserJWTAuthentication(JWTAuthentication):
         except (InvalidToken, AuthenticationFailed):
             return None
 
-    def token_user_id(self, request: Request) -> int | None:
-        """The user id of the request's bearer token if it verifies (see `request_token`)."""
-        token = self.request_token(request)
-        try:
-            return canonical_user_id(token[api_settings.USER_ID_CLAIM]) if token is not None else None
-        except (KeyError, ValueError):
-            return None
-
     # simplejwt declares the return as its AuthUser TypeVar, which no override can match.
     def get_user(self, validated_token: Token) -> User:  # type: ignore[override]
         try:
@@ -225,30 +218,55 @@ class BatchedAuthenticationReadsMixin:
         return []
 
     def perform_authentication(self, request: Request) -> None:
-        user_pk = next(
-            (pk for a in request.authenticators or () if (pk := _token_user_id(a, request)) is not None), None
-        )
-        if user_pk is not None:
+        token = bearer_token(request) if _authenticates_by_token(request) else None
+        user_pk = token_user_pk(token) if token is not None else None
+        # A view that answers warm reads before DRF (apps.products.cache) may have made the batch already.
+        if token is not None and user_pk is not None and not cache_batch.fetched(request):
             throttles = self.get_throttles()  # type: ignore[attr-defined]
             counters = [c for t in throttles if (c := getattr(t, "counter_for_user", lambda _: None)(user_pk))]
-            keys = [user_cache_key(user_pk), user_version_key(user_pk), *_denied_keys(request)]
-            cache_batch.prefetch(request, get=[*keys, *self.batched_cache_keys(request, user_pk)], bump=counters)
+            keys = [*token_cache_keys(token, user_pk), *self.batched_cache_keys(request, user_pk)]
+            cache_batch.prefetch(request, get=keys, bump=counters)
         super().perform_authentication(request)  # type: ignore[misc]
 
 
-def _token_user_id(authenticator: object, request: Request) -> int | None:
-    if isinstance(authenticator, CachedUserJWTAuthentication):
-        return authenticator.token_user_id(request)
-    return None
+def _authenticates_by_token(request: Request) -> bool:
+    return any(isinstance(a, CachedUserJWTAuthentication) for a in request.authenticators or ())
 
 
-def _denied_keys(request: Request) -> list[str]:
-    for authenticator in request.authenticators or ():
-        if isinstance(authenticator, CachedUserJWTAuthentication):
-            token = authenticator.request_token(request)
-            if token is not None and api_settings.JTI_CLAIM in token:
-                return [denied_access_key(str(token[api_settings.JTI_CLAIM]))]
-    return []
+def bearer_token(request: HttpRequest | Request) -> Token | None:
+    """The request's bearer access token if it verifies (signature, claims, expiry), else None."""
+    return CachedUserJWTAuthentication().request_token(request)  # type: ignore[arg-type]  # it reads META only
+
+
+def token_user_pk(token: Token) -> int | None:
+    """The user id `token` names, in the form the cache keys use; None if it names none."""
+    try:
+        return canonical_user_id(token[api_settings.USER_ID_CLAIM])
+    except (KeyError, ValueError):
+        return None
+
+
+def token_cache_keys(token: Token, user_pk: int) -> list[str]:
+    """What authenticating `token` reads from the cache: its user's entry and version, and its sign-out."""
+    keys = [user_cache_key(user_pk), user_version_key(user_pk)]
+    if api_settings.JTI_CLAIM in token:
+        keys.append(denied_access_key(str(token[api_settings.JTI_CLAIM])))
+    return keys
+
+
+def batched_token_user(request: HttpRequest, token: Token, user_pk: int) -> User | None:
+    """`token`'s user when the request's batch shows it as authentication would accept it: cached and current,
+    active, the token neither signed out nor of an older generation. None when only authentication proper can
+    tell (a miss, a refusal, a token without an id); it then runs on the same answers, which this leaves in place."""
+    if api_settings.JTI_CLAIM not in token:
+        return None
+    entry, version, signed_out = (cache_batch.peek(request, key) for key in token_cache_keys(token, user_pk))
+    if not (entry[0] and version[0] and signed_out[0]) or signed_out[1] is not None:
+        return None
+    user = CachedUserJWTAuthentication._cached_user(entry[1], version[1])  # noqa: SLF001 - this module's reader
+    if user is None or not user.is_active or token_generation(token) != user.token_generation:
+        return None
+    return user
 
 
 @receiver(post_save, sender=User, dispatch_uid="users.forget_cached_user_on_save")

@@ -3,8 +3,10 @@
 A cached catalog read used to make three: the token's user, the rate-limit counter and the cached body, each
 waiting for the one before. A view that knows its keys up front asks for them here at once (a pipeline); the
 readers (authentication, the throttle, the read cache) then take their answer from the request instead of asking
-Redis again. Each answer is used once, so a counter is never counted twice. Without Redis (the in-process cache),
-or when the pipeline fails, nothing is kept and every reader asks the cache itself, as it would have.
+Redis again. Each answer is used once, so a counter is never counted twice; a check made before its reader runs
+(the catalog's warm reads, answered before DRF) peeks at an answer and leaves it for that reader. Without Redis
+(the in-process cache), or when the pipeline fails, nothing is kept and every reader asks the cache itself, as it
+would have.
 """
 
 import logging
@@ -62,6 +64,23 @@ def prefetch(request: Any, *, get: Sequence[str] = (), bump: Sequence[tuple[str,
     setattr(inner, _GETS, {**getattr(inner, _GETS, {}), **gets})
     setattr(inner, _COUNTS, {**getattr(inner, _COUNTS, {}), **counts})
     return True
+
+
+def fetched(request: Any) -> bool:
+    """Whether this request has made its batch already (its answers wait for their readers)."""
+    return hasattr(_django_request(request), _CONNECTION_NAME)
+
+
+def peek(request: Any, key: str) -> tuple[bool, Any]:
+    """As `take_prefetched`, leaving the answer for its reader: for a check made before that reader runs."""
+    gets: dict[str, Any] = getattr(_django_request(request), _GETS, {})
+    return (True, gets[key]) if key in gets else (False, None)
+
+
+def peek_count(request: Any, key: str) -> int | None:
+    """As `take_count`, leaving the count for the throttle that bumped it."""
+    counts: dict[str, int] = getattr(_django_request(request), _COUNTS, {})
+    return counts.get(key)
 
 
 def take_prefetched(request: Any, key: str) -> tuple[bool, Any]:

@@ -147,6 +147,19 @@ class RedisVersionedCache(VersionedCache):
         """The keys a read of `entry_key` takes from a request's batch (apps.core.cache.batch)."""
         return [self.version_key(scope), entry_key]
 
+    def batched_lookup(self, request: Any, entry_key: str, scope: str = "") -> tuple[int, Any] | None:
+        """What `lookup` would answer, from the request's batch alone and leaving it in place: None unless the
+        batch holds both keys and came over a connection checked in the current period (only `lookup` can then
+        tell)."""
+        (has_version, version), (has_entry, entry) = (
+            cache_batch.peek(request, key) for key in (self.version_key(scope), entry_key)
+        )
+        if not (has_version and has_entry and isinstance(version, int)):
+            return None
+        if cache_batch.connection_name(request) != self.checked_name():
+            return None
+        return version, _value_under(entry, version)
+
     def lookup(self, entry_key: str, scope: str = "", request: Any = None) -> tuple[int, Any]:
         client = redis_client(self.backend)
         if client is None:
