@@ -50,7 +50,7 @@ def cached_read(*, detail: bool) -> Callable[[View], View]:
     serializer. Only JSON renderings are cached; the browsable API always renders afresh. Every JSON answer
     carries an ETag, and a matching If-None-Match is a 304: a list's tag is its catalog version and entry (so a
     304 costs one primary-key read, the version's), a detail's is its product row's (`product_etag`, set by the
-    view, kept with the entry).
+    view, kept with the entry). Most warm reads never get here: `CachedReadsMixin` answers them before DRF.
     """
 
     def decorator(view_method: View) -> View:
@@ -109,8 +109,7 @@ def _list_etag(version: int, entry_key: str) -> str:
 
 
 class CachedReadsMixin(BatchedAuthenticationReadsMixin):
-    """For a viewset whose list and retrieve are `cached_read`: a warm read is answered before DRF's dispatch, and
-    any other read's Redis keys join the request's one round trip (apps.core.cache.batch).
+    """For a viewset whose list and retrieve are `cached_read`: a warm read is answered before DRF's dispatch.
 
     The fast path: a plain JSON GET with a bearer token is batched before DRF: the token's user, the rate-limit
     counters, the catalog version and the cached body, in one round trip. When they show the user current and
@@ -135,12 +134,6 @@ class CachedReadsMixin(BatchedAuthenticationReadsMixin):
             return answer if answer is not None else view(request, *args, **kwargs)
 
         return view_answering_warm_reads_first
-
-    def batched_cache_keys(self, request: Request, user_pk: int) -> list[str]:
-        action = getattr(self, "action", None)
-        if action in ("list", "retrieve") and request.accepted_renderer.format == "json":
-            return catalog_reads.prefetch_keys(_entry_key(request, detail=action == "retrieve"))
-        return []
 
 
 class WarmReadFastPath:
@@ -206,12 +199,7 @@ class WarmReadFastPath:
 
 
 def _entry_key(request: Request, *, detail: bool) -> str:
-    # Asked twice per read (the batch, then the read itself): made once.
-    key: str | None = getattr(request, "_catalog_entry_key", None)
-    if key is None:
-        key = _make_entry_key(request, request.accepted_media_type, detail=detail)
-        request._catalog_entry_key = key  # type: ignore[attr-defined]  # noqa: SLF001 - the view class keeps its own entry key
-    return key
+    return _make_entry_key(request, request.accepted_media_type, detail=detail)
 
 
 def _make_entry_key(request: HttpRequest | Request, media_type: str, *, detail: bool) -> str:
