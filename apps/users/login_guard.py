@@ -21,6 +21,7 @@ own lockout rules and storage; every door sharing this one set of counters is th
 """
 
 import hashlib
+import logging
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -32,11 +33,13 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from rest_framework.exceptions import Throttled
 
-from apps.core.cache.counters import bump_counter
+from apps.core.cache.counters import bump_counter, redis_client
 from apps.core.observability.context import client_ip, request_client_ip
 
 from .models import User, normalize_email
 from .throttles import LoginRateThrottle
+
+logger = logging.getLogger(__name__)
 
 EMAIL_FAILURE_FACTOR = 10
 KNOWN_ADDRESS_SECONDS = 30 * 24 * 60 * 60
@@ -71,16 +74,14 @@ def reserve(*, email: str, address: str | None) -> PasswordAttempt:
     Call it right before the check, and `succeeded()` on the attempt when the password was right."""
     limit, duration, window, wait = _window()
     keys = _keys(email, address, window)
-    taken: list[str] = []
-    for kind in ("pair", "address", "email"):
-        count = bump_counter(cache, keys[kind], duration + 1)
-        if count is None:  # the cache is down: the limit fails open, as every throttle does
-            continue
-        taken.append(keys[kind])
-        if _over(kind, count, limit, email, address):
-            _give_back(taken)
-            raise SignInThrottled(wait=wait)
-    return PasswordAttempt(email=email, address=address, places=tuple(taken), pair_key=keys["pair"])
+    client = redis_client(cache)
+    if client is None:
+        taken = _take_places(keys, email=email, address=address, limit=limit, duration=duration)
+    else:
+        taken = _take_places_on_redis(client, keys, email=email, address=address, limit=limit, duration=duration)
+    if taken is None:
+        raise SignInThrottled(wait=wait)
+    return PasswordAttempt(email=email, address=address, places=taken, pair_key=keys["pair"])
 
 
 def check_password(*, user: User, password: str, address: str | None) -> bool:
@@ -130,6 +131,58 @@ def too_many_failures(wait: int) -> HttpResponse:
     )
     response["Retry-After"] = str(wait)
     return response
+
+
+# The places of one attempt on Redis, in one round trip however it ends: each counter bumped in turn (INCR, EXPIRE
+# NX) and, at the first one past its limit, every place taken given back. KEYS: the pair, address and email
+# counters, then the address's known-for-this-account key. ARGV: the counters' lifetime, the limit, the email
+# limit. Answers 1 when every place was taken, 0 when refused.
+_TAKE_PLACES_SCRIPT = """
+for i = 1, 3 do
+  local count = redis.call('INCR', KEYS[i])
+  redis.call('EXPIRE', KEYS[i], ARGV[1], 'NX')
+  local over = count > tonumber(ARGV[2])
+  if i == 3 then over = count > tonumber(ARGV[3]) and redis.call('EXISTS', KEYS[4]) == 0 end
+  if over then
+    for j = 1, i do redis.call('DECR', KEYS[j]) end
+    return 0
+  end
+end
+return 1
+"""
+
+
+def _take_places_on_redis(
+    client: Any, keys: dict[str, str], *, email: str, address: str | None, limit: int, duration: int
+) -> tuple[str, ...] | None:
+    from redis.exceptions import RedisError  # imported here for the reason apps.core.cache.batch gives
+
+    places = (keys["pair"], keys["address"], keys["email"])
+    redis_keys = [client.make_key(key) for key in (*places, _known_key(email, address))]
+    try:
+        taken = client.get_client(write=True).eval(
+            _TAKE_PLACES_SCRIPT, 4, *redis_keys, duration + 1, limit, limit * EMAIL_FAILURE_FACTOR
+        )
+    except (RedisError, OSError) as exc:  # the limit fails open, as every throttle does
+        logger.warning("Sign-in places not taken, the cache is down: %s", exc)
+        return ()
+    return places if int(taken) else None
+
+
+def _take_places(
+    keys: dict[str, str], *, email: str, address: str | None, limit: int, duration: int
+) -> tuple[str, ...] | None:
+    """The attempt's places (as `_take_places_on_redis`) on another cache: a bump and a check per counter."""
+    taken: list[str] = []
+    for kind in ("pair", "address", "email"):
+        count = bump_counter(cache, keys[kind], duration + 1)
+        if count is None:  # the cache is down: the limit fails open, as every throttle does
+            continue
+        taken.append(keys[kind])
+        if _over(kind, count, limit, email, address):
+            _give_back(taken)
+            return None
+    return tuple(taken)
 
 
 def _over(kind: str, count: int, limit: int, email: str, address: str | None) -> bool:

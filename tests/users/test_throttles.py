@@ -3,8 +3,10 @@
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from rest_framework.throttling import SimpleRateThrottle
 
+from apps.users.login_guard import SignInThrottled, reserve
 from apps.users.models import User
 from apps.users.throttles import LoginRateThrottle
 
@@ -169,3 +171,22 @@ def test_the_default_login_rate_comes_from_settings() -> None:
     rest_framework: dict[str, Any] = settings.REST_FRAMEWORK
     assert LoginRateThrottle.scope == "login"
     assert rest_framework["DEFAULT_THROTTLE_RATES"]["login"] == LoginRateThrottle.THROTTLE_RATES["login"]
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_on_redis_an_attempt_takes_or_is_refused_its_places_in_one_round_trip(user, login_rate, redis_round_trips):
+    login_rate("2/min")
+    attempts = []
+    for _ in range(2):
+        redis_round_trips.clear()
+        attempts.append(reserve(email=user.email, address="10.0.0.9"))  # wrong passwords: places kept
+        assert len(redis_round_trips) == 1
+    redis_round_trips.clear()
+
+    with pytest.raises(SignInThrottled):
+        reserve(email=user.email, address="10.0.0.9")
+
+    assert len(redis_round_trips) == 1
+    assert [attempt.places for attempt in attempts] == [attempts[0].places] * 2
+    assert cache.get(attempts[0].places[0]) == 2  # the refused attempt's place was given back
