@@ -12,9 +12,10 @@ of the `login` rate (`THROTTLE_RATE_LOGIN`, N per period):
 
 A limit is reserved, then checked: each attempt first takes its place in every counter (the cache's atomic
 increment), is refused if a place is past the limit (its places given back, so a refused attempt counts for
-nothing), and only then is its password checked; a right password gives its places back. However many attempts
-race on however many processes, at most N wrong passwords are checked per counter and window. Reading the counts
-first and counting the failure after the check let every attempt in flight through (14 checks for a limit of 10).
+nothing), and only then is its password checked; a right password gives its places back. On Redis one script
+takes the places or refuses them, in one round trip. However many attempts race on however many processes, at
+most N wrong passwords are checked per counter and window. Reading the counts first and counting the failure
+after the check let every attempt in flight through (14 checks for a limit of 10).
 
 Written here rather than taken from django-axes: axes counts failures after the check (the race above) with its
 own lockout rules and storage; every door sharing this one set of counters is the rule.
