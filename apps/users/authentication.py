@@ -136,12 +136,10 @@ class CachedUserJWTAuthentication(JWTAuthentication):
         """The request's bearer token if it verifies, without reading the user (None otherwise: authentication
         proper then refuses the token as it always did)."""
         header = self.get_header(request)
-        raw_token = self.get_raw_token(header) if header is not None else None
-        if raw_token is None:
-            return None
         try:
-            return self.get_validated_token(raw_token)
-        except (InvalidToken, AuthenticationFailed):
+            raw_token = self.get_raw_token(header) if header is not None else None
+            return self.get_validated_token(raw_token) if raw_token is not None else None
+        except (InvalidToken, AuthenticationFailed):  # a malformed header or token
             return None
 
     # simplejwt declares the return as its AuthUser TypeVar, which no override can match.

@@ -83,6 +83,18 @@ def test_any_other_rendering_goes_through_the_viewset(user_client, product, disp
     assert dispatched == [PRODUCTS, PRODUCTS]
 
 
+@pytest.mark.parametrize("authorization", ["Bearer a b", "Bearer", "Bearer not.a.token", "Basic dXNlcjpwYXNz"])
+def test_a_malformed_or_foreign_authorization_is_the_viewsets_401(user_client, product, authorization) -> None:
+    user_client.get(PRODUCTS)  # warm
+    anonymous = APIClient()
+    anonymous.credentials(HTTP_AUTHORIZATION=authorization)
+
+    response = anonymous.get(PRODUCTS)
+
+    assert response.status_code == 401
+    assert response.json()["code"] in {"bad_authorization_header", "token_not_valid", "not_authenticated"}
+
+
 def test_a_signed_out_token_is_refused_on_the_next_warm_read(user, product) -> None:
     refresh = RefreshToken.for_user(user)
     client = APIClient()
