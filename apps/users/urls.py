@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from .accounts.views import (
@@ -35,5 +35,5 @@ urlpatterns = [
     # Before the router, whose `users/{id}/` would otherwise be tried for "me" (its ids are digits only anyway).
     path("users/me/", MeView.as_view(), name="user-me"),
     path("users/me/activity/", MyActivityView.as_view(), name="user-me-activity"),
-    path("", include(router.urls)),
+    *router.urls,
 ]
