@@ -22,6 +22,7 @@ from rest_framework.settings import api_settings
 from apps.core.cache import batch as cache_batch
 from apps.core.cache.versioned import RedisVersionedCache
 from apps.core.http.conditional import if_none_match_hits, make_etag, not_modified, with_etag
+from apps.core.http.throttling import FixedWindowRateThrottle
 from apps.users.authentication import (
     BatchedAuthenticationReadsMixin,
     CachedUserJWTAuthentication,
@@ -141,7 +142,10 @@ class WarmReadFastPath:
 
     def __init__(self, view_class: Any, actions: dict[str, Any], initkwargs: dict[str, Any], *, detail: bool) -> None:
         self.detail = detail
-        self.takes_tokens = any(issubclass(a, CachedUserJWTAuthentication) for a in view_class.authentication_classes)
+        # Only a view that takes our tokens, and whose every limit is a counter the batch can bump, is answered here.
+        self.applies = any(
+            issubclass(a, CachedUserJWTAuthentication) for a in view_class.authentication_classes
+        ) and all(issubclass(t, FixedWindowRateThrottle) for t in view_class.throttle_classes)
         self.throttle_classes = view_class.throttle_classes
         self.permission_classes = view_class.permission_classes
         renderer = view_class.renderer_classes[0]
@@ -154,7 +158,7 @@ class WarmReadFastPath:
 
     def answer(self, request: HttpRequest) -> HttpResponseBase | None:
         """The warm read's answer, or None: the viewset answers."""
-        token = bearer_token(request) if self.takes_tokens and self._plain_json_get(request) else None
+        token = bearer_token(request) if self.applies and self._plain_json_get(request) else None
         user_pk = token_user_pk(token) if token is not None else None
         if token is None or user_pk is None:
             return None

@@ -255,13 +255,16 @@ def token_cache_keys(token: Token, user_pk: int) -> list[str]:
 def batched_token_user(request: HttpRequest, token: Token, user_pk: int) -> User | None:
     """`token`'s user when the request's batch shows it as authentication would accept it: cached and current,
     active, the token neither signed out nor of an older generation. None when only authentication proper can
-    tell (a miss, a refusal, a token without an id); it then runs on the same answers, which this leaves in place."""
+    tell (a miss, a refusal, a token without a `jti`); it then runs on the same answers, which this leaves in place.
+    """
     if api_settings.JTI_CLAIM not in token:
         return None
-    entry, version, signed_out = (cache_batch.peek(request, key) for key in token_cache_keys(token, user_pk))
-    if not (entry[0] and version[0] and signed_out[0]) or signed_out[1] is not None:
+    (has_entry, entry), (has_version, version), (has_sign_out, sign_out) = (
+        cache_batch.peek(request, key) for key in token_cache_keys(token, user_pk)
+    )
+    if not (has_entry and has_version and has_sign_out) or sign_out is not None:
         return None
-    user = CachedUserJWTAuthentication._cached_user(entry[1], version[1])  # noqa: SLF001 - this module's reader
+    user = CachedUserJWTAuthentication._cached_user(entry, version)  # noqa: SLF001 - this module's reader
     if user is None or not user.is_active or token_generation(token) != user.token_generation:
         return None
     return user

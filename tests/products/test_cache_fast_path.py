@@ -2,7 +2,9 @@
 would give, header for header, and every refusal still the viewset's own."""
 
 import pytest
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.test import APIClient
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.core.http.permissions import IsAdminOrReadOnly
@@ -138,3 +140,19 @@ def test_a_spent_limit_is_the_viewsets_429_counted_once(user_client, product, di
 
     assert statuses == [200, 200, 200, 429, 429]
     assert dispatched == [PRODUCTS, PRODUCTS, PRODUCTS]  # the miss, then each 429 from the viewset
+
+
+@pytest.mark.parametrize(
+    ("changes", "applies"),
+    [
+        ({}, True),
+        ({"throttle_classes": [ScopedRateThrottle]}, False),  # a limit the batch cannot count
+        ({"authentication_classes": [SessionAuthentication]}, False),  # no bearer tokens to read
+    ],
+)
+def test_only_a_view_whose_token_and_limits_the_batch_covers_is_answered_early(changes, applies) -> None:
+    view_class = type("ChangedProductViewSet", (ProductViewSet,), changes)
+
+    fast_path = WarmReadFastPath(view_class, {"get": "list"}, {}, detail=False)
+
+    assert fast_path.applies is applies
