@@ -7,7 +7,8 @@ from apps.core.cache import batch as cache_batch
 from apps.core.http.throttling import UserRateThrottle
 from tests.products.conftest import PRODUCTS, product_url
 
-pytestmark = [pytest.mark.redis, pytest.mark.django_db]
+# The version's check holds for a day: a read in the next second would check it again, one more round trip.
+pytestmark = [pytest.mark.redis, pytest.mark.django_db, pytest.mark.usefixtures("version_check_held")]
 
 
 @pytest.fixture
