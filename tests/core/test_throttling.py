@@ -86,3 +86,29 @@ def test_counter_is_shared_through_redis(user, auth_client, three_per_minute) ->
     assert keys
     assert other_process_cache.get(keys[0]) == 3
     assert auth_client(user).get("/api/v1/users/me/").status_code == 429
+
+
+@pytest.fixture
+def anonymous_three_user_one(monkeypatch):
+    """The anonymous rate looser than the user rate, so a user rate applied to anonymous requests would show."""
+    from rest_framework.throttling import SimpleRateThrottle
+
+    rates = {**SimpleRateThrottle.THROTTLE_RATES, "anon": "3/min", "user": "1/min"}
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", rates)
+    monkeypatch.setattr(SimpleRateThrottle, "timer", lambda self: 1_000_010.0)  # every request in one window
+
+
+def test_an_anonymous_request_counts_against_the_anonymous_rate_only(db, api_client, anonymous_three_user_one) -> None:
+    statuses = [api_client.post("/api/v1/auth/refresh/", {"refresh": "not-a-token"}).status_code for _ in range(4)]
+
+    assert statuses == [401, 401, 401, 429]
+
+
+@pytest.mark.redis
+def test_an_anonymous_request_bumps_one_counter_in_one_round_trip(
+    db, api_client, anonymous_three_user_one, redis_round_trips
+) -> None:
+    response = api_client.post("/api/v1/auth/refresh/", {"refresh": "not-a-token"})
+
+    assert response.status_code == 401
+    assert len(redis_round_trips) == 1
