@@ -160,6 +160,8 @@ def main() -> int:
             run(n + 100_000)
         profiler.disable()
         elapsed = time.perf_counter() - started
+        if os.environ.get("PROFILE_OUT"):  # for pstats' callers and callees
+            profiler.dump_stats(os.environ["PROFILE_OUT"])
         pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(
             int(os.environ.get("TOP", "45"))
         )

@@ -1,13 +1,16 @@
 import uuid
 from collections.abc import Callable
 from io import BytesIO
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from csp.constants import HEADER as CSP_HEADER
 from csp.constants import HEADER_REPORT_ONLY as CSP_HEADER_REPORT_ONLY
-from csp.middleware import CheckableLazyObject, CSPMiddleware
+from csp.constants import NONCE
+from csp.middleware import CSPMiddleware
 from csp.utils import build_policy
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.utils.functional import SimpleLazyObject, empty
 from django_guid import get_guid
@@ -167,43 +170,68 @@ def _is_json(response: HttpResponse) -> bool:
 
 
 # Set on a response by django-csp's decorators (csp_exempt, csp_update, ...): such a response gets its own policy.
-_CSP_OVERRIDES = tuple(
+_CSP_OVERRIDES = frozenset(
     f"_csp_{kind}{suffix}" for kind in ("exempt", "config", "update", "replace") for suffix in ("", "_ro")
 )
+_CSP_SETTINGS = ("CONTENT_SECURITY_POLICY", "CONTENT_SECURITY_POLICY_REPORT_ONLY")
+
+
+class _PrebuiltPolicies(NamedTuple):
+    headers: tuple[tuple[str, str, tuple[str, ...]], ...]  # (header, policy, excluded path prefixes), when set
+    uses_nonce: bool  # some directive names csp.constants.NONCE
 
 
 class PrebuiltPolicyCSPMiddleware(CSPMiddleware):
-    """django-csp's middleware, with the policy header built once per settings instead of for every response.
+    """django-csp's middleware, with its headers built once per settings instead of for every response.
 
-    django-csp rebuilds both headers from settings on every response (two policy builds, two dataclass copies:
-    about a tenth of `/health/live/`). The service uses no nonce and no per-view policy, so every response gets the
-    same string; one that does carry a nonce or a decorator's override still goes through django-csp's own path.
+    django-csp rebuilds both headers from settings on every response (two policy builds, two dataclass copies,
+    a lazy nonce put on every request before and after): about a quarter of `/health/live/`'s CPU. Here each
+    header, its policy and its excluded prefixes are read once, and again only when a setting changes (tests).
+    `request.csp_nonce` is there only when a directive names NONCE: without one, no header could carry it. A
+    response that carries a nonce or a decorator's override still goes through django-csp's own path.
     """
 
-    _built: tuple[object, object, str, str] | None = None
+    _built: _PrebuiltPolicies | None = None
+
+    def process_request(self, request: HttpRequest) -> None:
+        if self._policies().uses_nonce:
+            super().process_request(request)
 
     def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
-        if getattr(request, "_csp_nonce", None) is not None or any(hasattr(response, a) for a in _CSP_OVERRIDES):
+        policies = self._policies()
+        if policies.uses_nonce or not _CSP_OVERRIDES.isdisjoint(vars(response)):
             return super().process_response(request, response)
-        if settings.DEBUG and response.status_code in (404, 500):
+        if response.status_code in (404, 500) and settings.DEBUG:  # Django's debug pages, as django-csp leaves them
             return response
-        enforced, report_only = self._policies()
-        for header, policy, setting in (
-            (CSP_HEADER, enforced, "CONTENT_SECURITY_POLICY"),
-            (CSP_HEADER_REPORT_ONLY, report_only, "CONTENT_SECURITY_POLICY_REPORT_ONLY"),
-        ):
-            prefixes = tuple((getattr(settings, setting, None) or {}).get("EXCLUDE_URL_PREFIXES") or ())
-            if policy and header not in response and not request.path_info.startswith(prefixes):
+        for header, policy, excluded in policies.headers:
+            if header not in response and not request.path_info.startswith(excluded):
                 response[header] = policy
-        request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)  # type: ignore[attr-defined]
         return response
 
-    def _policies(self) -> tuple[str, str]:
-        # Kept with the settings objects it was built from: override_settings (tests) makes new ones.
-        enforced = getattr(settings, "CONTENT_SECURITY_POLICY", None)
-        report_only = getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None)
-        built = self._built
-        if built is None or built[0] is not enforced or built[1] is not report_only:
-            built = (enforced, report_only, build_policy(), build_policy(report_only=True))
-            self._built = built
-        return built[2], built[3]
+    @classmethod
+    def _policies(cls) -> _PrebuiltPolicies:
+        built = PrebuiltPolicyCSPMiddleware._built
+        if built is None:
+            built = PrebuiltPolicyCSPMiddleware._built = _build_policies()
+        return built
+
+
+def _build_policies() -> _PrebuiltPolicies:
+    headers = []
+    uses_nonce = False
+    for header, setting, report_only in (
+        (CSP_HEADER, _CSP_SETTINGS[0], False),
+        (CSP_HEADER_REPORT_ONLY, _CSP_SETTINGS[1], True),
+    ):
+        config = getattr(settings, setting, None) or {}
+        directives = (config.get("DIRECTIVES") or {}).values()
+        uses_nonce |= any(isinstance(sources, list | tuple | set) and NONCE in sources for sources in directives)
+        if policy := build_policy(report_only=report_only):
+            headers.append((header, policy, tuple(config.get("EXCLUDE_URL_PREFIXES") or ())))
+    return _PrebuiltPolicies(tuple(headers), uses_nonce)
+
+
+@receiver(setting_changed)
+def _rebuild_policies(*, setting: str, **kwargs: Any) -> None:
+    if setting in _CSP_SETTINGS:
+        PrebuiltPolicyCSPMiddleware._built = None  # noqa: SLF001 - the class's own cache
