@@ -16,7 +16,7 @@ from typing import Any
 from django.core.cache import caches
 from django.http import HttpRequest
 
-from apps.core.cache.counters import queue_bump
+from apps.core.cache.counters import read_and_bump_args
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +33,9 @@ def _django_request(request: Any) -> HttpRequest:
 
 def prefetch(request: Any, *, get: Sequence[str] = (), bump: Sequence[tuple[str, int]] = ()) -> bool:
     """Read the `get` keys and add one to each `bump` counter (made with its timeout, in seconds, on first use)
-    in one round trip, and keep the answers on the request, with the name of the connection they came over
-    (apps.core.cache.versioned trusts a version read over a connection it checked). False when nothing was kept."""
+    in one round trip (one script, atomic), and keep the answers on the request, with the name of the connection
+    they came over (apps.core.cache.versioned trusts a version read over a connection it checked). False when
+    nothing was kept."""
     cache = caches[CACHE_ALIAS]
     if not (get or bump) or not type(cache).__module__.startswith("django_redis."):
         return False
@@ -46,18 +47,16 @@ def prefetch(request: Any, *, get: Sequence[str] = (), bump: Sequence[tuple[str,
         return False
     client = cache.client
     try:
-        pipe = client.get_client(write=True).pipeline(transaction=True)
-        pipe.client_getname()
-        for key in get:
-            pipe.get(client.make_key(key))
-        for key, timeout in bump:
-            queue_bump(pipe, client.make_key(key), timeout)
-        answers = pipe.execute()
+        pipe = client.get_client(write=True).pipeline(transaction=False)
+        pipe.client_getname()  # of the connection the script runs over: see connection_name
+        pipe.eval(
+            *read_and_bump_args([client.make_key(key) for key in get], [(client.make_key(k), t) for k, t in bump])
+        )
+        name, answers = pipe.execute()
     except (RedisError, OSError) as exc:
         logger.warning("Cache batch failed, each read goes alone: %s", exc)
         return False
     inner = _django_request(request)
-    name, answers = answers[0], answers[1:]
     gets = {key: None if raw is None else client.decode(raw) for key, raw in zip(get, answers, strict=False)}
     counts = {key: int(answers[len(get) + n]) for n, (key, _) in enumerate(bump)}
     setattr(inner, _CONNECTION_NAME, name)

@@ -1,12 +1,13 @@
 """Counters in the cache (rate limits, failure counts): one place for how a counter is bumped.
 
-On Redis a bump is one script, INCR then EXPIRE NX (the expiry set only by the bump that made the key), whether it
-goes alone (`bump_counter`) or in a request's batch (apps.core.cache.batch): one command and one answer, atomic
+On Redis a bump is INCR then EXPIRE NX (the expiry set only by the bump that made the key) in one script, whether it
+goes alone (`bump_counter`) or with a request's reads in its batch (apps.core.cache.batch): one command, atomic
 without a MULTI, and a first bump of a window no different from the others. Without Redis (the in-process cache)
 a bump is the cache's own `incr`, or `add` for the first one of a window.
 """
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.cache.backends.base import BaseCache
@@ -25,12 +26,27 @@ def redis_client(backend: BaseCache) -> Any:
     return client
 
 
-BUMP_SCRIPT = "local n = redis.call('INCR', KEYS[1]) redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX') return n"
+# Reads the first ARGV[1] keys and bumps the others, each made with its lifetime (ARGV[2], ARGV[3], ...) on first use;
+# answers the values read (nil when absent), then the counters' new values, in the order of KEYS.
+READ_AND_BUMP_SCRIPT = """
+local reads = tonumber(ARGV[1])
+local answers = {}
+for i = 1, #KEYS do
+  if i <= reads then
+    answers[i] = redis.call('GET', KEYS[i])
+  else
+    answers[i] = redis.call('INCR', KEYS[i])
+    redis.call('EXPIRE', KEYS[i], ARGV[i - reads + 1], 'NX')
+  end
+end
+return answers
+"""
 
 
-def queue_bump(pipe: Any, redis_key: str, timeout: int) -> None:
-    """Put one counter's bump on a Redis pipeline: one answer, the counter's new value."""
-    pipe.eval(BUMP_SCRIPT, 1, redis_key, timeout)
+def read_and_bump_args(reads: Sequence[str], bumps: Sequence[tuple[str, int]]) -> tuple[Any, ...]:
+    """EVAL's arguments for READ_AND_BUMP_SCRIPT: read the `reads` keys, bump each (key, lifetime) of `bumps`."""
+    keys = [*reads, *(key for key, _ in bumps)]
+    return (READ_AND_BUMP_SCRIPT, len(keys), *keys, len(reads), *(timeout for _, timeout in bumps))
 
 
 def bump_counter(cache: BaseCache, key: str, timeout: int) -> int | None:
@@ -41,7 +57,7 @@ def bump_counter(cache: BaseCache, key: str, timeout: int) -> int | None:
     from redis.exceptions import RedisError  # imported here for the reason apps.core.cache.batch gives
 
     try:
-        count = client.get_client(write=True).eval(BUMP_SCRIPT, 1, client.make_key(key), timeout)
+        (count,) = client.get_client(write=True).eval(*read_and_bump_args((), [(client.make_key(key), timeout)]))
     except (RedisError, OSError) as exc:  # the limit fails open, as django-redis's IGNORE_EXCEPTIONS would
         logger.warning("Counter %s not bumped, the cache is down: %s", key, exc)
         return None
