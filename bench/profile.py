@@ -67,7 +67,14 @@ def main() -> int:
         "stack without each one in turn, interleaved over --rounds, as CPU per request"
     )  # fmt: skip
     parser.add_argument("--rounds", type=int, default=5, help="rounds of --middleware-costs")
+    parser.add_argument(
+        "--instructions", action="store_true", help="instructions per request, counted by valgrind's callgrind over "
+        "--requests and three times as many (their difference, so start-up cancels out): the same figure however "
+        "busy the machine, for the process's own work only (no system calls, no server's time)"
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.instructions:
+        return _instructions_per_request(args.case, args.requests, args.database)
 
     workdir = Path(tempfile.mkdtemp(prefix="drm-profile-"))
     env = service_env(args.database, workdir, 8000)
@@ -253,6 +260,23 @@ STOCK_MIDDLEWARE: dict[str, dict[str, list[str]]] = {
         "apps.core.http.browser.BrowserMessageMiddleware": ["django.contrib.messages.middleware.MessageMiddleware"],
     },
 }
+
+
+def _instructions_per_request(case: str, requests: int, database: str) -> int:
+    import shutil
+    import subprocess
+
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        raise SystemExit("--instructions needs valgrind (Debian's package valgrind)")
+    counts = []
+    for n in (requests, 3 * requests):
+        command = [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-m",
+                   "bench.profile", case, "--plain", "--requests", str(n), "--database", database]  # fmt: skip
+        done = subprocess.run(command, capture_output=True, text=True, check=True)  # noqa: S603 - our own argv
+        counts.append(int(done.stderr.rsplit("refs:", 1)[1].split()[0].replace(",", "")))
+    print(f"{case}: {(counts[1] - counts[0]) / (2 * requests):,.0f} instructions per request (callgrind)")
+    return 0
 
 
 def _delivery_runner(owner: Any) -> Any:
