@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -56,6 +57,9 @@ class RequestMetricsMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        # Each (view, method, status)'s two series, as prometheus_client's labels() answers them (it keeps them
+        # too, behind a lock and a check of the labels): a few views, methods and statuses, so a few hundred at most.
+        self.series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
@@ -63,8 +67,14 @@ class RequestMetricsMiddleware:
         match = getattr(request, "resolver_match", None)
         view = (match.view_name if match is not None else None) or "<unnamed view>"
         method = request.method if request.method in KNOWN_METHODS else "<invalid method>"
-        request_latency_seconds.labels(view, method).observe(time.perf_counter() - started)
-        responses_total.labels(str(response.status_code), view, method).inc()
+        key = (view, method, response.status_code)
+        series = self.series.get(key)
+        if series is None:
+            latency = request_latency_seconds.labels(view, method)
+            series = self.series[key] = (latency, responses_total.labels(str(response.status_code), view, method))
+        latency, responses = series
+        latency.observe(time.perf_counter() - started)
+        responses.inc()
         return response
 
 
