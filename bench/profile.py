@@ -18,10 +18,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.servers import service_env
+from bench.servers import baseline_env, service_env
 
 CASES = ("health_live", "catalog_cached", "catalog_uncached", "product_detail", "message_create", "message_search",
          "account_page_1", "account_page_1000", "login_throttled", "delivery")  # fmt: skip
+# The bench's yardsticks, served by bench/baseline: the bare view (what every ratio divides by) and stock DRF's
+# anonymous cache_page.
+YARDSTICKS = {"bare": "/bare/", "stock_drf_cached": "/cached/products/?page=1"}
 
 
 def _environ(method: str, path: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
@@ -52,7 +55,7 @@ def _environ(method: str, path: str, headers: dict[str, str], body: bytes) -> di
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("case", choices=CASES)
+    parser.add_argument("case", choices=[*CASES, *YARDSTICKS])
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--database", default=os.environ.get("BENCH_DATABASE", "drm_bench"))
     parser.add_argument("--cprofile", action="store_true")
@@ -77,7 +80,7 @@ def main() -> int:
         return _instructions_per_request(args.case, args.requests, args.database)
 
     workdir = Path(tempfile.mkdtemp(prefix="drm-profile-"))
-    env = service_env(args.database, workdir, 8000)
+    env = baseline_env(args.database, 0) if args.case in YARDSTICKS else service_env(args.database, workdir, 8000)
     env.pop("GUNICORN_BIND")
     os.environ.update(env)
     if args.settings:
@@ -88,37 +91,12 @@ def main() -> int:
 
     django.setup()
     from django.core.handlers.wsgi import WSGIHandler
-    from django.db.models import Count
-    from rest_framework_simplejwt.tokens import RefreshToken
 
-    from apps.messages.models import Message
-    from apps.products.models import Product
-    from apps.users.models import User
-
-    heavy = Message.objects.values("account_id").annotate(n=Count("id")).order_by("-n").first()
-    if heavy is None:
-        raise SystemExit("no messages to profile: run `manage.py seed_demo` first")
-    owner = User.objects.get(account_id=heavy["account_id"])
-    token = str(RefreshToken.for_user(owner).access_token)
-    auth = {"Authorization": f"Bearer {token}"}
-    sender = Message.objects.filter(account_id=owner.account_id).values_list("sender_number", flat=True).first() or ""
-    product_id = Product.objects.order_by("-created_at").values_list("id", flat=True).first()
-    message_body = json.dumps({"sender_number": "+15551230001", "receiver_number": "+15551230002", "body": "bench"})
-    login_body = json.dumps({"email": "bench-login@example.com", "password": "wrong-password-for-the-bench"})
-    requests = {
-        "health_live": ("GET", "/health/live/", {}, b""),
-        "catalog_cached": ("GET", "/api/v1/products/?page=1", auth, b""),
-        "catalog_uncached": ("GET", "/api/v1/products/?min_price=1&max_price={n}&ordering=-price&is_available=true",
-                             auth, b""),
-        "product_detail": ("GET", f"/api/v1/products/{product_id}/", auth, b""),
-        "message_create": ("POST", "/api/v1/messages/", {**auth, "Content-Type": "application/json"},
-                           message_body.encode()),
-        "message_search": ("GET", f"/api/v1/messages/search/?sender_number={sender.replace('+', '%2B')}", auth, b""),
-        "account_page_1": ("GET", f"/api/v1/accounts/{owner.account_id}/messages/?page=1", auth, b""),
-        "account_page_1000": ("GET", f"/api/v1/accounts/{owner.account_id}/messages/?page=1000", auth, b""),
-        "login_throttled": ("POST", "/api/v1/auth/login/", {"Content-Type": "application/json"},
-                            login_body.encode()),
-    }  # fmt: skip
+    requests: dict[str, tuple[str, str, dict[str, str], bytes]]
+    if args.case in YARDSTICKS:
+        owner, requests = None, {args.case: ("GET", YARDSTICKS[args.case], {}, b"")}
+    else:
+        owner, requests = _service_requests()
 
     if args.middleware_costs:
         method, path, headers, body = requests[args.case]
@@ -260,6 +238,42 @@ STOCK_MIDDLEWARE: dict[str, dict[str, list[str]]] = {
         "apps.core.http.browser.BrowserMessageMiddleware": ["django.contrib.messages.middleware.MessageMiddleware"],
     },
 }
+
+
+def _service_requests() -> tuple[Any, dict[str, tuple[str, str, dict[str, str], bytes]]]:
+    """The heaviest account's owner and each case's request (method, path, headers, body), from the bench data."""
+    from django.db.models import Count
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    from apps.messages.models import Message
+    from apps.products.models import Product
+    from apps.users.models import User
+
+    heavy = Message.objects.values("account_id").annotate(n=Count("id")).order_by("-n").first()
+    if heavy is None:
+        raise SystemExit("no messages to profile: run `manage.py seed_demo` first")
+    owner = User.objects.get(account_id=heavy["account_id"])
+    token = str(RefreshToken.for_user(owner).access_token)
+    auth = {"Authorization": f"Bearer {token}"}
+    sender = Message.objects.filter(account_id=owner.account_id).values_list("sender_number", flat=True).first() or ""
+    product_id = Product.objects.order_by("-created_at").values_list("id", flat=True).first()
+    message_body = json.dumps({"sender_number": "+15551230001", "receiver_number": "+15551230002", "body": "bench"})
+    login_body = json.dumps({"email": "bench-login@example.com", "password": "wrong-password-for-the-bench"})
+    requests = {
+        "health_live": ("GET", "/health/live/", {}, b""),
+        "catalog_cached": ("GET", "/api/v1/products/?page=1", auth, b""),
+        "catalog_uncached": ("GET", "/api/v1/products/?min_price=1&max_price={n}&ordering=-price&is_available=true",
+                             auth, b""),
+        "product_detail": ("GET", f"/api/v1/products/{product_id}/", auth, b""),
+        "message_create": ("POST", "/api/v1/messages/", {**auth, "Content-Type": "application/json"},
+                           message_body.encode()),
+        "message_search": ("GET", f"/api/v1/messages/search/?sender_number={sender.replace('+', '%2B')}", auth, b""),
+        "account_page_1": ("GET", f"/api/v1/accounts/{owner.account_id}/messages/?page=1", auth, b""),
+        "account_page_1000": ("GET", f"/api/v1/accounts/{owner.account_id}/messages/?page=1000", auth, b""),
+        "login_throttled": ("POST", "/api/v1/auth/login/", {"Content-Type": "application/json"},
+                            login_body.encode()),
+    }  # fmt: skip
+    return owner, requests
 
 
 def _instructions_per_request(case: str, requests: int, database: str) -> int:

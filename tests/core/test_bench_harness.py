@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from urllib.parse import urlparse
@@ -86,6 +87,19 @@ def test_quick_benchmark_measures_every_case(tmp_path) -> None:
     )  # fmt: skip
     assert "whole stack" in costs.stdout
     assert "without CorsMiddleware" in costs.stdout
+
+    # The yardsticks profile on their own project, and instructions are counted (valgrind, on the CI machine too).
+    bare = _run_module(
+        "bench.profile", "bare", "--plain", "--requests", "20", "--database", f"{database}_quick", env=env, timeout=300
+    )
+    assert "first answer: 200 OK" in bare.stdout
+    counted = _run_module(
+        "bench.profile", "bare", "--instructions", "--requests", "5", "--database", f"{database}_quick", env=env,
+        timeout=600,
+    )  # fmt: skip
+    per_request = re.search(r"bare: ([\d,]+) instructions per request", counted.stdout)
+    assert per_request is not None, counted.stdout
+    assert int(per_request.group(1).replace(",", "")) > 0
 
 
 def test_a_case_on_another_server_is_divided_by_that_servers_bare_view() -> None:

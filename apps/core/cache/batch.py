@@ -1,7 +1,7 @@
 """Several cache reads of one request in one Redis round trip.
 
 A cached catalog read used to make three: the token's user, the rate-limit counter and the cached body, each
-waiting for the one before. A view that knows its keys up front asks for them here at once (a pipeline); the
+waiting for the one before. A view that knows its keys up front asks for them here at once (one script); the
 readers (authentication, the throttle, the read cache) then take their answer from the request instead of asking
 Redis again. Each answer is used once, so a counter is never counted twice; a check made before its reader runs
 (the catalog's warm reads, answered before DRF) peeks at an answer and leaves it for that reader. Without Redis
