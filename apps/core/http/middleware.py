@@ -208,8 +208,8 @@ class PrebuiltPolicyCSPMiddleware(CSPMiddleware):
                 response[header] = policy
         return response
 
-    @classmethod
-    def _policies(cls) -> _PrebuiltPolicies:
+    @staticmethod
+    def _policies() -> _PrebuiltPolicies:
         built = PrebuiltPolicyCSPMiddleware._built
         if built is None:
             built = PrebuiltPolicyCSPMiddleware._built = _build_policies()

@@ -58,7 +58,7 @@ class RequestMetricsMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
         # Each (view, method, status)'s two series, as prometheus_client's labels() answers them (it keeps them
-        # too, behind a lock and a check of the labels): a few views, methods and statuses, so a few hundred at most.
+        # too, behind a lock and a check of the labels); as bounded as the series: named views, known methods.
         self.series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
