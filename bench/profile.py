@@ -67,8 +67,10 @@ def main() -> int:
     parser.add_argument("--plain", action="store_true", help="time the requests without a profiler")
     parser.add_argument(
         "--middleware-costs", action="store_true", help="what each middleware costs the case: the whole stack and the "
-        "stack without each one in turn, interleaved over --rounds, as CPU per request"
+        "stack without each one in turn, interleaved over --rounds, as CPU per request (with --instructions: as "
+        "instructions per request, each stack counted by callgrind, one process per core)"
     )  # fmt: skip
+    parser.add_argument("--without", default=None, help="a middleware (dotted path) left out of the stack")
     parser.add_argument("--rounds", type=int, default=5, help="rounds of --middleware-costs")
     parser.add_argument(
         "--instructions", action="store_true", help="instructions per request, counted by valgrind's callgrind over "
@@ -76,8 +78,12 @@ def main() -> int:
         "busy the machine, for the process's own work only (no system calls, no server's time)"
     )  # fmt: skip
     args = parser.parse_args()
+    if args.instructions and args.middleware_costs:
+        return _middleware_instructions(args.case, args.requests, args.database)
     if args.instructions:
-        return _instructions_per_request(args.case, args.requests, args.database)
+        count = _instructions_per_request(args.case, args.requests, args.database)
+        print(f"{args.case}: {count:,.0f} instructions per request (callgrind)")
+        return 0
 
     workdir = Path(tempfile.mkdtemp(prefix="drm-profile-"))
     env = baseline_env(args.database, 0) if args.case in YARDSTICKS else service_env(args.database, workdir, 8000)
@@ -90,7 +96,11 @@ def main() -> int:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.core.handlers.wsgi import WSGIHandler
+
+    if args.without:
+        settings.MIDDLEWARE = [name for name in settings.MIDDLEWARE if name != args.without]
 
     requests: dict[str, tuple[str, str, dict[str, str], bytes]]
     if args.case in YARDSTICKS:
@@ -276,7 +286,8 @@ def _service_requests() -> tuple[Any, dict[str, tuple[str, str, dict[str, str], 
     return owner, requests
 
 
-def _instructions_per_request(case: str, requests: int, database: str) -> int:
+def _instructions_per_request(case: str, requests: int, database: str, *options: str) -> float:
+    """The case's instructions per request in a process of its own under callgrind (`options` go to that process)."""
     import shutil
     import subprocess
 
@@ -286,10 +297,37 @@ def _instructions_per_request(case: str, requests: int, database: str) -> int:
     counts = []
     for n in (requests, 3 * requests):
         command = [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-m",
-                   "bench.profile", case, "--plain", "--requests", str(n), "--database", database]  # fmt: skip
+                   "bench.profile", case, "--plain", "--requests", str(n), "--database", database,
+                   *options]  # fmt: skip
         done = subprocess.run(command, capture_output=True, text=True, check=True)  # noqa: S603 - our own argv
         counts.append(int(done.stderr.rsplit("refs:", 1)[1].split()[0].replace(",", "")))
-    print(f"{case}: {(counts[1] - counts[0]) / (2 * requests):,.0f} instructions per request (callgrind)")
+    return (counts[1] - counts[0]) / (2 * requests)
+
+
+def _middleware_instructions(case: str, requests: int, database: str) -> int:
+    """As `_middleware_costs`, in instructions per request: each stack counted once (callgrind's counts repeat, so
+    no rounds), as many at a time as the machine has cores."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    env = service_env(database, Path(tempfile.mkdtemp(prefix="drm-profile-")), 8000)
+    env.pop("GUNICORN_BIND")
+    os.environ.update(env)
+    from django.conf import settings
+
+    stack = list(settings.MIDDLEWARE)
+    variants = ["", *stack]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        counts = list(
+            pool.map(lambda dropped: _instructions_per_request(case, requests, database,
+                                                               *(["--without", dropped] if dropped else [])),
+                     variants)
+        )  # fmt: skip
+    whole = counts[0]
+    print(f"{case}: instructions per request (callgrind), the whole stack and without each middleware")
+    print(f"{'whole stack':60} {whole:12,.0f}")
+    for name, count in zip(stack, counts[1:], strict=True):
+        print(f"{'without ' + name.rsplit('.', 1)[1]:60} {count:12,.0f}  saves {whole - count:+10,.0f} "
+              f"({(whole - count) / whole:+6.1%})")  # fmt: skip
     return 0
 
 

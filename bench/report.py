@@ -29,6 +29,9 @@ PACED_SENDER_MARGIN = 1.1
 # Cases measured again on the service instance without the tracing packages (its case is named with this suffix).
 TRACING_PAIRS = ("health_live", "message_create")
 TRACING_ABSENT_SUFFIX = "_tracing_absent"
+# The parts of the machine whose CPU a case is reported with (bench/cpu.py): the server it loads, then these.
+WORKERS = "workers"
+CPU_PARTS = (WORKERS, "redis", "postgresql", "wrk")
 
 
 @dataclass
@@ -41,6 +44,24 @@ class CaseResult:
     requests: int = 0
     unexpected: int = 0
     socket_errors: int = 0
+    server: str = ""
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # each part's, over every round (bench/cpu.py)
+
+    def add_cpu(self, spent: dict[str, float]) -> None:
+        for part, seconds in spent.items():
+            self.cpu_seconds[part] = self.cpu_seconds.get(part, 0.0) + seconds
+
+    def cpu_ms_per_request(self) -> dict[str, float] | None:
+        """Milliseconds of CPU per request: the server the case loads, each of CPU_PARTS, the rest of the machine
+        (other servers the bench runs count there: they are idle) and the machine's whole busy time."""
+        if not self.cpu_seconds or not self.requests:
+            return None
+        per_request = {part: 1000 * seconds / self.requests for part, seconds in self.cpu_seconds.items()}
+        shown = {"server": per_request.get(self.server, 0.0)}
+        shown.update({part: per_request.get(part, 0.0) for part in CPU_PARTS})
+        machine = sum(per_request.values())
+        return {**{part: round(ms, 3) for part, ms in shown.items()}, "rest": round(machine - sum(shown.values()), 3),
+                "machine": round(machine, 3)}  # fmt: skip
 
     def median_rps(self) -> float:
         return statistics.median(self.rps) if self.rps else 0.0
@@ -64,6 +85,7 @@ class CaseResult:
             # as far as the target allows (every core serves the requests of a case: cores / req/s per request).
             "ms_over_bare": _ms_over_bare(rps, bare_rps),
             "ms_over_bare_allowed": _ms_over_bare(bare_rps * target, bare_rps) if target else None,
+            "cpu_ms_per_request": self.cpu_ms_per_request(),
         }
 
 
@@ -174,6 +196,7 @@ def render_markdown(report: dict[str, Any]) -> str:
             f"| {case['case']} | `{case['path'][:60]}` | {case['rps']} | {case['p50_ms']} | {case['p99_ms']} | "
             f"{case['errors']} | {case['ratio']} | {case['ratio_health']} | {target} | {over} | {allowed} |"
         )
+    lines += _cpu_table(report["cases"])
     if report["tracing_off"]:
         lines += [
             "",
@@ -248,6 +271,28 @@ def render_markdown(report: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _cpu_table(cases: list[dict[str, Any]]) -> list[str]:
+    measured = [case for case in cases if case.get("cpu_ms_per_request")]
+    if not measured:
+        return []
+    lines = [
+        "",
+        "Where each case's machine time went: CPU milliseconds per request, read from /proc while wrk ran (the server "
+        "the case loads, the Celery workers, Redis, PostgreSQL, wrk, and the rest: the kernel's network work in "
+        "interrupts and everything else; `machine` is every core's busy time):",
+        "",
+        "| case | server | workers | Redis | PostgreSQL | wrk | rest | machine |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for case in measured:
+        cpu = case["cpu_ms_per_request"]
+        lines.append(
+            f"| {case['case']} | {cpu['server']} | {cpu[WORKERS]} | {cpu['redis']} | {cpu['postgresql']} | "
+            f"{cpu['wrk']} | {cpu['rest']} | {cpu['machine']} |"
+        )
+    return lines
 
 
 QUICK_NOTE = (

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.report import BARE, TRACING_ABSENT_SUFFIX, TRACING_PAIRS, CaseResult, build_report, render_markdown
+from bench.cpu import CpuSnapshot
+from bench.report import BARE, TRACING_ABSENT_SUFFIX, TRACING_PAIRS, WORKERS, CaseResult, build_report, render_markdown
 from bench.servers import (
     BASE_DIR,
     PYTHON,
@@ -239,20 +240,26 @@ def main() -> int:
         start(worker, worker_env, workdir / "worker.log"),
         start([PYTHON, "-m", "bench.gateway", str(gateway_port), str(GATEWAY_DELAY_MS)], env, workdir / "gw.log"),
     ]
+    # Whose CPU is whose (bench/cpu.py): each server the cases load, and the Celery workers.
+    parts = {processes[0].pid: SERVICE, processes[1].pid: BASELINE, processes[2].pid: WORKERS}
     if any(case.server == TRACING_ABSENT for case in cases):
         processes.append(start([*gunicorn, "config.wsgi"], absent_env, workdir / "gunicorn-tracing-absent.log"))
+        parts[processes[-1].pid] = TRACING_ABSENT
     if any(case.server == TEAM for case in cases):
         processes.append(start([*gunicorn, "bench.team.wsgi"], team_env(database, team_port), workdir / "team.log"))
+        parts[processes[-1].pid] = TEAM
         team_worker = [PYTHON, "-m", "celery", "-A", "bench.team", "worker", "-c", "2", "-Q", "team-bench",
                        "-n", f"team-{os.getpid()}@%h", "--loglevel=WARNING", "--without-gossip",
                        "--without-mingle"]  # fmt: skip
         processes.append(start(team_worker, team_env(database, team_port), workdir / "team-worker.log"))
+        parts[processes[-1].pid] = WORKERS
     for kind in kinds:
         service_kind_env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(workdir / f"prometheus-{kind}")}
         for server, module, server_env in ((SERVICE, "config.wsgi", service_kind_env),
                                            (BASELINE, "bench.baseline.wsgi", baseline_env(database, 0))):  # fmt: skip
             command, command_env = server_command(kind, module, kind_ports[f"{server}@{kind}"], server_env)
             processes.append(start(command, command_env, workdir / f"{server}-{kind}.log"))
+            parts[processes[-1].pid] = f"{server}@{kind}"
     soak = None
     delivery = pacing = None
     slow_clients: dict[str, Any] = {}
@@ -266,7 +273,9 @@ def main() -> int:
             else:
                 wait_http(f"{urls[server]}/health/live/")
         wait_http(f"http://127.0.0.1:{gateway_port}/stats")
-        results = run_cases(wrk, urls, workdir, cases, rounds=rounds, seconds=seconds, args=args, database=database)
+        results = run_cases(
+            wrk, urls, workdir, cases, rounds=rounds, seconds=seconds, args=args, database=database, parts=parts
+        )
         probed = [("default", port), *((kind, kind_ports[f"{SERVICE}@{kind}"]) for kind in kinds)] if kinds else []
         for kind, kind_port in probed:
             log(f"slow clients: two bodies dripped a byte a second into {kind}, /health/live/ probed meanwhile")
@@ -353,9 +362,9 @@ def warm_up(urls: dict[str, str], cases: list[Case]) -> None:
 
 def run_cases(
     wrk: str, urls: dict[str, str], workdir: Path, cases: list[Case], *, rounds: int, seconds: float,
-    args: argparse.Namespace, database: str,
+    args: argparse.Namespace, database: str, parts: dict[int, str],
 ) -> dict[str, CaseResult]:  # fmt: skip
-    results = {case.name: CaseResult(case.name, case.path) for case in cases}
+    results = {case.name: CaseResult(case.name, case.path, server=case.server) for case in cases}
     log("warming up")
     warm_up(urls, cases)
     for round_number in range(1, rounds + 1):
@@ -366,9 +375,11 @@ def run_cases(
             script = lua_script(workdir, case.name, case.method, dict(case.headers), case.body, case.path)
             connections = case.connections or args.connections
             url = urls[case.server] + case.path.replace("{random}", "1")
+            before = CpuSnapshot(parts)
             figures = run_wrk(wrk, url, script, seconds=seconds, connections=connections,
                               threads=min(args.threads, connections))  # fmt: skip
             result = results[case.name]
+            result.add_cpu(CpuSnapshot(parts).seconds_since(before))
             result.rps.append(figures["rps"])
             result.p50_ms.append(figures["p50_ms"])
             result.p99_ms.append(figures["p99_ms"])

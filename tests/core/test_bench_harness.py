@@ -50,6 +50,13 @@ def test_quick_benchmark_measures_every_case(tmp_path) -> None:
     assert cases["bare_django"]["ratio"] == 1.0
     assert cases["health_live"]["ratio_health"] == 1.0
     assert cases["bare_django"]["ms_over_bare"] == 0
+    # Whose CPU each case took: the server it loads did work for every request, and the parts add up to the machine.
+    for name, case in cases.items():
+        cpu = case["cpu_ms_per_request"]
+        assert cpu["server"] > 0, (name, cpu)
+        parts = sum(ms for part, ms in cpu.items() if part != "machine")
+        assert parts == pytest.approx(cpu["machine"], abs=0.01), (name, cpu)
+    assert cases["catalog_uncached"]["cpu_ms_per_request"]["postgresql"] > 0, cases["catalog_uncached"]
     for case in cases.values():
         if case["target"]:
             # The time a case takes beyond the bare view says what its ratio says: within the target's allowance
@@ -72,6 +79,7 @@ def test_quick_benchmark_measures_every_case(tmp_path) -> None:
     markdown = (tmp_path / "quick.md").read_text()
     assert markdown.startswith("# Benchmark")
     assert "ratio to bare Django" in markdown
+    assert "Where each case's machine time went" in markdown
     assert "ratio tracing off / tracing absent" in markdown
 
     # The profiler reads the same seeded database; it must keep working too.
