@@ -31,7 +31,7 @@ TRACING_PAIRS = ("health_live", "message_create")
 TRACING_ABSENT_SUFFIX = "_tracing_absent"
 # The parts of the machine whose CPU a case is reported with (bench/cpu.py): the server it loads, then these.
 WORKERS = "workers"
-CPU_PARTS = (WORKERS, "redis", "postgresql", "wrk")
+CPU_PARTS = (WORKERS, "redis", "postgresql", "rabbitmq", "wrk")
 
 
 @dataclass
@@ -280,17 +280,17 @@ def _cpu_table(cases: list[dict[str, Any]]) -> list[str]:
     lines = [
         "",
         "Where each case's machine time went: CPU milliseconds per request, read from /proc while wrk ran (the server "
-        "the case loads, the Celery workers, Redis, PostgreSQL, wrk, and the rest: the kernel's network work in "
-        "interrupts and everything else; `machine` is every core's busy time):",
+        "the case loads, the Celery workers, Redis, PostgreSQL, RabbitMQ, wrk, and the rest: the kernel's network "
+        "work in interrupts and everything else; `machine` is every core's busy time):",
         "",
-        "| case | server | workers | Redis | PostgreSQL | wrk | rest | machine |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| case | server | workers | Redis | PostgreSQL | RabbitMQ | wrk | rest | machine |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for case in measured:
         cpu = case["cpu_ms_per_request"]
         lines.append(
             f"| {case['case']} | {cpu['server']} | {cpu[WORKERS]} | {cpu['redis']} | {cpu['postgresql']} | "
-            f"{cpu['wrk']} | {cpu['rest']} | {cpu['machine']} |"
+            f"{cpu['rabbitmq']} | {cpu['wrk']} | {cpu['rest']} | {cpu['machine']} |"
         )
     return lines
 
