@@ -100,7 +100,10 @@ def main() -> int:
     from django.core.handlers.wsgi import WSGIHandler
 
     if args.without:
+        if args.without not in settings.MIDDLEWARE:  # a misspelt name would measure the whole stack unsaid
+            raise SystemExit(f"--without {args.without}: not in MIDDLEWARE")
         settings.MIDDLEWARE = [name for name in settings.MIDDLEWARE if name != args.without]
+        print(f"without {args.without}: {len(settings.MIDDLEWARE)} middleware")
 
     requests: dict[str, tuple[str, str, dict[str, str], bytes]]
     if args.case in YARDSTICKS:

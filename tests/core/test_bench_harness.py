@@ -95,6 +95,20 @@ def test_quick_benchmark_measures_every_case(tmp_path) -> None:
     )  # fmt: skip
     assert "whole stack" in costs.stdout
     assert "without CorsMiddleware" in costs.stdout
+    # One middleware left out of a run (what --middleware-costs --instructions counts each stack with).
+    without = _run_module(
+        "bench.profile", "health_live", "--plain", "--requests", "5", "--without",
+        "apps.core.http.middleware.RequestContextMiddleware", "--database", f"{database}_quick", env=env, timeout=300,
+    )  # fmt: skip
+    assert re.search(r"without apps\.core\.http\.middleware\.RequestContextMiddleware: \d+ middleware", without.stdout)
+    assert "first answer: 200 OK" in without.stdout
+    misspelt = subprocess.run(
+        [sys.executable, "-m", "bench.profile", "health_live", "--plain", "--requests", "5", "--without",
+         "apps.core.http.middleware.RequestContextMiddlewar", "--database", f"{database}_quick"],
+        cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert misspelt.returncode != 0
+    assert "not in MIDDLEWARE" in misspelt.stderr
 
     # The yardsticks profile on their own project, and instructions are counted (valgrind, on the CI machine too).
     bare = _run_module(
