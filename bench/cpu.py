@@ -3,8 +3,8 @@
 A ratio to the bare view says how much more machine time a request takes; this says whose. The parts: the server
 the case loads (its master and workers), the Celery workers, Redis, PostgreSQL, RabbitMQ, wrk itself (its rusage as
 a waited child), and the rest of the machine's busy time (the kernel's network work in interrupts, any other
-process, and the processes that ended during the run). Elsewhere than Linux nothing is read and the report leaves
-it out.
+process). A process that ends during the run counts through the parent that waited for it. Elsewhere than Linux
+nothing is read and the report leaves it out.
 """
 
 from __future__ import annotations
