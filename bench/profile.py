@@ -53,6 +53,17 @@ def _environ(method: str, path: str, headers: dict[str, str], body: bytes) -> di
     return environ
 
 
+def _use_project_env(case: str, database: str) -> None:
+    """Put in this process's environment what the bench's server of `case` runs with (the yardsticks' project or
+    the service, on the bench's database), less the address: requests go straight into the WSGI handler."""
+    if case in YARDSTICKS:
+        env = baseline_env(database, 0)
+    else:
+        env = service_env(database, Path(tempfile.mkdtemp(prefix="drm-profile-")), 8000)
+    env.pop("GUNICORN_BIND")
+    os.environ.update(env)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("case", choices=[*CASES, *YARDSTICKS])
@@ -85,10 +96,7 @@ def main() -> int:
         print(f"{args.case}: {count:,.0f} instructions per request (callgrind)")
         return 0
 
-    workdir = Path(tempfile.mkdtemp(prefix="drm-profile-"))
-    env = baseline_env(args.database, 0) if args.case in YARDSTICKS else service_env(args.database, workdir, 8000)
-    env.pop("GUNICORN_BIND")
-    os.environ.update(env)
+    _use_project_env(args.case, args.database)
     if args.settings:
         os.environ["DJANGO_SETTINGS_MODULE"] = args.settings
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"
@@ -312,9 +320,7 @@ def _middleware_instructions(case: str, requests: int, database: str) -> int:
     no rounds), as many at a time as the machine has cores."""
     from concurrent.futures import ThreadPoolExecutor
 
-    env = service_env(database, Path(tempfile.mkdtemp(prefix="drm-profile-")), 8000)
-    env.pop("GUNICORN_BIND")
-    os.environ.update(env)
+    _use_project_env(case, database)
     from django.conf import settings
 
     stack = list(settings.MIDDLEWARE)
