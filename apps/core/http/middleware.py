@@ -1,4 +1,4 @@
-import uuid
+import secrets
 from collections.abc import Callable
 from io import BytesIO
 from typing import Any, NamedTuple, TypeVar
@@ -44,7 +44,7 @@ class RequestContextMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = request.META.get(REQUEST_ID_META_KEY)
         if request_id is None or not is_valid_request_id(request_id):
-            request_id = uuid.uuid4().hex
+            request_id = secrets.token_hex(16)
         # Left set after the answer: Django logs a 4xx or 5xx once the middleware has returned, with this id.
         guid.set(request_id)
         if not peer_is_trusted_proxy(request):
