@@ -21,6 +21,10 @@ if JWT_SIGNING_KEY:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("Set the ALLOWED_HOSTS environment variable")
+# A wildcard takes any Host header, and the emails' links are built from it when FRONTEND_URL is unset: a reset asked
+# for with a host of an attacker's choosing would mail the account's owner a link that hands its token to that host.
+if "*" in ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS may not be '*': list the host names the service answers to")
 DEBUG = False
 # Unset, they fall back to an SQLite file and to running every task inside the request; a deployment must not.
 for _name in ("DATABASE_URL", "CELERY_BROKER_URL"):
