@@ -10,7 +10,10 @@ class MessagingConfig(AppConfig):
     def ready(self) -> None:
         from apps.core.observability.metrics import register_collector
 
-        from .callbacks import receivers  # noqa: F401 - clears a claimed account's callback settings
+        from .callbacks import (
+            receivers,  # noqa: F401 - clears a claimed account's callback settings
+            transport,  # noqa: F401 - registers its deploy check
+        )
         from .metrics import QueuedMessagesCollector
 
         register_collector(QueuedMessagesCollector())

@@ -1,5 +1,8 @@
 """One guard for every door that checks a password: the API's login, the admin's and the browsable API's login forms
-(through `GuardedModelBackend`, so every `authenticate()` call) and the password changes (`check_password`).
+(through `GuardedModelBackend`, so every `authenticate()` call) and the password changes (`check_password`). The
+doors that check an emailed link's token (email verification and password reset, API and pages: `reserve_link`)
+keep counters of their own under the same rules, the link's account standing for the email: a locked sign-in must
+not also lock its owner out of the reset link they now need.
 
 Only failures count, so attempts made elsewhere never refuse a correct password by themselves. Within one window
 of the `login` rate (`THROTTLE_RATE_LOGIN`, N per period):
@@ -39,10 +42,13 @@ from apps.core.observability.context import client_ip, request_client_ip
 
 from .models import User, normalize_email
 from .throttles import LoginRateThrottle
+from .tokens import decode_uid
 
 logger = logging.getLogger(__name__)
 
 EMAIL_FAILURE_FACTOR = 10
+LOGIN_DOOR = "login"  # the counters' key prefix: every password check
+LINK_DOOR = "link"  # every check of an emailed link's token
 KNOWN_ADDRESS_SECONDS = 30 * 24 * 60 * 60
 
 
@@ -60,29 +66,41 @@ class PasswordAttempt:
     address: str | None
     places: tuple[str, ...]
     pair_key: str
+    door: str = LOGIN_DOOR
 
     def succeeded(self) -> None:
         """The password was right: its places are given back, the address is remembered for the account, and the
         earlier failures for this email from this address are forgotten."""
         _give_back(self.places)
-        cache.set(_known_key(self.email, self.address), 1, KNOWN_ADDRESS_SECONDS)
+        cache.set(_known_key(self.email, self.address, self.door), 1, KNOWN_ADDRESS_SECONDS)
         cache.delete(self.pair_key)
 
 
-def reserve(*, email: str, address: str | None) -> PasswordAttempt:
+def reserve(*, email: str, address: str | None, door: str = LOGIN_DOOR) -> PasswordAttempt:
     """Take a place for one password check of `email` from `address`; `SignInThrottled` when it is over a limit.
 
     Call it right before the check, and `succeeded()` on the attempt when the password was right."""
     limit, duration, window, wait = _window()
-    keys = _keys(email, address, window)
+    keys = _keys(email, address, window, door)
+    known = _known_key(email, address, door)
     client = redis_client(cache)
     if client is None:
-        taken = _take_places(keys, email=email, address=address, limit=limit, duration=duration)
+        taken = _take_places(keys, known=known, limit=limit, duration=duration)
     else:
-        taken = _take_places_on_redis(client, keys, email=email, address=address, limit=limit, duration=duration)
+        taken = _take_places_on_redis(client, keys, known=known, limit=limit, duration=duration)
     if taken is None:
         raise SignInThrottled(wait=wait)
-    return PasswordAttempt(email=email, address=address, places=taken, pair_key=keys["pair"])
+    return PasswordAttempt(email=email, address=address, places=taken, pair_key=keys["pair"], door=door)
+
+
+def reserve_link(*, uid: str, address: str | None) -> PasswordAttempt:
+    """Take a place for one check of an emailed link's token (`uid` names its account) from `address`, under the
+    login rate in counters of the link doors' own; `SignInThrottled` when it is over a limit.
+
+    Call it right before the check, and `succeeded()` when the token was right. Every spelling of one `uid` counts
+    as that account, and a `uid` that names no account as one account of its own."""
+    pk = decode_uid(uid)
+    return reserve(email=f"user:{pk if pk is not None else '-'}", address=address, door=LINK_DOOR)
 
 
 def check_password(*, user: User, password: str, address: str | None) -> bool:
@@ -126,9 +144,9 @@ def refuse_after_failures(view: Callable[..., HttpResponseBase]) -> Callable[...
     return guarded
 
 
-def too_many_failures(wait: int) -> HttpResponse:
+def too_many_failures(wait: int, *, what: str = "failed sign-ins") -> HttpResponse:
     response = HttpResponse(
-        f"Too many failed sign-ins. Try again in {wait} seconds.", status=429, content_type="text/plain; charset=utf-8"
+        f"Too many {what}. Try again in {wait} seconds.", status=429, content_type="text/plain; charset=utf-8"
     )
     response["Retry-After"] = str(wait)
     return response
@@ -154,12 +172,12 @@ return 1
 
 
 def _take_places_on_redis(
-    client: Any, keys: dict[str, str], *, email: str, address: str | None, limit: int, duration: int
+    client: Any, keys: dict[str, str], *, known: str, limit: int, duration: int
 ) -> tuple[str, ...] | None:
     from redis.exceptions import RedisError  # imported here for the reason apps.core.cache.batch gives
 
     places = (keys["pair"], keys["address"], keys["email"])
-    redis_keys = [client.make_key(key) for key in (*places, _known_key(email, address))]
+    redis_keys = [client.make_key(key) for key in (*places, known)]
     try:
         taken = client.get_client(write=True).eval(
             _TAKE_PLACES_SCRIPT, 4, *redis_keys, duration + 1, limit, limit * EMAIL_FAILURE_FACTOR
@@ -170,9 +188,7 @@ def _take_places_on_redis(
     return places if int(taken) else None
 
 
-def _take_places(
-    keys: dict[str, str], *, email: str, address: str | None, limit: int, duration: int
-) -> tuple[str, ...] | None:
+def _take_places(keys: dict[str, str], *, known: str, limit: int, duration: int) -> tuple[str, ...] | None:
     """The attempt's places (as `_take_places_on_redis`) on another cache: a bump and a check per counter."""
     taken: list[str] = []
     for kind in ("pair", "address", "email"):
@@ -180,16 +196,16 @@ def _take_places(
         if count is None:  # the cache is down: the limit fails open, as every throttle does
             continue
         taken.append(keys[kind])
-        if _over(kind, count, limit, email, address):
+        if _over(kind, count, limit, known):
             _give_back(taken)
             return None
     return tuple(taken)
 
 
-def _over(kind: str, count: int, limit: int, email: str, address: str | None) -> bool:
+def _over(kind: str, count: int, limit: int, known: str) -> bool:
     if kind != "email":
         return count > limit
-    return count > limit * EMAIL_FAILURE_FACTOR and not cache.get(_known_key(email, address))
+    return count > limit * EMAIL_FAILURE_FACTOR and not cache.get(known)
 
 
 def _give_back(keys: tuple[str, ...] | list[str]) -> None:
@@ -207,17 +223,17 @@ def _window() -> tuple[int, int, int, int]:
     return rate.num_requests or 0, duration, start, max(start + duration - now, 1)
 
 
-def _keys(email: str, address: str | None, window: int) -> dict[str, str]:
+def _keys(email: str, address: str | None, window: int, door: str) -> dict[str, str]:
     account, client = _hashed(email), address or "unknown"
     return {
-        "pair": f"login_failures:pair:{account}:{client}:{window}",
-        "address": f"login_failures:address:{client}:{window}",
-        "email": f"login_failures:email:{account}:{window}",
+        "pair": f"{door}_failures:pair:{account}:{client}:{window}",
+        "address": f"{door}_failures:address:{client}:{window}",
+        "email": f"{door}_failures:email:{account}:{window}",
     }
 
 
-def _known_key(email: str, address: str | None) -> str:
-    return f"login_known:{_hashed(email)}:{address or 'unknown'}"
+def _known_key(email: str, address: str | None, door: str) -> str:
+    return f"{door}_known:{_hashed(email)}:{address or 'unknown'}"
 
 
 def _hashed(email: str) -> str:

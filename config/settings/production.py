@@ -21,6 +21,10 @@ if JWT_SIGNING_KEY:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("Set the ALLOWED_HOSTS environment variable")
+# A wildcard takes any Host header, and the emails' links are built from it when FRONTEND_URL is unset: a reset asked
+# for with a host of an attacker's choosing would mail the account's owner a link that hands its token to that host.
+if "*" in ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS may not be '*': list the host names the service answers to")
 DEBUG = False
 # Unset, they fall back to an SQLite file and to running every task inside the request; a deployment must not.
 for _name in ("DATABASE_URL", "CELERY_BROKER_URL"):
@@ -53,6 +57,9 @@ SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
+# No script of ours reads it (the admin's forms, the browsable API and Swagger UI take the token from the page), so
+# none injected into a page may either.
+CSRF_COOKIE_HTTPONLY = True
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True

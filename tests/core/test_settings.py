@@ -72,6 +72,25 @@ def test_production_refuses_empty_allowed_hosts() -> None:
     assert "ALLOWED_HOSTS" in result.stderr
 
 
+@pytest.mark.parametrize("hosts", ["*", "api.example.com,*"])
+def test_production_refuses_a_wildcard_allowed_host(hosts: str) -> None:
+    # The emails' links are built from the Host header (tests/users/test_email_links.py shows where a wildcard leads).
+    result = run_python(SETUP, env=project_env(**{**PRODUCTION_ENV, "ALLOWED_HOSTS": hosts}))
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS may not be '*': list the host names the service answers to" in result.stderr
+
+
+def test_check_deploy_warns_of_callback_hosts_allowed_past_the_address_check() -> None:
+    code = (
+        "import sys; from django.core.management import execute_from_command_line\n"
+        "execute_from_command_line(['manage.py', 'check', '--deploy', '--fail-level', 'WARNING'])\n"
+    )
+    env = project_env(**{**PRODUCTION_ENV, "CALLBACK_ALLOWED_HOSTS": "10.0.0.5,localhost"})
+    result = run_python(code, env=env)
+    assert result.returncode != 0
+    assert "(messaging.W001) CALLBACK_ALLOWED_HOSTS is set (10.0.0.5, localhost)" in result.stderr
+
+
 def test_production_passes_check_deploy_without_warnings() -> None:
     code = (
         "import sys; from django.core.management import execute_from_command_line\n"

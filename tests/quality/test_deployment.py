@@ -210,12 +210,13 @@ def test_the_docs_and_the_admin_use_only_collected_same_origin_assets(server: Se
     assert server.fetch("GET", stylesheet).status == 200
 
 
-def test_the_csrf_cookie_is_sent_over_https_only(server: Server) -> None:
+def test_the_csrf_cookie_is_sent_over_https_only_and_hidden_from_scripts(server: Server) -> None:
     answer = server.fetch("GET", "/admin/login/")
     cookies = answer.headers.get_all("Set-Cookie") or []
     csrf = next(cookie for cookie in cookies if cookie.startswith("csrftoken="))
     assert "Secure" in csrf
     assert "SameSite=Lax" in csrf
+    assert "HttpOnly" in csrf
 
 
 # --- Error pages ----------------------------------------------------------------------------------------------

@@ -134,6 +134,20 @@ def test_password_reset_emails_a_link_to_an_active_user(api_client, user, run_on
     assert password_reset_token.check_token(user, link_params(message)["token"])
 
 
+def test_the_reset_link_is_built_from_the_host_header(api_client, user, run_on_commit, settings) -> None:
+    # Why production refuses ALLOWED_HOSTS=* (tests/core/test_settings.py): Django's host check is what stands
+    # between a stranger's Host header and the link mailed to the account's owner.
+    settings.ALLOWED_HOSTS = ["testserver"]
+    refused = run_on_commit(api_client.post, RESET, {"email": user.email}, HTTP_HOST="attacker.example")
+    settings.ALLOWED_HOSTS = ["*"]
+    taken = run_on_commit(api_client.post, RESET, {"email": user.email}, HTTP_HOST="attacker.example")
+
+    assert refused.status_code == 400
+    assert taken.status_code == 202
+    [message] = emails_to(user.email, "Reset your password")
+    assert "http://attacker.example/account/reset-password/?uid=" in message.body
+
+
 @pytest.mark.parametrize("email", ["nobody@example.com", "INACTIVE"])
 def test_password_reset_answers_the_same_for_an_unknown_or_inactive_email(api_client, run_on_commit, email) -> None:
     inactive = UserFactory(is_active=False)

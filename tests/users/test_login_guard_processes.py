@@ -1,6 +1,7 @@
 """The login guard across a fleet: 30 concurrent wrong passwords for one email from one address, sent to three
 gunicorn instances of two workers each on PostgreSQL and Redis, check at most the limit's number of passwords
-(counted by the Argon2 hasher itself) and answer 429 to the rest."""
+(counted by the Argon2 hasher itself) and answer 429 to the rest; 30 concurrent wrong reset links for one account
+check at most the limit's number of tokens."""
 
 import os
 import subprocess
@@ -13,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from django.utils.http import urlsafe_base64_encode
 
 from bench.http import json_call as call
 from tests.helpers.processes import BASE_DIR, free_port, project_env, stop, wait_for_http
@@ -109,3 +111,24 @@ def test_concurrent_wrong_passwords_across_processes_check_at_most_the_limit(fle
     # The right password from this address is refused too, unchecked; from the limit's point of view nothing changed.
     assert call(bases[0], "POST", "/api/v1/auth/login/", {"email": EMAIL, "password": PASSWORD})[0] == 429
     assert len(checks.read_text().splitlines()) == len(checked)
+
+
+def test_concurrent_wrong_reset_links_across_processes_check_at_most_the_limit(fleet) -> None:
+    # The link doors keep counters of their own: the sign-in guesses of the test above take no place here.
+    bases, _checks = fleet
+    _wait_for_a_fresh_window()
+    start = threading.Barrier(GUESSES)
+    uid = urlsafe_base64_encode(b"1")  # the superuser, the only account of the fresh database
+
+    def guess(n: int) -> int:
+        start.wait(timeout=30)
+        body = {"uid": uid, "token": f"no-{n}", "new_password": "a-brand-new-password-77"}
+        status, _ = call(bases[n % INSTANCES], "POST", "/api/v1/auth/password/reset/confirm/", body)
+        return status
+
+    with ThreadPoolExecutor(max_workers=GUESSES) as pool:
+        statuses = Counter(pool.map(guess, range(GUESSES)))
+
+    print(f"\nreset links: answers {dict(statuses)}")
+    # A 400 is a token checked and found wrong; a 429 a token refused unchecked.
+    assert statuses == {400: LIMIT, 429: GUESSES - LIMIT}

@@ -280,6 +280,33 @@ def test_disable_refuses_a_wrong_password_or_no_proof(enrolled, user_client) -> 
     assert actions(user)[-1] == "auth.otp_failed"
 
 
+def test_disable_by_password_is_a_password_door_behind_the_login_guard(
+    enrolled, api_client, user_client, login_rate
+) -> None:
+    user, _codes = enrolled
+    login_rate("3/min")
+    for n in range(3):  # this address spends the login limit on other accounts
+        api_client.post("/api/v1/auth/login/", {"email": f"someone{n}@example.com", "password": "guess"})
+
+    wrong = user_client.delete(TWO_FA, {"password": "not-the-password"})
+    right = user_client.delete(TWO_FA, {"password": DEFAULT_PASSWORD})
+
+    assert wrong.status_code == right.status_code == 429
+    assert 1 <= int(right["Retry-After"]) <= 60
+    assert services.mfa_enabled(user=user)
+
+
+def test_wrong_passwords_to_disable_count_as_failed_sign_ins(enrolled, api_client, user_client, login_rate) -> None:
+    user, _codes = enrolled
+    login_rate("3/min")
+    for n in range(3):
+        assert user_client.delete(TWO_FA, {"password": f"guess-{n}"}).status_code == 400
+
+    right = api_client.post("/api/v1/auth/login/", {"email": user.email, "password": DEFAULT_PASSWORD})
+
+    assert right.status_code == 429
+
+
 def test_another_users_code_does_not_sign_in(enrolled, api_client, settings) -> None:
     settings.OTP_TOTP_THROTTLE_FACTOR = 0
     user, _codes = enrolled

@@ -9,10 +9,28 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.checks import CheckMessage, Tags, register
+from django.core.checks import Warning as CheckWarning
 
 from .. import safe_http, signatures
 
 USER_AGENT = "status-callbacks/1"
+
+
+@register(Tags.security, deploy=True)
+def callback_allowed_hosts_unset(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """CALLBACK_ALLOWED_HOSTS lets a customer's callback URL reach those hosts over plain http at any address,
+    private ones included: for local work and tests, never a deployment (`check --deploy` says so)."""
+    if not settings.CALLBACK_ALLOWED_HOSTS:
+        return []
+    return [
+        CheckWarning(
+            f"CALLBACK_ALLOWED_HOSTS is set ({', '.join(settings.CALLBACK_ALLOWED_HOSTS)}): customers' status "
+            "callbacks may reach these hosts over plain http, at private addresses too.",
+            hint="Leave it empty in a deployment; it is for local work and tests.",
+            id="messaging.W001",
+        )
+    ]
 
 
 @dataclass(frozen=True)

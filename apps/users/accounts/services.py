@@ -59,9 +59,19 @@ def _user_from_link(*, uid: str, token: str, generator: PasswordResetTokenGenera
     return user
 
 
+def user_verify_email(*, uid: str, token: str, address: str | None = None) -> User:
+    """Mark the user verified. The token covers `is_verified`, so it works once.
+
+    The token is checked behind the login guard's link counters (a wrong one counts as a failure from `address`,
+    the client's); past a limit `SignInThrottled` is raised before it is checked."""
+    attempt = login_guard.reserve_link(uid=uid, address=address)
+    user = _user_store_verified(uid=uid, token=token)
+    attempt.succeeded()
+    return user
+
+
 @transaction.atomic(durable=True)
-def user_verify_email(*, uid: str, token: str) -> User:
-    """Mark the user verified. The token covers `is_verified`, so it works once."""
+def _user_store_verified(*, uid: str, token: str) -> User:
     user = _user_from_link(uid=uid, token=token, generator=email_verification_token)
     user.is_verified = True
     user.save(update_fields=["is_verified"])
@@ -79,13 +89,29 @@ def user_request_password_reset(*, email: str, site: str = "") -> None:
     enqueue_on_commit(send_password_reset_email_task, user.pk, site)
 
 
-def user_reset_password(*, uid: str, token: str, new_password: str) -> User:
+def user_reset_link_works(*, uid: str, token: str, address: str | None = None) -> bool:
+    """Whether a reset link would still be taken (an active account, and a token its password still matches), for
+    the page that opens it; checked behind the login guard's link counters as `user_reset_password` checks it."""
+    attempt = login_guard.reserve_link(uid=uid, address=address)
+    pk = decode_uid(uid)
+    user = User.objects.filter(pk=pk, is_active=True).first() if pk is not None else None
+    if user is None or not password_reset_token.check_token(user, token):
+        return False
+    attempt.succeeded()
+    return True
+
+
+def user_reset_password(*, uid: str, token: str, new_password: str, address: str | None = None) -> User:
     """Set a new password from an emailed link and sign the account out everywhere (its refresh tokens revoked).
 
-    The token covers the password hash, so it works once.
+    The token covers the password hash, so it works once. It is checked behind the login guard's link counters (a
+    wrong one counts as a failure from `address`, the client's); past a limit `SignInThrottled` is raised before it
+    is checked.
     """
+    attempt = login_guard.reserve_link(uid=uid, address=address)
     with transaction.atomic():
         user = _user_from_link(uid=uid, token=token, generator=password_reset_token)
+    attempt.succeeded()
     if problems := password_problems(new_password, user):
         raise ValidationError({"new_password": problems})
     return _user_store_reset_password(uid=uid, token=token, password_hash=make_password(new_password))

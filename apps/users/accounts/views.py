@@ -56,17 +56,20 @@ class RegisterView(PublicAuthView):
 class VerifyEmailView(PublicAuthView):
     """Confirm an email address with the `uid` and `token` from the verification email's link.
 
-    The token works once: after the user is verified it is a 400, like a forged or expired one.
+    The token works once: after the user is verified it is a 400, like a forged or expired one. Wrong links count
+    per client address and per account like failed sign-ins (`THROTTLE_RATE_LOGIN`, counters of their own shared
+    with the password-reset links): past the limit the answer is 429 with `Retry-After`, the token unchecked.
     """
 
     serializer_class = UidTokenSerializer
 
     @extend_schema(
         operation_id="auth_verify_email",
+        parameters=[RETRY_AFTER],
         responses={204: NO_CONTENT},
     )
     def post(self, request: Request) -> Response:
-        services.user_verify_email(**self.get_valid_data(request))
+        services.user_verify_email(**self.get_valid_data(request), address=request_client_ip(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -121,17 +124,19 @@ class PasswordResetConfirmView(PublicAuthView):
     """Set a new password with the `uid` and `token` from the reset email's link.
 
     The token works once (it is bound to the old password); the account's refresh tokens are revoked, so every
-    session must sign in again.
+    session must sign in again. Wrong links are limited as for `POST /api/v1/auth/verify-email/` (429 with
+    `Retry-After`, the token unchecked).
     """
 
     serializer_class = PasswordResetConfirmSerializer
 
     @extend_schema(
         operation_id="auth_password_reset_confirm",
+        parameters=[RETRY_AFTER],
         responses={204: NO_CONTENT},
     )
     def post(self, request: Request) -> Response:
-        services.user_reset_password(**self.get_valid_data(request))
+        services.user_reset_password(**self.get_valid_data(request), address=request_client_ip(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

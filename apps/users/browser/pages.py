@@ -9,16 +9,17 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.views import View
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 
+from apps.core.observability.context import request_client_ip
+
 from ..accounts import services
-from ..models import User
+from ..login_guard import SignInThrottled, too_many_failures
 from ..throttles import LoginAddressRateThrottle, LoginEmailRateThrottle
-from ..tokens import decode_uid, password_reset_token
 
 INVALID_LINK_TEMPLATE = "users/pages/reset_link_invalid.html"
 SENT = "If an account has this email, a new password reset link has been sent to it."
@@ -45,13 +46,6 @@ class NewLinkForm(forms.Form):
     email = forms.EmailField(label="Your email")
 
 
-def _reset_link_works(link: dict[str, str]) -> bool:
-    """Whether the reset link would still be taken: an active account, and a token its password still matches."""
-    pk = decode_uid(link["uid"])
-    user = User.objects.filter(pk=pk, is_active=True).first() if pk is not None else None
-    return user is not None and password_reset_token.check_token(user, link["token"])
-
-
 def _reset_request_wait(request: HttpRequest) -> float | None:
     """None when the API's reset-request throttles let this request through (and count it), else seconds to wait."""
     api_request = Request(request, parsers=[FormParser(), MultiPartParser()])
@@ -75,7 +69,17 @@ def _problems(error: ValidationError) -> list[str]:
     )
 
 
-class VerifyEmailPage(View):
+class _LinkCheckLimited(View):
+    """A page that checks an emailed link's token: past the link guard's limit, a plain-text 429."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except SignInThrottled as refused:
+            return too_many_failures(int(refused.wait or 1), what="wrong or expired links")
+
+
+class VerifyEmailPage(_LinkCheckLimited):
     http_method_names = ["get", "post", "head", "options"]
 
     def get(self, request: HttpRequest) -> HttpResponse:
@@ -84,19 +88,19 @@ class VerifyEmailPage(View):
     def post(self, request: HttpRequest) -> HttpResponse:
         link = _link(request)
         try:
-            services.user_verify_email(**link)
+            services.user_verify_email(**link, address=request_client_ip(request))
         except ValidationError as error:
             context = {"link": link, "problems": _problems(error)}
             return render(request, "users/pages/verify_email.html", context, status=400)
         return render(request, "users/pages/done.html", {"title": "Email verified", "what": "Your email is verified."})
 
 
-class ResetPasswordPage(View):
+class ResetPasswordPage(_LinkCheckLimited):
     http_method_names = ["get", "post", "head", "options"]
 
     def get(self, request: HttpRequest) -> HttpResponse:
         link = _link(request)
-        if not _reset_link_works(link):
+        if not services.user_reset_link_works(**link, address=request_client_ip(request)):
             return _invalid_link(request, NewLinkForm())
         return render(request, "users/pages/reset_password.html", {"link": link, "form": NewPasswordForm()})
 
@@ -105,7 +109,9 @@ class ResetPasswordPage(View):
         problems: list[str] = []
         if form.is_valid():
             try:
-                services.user_reset_password(**link, new_password=form.cleaned_data["new_password"])
+                services.user_reset_password(
+                    **link, new_password=form.cleaned_data["new_password"], address=request_client_ip(request)
+                )
             except ValidationError as error:
                 if "token" in getattr(error, "error_dict", {}) or "uid" in getattr(error, "error_dict", {}):
                     return _invalid_link(request, NewLinkForm(), status=400)

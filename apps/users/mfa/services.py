@@ -28,6 +28,7 @@ from apps.core.cache.counters import bump_counter
 from apps.core.exceptions import ApplicationError, Conflict
 from apps.core.observability import audit
 
+from .. import login_guard
 from ..models import User
 
 RECOVERY_CODE_COUNT = 10
@@ -147,14 +148,17 @@ def _new_recovery_codes(*, user: User) -> list[str]:
     return codes
 
 
-def mfa_disable(*, user: User, code: str | None = None, password: str | None = None) -> None:
-    """Turn two-factor sign-in off, proven by a current code (or a recovery code) or the account's password."""
+def mfa_disable(
+    *, user: User, code: str | None = None, password: str | None = None, address: str | None = None
+) -> None:
+    """Turn two-factor sign-in off, proven by a current code (or a recovery code) or the account's password (checked
+    behind the login guard too, as a sign-in of the user from `address`, the client's)."""
     if not mfa_enabled(user=user):
         raise OtpNotEnabled()
     if code:
         with _wrong_code_is_a_field_error():
             mfa_verify(user=user, code=code)
-    elif not _password_matches(user=user, password=password or ""):
+    elif not _password_matches(user=user, password=password or "", address=address):
         raise ValidationError({"password": ["The password is not correct."]}, code="password_invalid")
     _remove_devices(user=user)
 
@@ -168,10 +172,16 @@ def _wrong_code_is_a_field_error() -> Iterator[None]:
         raise ValidationError({"otp": [wrong.detail]}, code=OtpInvalid.code) from None
 
 
-def _password_matches(*, user: User, password: str) -> bool:
-    # A wrong password here counts against the same per-user limit as a wrong code: it is the other way to prove.
+def _password_matches(*, user: User, password: str, address: str | None) -> bool:
+    # A wrong password here counts against the same per-user limit as a wrong code (it is the other way to prove),
+    # and, being a password check, in the login guard's counters: past either limit it is refused unchecked.
     reserved = _reserve_failure(user)
-    if user.check_password(password):
+    try:
+        right = login_guard.check_password(user=user, password=password, address=address)
+    except login_guard.SignInThrottled:
+        _give_back(reserved)
+        raise
+    if right:
         _give_back(reserved)
         return True
     _audit_failure(user=user, kind="password")

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from apps.core.http.api import ValidatedInputMixin
 from apps.core.http.schema import ERROR
+from apps.core.observability.context import request_client_ip
 
 from ..api import NO_CONTENT, OTP_THROTTLED, RETRY_AFTER
 from ..request_user import request_user
@@ -36,7 +37,9 @@ class MfaView(ValidatedInputMixin):
 
     DELETE needs proof that you hold the factor or the account: `otp` (a current code of the app, or a recovery
     code) or `password`. It removes the authenticator and every recovery code; sign-ins then take the password
-    alone. Wrong codes and passwords are throttled per user (429 `otp_throttled`) and audited.
+    alone. Wrong codes and passwords are throttled per user (429 `otp_throttled`) and audited; a wrong password also
+    counts as a failed sign-in of the account from this address, and past the login limit it is 429 `throttled`
+    (the password unchecked).
     """
 
     permission_classes = [IsAuthenticated]
@@ -66,7 +69,12 @@ class MfaView(ValidatedInputMixin):
     )
     def delete(self, request: Request) -> Response:
         data = self.get_valid_data(request)
-        services.mfa_disable(user=request_user(request), code=data.get("otp"), password=data.get("password"))
+        services.mfa_disable(
+            user=request_user(request),
+            code=data.get("otp"),
+            password=data.get("password"),
+            address=request_client_ip(request),
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
