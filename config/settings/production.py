@@ -1,6 +1,8 @@
 """Deployments. Refuses to start without ALLOWED_HOSTS, DATABASE_URL, CELERY_BROKER_URL or a random SECRET_KEY of its
 own; passes `check --deploy` cleanly."""
 
+import ipaddress
+
 from django.core.exceptions import ImproperlyConfigured
 
 from config.keys import refuse_unsafe_key
@@ -9,6 +11,7 @@ from config.settings.base import *  # noqa: F403
 from config.settings.base import REDIS_URL, SECRET_KEY_FALLBACKS
 from config.settings.celery import CELERY_BROKER_URL
 from config.settings.env import BASE_DIR, env
+from config.settings.security import TRUSTED_PROXIES
 from config.settings.storage import MEDIA_SINGLE_HOST, STORAGES
 
 # No defaults here on purpose: a deployment that forgot them must not start with the local values.
@@ -50,6 +53,11 @@ if STORAGES["default"]["BACKEND"] == "django.core.files.storage.FileSystemStorag
         "Media on the local filesystem is not shared between hosts: set AWS_STORAGE_BUCKET_NAME (S3), "
         "or MEDIA_SINGLE_HOST=true when this service runs on one host only"
     )
+
+# A proxy network holding every address would let any client write its own X-Forwarded-For: every per-address
+# limit (sign-in, links, the anonymous rate) would count whatever address the client chose.
+if any(ipaddress.ip_network(net).prefixlen == 0 for net in TRUSTED_PROXIES):
+    raise ImproperlyConfigured("TRUSTED_PROXIES may not hold every address (/0): list the balancers' networks")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

@@ -80,6 +80,17 @@ def test_production_refuses_a_wildcard_allowed_host(hosts: str) -> None:
     assert "ALLOWED_HOSTS may not be '*': list the host names the service answers to" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("proxies", "starts"), [("0.0.0.0/0", False), ("10.0.0.0/8,::/0", False), ("10.0.0.0/8", True)]
+)
+def test_production_refuses_trusting_every_address_as_a_proxy(proxies: str, starts: bool) -> None:
+    # Every client could then name its own address in X-Forwarded-For, past every per-address limit.
+    result = run_python(SETUP, env=project_env(**{**PRODUCTION_ENV, "TRUSTED_PROXIES": proxies}))
+    assert (result.returncode == 0) == starts, result.stderr[-2000:]
+    if not starts:
+        assert "TRUSTED_PROXIES may not hold every address (/0)" in result.stderr
+
+
 def test_check_deploy_warns_of_callback_hosts_allowed_past_the_address_check() -> None:
     code = (
         "import sys; from django.core.management import execute_from_command_line\n"
