@@ -2,6 +2,7 @@
 sessions."""
 
 import ipaddress
+import re
 
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
@@ -31,13 +32,23 @@ SESSION_EXPIRE_AFTER_LAST_ACTIVITY_GRACE_PERIOD = 5 * 60
 # Where DEBUG is on, its pages show neither the environment nor a credential (apps/core/http/debug.py).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "apps.core.http.debug.RedactingExceptionReporterFilter"
 
+
 # DRF rate strings of the throttles (apps.core.http.throttling, the sign-in's and the receipts'). Lower case: no setting
 # of its own, REST_FRAMEWORK (api.py) carries it as DEFAULT_THROTTLE_RATES.
+def _rate(name: str, default: str) -> str:
+    """A rate as DRF's throttles parse it (requests, a slash, a period starting s, m, h or d), checked at start:
+    a malformed one would otherwise fail every request its throttle guards."""
+    rate = env(name, default=default)
+    if not re.fullmatch(r"[0-9]+/[smhd][a-z]*", rate):
+        raise ImproperlyConfigured(f"{name} must be a rate such as 10/min (requests/s, min, hour or day): {rate!r}")
+    return rate
+
+
 throttle_rates = {
-    "anon": env("THROTTLE_RATE_ANON", default="60/min"),
-    "user": env("THROTTLE_RATE_USER", default="600/min"),
-    "login": env("THROTTLE_RATE_LOGIN", default="10/min"),
-    "receipts": env("THROTTLE_RATE_RECEIPTS", default="6000/min"),
+    "anon": _rate("THROTTLE_RATE_ANON", "60/min"),
+    "user": _rate("THROTTLE_RATE_USER", "600/min"),
+    "login": _rate("THROTTLE_RATE_LOGIN", "10/min"),
+    "receipts": _rate("THROTTLE_RATE_RECEIPTS", "6000/min"),
 }
 
 # --- Second factor (django-otp) ------------------------------------------------------------------------------
@@ -46,7 +57,7 @@ throttle_rates = {
 # enrolled gives a code either way (admin and API sign-in).
 ADMIN_REQUIRE_2FA = env.bool("ADMIN_REQUIRE_2FA", default=False)
 # Wrong codes (or passwords to turn 2FA off) per user per window, before 429; django-otp's backoff comes on top.
-OTP_THROTTLE_RATE = env("THROTTLE_RATE_OTP", default="5/min")
+OTP_THROTTLE_RATE = _rate("THROTTLE_RATE_OTP", "5/min")
 # django-otp's own backoff after consecutive wrong codes on a device: 1, 2, 4, … seconds times the factor.
 OTP_TOTP_THROTTLE_FACTOR = env.int("OTP_TOTP_THROTTLE_FACTOR", default=1)
 OTP_STATIC_THROTTLE_FACTOR = OTP_TOTP_THROTTLE_FACTOR

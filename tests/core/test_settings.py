@@ -91,6 +91,16 @@ def test_production_refuses_trusting_every_address_as_a_proxy(proxies: str, star
         assert "TRUSTED_PROXIES may not hold every address (/0)" in result.stderr
 
 
+@pytest.mark.parametrize("rate", ["10", "ten/min", "10/fortnight", "10 / min"])
+def test_a_malformed_throttle_rate_stops_the_start(rate: str) -> None:
+    # DRF would parse it on the first request its throttle guards, and fail every one of them.
+    result = run_python(
+        SETUP, env=project_env(DJANGO_SETTINGS_MODULE="config.settings.local", THROTTLE_RATE_LOGIN=rate)
+    )
+    assert result.returncode != 0
+    assert "THROTTLE_RATE_LOGIN must be a rate such as 10/min" in result.stderr
+
+
 def test_check_deploy_warns_of_callback_hosts_allowed_past_the_address_check() -> None:
     code = (
         "import sys; from django.core.management import execute_from_command_line\n"
