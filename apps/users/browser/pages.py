@@ -21,6 +21,8 @@ from ..throttles import LoginAddressRateThrottle, LoginEmailRateThrottle
 from ..tokens import decode_uid, password_reset_token
 
 INVALID_LINK_TEMPLATE = "users/pages/reset_link_invalid.html"
+INVALID_LINK_HEADING = "This reset link no longer works"
+NEW_LINK_HEADING = "Ask for a new password reset link"
 SENT = "If an account has this email, a new password reset link has been sent to it."
 
 
@@ -120,7 +122,12 @@ class ResetPasswordPage(View):
 class NewResetLinkPage(View):
     """Asks for a new reset link from the page of a link that no longer works."""
 
-    http_method_names = ["post", "options"]
+    http_method_names = ["get", "head", "post", "options"]
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        """The same form again: "Check your email" is answered at this address, and a reload or a return to it must
+        not be a bare 405."""
+        return _invalid_link(request, NewLinkForm(), heading=NEW_LINK_HEADING)
 
     def post(self, request: HttpRequest) -> HttpResponse:
         wait = _reset_request_wait(request)
@@ -135,6 +142,12 @@ class NewResetLinkPage(View):
 
 
 def _invalid_link(
-    request: HttpRequest, form: NewLinkForm, *, status: int = 200, problems: list[str] | None = None
+    request: HttpRequest,
+    form: NewLinkForm,
+    *,
+    status: int = 200,
+    problems: list[str] | None = None,
+    heading: str = INVALID_LINK_HEADING,
 ) -> HttpResponse:
-    return render(request, INVALID_LINK_TEMPLATE, {"form": form, "problems": problems or []}, status=status)
+    context = {"form": form, "problems": problems or [], "heading": heading}
+    return render(request, INVALID_LINK_TEMPLATE, context, status=status)
