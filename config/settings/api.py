@@ -99,8 +99,8 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
 }
 
 # The browsable API's sign-in (/api-auth/login/) lands on the caller's own account unless `next` says otherwise.
+# No LOGOUT_REDIRECT_URL: the admin's sign-out would follow it too; the browsable API's names its own page.
 LOGIN_REDIRECT_URL = "/api/v1/users/me/"
-LOGOUT_REDIRECT_URL = "/api-auth/login/"
 
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 # Only the API is called from other origins' pages; the probes, the admin and the account pages never answer them.

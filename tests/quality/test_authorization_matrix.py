@@ -141,6 +141,7 @@ MATRIX: list[Row] = [
         format="multipart",
     ),
     # A reset link that no longer works offers a new one (the same answer whether or not an account has the email).
+    Row("GET", "/account/reset-password/new-link/", anyone(200)),
     Row(
         "POST",
         "/account/reset-password/new-link/",

@@ -311,6 +311,35 @@ def test_a_person_creates_a_category_a_product_and_a_message_with_the_html_forms
     assert_served_locally(watch)
 
 
+def test_a_person_edits_one_field_of_a_product_with_the_html_form(session: Session, service: Service) -> None:
+    page, watch = session
+    sign_in_to_browsable_api(page, "/api/v1/categories/")
+    post_html_form(page, {"slug": "aaa-edit-first", "name": "First In The List"})
+    post_html_form(page, {"slug": "edit-lamps", "name": "Edit Lamps"})
+    page.goto("/api/v1/products/")
+    created = post_html_form(
+        page,
+        {"sku": "EDIT-0001", "name": "Old Name", "description": "Kept.", "price": "31.40", "stock": "4"},
+        selects={"category": "edit-lamps"},
+    )
+    product_id = re.search(r'"id": (\d+)', created)
+    assert product_id is not None
+
+    page.goto(f"/api/v1/products/{product_id.group(1)}/")
+    page.locator("a[name=html-tab]").first.click()
+    form = page.locator("#put-object-form form")
+    expect(form.locator("[name=sku]")).to_have_value("EDIT-0001")  # the form starts from the product shown
+    form.locator("[name=name]").fill("New Name")
+    screenshot(page, "browsable-api-product-edit")
+    form.get_by_role("button", name="PATCH").click()
+    page.locator(".response-info").get_by_text('"name": "New Name"').wait_for()  # the page showed a 200 already
+    body = page.locator(".response-info").inner_text()
+    assert body.startswith("HTTP 200 OK")
+    for kept in ('"sku": "EDIT-0001"', '"category": "edit-lamps"', '"price": "31.40"', '"description": "Kept."'):
+        assert kept in body
+    assert_served_locally(watch)
+
+
 def test_a_refused_raw_body_stays_in_the_box(session: Session, service: Service) -> None:
     page, watch = session
     sign_in_to_browsable_api(page, "/api/v1/products/")

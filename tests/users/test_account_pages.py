@@ -118,6 +118,15 @@ def test_asking_for_a_new_link_shares_the_apis_throttle(api_client, login_rate) 
     assert mail.outbox == []
 
 
+def test_the_new_link_page_opened_again_asks_for_an_email() -> None:
+    # "Check your email" is answered at this address: reloading it, or coming back to it, must not be a bare 405.
+    page = Client().get("/account/reset-password/new-link/")
+    assert page.status_code == 200
+    assert b"Ask for a new password reset link" in page.content
+    assert b'name="email"' in page.content
+    assert b"This reset link no longer works" not in page.content
+
+
 def test_an_unknown_email_gets_the_same_answer(run_on_commit) -> None:
     sent = run_on_commit(Client().post, "/account/reset-password/new-link/", {"email": "nobody@example.com"})
     assert sent.status_code == 200

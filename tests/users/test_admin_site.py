@@ -57,6 +57,15 @@ def test_an_admin_by_role_may_use_the_admin_and_a_user_may_not(db) -> None:
     assert client.get(CHANGELIST).status_code == 302  # to the admin's login page
 
 
+def test_signing_out_of_the_admin_stays_in_the_admin(site) -> None:
+    # The browsable API's "signed out, sign in again" page is its own: staff leaving the admin land on the admin's.
+    response = site.post("/admin/logout/")
+    assert response.status_code == 200
+    assert response.templates[0].name == "registration/logged_out.html"
+    assert b'href="/admin/"' in response.content  # "Log in again"
+    assert site.get(CHANGELIST)["Location"].startswith("/admin/login/")
+
+
 def test_the_admin_login_form_takes_an_email_in_any_case(admin_user) -> None:
     from .factories import DEFAULT_PASSWORD
 

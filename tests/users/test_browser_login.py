@@ -22,7 +22,8 @@ def test_sign_in_then_the_api_answers_and_sign_out_ends_it(user) -> None:
     )
     assert (response.status_code, response["Location"]) == (302, "/api/v1/products/")
     assert client.get("/api/v1/users/me/", HTTP_ACCEPT="application/json").json()["email"] == user.email
-    assert client.post("/api-auth/logout/").status_code == 302
+    signed_out = client.post("/api-auth/logout/")
+    assert (signed_out.status_code, signed_out["Location"]) == (302, "/api-auth/login/")  # with no `next`
     assert client.get("/api/v1/users/me/", HTTP_ACCEPT="application/json").status_code in (401, 403)
 
 

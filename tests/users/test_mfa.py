@@ -428,6 +428,30 @@ def test_when_required_staff_without_a_device_are_sent_to_enrol(admin_user, sett
     assert client.get(ENROL)["Location"] == "/admin/"  # enrolled: nothing more to set up
 
 
+def test_staff_sent_to_enrol_may_sign_out_instead(admin_user, settings) -> None:
+    # The page hides the admin's header (no "Log out"), and the admin's own log-out sends a session it refuses back
+    # to the index and so here: without an authenticator at hand, staff could not end the session.
+    settings.ADMIN_REQUIRE_2FA = True
+    client = Client(enforce_csrf_checks=True)
+    login_page = client.get(ADMIN_LOGIN)
+    assert login_page.status_code == 200
+    token = client.cookies["csrftoken"].value
+    signed_in = client.post(
+        ADMIN_LOGIN, {"username": admin_user.email, "password": DEFAULT_PASSWORD, "csrfmiddlewaretoken": token}
+    )
+    assert (signed_in.status_code, signed_in["Location"]) == (302, ENROL)
+    page = client.get(ENROL).content.decode()
+    form = re.search(r'<form method="post" action="([^"]+)" id="mfa-sign-out-form">', page)
+    assert form is not None
+
+    signed_out = client.post(form.group(1), {"csrfmiddlewaretoken": client.cookies["csrftoken"].value})
+
+    assert (signed_out.status_code, signed_out["Location"]) == (302, "/admin/login/")
+    assert "_auth_user_id" not in client.session
+    assert client.get(ENROL)["Location"].startswith("/admin/login/")
+    assert not TOTPDevice.objects.filter(user=admin_user, confirmed=True).exists()
+
+
 def test_the_enrolment_page_is_for_signed_in_staff_only(user, settings) -> None:
     settings.ADMIN_REQUIRE_2FA = True
     assert Client().get(ENROL)["Location"].startswith("/admin/login/")

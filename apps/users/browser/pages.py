@@ -22,6 +22,8 @@ from ..login_guard import SignInThrottled, too_many_failures
 from ..throttles import LoginAddressRateThrottle, LoginEmailRateThrottle
 
 INVALID_LINK_TEMPLATE = "users/pages/reset_link_invalid.html"
+INVALID_LINK_HEADING = "This reset link no longer works"
+NEW_LINK_HEADING = "Ask for a new password reset link"
 SENT = "If an account has this email, a new password reset link has been sent to it."
 
 
@@ -126,7 +128,12 @@ class ResetPasswordPage(_LinkCheckLimited):
 class NewResetLinkPage(View):
     """Asks for a new reset link from the page of a link that no longer works."""
 
-    http_method_names = ["post", "options"]
+    http_method_names = ["get", "head", "post", "options"]
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        """The same form again: "Check your email" is answered at this address, and a reload or a return to it must
+        not be a bare 405."""
+        return _invalid_link(request, NewLinkForm(), heading=NEW_LINK_HEADING)
 
     def post(self, request: HttpRequest) -> HttpResponse:
         wait = _reset_request_wait(request)
@@ -141,6 +148,12 @@ class NewResetLinkPage(View):
 
 
 def _invalid_link(
-    request: HttpRequest, form: NewLinkForm, *, status: int = 200, problems: list[str] | None = None
+    request: HttpRequest,
+    form: NewLinkForm,
+    *,
+    status: int = 200,
+    problems: list[str] | None = None,
+    heading: str = INVALID_LINK_HEADING,
 ) -> HttpResponse:
-    return render(request, INVALID_LINK_TEMPLATE, {"form": form, "problems": problems or []}, status=status)
+    context = {"form": form, "problems": problems or [], "heading": heading}
+    return render(request, INVALID_LINK_TEMPLATE, context, status=status)

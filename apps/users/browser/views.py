@@ -46,5 +46,6 @@ class BrowsableAPILoginView(auth_views.LoginView):
 app_name = "rest_framework"
 urlpatterns = [
     path("login/", BrowsableAPILoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Without a `next`, back to its own sign-in page (not a setting: the admin's sign-out would follow that too).
+    path("logout/", auth_views.LogoutView.as_view(next_page="rest_framework:login"), name="logout"),
 ]

@@ -16,6 +16,7 @@ import django_otp
 from django import forms
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -59,7 +60,14 @@ class MfaAdminSite(admin.AdminSite):
 
     def get_urls(self) -> list[URLResolver | URLPattern]:
         enrol = login_required(never_cache(csrf_protect(self.enrol_view)), login_url="admin:login")
-        return [path("mfa/enrol/", enrol, name="mfa_enrol"), *super().get_urls()]
+        # The admin's own log-out answers only a session it accepts (another goes to the index, so back to enrol):
+        # staff sent to enrol, with no authenticator at hand, sign out here.
+        sign_out = auth_views.LogoutView.as_view(next_page="admin:login")
+        return [
+            path("mfa/enrol/", enrol, name="mfa_enrol"),
+            path("mfa/sign-out/", sign_out, name="mfa_sign_out"),
+            *super().get_urls(),
+        ]
 
     def enrol_view(self, request: HttpRequest) -> HttpResponse:
         """Enrol an authenticator app: its QR code and secret, then a first code, then the recovery codes (once)."""
