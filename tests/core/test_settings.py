@@ -21,6 +21,10 @@ PRODUCTION_ENV = {
     "MEDIA_SINGLE_HOST": "true",
 }
 SETUP = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
+CHECK_DEPLOY = (
+    "from django.core.management import execute_from_command_line\n"
+    "execute_from_command_line(['manage.py', 'check', '--deploy', '--fail-level', 'WARNING'])\n"
+)
 
 
 @pytest.mark.parametrize(
@@ -102,22 +106,14 @@ def test_a_malformed_throttle_rate_stops_the_start(rate: str) -> None:
 
 
 def test_check_deploy_warns_of_callback_hosts_allowed_past_the_address_check() -> None:
-    code = (
-        "import sys; from django.core.management import execute_from_command_line\n"
-        "execute_from_command_line(['manage.py', 'check', '--deploy', '--fail-level', 'WARNING'])\n"
-    )
     env = project_env(**{**PRODUCTION_ENV, "CALLBACK_ALLOWED_HOSTS": "10.0.0.5,localhost"})
-    result = run_python(code, env=env)
+    result = run_python(CHECK_DEPLOY, env=env)
     assert result.returncode != 0
     assert "(messaging.W001) CALLBACK_ALLOWED_HOSTS is set (10.0.0.5, localhost)" in result.stderr
 
 
 def test_production_passes_check_deploy_without_warnings() -> None:
-    code = (
-        "import sys; from django.core.management import execute_from_command_line\n"
-        "execute_from_command_line(['manage.py', 'check', '--deploy', '--fail-level', 'WARNING'])\n"
-    )
-    result = run_python(code, env=project_env(**PRODUCTION_ENV))
+    result = run_python(CHECK_DEPLOY, env=project_env(**PRODUCTION_ENV))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
