@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 from django_guid import get_guid
 from drf_orjson_renderer.renderers import ORJSONRenderer
 from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.views import SpectacularSwaggerSplitView
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from rest_framework import routers, serializers
 from rest_framework.decorators import (
@@ -24,7 +25,7 @@ from rest_framework.decorators import (
     throttle_classes,
 )
 from rest_framework.permissions import AllowAny
-from rest_framework.renderers import TemplateHTMLRenderer
+from rest_framework.renderers import BaseRenderer, TemplateHTMLRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -81,7 +82,7 @@ def _public(view: ViewFunction) -> ViewFunction:
         },
     ),
 )
-@api_view(["GET"])
+@api_view(["GET", "HEAD"])
 @renderer_classes([ORJSONRenderer, ServiceHomeRenderer])
 @_public
 def service_info(request: Request) -> Response:
@@ -96,6 +97,18 @@ def service_info(request: Request) -> Response:
     return Response(body)
 
 
+class SwaggerView(SpectacularSwaggerSplitView):
+    """Swagger UI over the schema; its init script comes from its own URL (`?script`), for the
+    Content-Security-Policy."""
+
+    def get_renderers(self) -> list[BaseRenderer]:
+        # The page's template renders only its own context: DRF's OPTIONS metadata through it is a 500. OPTIONS
+        # answers that metadata as JSON instead, as every other endpoint does.
+        if self.request.method == "OPTIONS":
+            return [ORJSONRenderer()]
+        return super().get_renderers()
+
+
 class ApiRootView(routers.APIRootView):
     """The API's endpoints, version 1. Sign in (`POST /api/v1/auth/login/`, or **Log in** here) to use them; the
     reference is at `/api/docs/`."""
@@ -105,7 +118,7 @@ class ApiRootView(routers.APIRootView):
 
 
 @extend_schema(tags=["service"], responses={200: _health, 503: _health})
-@api_view(["GET"])
+@api_view(["GET", "HEAD"])
 @_public
 def health_view(request: Request) -> Response:
     """Database, cache and broker checks. 503 only when the database is down; a cache or broker outage is `degraded`.
@@ -153,7 +166,7 @@ live_view = LiveView.as_view()
         503: inline_serializer("NotReady", {"status": serializers.CharField(), "reason": serializers.CharField()}),
     },
 )
-@api_view(["GET"])
+@api_view(["GET", "HEAD"])
 @_public
 def ready_view(request: Request) -> Response:
     """200 when the database answers and every migration is applied, else 503; 503 as well while this instance
