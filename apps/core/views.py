@@ -14,7 +14,6 @@ from django.views.decorators.http import require_GET
 from django_guid import get_guid
 from drf_orjson_renderer.renderers import ORJSONRenderer
 from drf_spectacular.utils import extend_schema, inline_serializer
-from drf_spectacular.views import SpectacularSwaggerSplitView
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from rest_framework import routers, serializers
 from rest_framework.decorators import (
@@ -25,7 +24,7 @@ from rest_framework.decorators import (
     throttle_classes,
 )
 from rest_framework.permissions import AllowAny
-from rest_framework.renderers import BaseRenderer, TemplateHTMLRenderer
+from rest_framework.renderers import TemplateHTMLRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -95,18 +94,6 @@ def service_info(request: Request) -> Response:
         "health": "/health/",
     }
     return Response(body)
-
-
-class SwaggerView(SpectacularSwaggerSplitView):
-    """Swagger UI over the schema; its init script comes from its own URL (`?script`), for the
-    Content-Security-Policy."""
-
-    def get_renderers(self) -> list[BaseRenderer]:
-        # The page's template renders only its own context: DRF's OPTIONS metadata through it is a 500. OPTIONS
-        # answers that metadata as JSON instead, as every other endpoint does.
-        if self.request.method == "OPTIONS":
-            return [ORJSONRenderer()]
-        return super().get_renderers()
 
 
 class ApiRootView(routers.APIRootView):
