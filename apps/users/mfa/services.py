@@ -105,6 +105,8 @@ def mfa_admin_needs_enrolment(*, user: User) -> bool:
 def mfa_setup(*, user: User, keep_pending: bool = False) -> TOTPDevice:
     """A new unconfirmed authenticator for `user` (any earlier unconfirmed one is dropped), or, with
     `keep_pending`, the one already waiting (the admin's enrolment page, reloaded, shows the same secret)."""
+    # Setups of one user (a double click, two tabs) run one after another, so each drops the one before it.
+    User.objects.select_for_update().filter(pk=user.pk).exists()
     if mfa_enabled(user=user):
         raise OtpAlreadyEnabled()
     pending = TOTPDevice.objects.filter(user=user, confirmed=False)
