@@ -1,9 +1,10 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularRedocView
 
 from apps.core import urls as core_urls
+from apps.core.http.docs import SchemaView, SwaggerView
 from apps.core.views import ApiRootView, redoc_bundle
 from apps.messages import urls as messages_urls
 from apps.products import urls as products_urls
@@ -31,10 +32,10 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     *core_urls.urlpatterns,
     path("admin/", admin.site.urls),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", SchemaView.as_view(), name="schema"),
     # Both docs pages run under the Content-Security-Policy: Swagger UI's init script is served from its own URL
     # (the split view) and ReDoc's page has no inline script and no web fonts from a CDN.
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/docs/", SwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/dist/bundles/redoc.standalone.js", redoc_bundle, name="redoc-bundle"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema", template_name="docs/redoc.html"), name="redoc"),
     # The browsable API's "Log in" / "Log out" links (DRF looks them up in the `rest_framework` namespace).

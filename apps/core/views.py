@@ -81,7 +81,7 @@ def _public(view: ViewFunction) -> ViewFunction:
         },
     ),
 )
-@api_view(["GET"])
+@api_view(["GET", "HEAD"])
 @renderer_classes([ORJSONRenderer, ServiceHomeRenderer])
 @_public
 def service_info(request: Request) -> Response:
@@ -105,7 +105,7 @@ class ApiRootView(routers.APIRootView):
 
 
 @extend_schema(tags=["service"], responses={200: _health, 503: _health})
-@api_view(["GET"])
+@api_view(["GET", "HEAD"])
 @_public
 def health_view(request: Request) -> Response:
     """Database, cache and broker checks. 503 only when the database is down; a cache or broker outage is `degraded`.
@@ -153,7 +153,7 @@ live_view = LiveView.as_view()
         503: inline_serializer("NotReady", {"status": serializers.CharField(), "reason": serializers.CharField()}),
     },
 )
-@api_view(["GET"])
+@api_view(["GET", "HEAD"])
 @_public
 def ready_view(request: Request) -> Response:
     """200 when the database answers and every migration is applied, else 503; 503 as well while this instance

@@ -34,7 +34,7 @@ def _query_phone(item: str) -> str:
     try:
         return normalize_phone(value)
     except InvalidPhoneNumber as exc:
-        raise forms.ValidationError(f"'{value}': {exc}", code="invalid_phone") from exc
+        raise _refused(value, exc, code="invalid_phone") from exc
 
 
 def _query_sender(item: str) -> str:
@@ -43,7 +43,12 @@ def _query_sender(item: str) -> str:
     try:
         return normalize_sender(value)[0]
     except InvalidSender as exc:
-        raise forms.ValidationError(f"'{value}': {exc}", code="invalid_sender") from exc
+        raise _refused(value, exc, code="invalid_sender") from exc
+
+
+def _refused(value: str, exc: Exception, *, code: str) -> forms.ValidationError:
+    # The value goes in as a parameter: django-filter formats the message with `%`, and a value is any text.
+    return forms.ValidationError("'%(value)s': %(reason)s", code=code, params={"value": value, "reason": str(exc)})
 
 
 def _plain(item: str) -> str:

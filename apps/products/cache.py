@@ -21,7 +21,13 @@ from rest_framework.settings import api_settings
 
 from apps.core.cache import batch as cache_batch
 from apps.core.cache.versioned import RedisVersionedCache
-from apps.core.http.conditional import if_none_match_hits, make_etag, not_modified, with_etag
+from apps.core.http.conditional import (
+    if_none_match_hits,
+    if_none_match_names,
+    make_etag,
+    not_modified,
+    with_etag,
+)
 from apps.core.http.throttling import FixedWindowRateThrottle
 from apps.users.authentication import (
     BatchedAuthenticationReadsMixin,
@@ -73,7 +79,7 @@ def cached_read(*, detail: bool) -> Callable[[View], View]:
             etag = response.get("ETag") if detail else _list_etag(version, entry_key)
             if etag is None:
                 return response
-            if detail and if_none_match_hits(request, etag):
+            if if_none_match_hits(request, etag):
                 return not_modified(etag)
             response["ETag"] = etag
             response.add_post_render_callback(
@@ -93,8 +99,9 @@ def _answer_from_cache(
 ) -> HttpResponseBase | None:
     """A 304 or the cached body with its ETag; None when the read must be computed."""
     if not detail:
+        # Only a tag this list answered before proves its query sound; `*` waits for an answer that exists.
         list_etag = _list_etag(version, entry_key)
-        if if_none_match_hits(request, list_etag):
+        if if_none_match_names(request, list_etag):
             return not_modified(list_etag)
     if entry is None:
         return None

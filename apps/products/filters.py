@@ -23,12 +23,13 @@ ORDERING_FIELDS = ("name", "price", "created_at")
 
 class RepeatedOrCommaListWidget(BaseCSVWidget):
     """Reads `?ordering=name&ordering=-price` (how generated clients send an array) like the comma list
-    `?ordering=name,-price`; django-filter's CSV widget would keep only the last of repeated values."""
+    `?ordering=name,-price`; django-filter's CSV widget would keep only the last of repeated values. An empty key
+    (`?ordering=price,`, `?ordering=,`) is skipped, as an empty parameter counts as absent."""
 
     def value_from_datadict(self, data: Mapping[str, Any], files: Any, name: str) -> list[str] | None:
         values = data.getlist(name) if isinstance(data, QueryDict) else [data.get(name)]
-        joined = ",".join(value for value in values if value)
-        return joined.split(",") if joined else None
+        keys = [key for value in values if value for key in value.split(",") if key]
+        return keys or None
 
 
 class RepeatedOrCommaListField(BaseCSVField):

@@ -391,6 +391,22 @@ def test_a_recipient_filter_that_is_no_number_is_400(user_client) -> None:
     assert list(response.json()) == ["recipient_number"]
 
 
+@pytest.mark.parametrize("value", ["50%", "%s", "%(x)s", "+1%"])
+def test_a_recipient_filter_with_a_percent_sign_is_a_400_quoting_it(user_client, value) -> None:
+    """The refused value is quoted in the message, never read as a format string (it was a 500)."""
+    response = user_client.get(OPT_OUTS_URL, {"recipient_number": value})
+
+    assert (response.status_code, response.json()) == (
+        400,
+        {
+            "recipient_number": [
+                f"'{value}': Enter a phone number in E.164 form: '+' then 8 to 15 digits (spaces, dashes, dots and "
+                "brackets are ignored)."
+            ]
+        },
+    )
+
+
 def test_the_account_adds_an_opt_out_idempotently_and_it_refuses_creates(user_client, user, numbers) -> None:
     body = {"recipient_number": "+44 (20) 7946-0958", "sender_number": OURS}
 

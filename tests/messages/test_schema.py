@@ -147,3 +147,11 @@ def test_the_status_callback_is_a_nullable_read_only_string(schema_and_warnings)
 
     assert (field["type"], field["nullable"], field["readOnly"]) == ("string", True, True)
     assert "null when none" in field["description"]
+
+
+def test_the_create_documents_its_location_as_the_relative_reference_it_answers(schema_and_warnings) -> None:
+    # The create answers `Location: /api/v1/messages/<id>/` (test_create): a URI reference, which `format: uri`
+    # (absolute URIs only) made every answer a schema violation to a client that validates headers.
+    headers = schema_and_warnings[0]["paths"]["/api/v1/messages/"]["post"]["responses"]["201"]["headers"]
+
+    assert headers["Location"]["schema"] == {"type": "string", "format": "uri-reference"}

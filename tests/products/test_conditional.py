@@ -37,6 +37,33 @@ def test_the_list_tag_is_current_without_a_cached_body(
         assert user_client.get(PRODUCTS, HTTP_IF_NONE_MATCH=etag).status_code == 304
 
 
+@pytest.mark.parametrize(
+    ("query", "status", "body"),
+    [
+        (
+            {"is_available": "maybe"},
+            400,
+            {"is_available": ["Select a valid choice. maybe is not one of the available choices."]},
+        ),
+        ({"page": "99"}, 404, {"detail": "Invalid page.", "code": "not_found"}),
+    ],
+)
+def test_if_none_match_any_never_turns_a_refused_list_into_a_304(user_client, product, query, status, body) -> None:
+    """`*` names any current representation, and a refused read has none: the refusal stands (RFC 9110 §13.2.1)."""
+    response = user_client.get(PRODUCTS, query, HTTP_IF_NONE_MATCH="*")
+
+    assert (response.status_code, response.json()) == (status, body)
+
+
+def test_if_none_match_any_is_a_304_for_a_list_that_answers(user_client, product) -> None:
+    etag = user_client.get(PRODUCTS)["ETag"]
+    cache.clear()  # computed afresh, not from a cached page
+
+    response = user_client.get(PRODUCTS, HTTP_IF_NONE_MATCH="*")
+
+    assert (response.status_code, response.content, response["ETag"]) == (304, b"", etag)
+
+
 def test_a_catalog_write_makes_the_list_tag_stale(user_client, admin_client, product, committed) -> None:
     etag = user_client.get(PRODUCTS)["ETag"]
 

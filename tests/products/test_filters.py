@@ -102,6 +102,21 @@ def test_two_key_orderings_repeated_or_as_a_comma_list(user_client, catalog, que
     assert names(user_client.get(f"{PRODUCTS}?{query}")) == expected
 
 
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # Nothing but separators counts as absent: the default order, never a 500.
+        ("ordering=,", ["Hose", "Rake", "Saw", "Hammer"]),
+        ("ordering=,,&ordering=,", ["Hose", "Rake", "Saw", "Hammer"]),
+        ("ordering=price,", ["Saw", "Hammer", "Rake", "Hose"]),
+        ("ordering=,-name", ["Saw", "Rake", "Hose", "Hammer"]),
+        ("ordering=price,,name", ["Saw", "Hammer", "Hose", "Rake"]),
+    ],
+)
+def test_empty_keys_in_an_ordering_list_are_skipped(user_client, catalog, query, expected) -> None:
+    assert names(user_client.get(f"{PRODUCTS}?{query}")) == expected
+
+
 def test_two_orderings_never_share_a_cached_page(user_client, catalog, cache_counters) -> None:
     by_price = names(user_client.get(f"{PRODUCTS}?ordering=-price&ordering=name"))
     by_name = names(user_client.get(f"{PRODUCTS}?ordering=name&ordering=-price"))

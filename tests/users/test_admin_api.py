@@ -85,6 +85,12 @@ def test_admin_searches_users_by_email_and_name(admin_client) -> None:
     assert found(search="nobody-like-this") == []
 
 
+def test_a_search_with_a_null_character_is_a_400_naming_the_parameter(admin_client) -> None:
+    response = admin_client.get(LIST, {"search": "ada\x00"})
+
+    assert (response.status_code, response.json()) == (400, {"search": ["Null characters are not allowed."]})
+
+
 def test_admin_filters_users_by_role(admin_user, admin_client) -> None:
     plain = UserFactory()
     other_admin = UserFactory(role="admin")

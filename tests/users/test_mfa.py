@@ -320,6 +320,98 @@ def test_another_users_code_does_not_sign_in(enrolled, api_client, settings) -> 
     assert response.status_code == 401
 
 
+# --- Races with another request of the same user -------------------------------------------------------------
+
+
+def test_a_setup_that_replaces_the_authenticator_during_its_confirmation(user, user_client, monkeypatch) -> None:
+    """A second setup (another tab, a double click) lands after the confirmation read the pending authenticator:
+    the code came from the replaced one, so it is a wrong code (400), never a 500."""
+    assert user_client.post(SETUP).status_code == 200
+    first = TOTPDevice.objects.get(user=user)
+    code = code_for(user)
+    read = services.mfa_totp_device
+
+    def read_then_setup(*, user: User, confirmed: bool = True) -> TOTPDevice | None:
+        device = read(user=user, confirmed=confirmed)
+        services.mfa_setup(user=user)
+        return device
+
+    monkeypatch.setattr(services, "mfa_totp_device", read_then_setup)
+
+    response = user_client.post(CONFIRM, {"otp": code})
+
+    assert (response.status_code, response.json()) == (400, {"otp": [OTP_INVALID["detail"]]})
+    replacement = TOTPDevice.objects.get(user=user)
+    assert (replacement.pk != first.pk, replacement.confirmed) == (True, False)
+    assert not services.mfa_enabled(user=user)
+
+
+def test_a_setup_that_replaces_the_authenticator_after_its_code_was_checked(user, user_client, monkeypatch) -> None:
+    """The code was right for the authenticator a second setup then replaced: nothing is turned on with a secret
+    the user no longer holds, and the answer is a 400 on `otp`, never a 500."""
+    user_client.post(SETUP)
+    code = code_for(user)
+    check = services._check
+
+    def check_then_setup(**kwargs):
+        device = check(**kwargs)
+        services.mfa_setup(user=kwargs["user"])
+        return device
+
+    monkeypatch.setattr(services, "_check", check_then_setup)
+
+    response = user_client.post(CONFIRM, {"otp": code})
+
+    assert (response.status_code, response.json()) == (400, {"otp": [OTP_INVALID["detail"]]})
+    assert not services.mfa_enabled(user=user)
+    assert not StaticToken.objects.filter(device__user=user).exists()
+
+
+def test_two_confirmations_at_once_turn_it_on_once(user, user_client, monkeypatch) -> None:
+    """Another confirmation (a code of the next time step) turned it on after this one's code was checked: this one
+    is a 409 and the recovery codes the first answered stay the ones in force."""
+    user_client.post(SETUP)
+    code = code_for(user)
+    check = services._check
+    first_answer: list[str] = []
+
+    def check_then_confirm_elsewhere(**kwargs):
+        device = check(**kwargs)
+        first_answer.extend(services._enable(user=kwargs["user"], device_id=device.pk)[1])
+        return device
+
+    monkeypatch.setattr(services, "_check", check_then_confirm_elsewhere)
+
+    response = user_client.post(CONFIRM, {"otp": code})
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "otp_already_enabled"
+    in_force = set(StaticToken.objects.filter(device__user=user).values_list("token", flat=True))
+    assert in_force == set(first_answer)
+    assert len(in_force) == 10
+
+
+def test_a_sign_in_while_the_second_factor_is_turned_off(enrolled, api_client, monkeypatch) -> None:
+    """The sign-in read the authenticator, then the user turned two-factor off elsewhere: a 401 the client can
+    retry, never a 500."""
+    user, _codes = enrolled
+    code = code_for(user)
+    read = services.mfa_totp_device
+
+    def read_then_disable(*, user: User, confirmed: bool = True) -> TOTPDevice | None:
+        device = read(user=user, confirmed=confirmed)
+        services.mfa_disable(user=user, password=DEFAULT_PASSWORD)
+        return device
+
+    monkeypatch.setattr(services, "mfa_totp_device", read_then_disable)
+
+    response = sign_in(api_client, user, otp=code)
+
+    assert (response.status_code, response.json()) == (401, OTP_INVALID)
+    monkeypatch.undo()
+    assert sign_in(api_client, user).status_code == 200
+
+
 # --- The admin ------------------------------------------------------------------------------------------------
 
 

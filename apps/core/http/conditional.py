@@ -43,9 +43,18 @@ def _tags(header: str) -> list[str]:
 
 
 def if_none_match_hits(request: HttpRequest, etag: str) -> bool:
-    """Whether the request's If-None-Match names `etag` (weak comparison, as RFC 9110 asks for GET)."""
-    tags = _tags(request.META.get("HTTP_IF_NONE_MATCH", ""))  # not request.headers: a warm read builds nothing else
-    return "*" in tags or _weak(etag) in {_weak(tag) for tag in tags}
+    """Whether the request's If-None-Match names `etag` or is `*` (weak comparison, as RFC 9110 asks for GET)."""
+    return "*" in _if_none_match_tags(request) or if_none_match_names(request, etag)
+
+
+def if_none_match_names(request: HttpRequest, etag: str) -> bool:
+    """Whether the request's If-None-Match names `etag` itself. For a tag computed before the read: `*` says
+    nothing until the read is known to answer at all (a malformed query is a 400, not a 304)."""
+    return _weak(etag) in {_weak(tag) for tag in _if_none_match_tags(request)}
+
+
+def _if_none_match_tags(request: HttpRequest) -> list[str]:
+    return _tags(request.META.get("HTTP_IF_NONE_MATCH", ""))  # not request.headers: a warm read builds nothing else
 
 
 def not_modified(etag: str) -> HttpResponseNotModified:

@@ -8,6 +8,9 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django_filters import rest_framework as filters
 from django_filters.utils import verbose_field_name
+from rest_framework.exceptions import ValidationError
+from rest_framework.filters import SearchFilter
+from rest_framework.request import Request
 
 # What django-filter labels a filter whose name is no model field ("[invalid name]").
 _NO_MODEL_FIELD_LABEL = verbose_field_name(None, None)
@@ -48,3 +51,14 @@ class ReusedFormFilterSet(filters.FilterSet):
         for name, filter_ in self.filters.items():
             if filter_.label == _NO_MODEL_FIELD_LABEL:
                 filter_.label = name.replace("_", " ").capitalize()
+
+
+class NamedSearchFilter(SearchFilter):
+    """DRF's `?search=`, whose refusal (a null character) names the parameter like every other 400: DRF's own
+    answers a bare list, not the `{"field": [messages]}` object of the validation shape."""
+
+    def get_search_terms(self, request: Request) -> list[str]:
+        try:
+            return super().get_search_terms(request)
+        except ValidationError as refused:
+            raise ValidationError({self.search_param: refused.detail}) from None

@@ -173,7 +173,11 @@ class MessageViewSet(
                 description="`true` when the answer is the replay of an earlier request with the same Idempotency-Key.",
             ),
             OpenApiParameter(
-                "Location", OpenApiTypes.URI, OpenApiParameter.HEADER, response=[201], description="The message."
+                "Location",
+                OpenApiTypes.URI_REF,
+                OpenApiParameter.HEADER,
+                response=[201],
+                description="The message (a path on this host).",
             ),
         ],
         responses={

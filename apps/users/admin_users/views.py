@@ -5,13 +5,14 @@ from typing import Any
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import filters, mixins, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 
 from apps.core.http.api import ValidatedInputMixin
+from apps.core.http.filtering import NamedSearchFilter
 from apps.core.http.permissions import IsAdminRole
 from apps.core.http.schema import ERROR
 
@@ -47,7 +48,7 @@ class UserViewSet(ValidatedInputMixin, mixins.ListModelMixin, mixins.RetrieveMod
 
     serializer_class = UserSerializer
     permission_classes = [IsAuthenticated, IsAdminRole]
-    filter_backends = [DjangoFilterBackend, filters.SearchFilter]
+    filter_backends = [DjangoFilterBackend, NamedSearchFilter]
     filterset_class = UserFilter
     search_fields = ["email", "full_name"]
     lookup_value_regex = r"\d+"

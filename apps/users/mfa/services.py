@@ -106,6 +106,8 @@ def mfa_admin_needs_enrolment(*, user: User) -> bool:
 def mfa_setup(*, user: User, keep_pending: bool = False) -> TOTPDevice:
     """A new unconfirmed authenticator for `user` (any earlier unconfirmed one is dropped), or, with
     `keep_pending`, the one already waiting (the admin's enrolment page, reloaded, shows the same secret)."""
+    # Setups of one user (a double click, two tabs) run one after another, so each drops the one before it.
+    User.objects.select_for_update().filter(pk=user.pk).exists()
     if mfa_enabled(user=user):
         raise OtpAlreadyEnabled()
     pending = TOTPDevice.objects.filter(user=user, confirmed=False)
@@ -127,12 +129,17 @@ def mfa_confirm(*, user: User, code: str) -> tuple[TOTPDevice, list[str]]:
         raise OtpNotSetUp()
     with _wrong_code_is_a_field_error():
         _check(user=user, code=code, device=pending)
-    return _enable(user=user, device_id=pending.pk)
+        return _enable(user=user, device_id=pending.pk)
 
 
 @transaction.atomic(durable=True)
 def _enable(*, user: User, device_id: int) -> tuple[TOTPDevice, list[str]]:
-    device = TOTPDevice.objects.select_for_update().get(pk=device_id, user=user)
+    device = TOTPDevice.objects.select_for_update().filter(pk=device_id, user=user).first()
+    if device is None:
+        # A setup since the check replaced the authenticator the code came from; the new one has another secret.
+        raise OtpInvalid()
+    if device.confirmed:
+        raise OtpAlreadyEnabled()  # a concurrent confirmation came first and answered the recovery codes
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     codes = _new_recovery_codes(user=user)
@@ -242,7 +249,9 @@ def _check(*, user: User, code: str, device: Device | None) -> Device:
 @transaction.atomic(durable=True)
 def _verify_on_device(*, user: User, code: str, device: Device) -> _Outcome:
     # The row is locked so two checks of one code cannot both pass (TOTP's last_t, a recovery code's deletion).
-    locked: Any = type(device).objects.select_for_update().get(pk=device.pk)
+    locked: Any = type(device).objects.select_for_update().filter(pk=device.pk).first()
+    if locked is None:
+        return _Outcome(False)  # removed since it was read (replaced by a new setup, or the factor turned off)
     allowed, why = locked.verify_is_allowed()
     if not allowed:
         return _Outcome(False, wait=_seconds_until(why))
